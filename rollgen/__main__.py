@@ -1,0 +1,3 @@
+from rollgen.cli import main
+
+raise SystemExit(main())
