@@ -1,0 +1,321 @@
+"""The release spec as typed, frozen values.
+
+These mirror what the user wrote (shorthands included); turning shorthands into
+explicit steps is the planner's job. Objects are built only from documents that
+passed validation, so constructors here do not re-check input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Union
+
+from rollgen.durations import parse_duration
+
+API_VERSION = "rollgen.io/v1alpha1"
+GATE_KINDS = ("argocd", "flux", "kubernetes", "prometheus", "http", "command")
+IntOrPercent = Union[int, str]
+Traffic = Literal["replicas", "istio", "gatewayAPI"]
+
+
+@dataclass(frozen=True)
+class KustomizeSource:
+    base: str
+
+
+@dataclass(frozen=True)
+class HelmSource:
+    chart: str
+    values: tuple[str, ...] = ()
+    release_name: str | None = None
+
+
+Source = Union[KustomizeSource, HelmSource]
+
+
+@dataclass(frozen=True)
+class SetWeight:
+    weight: int
+
+
+@dataclass(frozen=True)
+class SetCanaryScale:
+    replicas: int
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait ``seconds``; ``None`` waits for ``rollgen promote``."""
+
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    gates: tuple[str, ...]
+
+
+CanaryStep = Union[SetWeight, SetCanaryScale, Pause, Analysis]
+
+
+@dataclass(frozen=True)
+class IstioTraffic:
+    hosts: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    name: str
+    namespace: str | None = None
+    section_name: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayAPITraffic:
+    parent_refs: tuple[ParentRef, ...]
+    hostnames: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Waves:
+    count: int
+    restart_limit: int = 0
+
+
+@dataclass(frozen=True)
+class Canary:
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = "25%"
+    traffic: Traffic = "replicas"
+    istio: IstioTraffic | None = None
+    gateway_api: GatewayAPITraffic | None = None
+    steps: tuple[CanaryStep, ...] = ()
+    step_weight: int | None = None
+    max_weight: int | None = None
+    step_weights: tuple[int, ...] = ()
+    waves: Waves | None = None
+    analysis: Analysis | None = None
+
+
+@dataclass(frozen=True)
+class BlueGreen:
+    preview_service: str | None = None
+    auto_promotion_enabled: bool = True
+    auto_promotion_seconds: int | None = None
+    scale_down_delay_seconds: int = 30
+    preview_replica_count: int | None = None
+    pre_promotion_analysis: Analysis | None = None
+    post_promotion_analysis: Analysis | None = None
+
+
+@dataclass(frozen=True)
+class RollingUpdate:
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = "25%"
+    analysis: Analysis | None = None
+
+
+@dataclass(frozen=True)
+class Recreate:
+    analysis: Analysis | None = None
+
+
+Strategy = Union[Canary, BlueGreen, RollingUpdate, Recreate]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A named gate: one kind with its own settings, measured as an Argo Rollouts metric."""
+
+    name: str
+    kind: str
+    config: Mapping[str, Any]
+    interval: float | None = None
+    count: int | None = None
+    failure_limit: int = 0
+    inconclusive_limit: int = 0
+    consecutive_error_limit: int = 4
+    initial_delay: float = 0.0
+    timeout: float = 30.0
+    success_condition: str | None = None
+    failure_condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PullRequestSettings:
+    repository: str
+    provider: Literal["github", "gitlab"] = "github"
+    api_url: str | None = None
+    token_env: str = "GITHUB_TOKEN"
+    token_file: str | None = None
+
+
+@dataclass(frozen=True)
+class GitSettings:
+    branch: str = "main"
+    remote: str = "origin"
+    mode: Literal["commit", "pull-request"] = "commit"
+    author: Author | None = None
+    pull_request: PullRequestSettings | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    replicas: int
+    image: str
+    stable: str
+    version: str
+    source: Source
+    output_path: str
+    strategy: Strategy
+    container: str | None = None
+    gates: tuple[Gate, ...] = ()
+    git: GitSettings = field(default_factory=GitSettings)
+    progress_deadline: float | None = None
+
+    def gate(self, name: str) -> Gate:
+        for gate in self.gates:
+            if gate.name == name:
+                return gate
+        raise KeyError(name)
+
+
+def build_release(data: Mapping[str, Any]) -> Release:
+    """Typed release from a validated document's plain data."""
+    spec = data["spec"]
+    return Release(
+        name=data["metadata"]["name"],
+        namespace=spec["namespace"],
+        replicas=spec["replicas"],
+        image=spec["image"],
+        container=spec.get("container"),
+        stable=spec["stable"],
+        version=spec["version"],
+        source=_source(spec["source"]),
+        output_path=spec["output"]["path"],
+        strategy=_strategy(spec["strategy"]),
+        gates=tuple(_gate(g) for g in spec.get("gates", ())),
+        git=_git(spec.get("git", {})),
+        progress_deadline=_seconds(spec.get("progressDeadline")),
+    )
+
+
+def _seconds(text: str | None) -> float | None:
+    return None if text is None else parse_duration(text)
+
+
+def _analysis(data: Mapping[str, Any] | None) -> Analysis | None:
+    return None if data is None else Analysis(tuple(data["gates"]))
+
+
+def _source(data: Mapping[str, Any]) -> Source:
+    if "kustomize" in data:
+        return KustomizeSource(data["kustomize"]["base"])
+    helm = data["helm"]
+    return HelmSource(helm["chart"], tuple(helm.get("values", ())), helm.get("releaseName"))
+
+
+def _canary_step(data: Mapping[str, Any]) -> CanaryStep:
+    if "setWeight" in data:
+        return SetWeight(data["setWeight"])
+    if "setCanaryScale" in data:
+        return SetCanaryScale(data["setCanaryScale"]["replicas"])
+    if "pause" in data:
+        return Pause(_seconds(data["pause"].get("duration")))
+    return Analysis(tuple(data["analysis"]["gates"]))
+
+
+def _strategy(data: Mapping[str, Any]) -> Strategy:
+    if "canary" in data:
+        c = data["canary"]
+        istio = c.get("istio")
+        gateway = c.get("gatewayAPI")
+        waves = c.get("waves")
+        return Canary(
+            max_surge=c.get("maxSurge", "25%"),
+            max_unavailable=c.get("maxUnavailable", "25%"),
+            traffic=c.get("traffic", "replicas"),
+            istio=None if istio is None else IstioTraffic(tuple(istio.get("hosts", ())), tuple(istio.get("gateways", ()))),
+            gateway_api=None
+            if gateway is None
+            else GatewayAPITraffic(
+                tuple(ParentRef(p["name"], p.get("namespace"), p.get("sectionName")) for p in gateway["parentRefs"]),
+                tuple(gateway.get("hostnames", ())),
+            ),
+            steps=tuple(_canary_step(s) for s in c.get("steps", ())),
+            step_weight=c.get("stepWeight"),
+            max_weight=c.get("maxWeight"),
+            step_weights=tuple(c.get("stepWeights", ())),
+            waves=None if waves is None else Waves(waves["count"], waves.get("restartLimit", 0)),
+            analysis=_analysis(c.get("analysis")),
+        )
+    if "blueGreen" in data:
+        b = data["blueGreen"]
+        return BlueGreen(
+            preview_service=b.get("previewService"),
+            auto_promotion_enabled=b.get("autoPromotionEnabled", True),
+            auto_promotion_seconds=b.get("autoPromotionSeconds"),
+            scale_down_delay_seconds=b.get("scaleDownDelaySeconds", 30),
+            preview_replica_count=b.get("previewReplicaCount"),
+            pre_promotion_analysis=_analysis(b.get("prePromotionAnalysis")),
+            post_promotion_analysis=_analysis(b.get("postPromotionAnalysis")),
+        )
+    if "rollingUpdate" in data:
+        r = data["rollingUpdate"]
+        return RollingUpdate(r.get("maxSurge", "25%"), r.get("maxUnavailable", "25%"), _analysis(r.get("analysis")))
+    return Recreate(_analysis(data["recreate"].get("analysis")))
+
+
+_GATE_FIELDS = {
+    "interval", "count", "failureLimit", "inconclusiveLimit", "consecutiveErrorLimit",
+    "initialDelay", "timeout", "successCondition", "failureCondition", "name",
+}  # fmt: skip
+
+
+def _gate(data: Mapping[str, Any]) -> Gate:
+    kind = next(k for k in data if k not in _GATE_FIELDS)
+    return Gate(
+        name=data["name"],
+        kind=kind,
+        config=MappingProxyType(dict(data[kind])),
+        interval=_seconds(data.get("interval")),
+        count=data.get("count"),
+        failure_limit=data.get("failureLimit", 0),
+        inconclusive_limit=data.get("inconclusiveLimit", 0),
+        consecutive_error_limit=data.get("consecutiveErrorLimit", 4),
+        initial_delay=_seconds(data.get("initialDelay")) or 0.0,
+        timeout=_seconds(data.get("timeout")) or 30.0,
+        success_condition=data.get("successCondition"),
+        failure_condition=data.get("failureCondition"),
+    )
+
+
+def _git(data: Mapping[str, Any]) -> GitSettings:
+    author = data.get("author")
+    pr = data.get("pullRequest")
+    return GitSettings(
+        branch=data.get("branch", "main"),
+        remote=data.get("remote", "origin"),
+        mode=data.get("mode", "commit"),
+        author=None if author is None else Author(author["name"], author["email"]),
+        pull_request=None
+        if pr is None
+        else PullRequestSettings(
+            repository=pr["repository"],
+            provider=pr.get("provider", "github"),
+            api_url=pr.get("apiURL"),
+            token_env=pr.get("tokenEnv", "GITHUB_TOKEN"),
+            token_file=pr.get("tokenFile"),
+        ),
+    )
