@@ -1,0 +1,50 @@
+"""Release specs: load, validate (schema + semantic checks), build the typed model.
+
+>>> result = validate_file(Path("examples/canary.yaml"))  # doctest: +SKIP
+>>> result.problems, result.release.name                   # doctest: +SKIP
+((), 'podinfo')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollgen.errors import Problem, SpecError
+from rollgen.spec.model import Release, build_release
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Every problem in one file (sorted by position) and, when there are none, the release."""
+
+    path: str
+    problems: tuple[Problem, ...]
+    release: Release | None
+
+
+def validate_file(path: Path, display: str | None = None) -> Validation:
+    from rollgen.spec.checks import semantic_problems
+    from rollgen.spec.schema import schema_problems
+    from rollgen.spec.yamldoc import LoadError, read_document
+
+    name = display if display is not None else str(path)
+    try:
+        document = read_document(path, name)
+    except LoadError as exc:
+        return Validation(name, (exc.problem,), None)
+    kind = document.data.get("kind")
+    if kind is not None and kind != "Release":
+        # Another kind of document (a Deployment, a Rollout): say so once, not for every field.
+        return Validation(name, (document.problem(("kind",), f"kind must be Release, got {kind!r}"),), None)
+    problems = sorted(set(schema_problems(document) + semantic_problems(document)))
+    release = None if problems else build_release(document.data)
+    return Validation(name, tuple(problems), release)
+
+
+def load_release(path: Path) -> Release:
+    """The typed release in ``path``, or :class:`SpecError` with every problem found."""
+    result = validate_file(path)
+    if result.release is None:
+        raise SpecError(result.problems)
+    return result.release

@@ -44,6 +44,7 @@ class Document:
     data: Any
     values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    quoted: set[JsonPath] = field(default_factory=set)
 
     def problem(self, where: JsonPath, message: str, *, at_key: bool = False) -> Problem:
         """A problem at ``where``: its value (or its key), else the nearest enclosing node."""
@@ -170,6 +171,8 @@ class _Builder:
         self.document.values.setdefault(where, (node.start_mark.line, node.start_mark.column))
         tag = str(node.tag)
         if isinstance(node, ScalarNode):
+            if node.style in ("'", '"'):
+                self.document.quoted.add(where)
             return self.scalar(node, tag)
         if isinstance(node, SequenceNode):
             if tag != _CORE + "seq":

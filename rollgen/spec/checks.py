@@ -1,0 +1,266 @@
+"""Semantic checks: what a JSON Schema cannot say about a release spec.
+
+Each check reads the plain document (which may also have failed the schema, so
+every access is defensive) and reports problems at the offending node. The
+schema and these checks together are the whole definition of a valid spec.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from rollgen.durations import parse_duration
+from rollgen.errors import Problem
+from rollgen.spec.model import GATE_KINDS
+from rollgen.spec.yamldoc import Document, JsonPath
+
+Check = Callable[[Document], Iterator[Problem]]
+
+# Conditions only make sense where a measurement yields a value.
+_CONDITION_KINDS = ("prometheus", "http")
+_MAX_SECONDS = 7 * 24 * 3600
+
+
+def _get(data: Any, *path: str | int) -> Any:
+    """``data[path...]`` or ``None`` when any step is missing or of the wrong type."""
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(data, list) or part >= len(data):
+                return None
+        elif not isinstance(data, dict):
+            return None
+        data = data[part] if isinstance(part, int) else data.get(part)
+    return data
+
+
+def _items(data: Any, *path: str) -> list[tuple[int, Any]]:
+    value = _get(data, *path)
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+def check_versions(doc: Document) -> Iterator[Problem]:
+    stable, version = _get(doc.data, "spec", "stable"), _get(doc.data, "spec", "version")
+    if isinstance(stable, str) and stable == version:
+        yield doc.problem(("spec", "version"), f"spec.version must differ from spec.stable (both are {stable!r})")
+
+
+def check_paths(doc: Document) -> Iterator[Problem]:
+    spec = _get(doc.data, "spec")
+    paths: list[tuple[JsonPath, Any]] = [
+        (("spec", "output", "path"), _get(spec, "output", "path")),
+        (("spec", "source", "kustomize", "base"), _get(spec, "source", "kustomize", "base")),
+        (("spec", "source", "helm", "chart"), _get(spec, "source", "helm", "chart")),
+    ]
+    paths += [(("spec", "source", "helm", "values", i), v) for i, v in _items(spec, "source", "helm", "values")]
+    paths += [
+        (("spec", "gates", i, "command", "workingDir"), _get(g, "command", "workingDir")) for i, g in _items(spec, "gates")
+    ]
+    paths.append((("spec", "git", "pullRequest", "tokenFile"), _get(spec, "git", "pullRequest", "tokenFile")))
+    for where, value in paths:
+        if isinstance(value, str):
+            reason = _outside_repo(value)
+            if reason:
+                yield doc.problem(where, f"{where[-1]}: {value!r} {reason}")
+    output, base = _get(spec, "output", "path"), _get(spec, "source", "kustomize", "base")
+    if isinstance(output, str) and isinstance(base, str) and not _outside_repo(output) and not _outside_repo(base):
+        a, b = posixpath.normpath(output), posixpath.normpath(base)
+        if a == b or b.startswith(a + "/") or a.startswith(b + "/"):
+            yield doc.problem(
+                ("spec", "output", "path"), "output.path must not overlap the source base: rollgen rewrites the whole output directory"
+            )
+
+
+def _outside_repo(path: str) -> str | None:
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return "must be relative to the repository root, not absolute"
+    if "\\" in path:
+        return "must use '/' as the separator"
+    parts = path.split("/")
+    if ".." in parts:
+        return "must stay inside the repository (no '..')"
+    if posixpath.normpath(path) == ".":
+        return "must name a directory below the repository root"
+    return None
+
+
+def check_durations(doc: Document) -> Iterator[Problem]:
+    """Durations that match the pattern but are out of any sensible range."""
+    spec = _get(doc.data, "spec")
+    found: list[tuple[JsonPath, Any]] = [(("spec", "progressDeadline"), _get(spec, "progressDeadline"))]
+    for i, step in _items(spec, "strategy", "canary", "steps"):
+        found.append((("spec", "strategy", "canary", "steps", i, "pause", "duration"), _get(step, "pause", "duration")))
+    for i, gate in _items(spec, "gates"):
+        for key in ("interval", "initialDelay", "timeout"):
+            found.append((("spec", "gates", i, key), _get(gate, key)))
+    for where, value in found:
+        if not isinstance(value, str):
+            continue
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            continue  # the schema reports the malformed text
+        if seconds > _MAX_SECONDS:
+            yield doc.problem(where, f"{where[-1]}: {value} is longer than 7 days")
+        elif seconds == 0 and where[-1] in ("timeout", "interval", "progressDeadline"):
+            yield doc.problem(where, f"{where[-1]}: must be longer than 0s")
+
+
+def check_gates(doc: Document) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for i, gate in _items(doc.data, "spec", "gates"):
+        if not isinstance(gate, dict):
+            continue
+        name = gate.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                yield doc.problem(("spec", "gates", i, "name"), f"duplicate gate name {name!r} (first at gates[{seen[name]}])")
+            seen.setdefault(name, i)
+        kinds = [k for k in GATE_KINDS if k in gate]
+        if len(kinds) != 1:
+            found = f"found {', '.join(kinds)}" if kinds else "found none"
+            yield doc.problem(("spec", "gates", i), f"gate needs exactly one kind of {', '.join(GATE_KINDS)}; {found}")
+            continue
+        kind = kinds[0]
+        for key in ("successCondition", "failureCondition"):
+            if key not in gate:
+                continue
+            if kind not in _CONDITION_KINDS:
+                yield doc.problem(("spec", "gates", i, key), f"{key} applies to prometheus and http gates, not {kind}", at_key=True)
+            elif isinstance(gate[key], str):
+                yield from _condition_problems(doc, ("spec", "gates", i, key), gate[key])
+        count = gate.get("count")
+        if isinstance(count, int) and count > 1 and "interval" not in gate:
+            yield doc.problem(("spec", "gates", i, "count"), "count > 1 needs an interval between measurements")
+
+
+def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
+    from rollgen.conditions import ConditionError, parse
+
+    try:
+        parse(text)
+    except ConditionError as exc:
+        line, col = doc.values.get(where, (0, 0))
+        # Conditions are one-line scalars: point at the offending character,
+        # past the opening quote when there is one.
+        col += exc.offset + (1 if where in doc.quoted else 0)
+        yield Problem(doc.path, line + 1, col + 1, f"{where[-1]}: {exc.message}")
+
+
+def _referenced_gates(spec: Any) -> Iterator[tuple[JsonPath, Any]]:
+    """Every place a gate name is used, with its path."""
+    canary = ("spec", "strategy", "canary")
+    for i, step in _items(spec, "strategy", "canary", "steps"):
+        for j, name in enumerate(_get(step, "analysis", "gates") or []):
+            yield (*canary, "steps", i, "analysis", "gates", j), name
+    places = [
+        ("canary", "analysis"),
+        ("blueGreen", "prePromotionAnalysis"),
+        ("blueGreen", "postPromotionAnalysis"),
+        ("rollingUpdate", "analysis"),
+        ("recreate", "analysis"),
+    ]
+    for strategy, key in places:
+        for j, name in enumerate(_get(spec, "strategy", strategy, key, "gates") or []):
+            yield ("spec", "strategy", strategy, key, "gates", j), name
+
+
+def check_gate_references(doc: Document) -> Iterator[Problem]:
+    spec = _get(doc.data, "spec")
+    defined = {g.get("name") for _, g in _items(spec, "gates") if isinstance(g, dict)}
+    for where, name in _referenced_gates(spec):
+        if isinstance(name, str) and name not in defined:
+            known = ", ".join(sorted(n for n in defined if isinstance(n, str))) or "none are defined under spec.gates"
+            yield doc.problem(where, f"unknown gate {name!r}; defined gates: {known}")
+
+
+def check_canary(doc: Document) -> Iterator[Problem]:
+    where: JsonPath = ("spec", "strategy", "canary")
+    canary = _get(doc.data, *where)
+    if not isinstance(canary, dict):
+        return
+    styles = [k for k in ("steps", "stepWeight", "stepWeights", "waves") if k in canary]
+    if len(styles) > 1:
+        yield doc.problem((*where, styles[1]), f"choose one of steps, stepWeight/maxWeight, stepWeights or waves; found {', '.join(styles)}", at_key=True)
+    elif not styles:
+        yield doc.problem(where, "canary needs steps, stepWeight/maxWeight, stepWeights or waves")
+    if ("stepWeight" in canary) != ("maxWeight" in canary):
+        missing = "maxWeight" if "stepWeight" in canary else "stepWeight"
+        yield doc.problem(where, f"stepWeight and maxWeight go together; {missing} is missing")
+    step_weight, max_weight = canary.get("stepWeight"), canary.get("maxWeight")
+    if isinstance(step_weight, int) and isinstance(max_weight, int) and max_weight < step_weight:
+        yield doc.problem((*where, "maxWeight"), f"maxWeight ({max_weight}) must be at least stepWeight ({step_weight})")
+    if "analysis" in canary and "steps" in canary:
+        yield doc.problem((*where, "analysis"), "canary.analysis applies to the shorthands; with explicit steps add analysis steps", at_key=True)
+    yield from _increasing(doc, (*where, "stepWeights"), [(i, w) for i, w in _items(canary, "stepWeights")])
+    weights = [(i, _get(s, "setWeight")) for i, s in _items(canary, "steps")]
+    yield from _increasing(doc, (*where, "steps"), [(i, w) for i, w in weights if w is not None], key="setWeight")
+    replicas = _get(doc.data, "spec", "replicas")
+    if isinstance(replicas, int):
+        for i, step in _items(canary, "steps"):
+            scale = _get(step, "setCanaryScale", "replicas")
+            if isinstance(scale, int) and scale > replicas:
+                yield doc.problem((*where, "steps", i, "setCanaryScale", "replicas"), f"setCanaryScale.replicas ({scale}) exceeds spec.replicas ({replicas})")
+        count = _get(canary, "waves", "count")
+        if isinstance(count, int) and count > replicas - 1:
+            yield doc.problem((*where, "waves", "count"), f"waves.count ({count}) must be at most spec.replicas - 1 ({replicas - 1}): each wave moves at least one pod")
+    traffic = canary.get("traffic", "replicas")
+    for block, needs in (("istio", "istio"), ("gatewayAPI", "gatewayAPI")):
+        if block in canary and traffic != needs:
+            yield doc.problem((*where, block), f"canary.{block} needs traffic: {needs} (traffic is {traffic})", at_key=True)
+    if traffic == "gatewayAPI" and "gatewayAPI" not in canary:
+        yield doc.problem((*where, "traffic"), "traffic: gatewayAPI needs canary.gatewayAPI.parentRefs")
+    steps = _items(canary, "steps")
+    if steps and _get(steps[0][1], "setWeight") is None and _get(steps[0][1], "setCanaryScale") is None:
+        yield doc.problem((*where, "steps", 0), "the first canary step must be setWeight or setCanaryScale: a pause or analysis needs a step to judge")
+
+
+def _increasing(doc: Document, where: JsonPath, weights: list[tuple[int, Any]], key: str | None = None) -> Iterator[Problem]:
+    previous: int | None = None
+    for i, weight in weights:
+        if not isinstance(weight, int):
+            continue
+        if previous is not None and weight <= previous:
+            path = (*where, i, key) if key else (*where, i)
+            yield doc.problem(path, f"weights must increase strictly: {weight} after {previous}")
+        previous = weight
+
+
+def check_blue_green(doc: Document) -> Iterator[Problem]:
+    where: JsonPath = ("spec", "strategy", "blueGreen")
+    bg = _get(doc.data, *where)
+    if not isinstance(bg, dict):
+        return
+    preview, name = bg.get("previewService"), _get(doc.data, "metadata", "name")
+    if isinstance(preview, str) and preview == name:
+        yield doc.problem((*where, "previewService"), f"previewService must differ from the main Service ({name!r})")
+    if bg.get("autoPromotionEnabled") is False and "autoPromotionSeconds" in bg:
+        yield doc.problem((*where, "autoPromotionSeconds"), "autoPromotionSeconds contradicts autoPromotionEnabled: false", at_key=True)
+
+
+def check_git(doc: Document) -> Iterator[Problem]:
+    where: JsonPath = ("spec", "git")
+    git = _get(doc.data, *where)
+    if not isinstance(git, dict):
+        return
+    if git.get("mode") == "pull-request" and "pullRequest" not in git:
+        yield doc.problem((*where, "mode"), "mode: pull-request needs git.pullRequest (repository and token)")
+    if "pullRequest" in git and git.get("mode", "commit") != "pull-request":
+        yield doc.problem((*where, "pullRequest"), "git.pullRequest applies only with mode: pull-request", at_key=True)
+
+
+CHECKS: tuple[Check, ...] = (
+    check_versions,
+    check_paths,
+    check_durations,
+    check_gates,
+    check_gate_references,
+    check_canary,
+    check_blue_green,
+    check_git,
+)
+
+
+def semantic_problems(doc: Document) -> list[Problem]:
+    return [problem for check in CHECKS for problem in check(doc)]
