@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 from rollgen.gitops.errors import GitError
 
@@ -194,7 +194,7 @@ class _Pipe:
             if stream is not None:
                 stream.close()
 
-    def __enter__(self) -> _Pipe:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
