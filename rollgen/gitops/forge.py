@@ -1,0 +1,273 @@
+"""Pull-request mode: opening and following pull/merge requests through a forge's REST API.
+
+In pull-request mode each step is pushed to its own branch
+(:func:`rollgen.gitops.repo.push_step_branch`) and proposed with
+:meth:`Forge.open_pull_request`; merging it is the approval, which the
+controller notices with :meth:`Forge.get_pull_request`::
+
+    forge = GitHub("acme", "gitops", Token.load(env="GITHUB_TOKEN"))
+    pushed = push_step_branch(repo, "origin", "main", change)
+    pr = forge.find_open(pushed.name) or forge.open_pull_request(pushed.name, "main", title, body)
+    ...
+    if forge.get_pull_request(pr.number).state == "merged": ...
+
+Two implementations share one small HTTP client (stdlib ``urllib``):
+:class:`GitHub` (``api_url`` points at GitHub Enterprise or a test server)
+and :class:`GitLab` merge requests.
+
+The token never leaves the ``Authorization`` header: it is not in any
+``repr``, error message or log line, and redirects are not followed, so it
+is never sent to another host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, TypeVar
+
+from rollgen.errors import UsageError
+from rollgen.gitops.errors import ForgeError
+
+PullState = Literal["open", "closed", "merged"]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """An open pull request: its number, web page and the head commit it proposes."""
+
+    number: int
+    url: str
+    head_sha: str
+
+
+@dataclass(frozen=True)
+class PullRequestStatus:
+    """Where a pull request stands; ``merge_commit_sha`` is set once it is merged."""
+
+    number: int
+    state: PullState
+    head_sha: str
+    merge_commit_sha: str | None
+
+
+class Forge(Protocol):
+    """What pull-request mode needs from a forge."""
+
+    def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        """Propose branch ``head`` for ``base``; returns the open one if it already exists."""
+        ...
+
+    def get_pull_request(self, number: int) -> PullRequestStatus: ...
+
+    def find_open(self, head: str) -> PullRequest | None:
+        """The open pull request from branch ``head``, if any."""
+        ...
+
+
+class Token:
+    """An API token that never shows itself.
+
+    >>> Token("ghp_secret")
+    Token(***)
+    >>> f"{Token('ghp_secret')}"
+    '***'
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        value = value.strip()
+        if not value or "\n" in value:
+            raise UsageError("the API token is empty or spans several lines")
+        self._value = value
+
+    @classmethod
+    def load(cls, *, env: str | None = None, file: str | Path | None = None) -> Token:
+        """Read the token from environment variable ``env``, else from ``file``."""
+        if env and os.environ.get(env, "").strip():
+            return cls(os.environ[env])
+        if file is not None:
+            try:
+                return cls(Path(file).read_text())
+            except OSError as exc:
+                raise UsageError(f"cannot read the API token file {file}: {exc.strerror}") from None
+        where = " or ".join(w for w in (f"${env}" if env else "", str(file) if file else "") if w)
+        raise UsageError(f"no API token found (set {where or 'a token'})")
+
+    def reveal(self) -> str:
+        """The secret itself: only for the Authorization header."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Token(***)"
+
+    def __str__(self) -> str:
+        return "***"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would replay the Authorization header to the new host."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class _Api:
+    """JSON over HTTPS with one authentication header; errors become ForgeError."""
+
+    base_url: str
+    token: Token
+    auth_header: str
+    auth_scheme: str
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 30.0
+
+    def call(self, method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None) -> tuple[int, Any]:
+        """Return (status, decoded JSON) for 2xx and 4xx answers; raise ForgeError otherwise."""
+        url = self.base_url.rstrip("/") + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        request.add_header("User-Agent", "rollgen")
+        request.add_header(self.auth_header, f"{self.auth_scheme}{self.token.reveal()}")
+        for name, value in self.extra_headers:
+            request.add_header(name, value)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                return response.status, self._decode(response.read(), method, path)
+        except urllib.error.HTTPError as exc:
+            payload = self._decode(exc.read(), method, path)
+            if 400 <= exc.code < 500 and exc.code not in (401, 403, 404):
+                return exc.code, payload
+            raise self.error(method, path, exc.code, payload) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ForgeError(self._clean(f"{method} {url} failed: {reason}")) from None
+
+    def error(self, method: str, path: str, status: int, payload: Any) -> ForgeError:
+        message = payload.get("message", "") if isinstance(payload, dict) else ""
+        hint = " (check the token and its permissions)" if status in (401, 403) else ""
+        return ForgeError(self._clean(f"{method} {self.base_url}{path} answered {status}: {message}{hint}".rstrip()))
+
+    def _decode(self, raw: bytes, method: str, path: str) -> Any:
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            raise ForgeError(f"{method} {self.base_url}{path} did not answer JSON") from None
+
+    def _clean(self, text: str) -> str:
+        return text.replace(self.token.reveal(), "***")
+
+
+class GitHub:
+    """Pull requests on GitHub (or GitHub Enterprise: ``api_url="https://ghe.example/api/v3"``)."""
+
+    def __init__(self, owner: str, repo: str, token: Token, *, api_url: str = "https://api.github.com") -> None:
+        self.owner = owner
+        self._path = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}/pulls"
+        self._api = _Api(
+            api_url, token, "Authorization", "Bearer ", (("X-GitHub-Api-Version", "2022-11-28"),)
+        )
+
+    def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        status, payload = self._api.call(
+            "POST", self._path, body={"title": title, "head": head, "base": base, "body": body}
+        )
+        if status == 201:
+            return _parsed(self._path, lambda: _github_pull(payload))
+        if status == 422:  # "A pull request already exists for owner:head": a rerun after a crash
+            existing = self.find_open(head)
+            if existing is not None:
+                return existing
+        raise self._api.error("POST", self._path, status, payload)
+
+    def get_pull_request(self, number: int) -> PullRequestStatus:
+        path = f"{self._path}/{number}"
+        status, payload = self._api.call("GET", path)
+        if status != 200:
+            raise self._api.error("GET", path, status, payload)
+        return _parsed(path, lambda: _github_status(payload))
+
+    def find_open(self, head: str) -> PullRequest | None:
+        status, payload = self._api.call("GET", self._path, query={"head": f"{self.owner}:{head}", "state": "open"})
+        if status != 200:
+            raise self._api.error("GET", self._path, status, payload)
+        return _parsed(self._path, lambda: _github_pull(payload[0])) if payload else None
+
+
+class GitLab:
+    """Merge requests on GitLab; ``project`` is the numeric id or the ``group/name`` path."""
+
+    def __init__(self, project: str, token: Token, *, api_url: str = "https://gitlab.com/api/v4") -> None:
+        self._path = f"/projects/{urllib.parse.quote(project, safe='')}/merge_requests"
+        self._api = _Api(api_url, token, "PRIVATE-TOKEN", "")
+
+    def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        status, payload = self._api.call(
+            "POST", self._path,
+            body={"source_branch": head, "target_branch": base, "title": title, "description": body},
+        )
+        if status == 201:
+            return _parsed(self._path, lambda: _gitlab_merge_request(payload))
+        if status == 409:  # "Another open merge request already exists for this source branch"
+            existing = self.find_open(head)
+            if existing is not None:
+                return existing
+        raise self._api.error("POST", self._path, status, payload)
+
+    def get_pull_request(self, number: int) -> PullRequestStatus:
+        path = f"{self._path}/{number}"
+        status, payload = self._api.call("GET", path)
+        if status != 200:
+            raise self._api.error("GET", path, status, payload)
+        return _parsed(path, lambda: _gitlab_status(payload))
+
+    def find_open(self, head: str) -> PullRequest | None:
+        status, payload = self._api.call("GET", self._path, query={"source_branch": head, "state": "opened"})
+        if status != 200:
+            raise self._api.error("GET", self._path, status, payload)
+        return _parsed(self._path, lambda: _gitlab_merge_request(payload[0])) if payload else None
+
+
+def _parsed(path: str, build: Callable[[], _T]) -> _T:
+    """Read an answer's fields; an answer of another shape is an error, not a traceback."""
+    try:
+        return build()
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        raise ForgeError(f"unexpected answer from {path}: not the documented shape") from None
+
+
+def _github_status(payload: Any) -> PullRequestStatus:
+    merged = payload["merged"] is True
+    state: PullState = "merged" if merged else ("open" if payload["state"] == "open" else "closed")
+    # GitHub fills merge_commit_sha with a test merge while the PR is open: only a merge counts.
+    merge_sha = str(payload["merge_commit_sha"]) if merged else None
+    return PullRequestStatus(int(payload["number"]), state, str(payload["head"]["sha"]), merge_sha)
+
+
+def _gitlab_status(payload: Any) -> PullRequestStatus:
+    states: dict[str, PullState] = {"opened": "open", "merged": "merged"}
+    state = states.get(payload["state"], "closed")  # closed, locked
+    merged_as = payload.get("merge_commit_sha") or payload.get("squash_commit_sha")
+    merge_sha = str(merged_as) if state == "merged" and merged_as else None
+    return PullRequestStatus(int(payload["iid"]), state, str(payload["sha"]), merge_sha)
+
+
+def _github_pull(payload: Any) -> PullRequest:
+    return PullRequest(int(payload["number"]), str(payload["html_url"]), str(payload["head"]["sha"]))
+
+
+def _gitlab_merge_request(payload: Any) -> PullRequest:
+    return PullRequest(int(payload["iid"]), str(payload["web_url"]), str(payload["sha"]))
