@@ -1,0 +1,221 @@
+"""Real servers on loopback for git tests: ``git daemon`` and a fake GitHub REST API.
+
+Importable by any test (and by ``bench/git.py``)::
+
+    with git_daemon(tmp_path / "served") as daemon:
+        url = daemon.create("gitops")      # a bare repository, served read/write
+        subprocess.run(["git", "clone", url, work])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class GitDaemon:
+    """A running ``git daemon`` serving bare repositories under ``base``."""
+
+    base: Path
+    port: int
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}.git"
+
+    def create(self, name: str, branch: str = "main") -> str:
+        """Make an empty bare repository ``<name>.git`` (default branch ``branch``); return its URL."""
+        subprocess.run(
+            ["git", "init", "-q", "--bare", "-b", branch, str(self.base / f"{name}.git")], check=True
+        )
+        return self.url(name)
+
+
+@contextmanager
+def git_daemon(base: Path, *, ready_within: float = 10.0) -> Iterator[GitDaemon]:
+    """Run ``git daemon`` (push enabled) on a free loopback port until the block ends."""
+    base.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all", "--enable=receive-pack",
+            "--informative-errors", "--listen=127.0.0.1", f"--port={port}", str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # The daemon's upload-pack/receive-pack never read the developer's git configuration.
+        env={**os.environ, "HOME": str(base), "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"},
+    )
+    try:
+        _wait_listening(proc, port, ready_within)
+        yield GitDaemon(base, port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], port: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"git daemon exited with {proc.returncode}: {err}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"git daemon did not listen on 127.0.0.1:{port} within {within}s")
+
+
+@dataclass
+class FakeGitHub:
+    """The pull-request endpoints of GitHub's REST API, backed by a real bare repository.
+
+    Implements exactly ``POST /repos/{owner}/{repo}/pulls``,
+    ``GET /repos/{owner}/{repo}/pulls/{number}`` and
+    ``GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open`` in the
+    shapes GitHub documents (the fields rollgen reads and a few around them),
+    answering 401 ``Bad credentials`` unless ``Authorization: Bearer <token>``.
+    Head commits are read from ``bare``, and :meth:`merge` fast-forwards the
+    base branch there, as a "rebase and merge" of one commit would.
+    """
+
+    owner: str
+    repo: str
+    token: str
+    bare: Path
+    url: str = ""
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    seen_auth: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def merge(self, number: int) -> str:
+        """Merge pull request ``number``: its base branch moves to its head; returns that commit."""
+        with self.lock:
+            pull = self.pulls[number]
+            head = pull["head"]["sha"]
+            subprocess.run(
+                ["git", "update-ref", f"refs/heads/{pull['base']['ref']}", head], cwd=self.bare, check=True
+            )
+            pull.update(state="closed", merged=True, merge_commit_sha=head, merged_at="2024-01-01T00:00:00Z")
+            return str(head)
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        self.seen_auth.append(headers.get("authorization", ""))
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+        parts = urlsplit(target)
+        prefix = f"/repos/{self.owner}/{self.repo}/pulls"
+        if method == "POST" and parts.path == prefix:
+            return self._create(json.loads(body))
+        if method == "GET" and parts.path == prefix:
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            with self.lock:
+                found = [
+                    p for p in self.pulls.values()
+                    if (query.get("state", "open") in ("all", p["state"]))
+                    and ("head" not in query or query["head"] == p["head"]["label"])
+                ]
+            return 200, found
+        number = re.fullmatch(re.escape(prefix) + r"/(\d+)", parts.path)
+        if method == "GET" and number:
+            with self.lock:
+                pull = self.pulls.get(int(number[1]))
+            return (200, pull) if pull else (404, {"message": "Not Found"})
+        return 404, {"message": "Not Found"}
+
+    def _create(self, request: dict[str, Any]) -> tuple[int, Any]:
+        head, base = request.get("head", ""), request.get("base", "")
+        sha = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{head}"], cwd=self.bare, capture_output=True, text=True
+        ).stdout.strip()
+        if not sha or not request.get("title"):
+            return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "invalid"}]}
+        with self.lock:
+            if any(p["head"]["ref"] == head and p["state"] == "open" for p in self.pulls.values()):
+                return 422, {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "PullRequest", "code": "custom",
+                                "message": f"A pull request already exists for {self.owner}:{head}."}],
+                }
+            number = len(self.pulls) + 1
+            pull = {
+                "url": f"{self.url}/repos/{self.owner}/{self.repo}/pulls/{number}",
+                "id": 1000 + number,
+                "html_url": f"https://github.example/{self.owner}/{self.repo}/pull/{number}",
+                "number": number,
+                "state": "open",
+                "locked": False,
+                "title": request["title"],
+                "body": request.get("body"),
+                "draft": False,
+                "merged": False,
+                "mergeable": None,
+                "merged_at": None,
+                "merge_commit_sha": "f" * 40,  # GitHub's test merge commit while open
+                "head": {"label": f"{self.owner}:{head}", "ref": head, "sha": sha},
+                "base": {"label": f"{self.owner}:{base}", "ref": base},
+            }
+            self.pulls[number] = pull
+        return 201, pull
+
+
+@contextmanager
+def fake_github(owner: str, repo: str, token: str, bare: Path) -> Iterator[FakeGitHub]:
+    """Serve a :class:`FakeGitHub` on a free loopback port; ``.url`` is its API base URL."""
+    api = FakeGitHub(owner, repo, token, bare)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload = api.handle(self.command, self.path, headers, body)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet tests
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
