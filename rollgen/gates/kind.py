@@ -1,0 +1,71 @@
+"""What every gate kind is and what it is given: the GateKind protocol and the GateContext.
+
+A kind is one module under ``rollgen.gates`` holding one object that meets
+:class:`GateKind`; ``rollgen.gates.registry.KINDS`` lists them all by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rollgen.analysis import Result
+from rollgen.errors import RollgenError
+
+
+class GateError(RollgenError):
+    """A check that could not be carried out; the gate reports it as an Error measurement."""
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """The step being judged, as a gate sees it.
+
+    ``commit`` is the full SHA of the step's commit (what Argo CD or Flux must
+    have synced); ``deployments`` the versioned Deployments of the step with the
+    replicas the plan gives each (0: it must be gone or scaled to zero).
+    """
+
+    release: str
+    namespace: str
+    version: str
+    stable: str
+    commit: str
+    step: int
+    deployments: tuple[tuple[str, int], ...] = ()
+
+    def template_values(self) -> dict[str, str]:
+        """The names ``{{ ... }}`` may use in queries, URLs and arguments."""
+        return {
+            "release": self.release,
+            "namespace": self.namespace,
+            "version": self.version,
+            "stable": self.stable,
+            "commit": self.commit,
+            "step": str(self.step),
+        }
+
+
+class GateKind(Protocol):
+    """One kind of gate: its name, the defaults of its settings and its check.
+
+    ``check`` gets ``config``: the kind's settings from the spec laid over
+    ``defaults``, plus ``timeout`` (seconds one check may take, from the gate)
+    and, when ``conditions`` is true, the gate's ``successCondition`` and
+    ``failureCondition`` (absent when unset). It returns Successful, Failed,
+    Inconclusive, Error or Pending ("not there yet, look again") and must not
+    take longer than ``timeout``; raising GateError is the same as returning
+    Error with its message.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def defaults(self) -> Mapping[str, Any]: ...
+
+    @property
+    def conditions(self) -> bool: ...
+
+    def check(self, config: Mapping[str, Any], context: GateContext) -> Result: ...

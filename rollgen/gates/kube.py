@@ -1,0 +1,133 @@
+"""Reading and annotating objects through the Kubernetes API, for the argocd, flux and kubernetes gates.
+
+The official ``kubernetes`` client is imported here lazily (it is heavy and
+``rollgen validate`` must not pay for it). Credentials come from the gate's
+``kubeconfig``/``context``, else ``KUBECONFIG`` or ``~/.kube/config``, else the
+pod's service account. Every call gets what is left of the check's timeout, and
+the client's own retries are off: the analysis decides when to try again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rollgen.gates.kind import GateError
+
+
+def kubeconfig_path(config: Mapping[str, Any]) -> str | None:
+    """The kubeconfig to use, or None for in-cluster credentials."""
+    if config.get("kubeconfig"):
+        return str(config["kubeconfig"])
+    if os.environ.get("KUBECONFIG"):
+        return os.environ["KUBECONFIG"]
+    default = Path.home() / ".kube" / "config"
+    return str(default) if default.is_file() else None
+
+
+class Kube:
+    """A thin client over the API paths the gates read, returning objects as plain dicts."""
+
+    def __init__(self, api: Any, deadline: float) -> None:
+        self._api = api
+        self._deadline = deadline
+
+    def _timeout(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise GateError("the Kubernetes API did not answer within the gate's timeout")
+        return left
+
+    def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            response = method(*args, _request_timeout=self._timeout(), _preload_content=False, **kwargs)
+            return json.loads(response.data)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise GateError(f"{what}: HTTP {error.status} {error.reason}: {_status_message(error.body)}") from None
+        except (HTTPError, OSError) as error:
+            host = getattr(self._api.configuration, "host", "?")
+            raise GateError(f"{what}: cannot reach the Kubernetes API at {host}: {error}") from None
+        except ValueError as error:
+            raise GateError(f"{what}: the Kubernetes API answered with something that is not JSON ({error})") from None
+
+    def custom_object(self, group: str, version: str, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+        """The object, or None if it does not exist."""
+        from kubernetes.client import CustomObjectsApi
+
+        what = f"reading {plural}.{group} {namespace}/{name}"
+        got: dict[str, Any] | None = self._call(
+            what, CustomObjectsApi(self._api).get_namespaced_custom_object, group, version, namespace, plural, name
+        )
+        return got
+
+    def annotate_custom_object(
+        self, group: str, version: str, namespace: str, plural: str, name: str, annotations: Mapping[str, str]
+    ) -> None:
+        from kubernetes.client import CustomObjectsApi
+
+        what = f"annotating {plural}.{group} {namespace}/{name}"
+        patch = {"metadata": {"annotations": dict(annotations)}}
+        got = self._call(what, CustomObjectsApi(self._api).patch_namespaced_custom_object,
+                         group, version, namespace, plural, name, patch,
+                         _content_type="application/merge-patch+json")  # fmt: skip
+        if got is None:
+            raise GateError(f"{what}: not found")
+
+    def deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client import AppsV1Api
+
+        what = f"reading Deployment {namespace}/{name}"
+        got: dict[str, Any] | None = self._call(what, AppsV1Api(self._api).read_namespaced_deployment, name, namespace)
+        return got
+
+    def pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        from kubernetes.client import CoreV1Api
+
+        what = f"listing pods in {namespace} with {label_selector}"
+        got = self._call(what, CoreV1Api(self._api).list_namespaced_pod, namespace,
+                         label_selector=label_selector)  # fmt: skip
+        if got is None:
+            raise GateError(f"{what}: not found")
+        return list(got.get("items") or [])
+
+
+def _status_message(body: Any) -> str:
+    try:
+        return str(json.loads(body)["message"])
+    except (ValueError, TypeError, KeyError):
+        return str(body)[:200]
+
+
+@contextmanager
+def connect(config: Mapping[str, Any]) -> Iterator[Kube]:
+    """A :class:`Kube` for the gate's cluster, good for ``config['timeout']`` seconds."""
+    from kubernetes import client
+    from kubernetes import config as kubeconfig
+    from kubernetes.config.config_exception import ConfigException
+
+    deadline = time.monotonic() + float(config["timeout"])
+    configuration = client.Configuration()
+    path = kubeconfig_path(config)
+    try:
+        if path is None:
+            kubeconfig.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            kubeconfig.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=path, context=config.get("context"), client_configuration=configuration, persist_config=False
+            )
+    except (ConfigException, OSError, ValueError) as error:
+        where = "in-cluster credentials" if path is None else f"kubeconfig {path}"
+        raise GateError(f"cannot load {where}: {error}") from None
+    configuration.retries = 0
+    with client.ApiClient(configuration) as api:
+        yield Kube(api, deadline)

@@ -1,0 +1,82 @@
+"""The ``prometheus`` gate: an instant PromQL query judged by the gate's conditions.
+
+``result`` is a float for a scalar, a list of floats (one per series) for a
+vector, and a string for a string; a one-series vector also compares as a number
+(``result >= 0.99``). An empty vector, NaN or ±Inf is no data: Inconclusive unless
+``failureCondition`` holds (see ``rollgen.analysis``). A Prometheus that errors,
+times out or cannot be reached is an Error.
+
+    spec: {address: http://127.0.0.1:9090, query: 'sum(rate(...{version="{{ version }}"}[1m]))'}
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from rollgen.analysis import Phase, Result
+from rollgen.gates.judge import judge
+from rollgen.gates.kind import GateContext, GateError
+from rollgen.gates.template import render
+from rollgen.gates.web import fetch
+
+
+def _number(text: Any) -> float:
+    # Prometheus sends sample values as strings: "0.5", "NaN", "+Inf".
+    return float(text)
+
+
+def value_of(data: Mapping[str, Any]) -> Any:
+    """The ``result`` a query's ``data`` stands for.
+
+    >>> value_of({"resultType": "vector", "result": [{"metric": {}, "value": [1.0, "0.25"]}]})
+    [0.25]
+    >>> value_of({"resultType": "scalar", "result": [1.0, "NaN"]})
+    nan
+    """
+    kind, result = data.get("resultType"), data["result"]
+    if kind == "vector":
+        return [_number(sample["value"][1]) for sample in result]
+    if kind == "scalar":
+        return _number(result[1])
+    if kind == "string":
+        return str(result[1])
+    if kind == "matrix":
+        raise GateError("the query returns a range vector: gate on an instant vector (wrap it in e.g. avg_over_time)")
+    raise GateError(f"unknown Prometheus resultType {kind!r}")
+
+
+@dataclass(frozen=True)
+class Prometheus:
+    name: str = "prometheus"
+    defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    conditions: bool = True
+
+    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+        timeout = float(config["timeout"])
+        query = render(config["query"], context.template_values())
+        # Prometheus gets the timeout too, so a heavy query is cut short server-side.
+        params = urllib.parse.urlencode({"query": query, "timeout": f"{timeout:g}s"})
+        url = f"{str(config['address']).rstrip('/')}/api/v1/query?{params}"
+        response = fetch(url, timeout=timeout)
+        try:
+            answer = json.loads(response.body)
+        except ValueError:
+            raise GateError(f"Prometheus answered HTTP {response.status} with something that is not JSON: {response.text[:200]!r}") from None
+        if not isinstance(answer, dict) or answer.get("status") != "success":
+            error = answer.get("error", response.text[:200]) if isinstance(answer, dict) else response.text[:200]
+            kind = answer.get("errorType", "error") if isinstance(answer, dict) else "error"
+            return Result(Phase.ERROR, None, f"Prometheus HTTP {response.status}, {kind}: {error}")
+        try:
+            value = value_of(answer["data"])
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise GateError(f"unexpected Prometheus answer ({error}): {response.text[:200]!r}") from None
+        result = judge(value, config.get("successCondition"), config.get("failureCondition"))
+        return Result(result.phase, result.value, f"{result.message} [query: {query}]")
+
+
+KIND = Prometheus()

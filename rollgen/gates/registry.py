@@ -1,0 +1,121 @@
+"""Every gate kind, by name, in one explicit dict; and how a gate is measured once.
+
+    >>> sorted(KINDS)
+    ['argocd', 'command', 'flux', 'http', 'kubernetes', 'prometheus']
+
+Importing this module is cheap: kinds import their heavy clients inside ``check``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final, Protocol
+
+from rollgen.analysis import MeasurementPolicy, Phase, Result
+from rollgen.errors import RollgenError
+from rollgen.gates import argocd, command, flux, http, kubernetes, prometheus
+from rollgen.gates.kind import GateContext, GateError, GateKind
+
+KINDS: Final[Mapping[str, GateKind]] = MappingProxyType({
+    "argocd": argocd.KIND,
+    "flux": flux.KIND,
+    "kubernetes": kubernetes.KIND,
+    "prometheus": prometheus.KIND,
+    "http": http.KIND,
+    "command": command.KIND,
+})  # fmt: skip
+
+# How long past its own timeout a check may run before it is abandoned. Every kind
+# bounds its own I/O by the timeout; this is the backstop that keeps a bug in one
+# from hanging a rollout.
+GRACE: Final = 2.0
+
+
+class GateSpec(Protocol):
+    """A gate as the release spec declares it (``rollgen.spec.model.Gate`` meets this)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+    @property
+    def interval(self) -> float | None: ...
+    @property
+    def count(self) -> int | None: ...
+    @property
+    def failure_limit(self) -> int: ...
+    @property
+    def inconclusive_limit(self) -> int: ...
+    @property
+    def consecutive_error_limit(self) -> int: ...
+    @property
+    def initial_delay(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def success_condition(self) -> str | None: ...
+    @property
+    def failure_condition(self) -> str | None: ...
+
+
+def kind_of(name: str) -> GateKind:
+    """The kind called ``name``; a GateError naming the known kinds otherwise."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise GateError(f"unknown gate kind {name!r}; known kinds: {', '.join(sorted(KINDS))}") from None
+
+
+def policy_of(gate: GateSpec) -> MeasurementPolicy:
+    """When and how often ``gate`` is measured, and how its measurements are judged."""
+    return MeasurementPolicy(
+        interval=gate.interval,
+        count=gate.count,
+        failure_limit=gate.failure_limit,
+        inconclusive_limit=gate.inconclusive_limit,
+        consecutive_error_limit=gate.consecutive_error_limit,
+        initial_delay=gate.initial_delay,
+        timeout=gate.timeout,
+    )
+
+
+def config_of(gate: GateSpec) -> dict[str, Any]:
+    """What ``check`` gets: the kind's defaults, the gate's settings, its timeout and conditions."""
+    kind = kind_of(gate.kind)
+    config: dict[str, Any] = {**kind.defaults, **gate.config, "timeout": gate.timeout}
+    conditions = {"successCondition": gate.success_condition, "failureCondition": gate.failure_condition}
+    set_conditions = {key: value for key, value in conditions.items() if value is not None}
+    if set_conditions and not kind.conditions:
+        raise GateError(f"gate {gate.name!r}: a {gate.kind} gate takes no successCondition/failureCondition")
+    config.update(set_conditions)
+    return config
+
+
+def measure(gate: GateSpec, context: GateContext) -> Result:
+    """Check ``gate`` once for the step in ``context``: never raises, never hangs.
+
+    Whatever goes wrong (an unreachable server, a bad template, a bug) comes back
+    as an Error result with a message naming the gate.
+    """
+    outcome: list[Result] = []
+
+    def check() -> None:
+        try:
+            outcome.append(kind_of(gate.kind).check(config_of(gate), context))
+        except RollgenError as error:
+            outcome.append(Result(Phase.ERROR, None, str(error)))
+        except Exception as error:  # noqa: BLE001 - a check must never take the controller down
+            outcome.append(Result(Phase.ERROR, None, f"unexpected {type(error).__name__}: {error}"))
+
+    # A daemon thread, so a check stuck in a C call cannot keep the process alive either.
+    worker = threading.Thread(target=check, name=f"gate-{gate.name}", daemon=True)
+    worker.start()
+    worker.join(gate.timeout + GRACE)
+    if not outcome:
+        return Result(Phase.ERROR, None, f"gate {gate.name}: check did not finish within {gate.timeout:g}s")
+    result = outcome[0]
+    return Result(result.phase, result.value, f"{gate.name}: {result.message}" if result.message else gate.name)

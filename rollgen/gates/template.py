@@ -1,0 +1,40 @@
+"""``{{ name }}`` substitution in queries, URLs and command arguments.
+
+Plain substitution of the step's known names (no Jinja: a query is data, not a
+program), and an unknown name is an error rather than an empty string:
+
+    >>> render("rate(x{version='{{ version }}'}[1m])", {"version": "6.5.0"})
+    "rate(x{version='6.5.0'}[1m])"
+    >>> render("{{ verison }}", {"version": "6.5.0"})
+    Traceback (most recent call last):
+    ...
+    rollgen.gates.template.TemplateError: offset 0: unknown name 'verison' in {{ }} (known: version)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from rollgen.errors import RollgenError
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+class TemplateError(RollgenError):
+    def __init__(self, offset: int, message: str) -> None:
+        self.offset = offset
+        super().__init__(f"offset {offset}: {message}")
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with every ``{{ name }}`` replaced by ``values[name]``."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            known = ", ".join(sorted(values))
+            raise TemplateError(match.start(), f"unknown name {name!r} in {{{{ }}}} (known: {known})")
+        return values[name]
+
+    return _PLACEHOLDER.sub(substitute, text)
