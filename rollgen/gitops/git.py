@@ -180,16 +180,21 @@ class _Pipe:
         return line
 
     def _died(self) -> GitError:
-        self._stdin.close()
+        self._close_stdin()
         self._proc.wait()
         stderr = self._proc.stderr.read() if self._proc.stderr else b""
         result = Result(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
         return self._git.error(self._argv, result)
 
-    def close(self) -> None:
-        if self._proc.poll() is None:
+    def _close_stdin(self) -> None:
+        try:
             self._stdin.close()
-            self._proc.wait()
+        except BrokenPipeError:
+            pass  # the process is gone already; closing still releases our end
+
+    def close(self) -> None:
+        self._close_stdin()  # end of input: the process answers what is left and exits
+        self._proc.wait()
         for stream in (self._stdout, self._proc.stderr):
             if stream is not None:
                 stream.close()
