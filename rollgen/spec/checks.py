@@ -212,7 +212,7 @@ def check_canary(doc: Document) -> Iterator[Problem]:
     if traffic == "gatewayAPI" and "gatewayAPI" not in canary:
         yield doc.problem((*where, "traffic"), "traffic: gatewayAPI needs canary.gatewayAPI.parentRefs")
     steps = _items(canary, "steps")
-    if steps and _get(steps[0][1], "setWeight") is None and _get(steps[0][1], "setCanaryScale") is None:
+    if steps and isinstance(steps[0][1], dict) and ("pause" in steps[0][1] or "analysis" in steps[0][1]):
         yield doc.problem((*where, "steps", 0), "the first canary step must be setWeight or setCanaryScale: a pause or analysis needs a step to judge")
 
 

@@ -19,6 +19,7 @@ what makes hostile input safe:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -26,13 +27,14 @@ from typing import Any, Union
 from rollgen.errors import Problem
 
 MAX_BYTES = 1024 * 1024
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 MAX_DEPTH = 64
 
 PathKey = Union[str, int]
 JsonPath = tuple[PathKey, ...]
 
 _CORE = "tag:yaml.org,2002:"
+_BRACKETS = re.compile(r"[\[\]{}]")
 _BOOLS = {"true": True, "false": False}
 
 
@@ -100,6 +102,7 @@ def parse_document(raw: bytes, name: str) -> Document:
         raise LoadError(Problem(name, line, col, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")) from None
     if not text.strip():
         raise LoadError(Problem(name, 1, 1, "empty file: expected a Release document"))
+    _check_flow_depth(text, name)
     root = _compose(text, name)
     document = Document(name, None)
     document.data = _Builder(document).build(root)
@@ -114,6 +117,18 @@ _KIND = {"list": "a list", "str": "a string", "int": "a number", "float": "a num
 
 def document_error(document: Document, where: JsonPath, message: str) -> LoadError:
     return LoadError(document.problem(where, message))
+
+
+def _check_flow_depth(text: str, name: str) -> None:
+    """Refuse deeply nested flow collections before parsing: the parser slows down
+    quadratically on them (seconds for a few thousand ``[``)."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            line = text.count("\n", 0, match.start()) + 1
+            col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            raise LoadError(Problem(name, line, col, f"nesting too deep (more than {MAX_DEPTH} levels)"))
 
 
 def _compose(text: str, name: str) -> Any:
@@ -165,7 +180,9 @@ class _Builder:
 
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.fail(node, f"document expands to more than {MAX_NODES} nodes (an alias bomb?)")
+            # Where the limit trips says nothing useful; the document as a whole is the problem.
+            line, col = self.document.values[()]
+            raise LoadError(Problem(self.document.path, line + 1, col + 1, f"document expands to more than {MAX_NODES} nodes (an alias bomb?)"))
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting too deep (more than {MAX_DEPTH} levels)")
         self.document.values.setdefault(where, (node.start_mark.line, node.start_mark.column))
