@@ -5,6 +5,9 @@ Importable by any test (and by ``bench/git.py``)::
     with git_daemon(tmp_path / "served") as daemon:
         url = daemon.create("gitops")      # a bare repository, served read/write
         subprocess.run(["git", "clone", url, work])
+
+    with serve(FakeGitHub("acme", "gitops", token, bare)) as github:
+        GitHub("acme", "gitops", Token(token), api_url=github.url)
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Protocol, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
 
 
 def free_port() -> int:
@@ -186,10 +189,18 @@ class FakeGitHub:
         return 201, pull
 
 
+class _Api(Protocol):
+    url: str
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]: ...
+
+
+_A = TypeVar("_A", bound=_Api)
+
+
 @contextmanager
-def fake_github(owner: str, repo: str, token: str, bare: Path) -> Iterator[FakeGitHub]:
-    """Serve a :class:`FakeGitHub` on a free loopback port; ``.url`` is its API base URL."""
-    api = FakeGitHub(owner, repo, token, bare)
+def serve(api: _A) -> Iterator[_A]:
+    """Serve a fake API on a free loopback port; sets ``api.url`` to its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -219,3 +230,51 @@ def fake_github(owner: str, repo: str, token: str, bare: Path) -> Iterator[FakeG
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@dataclass
+class FakeGitLab:
+    """GitLab's merge-request endpoints (``/projects/:id/merge_requests``), ``PRIVATE-TOKEN`` auth.
+
+    Same idea as :class:`FakeGitHub`, in GitLab's documented shapes
+    (``iid``, ``web_url``, ``sha``, ``state`` opened/merged/closed, 409 on a
+    second open request for one source branch).
+    """
+
+    project: str
+    token: str
+    url: str = ""
+    requests: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def merge(self, iid: int, sha: str) -> None:
+        self.requests[iid].update(state="merged", merge_commit_sha=sha)
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if headers.get("private-token") != self.token:
+            return 401, {"message": "401 Unauthorized"}
+        parts = urlsplit(target)
+        prefix = f"/projects/{quote(self.project, safe='')}/merge_requests"
+        if method == "POST" and parts.path == prefix:
+            request = json.loads(body)
+            source = request["source_branch"]
+            if any(r["source_branch"] == source and r["state"] == "opened" for r in self.requests.values()):
+                return 409, {"message": ["Another open merge request already exists for this source branch: !1"]}
+            iid = len(self.requests) + 1
+            self.requests[iid] = {
+                "id": 500 + iid, "iid": iid, "project_id": 7, "title": request["title"],
+                "description": request.get("description"), "state": "opened",
+                "source_branch": source, "target_branch": request["target_branch"],
+                "sha": "a" * 40, "merge_commit_sha": None, "squash_commit_sha": None,
+                "web_url": f"https://gitlab.example/{self.project}/-/merge_requests/{iid}",
+            }
+            return 201, self.requests[iid]
+        if method == "GET" and parts.path == prefix:
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            return 200, [
+                r for r in self.requests.values()
+                if r["source_branch"] == query.get("source_branch") and r["state"] == query.get("state")
+            ]
+        iid = re.fullmatch(re.escape(prefix) + r"/(\d+)", parts.path)
+        if method == "GET" and iid and int(iid[1]) in self.requests:
+            return 200, self.requests[int(iid[1])]
+        return 404, {"message": "404 Not found"}

@@ -1,0 +1,103 @@
+"""Pull-request mode against local fakes of the GitHub and GitLab REST APIs (real HTTP on loopback)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from rollgen.errors import UsageError
+from rollgen.gitops.errors import ForgeError
+from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
+from rollgen.gitops.repo import Change, Repo, push_step_branch
+from rollgen.gitops.trailers import Action, StepRecord
+from tests.gitops.conftest import clone, git
+from tests.gitops.servers import FakeGitHub, FakeGitLab, serve
+
+SENTINEL = "ghp_SENTINEL0123456789abcdefSECRET"
+
+
+def step_change(step: int) -> Change:
+    record = StepRecord("prod/podinfo", "r1", step, 3, "p", Action.ADVANCE, "6.4.0", "6.5.0")
+    return Change("overlays/podinfo/prod", {"k.yaml": f"step {step}\n".encode()}, f"podinfo: step {step}/3", record)
+
+
+def bare_path(remote_url: str, daemon_base: Path) -> Path:
+    return daemon_base / remote_url.rsplit("/", 1)[1]
+
+
+def test_pull_request_life_cycle(remote_url: str, daemon, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    work = clone(remote_url, tmp_path / "w")
+    repo = Repo.open(work)
+    with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
+        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        pushed = push_step_branch(repo, "origin", "main", step_change(1))
+        assert forge.find_open(pushed.name) is None
+        pr = forge.open_pull_request(pushed.name, "main", "podinfo: step 1/3", "| step | weight |")
+        assert pr == PullRequest(1, "https://github.example/acme/gitops/pull/1", pushed.commit)
+        assert forge.find_open(pushed.name) == pr
+        assert forge.open_pull_request(pushed.name, "main", "again", "") == pr  # rerun: no second PR
+        # Open: GitHub's test-merge sha must not be taken for a merge.
+        assert forge.get_pull_request(1) == PullRequestStatus(1, "open", pushed.commit, None)
+        merged = api.merge(1)
+        assert forge.get_pull_request(1) == PullRequestStatus(1, "merged", pushed.commit, merged)
+        assert forge.find_open(pushed.name) is None
+        assert api.seen_auth and set(api.seen_auth) == {f"Bearer {SENTINEL}"}
+    git(work, "fetch", "-q")
+    assert git(work, "rev-parse", "origin/main") == pushed.commit  # the merge is what lands
+
+
+def test_token_never_shows(
+    remote_url: str, daemon, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    work = clone(remote_url, tmp_path / "w")
+    with serve(FakeGitHub("acme", "gitops", "another-token", bare_path(remote_url, daemon.base))) as api:
+        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        pushed = push_step_branch(Repo.open(work), "origin", "main", step_change(1))
+        with pytest.raises(ForgeError) as caught:
+            forge.open_pull_request(pushed.name, "main", f"title {SENTINEL}", SENTINEL)
+        assert "401" in str(caught.value) and "Bad credentials" in str(caught.value)
+        with pytest.raises(ForgeError) as missing:
+            forge.get_pull_request(99)
+    seen = [str(caught.value), str(missing.value), repr(caught.value), repr(forge.__dict__), repr(Token(SENTINEL))]
+    seen += [caplog.text, *capsys.readouterr()]
+    seen.append(git(work, "log", "--all", "-p", "--format=%B"))
+    assert not [s for s in seen if SENTINEL in s]
+
+
+def test_unreachable_api_is_a_clean_error() -> None:
+    forge = GitHub("acme", "gitops", Token(SENTINEL), api_url="http://127.0.0.1:9")
+    with pytest.raises(ForgeError, match="failed") as caught:
+        forge.find_open("x")
+    assert SENTINEL not in str(caught.value)
+
+
+def test_token_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROLLGEN_TEST_TOKEN", SENTINEL)
+    assert Token.load(env="ROLLGEN_TEST_TOKEN").reveal() == SENTINEL
+    (tmp_path / "token").write_text(SENTINEL + "\n")
+    monkeypatch.delenv("ROLLGEN_TEST_TOKEN")
+    assert Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "token").reveal() == SENTINEL
+    with pytest.raises(UsageError, match="cannot read the API token file .*absent"):
+        Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "absent")
+    with pytest.raises(UsageError, match=r"no API token found \(set \$ROLLGEN_TEST_TOKEN\)"):
+        Token.load(env="ROLLGEN_TEST_TOKEN")
+
+
+def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
+    with serve(FakeGitLab("group/gitops", SENTINEL)) as api:
+        forge = GitLab("group/gitops", Token(SENTINEL), api_url=api.url)
+        mr = forge.open_pull_request("rollgen/x/step-1", "main", "step 1", "body")
+        assert mr == PullRequest(1, "https://gitlab.example/group/gitops/-/merge_requests/1", "a" * 40)
+        assert forge.open_pull_request("rollgen/x/step-1", "main", "again", "") == mr  # 409 -> the open one
+        assert forge.find_open("rollgen/x/step-1") == mr
+        assert forge.get_pull_request(1).state == "open"
+        api.merge(1, "b" * 40)
+        assert forge.get_pull_request(1) == PullRequestStatus(1, "merged", "a" * 40, "b" * 40)
+        with pytest.raises(ForgeError, match="404"):
+            forge.get_pull_request(7)
+    with serve(FakeGitLab("group/gitops", "other")) as api, pytest.raises(ForgeError, match="401") as caught:
+        GitLab("group/gitops", Token(SENTINEL), api_url=api.url).find_open("b")
+    assert SENTINEL not in str(caught.value)
