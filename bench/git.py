@@ -1,0 +1,202 @@
+"""Benchmark of rollgen's git layer (a script, not a test): ``python bench/git.py [-n 30]``.
+
+1. One step (a few rendered files) committed and pushed to a ``git daemon``
+   remote on loopback: :func:`commit_change` in process (fetch, build, push,
+   working copy update) vs plain ``git add`` + ``git commit`` + ``git push``
+   of the same files in another clone. Target ratio <= 1.5.
+2. Looking up a release's last record (``status``) and committing the next
+   step after that lookup (``promote``, local) with 10 vs 10,000 commits of
+   other history. Target ratio <= 1.2: the cost must not grow with history.
+
+Everything runs with an isolated HOME and git identity; nothing outside a
+temporary directory is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rollgen.gitops.repo import Change, Repo, commit_change  # noqa: E402
+from rollgen.gitops.snapshot import Snapshot  # noqa: E402
+from rollgen.gitops.trailers import Action, StepRecord  # noqa: E402
+from tests.gitops.servers import git_daemon  # noqa: E402
+
+ROOT = "overlays/podinfo/prod"
+
+
+def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=True).stdout.decode().strip()
+
+
+def rendered(i: int) -> dict[str, bytes]:
+    """Five files the size of a real step (deployments, service, kustomization), varying per step."""
+    deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo-{v}\nspec:\n  replicas: {r}\n" + (
+        "  # padding to a realistic size\n" * 40
+    )
+    return {
+        "kustomization.yaml": f"resources: [stable, canary, service]\n# step {i}\n".encode(),
+        "stable/deployment.yaml": deployment.format(v="6-4-0", r=4 - i % 4).encode(),
+        "canary/deployment.yaml": deployment.format(v="6-5-0", r=i % 4 + 1).encode(),
+        "service/service.yaml": b"apiVersion: v1\nkind: Service\nmetadata:\n  name: podinfo\n" * 5,
+        "service/kustomization.yaml": b"resources: [service.yaml]\n",
+    }
+
+
+def record(i: int) -> StepRecord:
+    return StepRecord("prod/podinfo", "bench", i % 100 + 1, 100, "sha256:bench", Action.ADVANCE, "6.4.0", "6.5.0")
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_push(work: Path, n: int) -> tuple[float, float, float]:
+    with git_daemon(work / "served") as daemon:
+        # One remote each, so the plain flow needs no pull (rollgen still fetches: that is its design).
+        seed = work / "seed"
+        git(work, "init", "-q", "-b", "main", "seed")
+        (seed / "README").write_text("gitops\n")
+        git(seed, "add", "README")
+        git(seed, "commit", "-qm", "initial")
+        for name in ("ours", "plain"):
+            url = daemon.create(name)
+            git(seed, "push", "-q", url, "main")
+            git(work, "clone", "-q", url, name)
+        ours_dir, plain_dir = work / "ours", work / "plain"
+        repo = Repo.open(ours_dir)
+        ours: list[float] = []
+        plain: list[float] = []
+        spawns: list[int] = []
+
+        def rollgen_step(i: int) -> None:
+            result = commit_change(
+                repo, "main", lambda tip: Change(ROOT, rendered(i), f"podinfo: step {i}", record(i)), remote="origin"
+            )
+            assert result is not None and result.attempts == 1
+
+        def plain_step(i: int) -> None:
+            # The same work by hand: replace the directory, add, commit, push.
+            target = plain_dir / ROOT
+            subprocess.run(["rm", "-rf", str(target)], check=True)
+            for rel, data in rendered(i).items():
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                (target / rel).write_bytes(data)
+            subprocess.run(["git", "add", "-A", ROOT], cwd=plain_dir, check=True)
+            subprocess.run(["git", "commit", "-q", "-m", f"podinfo: step {i}"], cwd=plain_dir, check=True)
+            subprocess.run(["git", "push", "-q", "origin", "main"], cwd=plain_dir, check=True)
+
+        for i in range(n):
+            # Alternate which goes first so neither always meets a warmer cache.
+            order = [(ours, rollgen_step), (plain, plain_step)]
+            for samples, step in order if i % 2 == 0 else reversed(order):
+                if step is rollgen_step:
+                    before = _spawned
+                    samples.append(timed(lambda: step(i)))
+                    spawns.append(_spawned - before)
+                else:
+                    samples.append(timed(lambda: step(i)))
+        return median_ms(ours), median_ms(plain), statistics.median(spawns)
+
+
+def history_repo(path: Path, commits: int) -> Repo:
+    """``commits`` of other history, then the release's last step, then 3 more commits of others."""
+    git(path.parent, "init", "-q", "-b", "main", path.name)
+    lines = []
+    for i in range(commits):
+        message = f"other {i}"
+        lines += [
+            "commit refs/heads/main", f"committer A <a@b> {1_700_000_000 + i} +0000",
+            f"data {len(message)}", message, f"M 644 inline other/f{i % 50}", "data 2", f"{i % 10}\n",
+        ]
+    git(path, "fast-import", "--quiet", input=("\n".join(lines) + "\n").encode())
+    git(path, "reset", "-q", "--hard")
+    repo = Repo.open(path)
+    commit_change(repo, "main", lambda tip: Change(ROOT, rendered(0), "podinfo: step 1", record(0)))
+    for i in range(3):
+        other = StepRecord("prod/other", "o", 1, 2, "p", Action.START, "1", "2")
+        commit_change(repo, "main", lambda tip, i=i: Change(f"other/app{i}", {"a": b"x"}, "other", other))
+    return repo
+
+
+def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
+    results = {}
+    for commits in (10, 10_000):
+        repo = history_repo(work / f"h{commits}", commits)
+        status: list[float] = []
+        promote: list[float] = []
+        for i in range(n):
+            def look(tip: Snapshot) -> None:
+                assert tip.last_record("prod/podinfo") is not None
+
+            status.append(timed(lambda: commit_change(repo, "main", look)))
+
+            def advance(tip: Snapshot, i: int = i) -> Change:
+                last = tip.last_record("prod/podinfo")
+                assert last is not None
+                return Change(ROOT, rendered(i + 1), f"podinfo: step {i + 1}", record(i + 1))
+
+            promote.append(timed(lambda: commit_change(repo, "main", advance)))
+        results[commits] = (median_ms(status), median_ms(promote))
+    return results
+
+
+_spawned = 0
+
+
+def _count_spawns() -> None:
+    """Count processes this script starts directly (git's own children are not counted)."""
+    original = subprocess.Popen.__init__
+
+    def counting(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> None:
+        global _spawned
+        _spawned += 1
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    subprocess.Popen.__init__ = counting  # type: ignore[method-assign]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=30, help="repetitions per measurement (default 30)")
+    args = parser.parse_args()
+    _count_spawns()
+    with tempfile.TemporaryDirectory(prefix="rollgen-bench-") as tmp:
+        work = Path(tmp)
+        home = work / "home"
+        home.mkdir()
+        os.environ.update(
+            HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@rollgen.invalid",
+            GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@rollgen.invalid",
+        )
+        ours, plain, spawns = bench_push(work, args.n)
+        hist = bench_history(work, args.n)
+    print(f"git {git(Path('.'), 'version').split()[-1]}, {args.n} repetitions, medians\n")
+    print(f"{'commit + push one step (5 files)':<44}{'ms':>9}")
+    print(f"{'  rollgen commit_change (fetch+build+push)':<44}{ours:9.1f}   ({spawns:.0f} git processes)")
+    print(f"{'  plain git add + commit + push':<44}{plain:9.1f}")
+    print(f"{'  ratio rollgen / plain (target <= 1.5)':<44}{ours / plain:9.2f}\n")
+    print(f"{'history lookup':<44}{'10 commits':>12}{'10,000':>10}{'ratio':>8}")
+    (s10, p10), (s10k, p10k) = hist[10], hist[10_000]
+    print(f"{'  status: last_record (ms)':<44}{s10:12.1f}{s10k:10.1f}{s10k / s10:8.2f}")
+    print(f"{'  promote: last_record + commit (ms)':<44}{p10:12.1f}{p10k:10.1f}{p10k / p10:8.2f}")
+    print("  (target ratio <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()
