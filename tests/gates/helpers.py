@@ -1,0 +1,32 @@
+"""Building gates and step contexts for gate tests."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from rollgen.gates.kind import GateContext
+from rollgen.spec.model import Gate
+
+COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+OLD_COMMIT = "a" * 40
+
+
+def gate(kind: str, config: dict[str, Any], **settings: Any) -> Gate:
+    """A gate as the spec layer builds it (camelCase kind config, durations in seconds)."""
+    settings.setdefault("timeout", 5.0)
+    return Gate(name=f"test-{kind}", kind=kind, config=MappingProxyType(config), **settings)
+
+
+def context(**overrides: Any) -> GateContext:
+    values: dict[str, Any] = {
+        "release": "podinfo",
+        "namespace": "prod",
+        "version": "6.5.0",
+        "stable": "6.4.0",
+        "commit": COMMIT,
+        "step": 2,
+        "deployments": (("podinfo-6-5-0", 1), ("podinfo-6-4-0", 3)),
+    }
+    values.update(overrides)
+    return GateContext(**values)
