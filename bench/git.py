@@ -23,9 +23,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rollgen.gitops.git import Git, Result  # noqa: E402
 from rollgen.gitops.repo import Change, Repo, commit_change  # noqa: E402
 from rollgen.gitops.snapshot import Snapshot  # noqa: E402
 from rollgen.gitops.trailers import Action, StepRecord  # noqa: E402
@@ -128,9 +130,9 @@ def history_repo(path: Path, commits: int) -> Repo:
     git(path, "reset", "-q", "--hard")
     repo = Repo.open(path)
     commit_change(repo, "main", lambda tip: Change(ROOT, rendered(0), "podinfo: step 1", record(0)))
+    other = StepRecord("prod/other", "o", 1, 2, "p", Action.START, "1", "2")
     for i in range(3):
-        other = StepRecord("prod/other", "o", 1, 2, "p", Action.START, "1", "2")
-        commit_change(repo, "main", lambda tip, i=i: Change(f"other/app{i}", {"a": b"x"}, "other", other))
+        commit_change(repo, "main", lambda tip: Change(f"other/app{i}", {"a": b"x"}, "other", other))
     return repo
 
 
@@ -160,15 +162,21 @@ _spawned = 0
 
 
 def _count_spawns() -> None:
-    """Count processes this script starts directly (git's own children are not counted)."""
-    original = subprocess.Popen.__init__
+    """Count the git processes rollgen starts itself (git's own children are not counted)."""
+    run, popen = Git.run, Git.popen
 
-    def counting(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> None:
+    def counted_run(self: Git, *args: str, **kwargs: Any) -> Result:
         global _spawned
         _spawned += 1
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        return run(self, *args, **kwargs)
 
-    subprocess.Popen.__init__ = counting  # type: ignore[method-assign]
+    def counted_popen(self: Git, *args: str) -> subprocess.Popen[bytes]:
+        global _spawned
+        _spawned += 1
+        return popen(self, *args)
+
+    Git.run = counted_run  # type: ignore[method-assign]
+    Git.popen = counted_popen  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -274,7 +274,7 @@ class FakeGitLab:
                 r for r in self.requests.values()
                 if r["source_branch"] == query.get("source_branch") and r["state"] == query.get("state")
             ]
-        iid = re.fullmatch(re.escape(prefix) + r"/(\d+)", parts.path)
-        if method == "GET" and iid and int(iid[1]) in self.requests:
-            return 200, self.requests[int(iid[1])]
+        found = re.fullmatch(re.escape(prefix) + r"/(\d+)", parts.path)
+        if method == "GET" and found and int(found[1]) in self.requests:
+            return 200, self.requests[int(found[1])]
         return 404, {"message": "404 Not found"}

@@ -13,7 +13,7 @@ from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus,
 from rollgen.gitops.repo import Change, Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
 from tests.gitops.conftest import clone, git
-from tests.gitops.servers import FakeGitHub, FakeGitLab, serve
+from tests.gitops.servers import FakeGitHub, FakeGitLab, GitDaemon, serve
 
 SENTINEL = "ghp_SENTINEL0123456789abcdefSECRET"
 
@@ -27,7 +27,7 @@ def bare_path(remote_url: str, daemon_base: Path) -> Path:
     return daemon_base / remote_url.rsplit("/", 1)[1]
 
 
-def test_pull_request_life_cycle(remote_url: str, daemon, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pull_request_life_cycle(remote_url: str, daemon: GitDaemon, tmp_path: Path) -> None:
     work = clone(remote_url, tmp_path / "w")
     repo = Repo.open(work)
     with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
@@ -49,7 +49,11 @@ def test_pull_request_life_cycle(remote_url: str, daemon, tmp_path: Path) -> Non
 
 
 def test_token_never_shows(
-    remote_url: str, daemon, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    remote_url: str,
+    daemon: GitDaemon,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     work = clone(remote_url, tmp_path / "w")

@@ -14,6 +14,7 @@ from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history, read_file_a
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.gitops.worktree import Worktree
 from tests.gitops.conftest import clone, git, init_repo
+from tests.gitops.servers import GitDaemon
 from tests.tools import require_tool
 
 ROOT = "overlays/podinfo/prod"
@@ -350,7 +351,7 @@ def test_local_branch_with_unpushed_commits_is_not_dropped(remote_url: str, tmp_
     assert git(work, "rev-parse", "main") == local
 
 
-def test_first_commit_to_an_empty_remote(daemon, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_first_commit_to_an_empty_remote(daemon: GitDaemon, tmp_path: Path) -> None:
     url = daemon.create(tmp_path.name)
     work = tmp_path / "w"
     git(tmp_path, "clone", "-q", url, "w")  # an empty repository: main is unborn
