@@ -24,11 +24,11 @@ from rollgen.replicas import (
     Bounds,
     achieved_weight,
     canary_counts,
-    min_available,
     resolve_bounds,
     routed_canary_replicas,
     safe_transition,
 )
+from rollgen.replicas import min_available as _min_available
 from rollgen.spec.model import (
     Analysis,
     BlueGreen,
@@ -371,7 +371,7 @@ class _Steps:
         min_available: int | None = None,
     ) -> None:
         if min_available is None:
-            min_available = _min_available(self.state, state)
+            min_available = _min_available(_pods(self.state), _pods(state))
         index = len(self.steps) + 1
         self.steps.append(Step(index, action, state, weight, min_available, set_weight, tuple(self._early), note))
         self._early = []
@@ -386,10 +386,10 @@ class _Steps:
             self._early.extend(waits)
 
     def warn_if_unchanged(self, state: State, what: str) -> None:
-        if state == self.state:
+        if _serving(state) == _serving(self.state):
             pods = ", ".join(f"{w.replicas} of {w.version}" for w in state.workloads)
             self.warnings.append(
-                f"step {len(self.steps) + 1} ({what}) lands on the same state as the step before ({pods}); "
+                f"step {len(self.steps) + 1} ({what}) lands on the same pods and traffic as the step before ({pods}); "
                 f"{self.release.replicas} replicas cannot show the difference"
             )
 
@@ -418,10 +418,9 @@ def _pods(state: State) -> dict[str, int]:
     return {w.version: w.replicas for w in state.workloads}
 
 
-def _min_available(before: State, after: State) -> int:
-    # A version one state lacks counts as zero pods there.
-    versions = {**_pods(before), **_pods(after)}
-    return min_available({v: before.replicas(v) for v in versions}, {v: after.replicas(v) for v in versions})
+def _serving(state: State) -> tuple[frozenset[tuple[str, int]], frozenset[tuple[str, int]]]:
+    """Pods and route weights that run; a Deployment scaled to 0 or a weight of 0 changes nothing that serves."""
+    return frozenset((v, n) for v, n in _pods(state).items() if n), frozenset((v, w) for v, w in state.weights if w)
 
 
 def _ratio_state(app: str, stable: str, new: str, pods: Mapping[str, int]) -> State:

@@ -166,6 +166,12 @@ def test_a_step_on_the_same_pods_warns_and_keeps_its_place_and_waits() -> None:
     assert f"step {second.index} (setWeight 14)" in plan.warnings[0]
 
 
+def test_a_first_weight_that_moves_no_pod_warns() -> None:
+    # One pod and no surge: 49% leaves it stable, the same pods as before the rollout.
+    plan = plan_release(release(canary(SetWeight(49), SetWeight(100), surge=0, unavailable=1), 1))
+    assert [w.split(" lands")[0] for w in plan.warnings] == ["step 1 (setWeight 49)"]
+
+
 def test_weights_on_different_pods_do_not_warn() -> None:
     assert plan_release(release(canary(SetWeight(10), SetWeight(20)))).warnings == ()
 
