@@ -4,7 +4,8 @@ Validation reports ``file:line:col``, so the loader keeps the position of
 every value and every mapping key, addressed by its path (a tuple of keys and
 list indices, the same path JSON Schema errors carry).
 
-The loader composes the YAML node graph with ruamel.yaml (YAML 1.2) and builds
+The loader composes the YAML node graph (libyaml's parser, YAML 1.2 core-schema
+tags) and builds
 plain ``dict``/``list``/scalars itself instead of using a constructor, which is
 what makes hostile input safe:
 
@@ -131,14 +132,46 @@ def _check_flow_depth(text: str, name: str) -> None:
             raise LoadError(Problem(name, line, col, f"nesting too deep (more than {MAX_DEPTH} levels)"))
 
 
+def _loader() -> Any:
+    """A loader class: libyaml's C parser (when PyYAML has it) with YAML 1.2 core-schema tags.
+
+    libyaml parses 20-40x faster than ruamel.yaml's round-trip scanner and
+    reports the same line/column marks; the resolvers below give YAML 1.2
+    semantics (``yes``/``on`` stay strings, ``010`` is ten), as ruamel.yaml
+    would. Only composing is used: nodes are never constructed into objects.
+    """
+    import yaml
+
+    class Loader(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore[misc]
+        pass
+
+    float_pattern = (
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    )
+    core = (
+        ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("int", r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$", "-+0123456789"),
+        ("float", float_pattern, "-+0123456789."),
+        ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    )
+    for kind, pattern, first in core:
+        Loader.add_implicit_resolver(_CORE + kind, re.compile(pattern), list(first))
+    return Loader
+
+
+_LOADER: Any = None
+
+
 def _compose(text: str, name: str) -> Any:
     """Compose exactly one document's node graph, translating parser errors."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    import yaml
 
-    yaml = YAML(typ="rt")
+    global _LOADER
+    if _LOADER is None:
+        _LOADER = _loader()
     try:
-        nodes = yaml.compose_all(text)
+        nodes = yaml.compose_all(text, Loader=_LOADER)
         first = next(nodes, None)
         if first is None:
             raise LoadError(Problem(name, 1, 1, "empty document: expected a Release document"))
@@ -149,19 +182,17 @@ def _compose(text: str, name: str) -> Any:
                 Problem(name, mark.line + 1, mark.column + 1, "several YAML documents in one file; put one Release per file")
             )
         return first
-    except MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         message = exc.problem or exc.context or "invalid YAML"
-        if "\t" in message or "found character '\\t'" in message:
+        if "tab character" in message or "'\\t'" in message:
             message = "tab character: YAML indentation must use spaces"
         raise LoadError(Problem(name, line, col, f"invalid YAML: {message}")) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry a position of their own
+        raise LoadError(Problem(name, 1, 1, f"invalid YAML: {exc}")) from None
     except RecursionError:
         raise LoadError(Problem(name, 1, 1, f"nesting too deep (more than {MAX_DEPTH} levels)")) from None
-    except LoadError:
-        raise
-    except Exception as exc:  # ruamel raises a few unmarked errors (e.g. reader errors on control chars)
-        raise LoadError(Problem(name, 1, 1, f"invalid YAML: {exc}")) from None
 
 
 class _Builder:
@@ -176,7 +207,7 @@ class _Builder:
         return LoadError(Problem(self.document.path, mark.line + 1, mark.column + 1, message))
 
     def build(self, node: Any, where: JsonPath = (), depth: int = 0) -> Any:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+        from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         self.count += 1
         if self.count > MAX_NODES:
@@ -202,14 +233,14 @@ class _Builder:
         raise self.fail(node, "unsupported YAML node")
 
     def mapping(self, node: Any, where: JsonPath, depth: int) -> dict[str, Any]:
-        from ruamel.yaml.nodes import ScalarNode
+        from yaml.nodes import ScalarNode
 
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 raise self.fail(key_node, "mapping keys must be plain scalars")
             key = str(key_node.value)
-            if str(key_node.tag) == _CORE + "merge":
+            if key == "<<" and not key_node.style:
                 raise self.fail(key_node, "merge keys (<<) are not supported in release specs")
             if key in result:
                 first = self.document.keys[(*where, key)]
@@ -221,8 +252,7 @@ class _Builder:
     def scalar(self, node: Any, tag: str) -> Any:
         text: str = node.value
         kind = tag[len(_CORE) :] if tag.startswith(_CORE) else None
-        if kind in ("str", "timestamp"):
-            # Timestamps stay text: a version like 2024-01-01 is a label, not a date.
+        if kind == "str":
             return text
         if kind == "null":
             return None
