@@ -45,7 +45,8 @@ class Kube:
 
     def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import HTTPError, NewConnectionError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         try:
             response = method(*args, _request_timeout=self._timeout(), _preload_content=False, **kwargs)
@@ -56,7 +57,11 @@ class Kube:
             raise GateError(f"{what}: HTTP {error.status} {error.reason}: {_status_message(error.body)}") from None
         except (HTTPError, OSError) as error:
             host = getattr(self._api.configuration, "host", "?")
-            raise GateError(f"{what}: cannot reach the Kubernetes API at {host}: {error}") from None
+            reason = getattr(error, "reason", None) or error  # urllib3 wraps the cause in MaxRetryError
+            # NewConnectionError subclasses urllib3's TimeoutError, yet a refusal is no timeout.
+            if isinstance(reason, (Urllib3Timeout, TimeoutError)) and not isinstance(reason, NewConnectionError):
+                raise GateError(f"{what}: the Kubernetes API at {host} did not answer within the gate's timeout") from None
+            raise GateError(f"{what}: cannot reach the Kubernetes API at {host}: {reason}") from None
         except ValueError as error:
             raise GateError(f"{what}: the Kubernetes API answered with something that is not JSON ({error})") from None
 

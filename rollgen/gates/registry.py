@@ -29,8 +29,9 @@ KINDS: Final[Mapping[str, GateKind]] = MappingProxyType({
 
 # How long past its own timeout a check may run before it is abandoned. Every kind
 # bounds its own I/O by the timeout; this is the backstop that keeps a bug in one
-# from hanging a rollout.
-GRACE: Final = 2.0
+# from hanging a rollout. Generous, because the first import of the Kubernetes
+# client (not bounded by the timeout) can take seconds on a cold disk cache.
+GRACE: Final = 10.0
 
 
 class GateSpec(Protocol):
