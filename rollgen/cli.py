@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rollgen import __version__
-from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -91,6 +91,65 @@ def _run_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- plan --------------------------------------------------------------------
+
+
+def _load(spec: str) -> Any:
+    from rollgen.spec import load_release
+
+    return load_release(Path(spec))
+
+
+def _configure_plan(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    _output_option(parser, text="table")
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from rollgen.plan import plan_release
+    from rollgen.plantable import format_plan, plan_to_data
+
+    plan = plan_release(_load(args.spec))
+    if args.output == "table":
+        print(format_plan(plan))
+    else:
+        _emit(plan_to_data(plan), args.output)
+    return EXIT_OK
+
+
+# --- render ------------------------------------------------------------------
+
+
+def _configure_render(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    parser.add_argument("--step", type=int, metavar="N", help="render only step N (0 = the state before the rollout)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into (step-NN/ per step, or the step's files with --step)")
+    parser.add_argument("--repo", default=".", metavar="PATH", help="GitOps repository root the spec's paths are relative to (default .)")
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from rollgen.plan import plan_release
+    from rollgen.render import Renderer
+
+    release = _load(args.spec)
+    plan = plan_release(release)
+    states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
+    if args.step is not None and args.step not in states:
+        raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")
+    renderer = Renderer(Path(args.repo), release)
+    out = Path(args.out)
+    chosen = {args.step: states[args.step]} if args.step is not None else states
+    width = len(str(len(plan.steps)))
+    for index, state in chosen.items():
+        target = out if args.step is not None else out / f"step-{index:0{width}d}"
+        for relative, content in sorted(renderer.render(state).items()):
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        print(f"wrote {target}", file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "validate": (
         "check release specs",
@@ -105,6 +164,22 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "# yaml-language-server: $schema=<path to the saved schema>",
         _configure_schema,
         _run_schema,
+    ),
+    "plan": (
+        "show every step of a rollout",
+        "Plan the rollout SPEC describes and print every step: the weight asked and achieved, pods per version, "
+        "the minimum available while the step is applied, traffic share, gates and pauses.",
+        _configure_plan,
+        _run_plan,
+    ),
+    "render": (
+        "write the files of one step or of every step",
+        "Render the configuration each step commits (a Kustomize overlay or Helm values) for review. "
+        "The files are byte-identical to what a commit writes to the release's output.path, so their "
+        "relative references resolve from there: use --step N --out <output.path> inside the repository "
+        "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/.",
+        _configure_render,
+        _run_render,
     ),
 }
 
