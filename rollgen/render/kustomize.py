@@ -14,7 +14,9 @@ never copied) with ``nameSuffix: -<slug>``, ``labels`` app=<release> and
 version=<version> with ``includeSelectors: true`` (each version's Deployment
 gets its own selector at creation; it never changes later), ``images`` (the
 tag is the version) and ``patches`` that delete the base's Service and every
-shared kind. Versions live under ``versions/`` so no version slug can collide
+shared kind. When the plan keeps the base's Deployment name (a rolling
+update: one Deployment changes version) there is no suffix and the labels go
+on templates only, as that Deployment's selector is immutable. Versions live under ``versions/`` so no version slug can collide
 with ``shared/`` or a generated file, and a reviewer sees them grouped.
 
 The **shared overlay** takes the same base, deletes the Deployment, the HPA
@@ -47,7 +49,11 @@ Deployment's replica count, in every state, and rollgen never writes
 - in a state with several versions each HPA is pinned: ``minReplicas =
   maxReplicas =`` the plan's count, so autoscaling cannot move the ratio.
   The HPA controller clamps to its bounds before it looks at metrics, so the
-  pin holds even without a metrics server.
+  pin holds even without a metrics server;
+- a version drained to zero (the commit before its removal) has no HPA and
+  ``replicas: 0``: an HPA cannot hold zero. Going back from there to an HPA
+  (abort) removes the field, which defaults to 1 and then the HPA raises it,
+  so that transition never drops pods.
 
 Why not pin ``spec.replicas`` during the rollout and hand it back to the HPA
 in steady states: with ``kubectl apply`` (Argo CD's default) and with
@@ -136,38 +142,44 @@ def render_state(release: Release, state: State, base: KustomizeBase) -> Files:
 
 
 def _version_overlay(release: Release, state: State, base: KustomizeBase, workload: Workload, relative: str, image: str) -> dict[str, object]:
+    suffix = _suffix(base, workload)
+    patches = [_delete(SERVICE)] + [_delete(kind) for kind in base.shared]
+    overlay: dict[str, object] = {**KUSTOMIZATION, "resources": [relative]}
+    if suffix:
+        overlay["nameSuffix"] = suffix
+    labels = {"app": release.name, "version": workload.version}
+    # A Deployment rollgen creates per version gets the labels in its selector at creation;
+    # the base's own Deployment (rolling update) keeps the selector it has, which is immutable.
+    placement = {"includeSelectors": True} if suffix else {"includeSelectors": False, "includeTemplates": True}
+    overlay["labels"] = [{"pairs": labels, **placement}]
+    overlay["images"] = [_image(image, release.image, workload.version)]
+    if base.autoscaler is None or workload.replicas == 0:
+        # An HPA cannot hold zero pods (minReplicas >= 1; Kubernetes stops autoscaling a
+        # Deployment at zero): a version drained to zero before its removal is pinned here.
+        overlay["replicas"] = [{"name": base.deployment, "count": workload.replicas}]
+        if base.autoscaler is not None:
+            patches.append(_delete(HPA))
+    else:
+        if base.deployment_replicas is not None:
+            patches.append(_json_patch(DEPLOYMENT, [{"op": "remove", "path": "/spec/replicas"}]))
+        if len(state.workloads) > 1:
+            bounds = [{"op": "add", "path": f"/spec/{field}", "value": workload.replicas} for field in ("minReplicas", "maxReplicas")]
+            patches.append(_json_patch(HPA, bounds))
+    overlay["patches"] = patches
+    return overlay
+
+
+def _suffix(base: KustomizeBase, workload: Workload) -> str:
+    """The nameSuffix that turns the base's Deployment into ``workload.name`` ("" when it is the same)."""
+    if workload.name == base.deployment:
+        return ""
     suffix = f"-{slug(workload.version)}"
     if f"{base.deployment}{suffix}" != workload.name:
         raise UsageError(
             f"the plan names version {workload.version}'s Deployment {workload.name}, but the base's Deployment is "
             f"{base.deployment}: rollgen names each version <base Deployment>-<version>, so name the release {base.deployment}"
         )
-    patches = [_delete(SERVICE)] + [_delete(kind) for kind in base.shared]
-    overlay: dict[str, object] = {
-        **KUSTOMIZATION,
-        "resources": [relative],
-        "nameSuffix": suffix,
-        "labels": [{"pairs": {"app": release.name, "version": workload.version}, "includeSelectors": True}],
-        "images": [_image(image, release.image, workload.version)],
-    }
-    if base.autoscaler is None:
-        overlay["replicas"] = [{"name": base.deployment, "count": workload.replicas}]
-    else:
-        if base.deployment_replicas is not None:
-            patches.append(_json_patch(DEPLOYMENT, [{"op": "remove", "path": "/spec/replicas"}]))
-        if len(state.workloads) > 1:
-            patches.append(_pin(workload))
-    overlay["patches"] = patches
-    return overlay
-
-
-def _pin(workload: Workload) -> dict[str, object]:
-    """Pin a version's HPA to the plan's count (states with several versions)."""
-    if workload.replicas < 1:
-        # An HPA cannot hold a Deployment at zero (minReplicas >= 1); a version with no pods leaves the state.
-        raise ValueError(f"cannot pin an HPA at {workload.replicas} replicas for {workload.name}")
-    bounds = [{"op": "add", "path": f"/spec/{field}", "value": workload.replicas} for field in ("minReplicas", "maxReplicas")]
-    return _json_patch(HPA, bounds)
+    return suffix
 
 
 def _shared_overlay(release: Release, state: State, base: KustomizeBase, relative: str) -> dict[str, object]:
