@@ -43,6 +43,7 @@ from rollgen.spec.model import (
     SetWeight,
     Waves,
 )
+from rollgen.spec.model import WAVES_RESTARTS_GATE as WAVES_RESTARTS_GATE
 
 Wait = Union[Pause, Analysis]
 
@@ -117,14 +118,6 @@ class Step:
     set_weight: int | None = None
     after: tuple[Wait, ...] = ()
     note: str = ""
-
-
-WAVES_RESTARTS_GATE = "waves-restarts"
-"""The gate judged after every wave of the ``waves`` shorthand.
-
-Specs do not declare it: the controller builds it from ``waves.restartLimit``
-(it fails once the new version's containers restarted more often than that).
-"""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem
-from rollgen.spec.model import GATE_KINDS
+from rollgen.spec.model import GATE_KINDS, WAVES_RESTARTS_GATE
 from rollgen.spec.yamldoc import Document, JsonPath
 
 Check = Callable[[Document], Iterator[Problem]]
@@ -117,6 +117,8 @@ def check_gates(doc: Document) -> Iterator[Problem]:
             if name in seen:
                 yield doc.problem(("spec", "gates", i, "name"), f"duplicate gate name {name!r} (first at gates[{seen[name]}])")
             seen.setdefault(name, i)
+        if name == WAVES_RESTARTS_GATE:
+            yield doc.problem(("spec", "gates", i, "name"), f"gate name {name!r} is reserved for the waves shorthand's restart check")
         kinds = [k for k in GATE_KINDS if k in gate]
         if len(kinds) != 1:
             found = f"found {', '.join(kinds)}" if kinds else "found none"
@@ -227,6 +229,15 @@ def _increasing(doc: Document, where: JsonPath, weights: list[tuple[int, Any]], 
         previous = weight
 
 
+def check_bounds(doc: Document) -> Iterator[Problem]:
+    """maxSurge and maxUnavailable both literally 0 could never move a pod (Kubernetes rejects it too)."""
+    for strategy in ("canary", "rollingUpdate"):
+        where: JsonPath = ("spec", "strategy", strategy)
+        block = _get(doc.data, *where)
+        if isinstance(block, dict) and block.get("maxSurge") in (0, "0%") and block.get("maxUnavailable") in (0, "0%"):
+            yield doc.problem((*where, "maxUnavailable"), "maxSurge and maxUnavailable cannot both be 0: no pod could ever move")
+
+
 def check_blue_green(doc: Document) -> Iterator[Problem]:
     where: JsonPath = ("spec", "strategy", "blueGreen")
     bg = _get(doc.data, *where)
@@ -257,6 +268,7 @@ CHECKS: tuple[Check, ...] = (
     check_gates,
     check_gate_references,
     check_canary,
+    check_bounds,
     check_blue_green,
     check_git,
 )

@@ -16,6 +16,9 @@ from rollgen.durations import parse_duration
 
 API_VERSION = "rollgen.io/v1alpha1"
 GATE_KINDS = ("argocd", "flux", "kubernetes", "prometheus", "http", "command")
+# The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
+# it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
+WAVES_RESTARTS_GATE = "waves-restarts"
 IntOrPercent = Union[int, str]
 Traffic = Literal["replicas", "istio", "gatewayAPI"]
 
