@@ -155,11 +155,13 @@ def commit_change(
     author: Identity | None = None,
     committer: Identity | None = None,
     max_attempts: int = 8,
+    allow_empty: bool = False,
 ) -> CommitResult | None:
     """Commit ``decide``'s change on top of ``branch`` (pushed to ``remote`` when given).
 
     Returns None when ``decide`` returns None or a change that leaves the
-    tree as it is (nothing to commit). Raises :class:`ConflictError` when the
+    tree as it is (nothing to commit) -- unless ``allow_empty``: a rollout
+    records every step, even one whose files equal the step before. Raises :class:`ConflictError` when the
     branch moved under every attempt, :class:`DirtyWorktreeError` (before
     anything is written) when the checked-out branch has uncommitted changes
     where the commit writes, :class:`DivergedError` when the local branch has
@@ -192,7 +194,7 @@ def commit_change(
                 if change is None:
                     return None
                 writer = writer or TreeWriter(repo.git)
-                commit = _build(repo, reader, writer, base, change, author, committer)
+                commit = _build(repo, reader, writer, base, change, author, committer, allow_empty)
                 if commit is None:
                     return None
                 old_state = local or writer.write(())  # an unborn branch starts from the empty tree
@@ -282,12 +284,13 @@ def _build(
     change: Change,
     author: Identity | None,
     committer: Identity | None,
+    allow_empty: bool = False,
 ) -> str | None:
-    """Write the commit ``change`` makes on ``base``; None when the tree would not change."""
+    """Write the commit ``change`` makes on ``base``; None when the tree would not change (unless allowed)."""
     base_info = reader.info(f"{base}^{{tree}}") if base else None
     base_tree = base_info.sha if base_info else None
     tree = replace_directory(reader, writer, base_tree, change.root, write_blobs(repo.git, change.files))
-    if tree == base_tree:
+    if tree == base_tree and not allow_empty:
         return None
     env: dict[str, str] = {}
     for role, who in (("AUTHOR", author), ("COMMITTER", committer)):

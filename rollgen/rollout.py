@@ -1,0 +1,431 @@
+"""Rollout operations: start, promote, abort, retry, undo; and where a rollout stands.
+
+Git history is the only state. :func:`read_state` rebuilds a release's
+rollout from its newest commit carrying the release's trailers; every
+operation is one :func:`~rollgen.gitops.repo.commit_change` whose ``decide``
+reads that state again on the tip it is handed. So a rerun after a crash, or
+a second process doing the same thing at the same moment, sees the step
+already committed and commits nothing: each step lands exactly once.
+
+One rollout, as its commits record it (``step``/``action``)::
+
+    1/n start   2/n advance ... n/n advance   n/n complete            (done)
+                       \\-> i/n abort ... i/n abort   0/n abort          (aborted)
+
+An abort walks :func:`rollgen.plan.abort_states` one commit per call (the
+controller calls again once the previous commit is live); its commits keep
+the step it left (``i/n``) until the last one, ``0/n``, which writes the
+output directory's files byte-identical to the commit before the rollout's
+first commit. ``retry`` starts the aborted versions again as a new rollout;
+``undo`` rolls a completed release back, as a rollout planned with the two
+versions swapped. Any commit's plan is rebuilt from the spec with the
+record's two versions, and the record's digest proves it is the same plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rollgen.errors import RollgenError, UsageError
+from rollgen.gitops.forge import PullRequest
+from rollgen.gitops.repo import Change, Identity, Repo, commit_change
+from rollgen.gitops.snapshot import Snapshot, history
+from rollgen.gitops.trailers import Action, StepRecord, rollout_id
+from rollgen.plan import Plan, State, Step, Wait, abort_states, plan_release
+from rollgen.spec.model import Pause, Release
+
+Phase = Literal["progressing", "waiting", "completed", "aborting", "aborted", "none"]
+
+# Actions that put a plan step live (the rollout goes on from there).
+_FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    """Where one release's rollout stands, as its newest rollgen commit records it.
+
+    ``step`` of ``steps`` is the plan position that commit put live (0 after
+    a finished abort; an unfinished abort keeps the step it left).
+    ``plan_step`` is that :class:`~rollgen.plan.Step` of the plan rebuilt
+    from the spec, None at step 0 or when the spec no longer plans what the
+    commit recorded (``plan_changed``). ``since`` is the commit time (Unix
+    seconds).
+    """
+
+    release: str
+    rollout: str
+    step: int
+    steps: int
+    action: Action
+    phase: Phase
+    from_version: str
+    to_version: str
+    plan: str
+    commit: str
+    since: int
+    plan_step: Step | None
+    plan_changed: bool = False
+
+    @property
+    def waits(self) -> tuple[Wait, ...]:
+        """What must happen after this commit is live before the next one (gates, pauses)."""
+        return self.plan_step.after if self.plan_step is not None and self.phase in ("progressing", "waiting") else ()
+
+    @property
+    def running(self) -> str:
+        """The version that runs once this state settles (the new one only after completion)."""
+        return self.to_version if self.phase == "completed" else self.from_version
+
+    def waiting_for(self) -> str:
+        """What the rollout waits for, in words (empty when nothing)."""
+        if self.plan_changed:
+            return "the spec's plan changed since this commit: abort, or restore the spec"
+        if self.phase == "aborting":
+            return "the abort's next commit (rollgen abort)"
+        if self.phase not in ("progressing", "waiting"):
+            return ""
+        parts: list[str] = []
+        for wait in self.waits:
+            if isinstance(wait, Pause):
+                parts.append("a human (rollgen promote)" if wait.seconds is None else
+                             f"pause until {_iso(self.since + wait.seconds)}")
+            else:
+                parts.append("gates " + ", ".join(wait.gates))
+        if not parts:
+            parts.append("the commit to be live, then the next step" if self.step < self.steps
+                         else "the commit to be live, then completion")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an operation did: the state afterwards, whether it committed, the pull request it opened."""
+
+    state: RolloutState
+    committed: bool
+    pull_request: PullRequest | None = None
+
+
+def release_key(release: Release) -> str:
+    """The ``<namespace>/<name>`` the trailers name a release by."""
+    return f"{release.namespace}/{release.name}"
+
+
+def default_remote(repo: Repo, release: Release) -> str | None:
+    """``release.git.remote`` when the repository has that remote, else None (commit locally)."""
+    names = repo.git.text("remote").split()
+    return release.git.remote if release.git.remote in names else None
+
+
+def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Release, Plan]:
+    """The release with these two versions (an undo swaps them) and its plan."""
+    swapped = dataclasses.replace(release, stable=from_version, version=to_version)
+    return swapped, plan_release(swapped)
+
+
+def read_state(snapshot: Snapshot, release: Release) -> RolloutState | None:
+    """The rollout of ``release`` as the history behind ``snapshot`` records it; None when none ever began."""
+    entry = snapshot.last_record(release_key(release))
+    if entry is None:
+        return None
+    record = entry.record
+    plan = plan_for(release, record.from_version, record.to_version)[1]
+    same = plan.digest() == record.plan and len(plan.steps) == record.steps
+    plan_step = plan.steps[record.step - 1] if same and record.step >= 1 else None
+    return RolloutState(
+        release=record.release, rollout=record.rollout, step=record.step, steps=record.steps,
+        action=record.action, phase=_phase(record, plan_step), from_version=record.from_version,
+        to_version=record.to_version, plan=record.plan, commit=entry.sha, since=entry.time,
+        plan_step=plan_step, plan_changed=not same,
+    )  # fmt: skip
+
+
+def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
+    """Commit step 1 of rolling ``release`` out from its ``stable`` to its ``version``.
+
+    Refuses while a rollout of the release is in progress (a rerun of this
+    same start commits nothing), and when ``stable`` is not the version the
+    history says runs (the last rollout's new version, or its old one after
+    an abort).
+    """
+    if release.stable == release.version:
+        raise UsageError(f"{release.name}: stable and version are both {release.version}: nothing to roll out")
+    ops = _Operation(repo, release, remote)
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = read_state(tip, release)
+        if current is not None:
+            if _same_start(current, release) and current.step == 1:
+                return None  # this start already landed (a rerun, or a racing process)
+            if current.phase in ("progressing", "waiting", "aborting"):
+                raise UsageError(f"{current.release}: rollout {current.rollout} ({current.from_version} -> "
+                                 f"{current.to_version}) is in progress at step {current.step}/{current.steps}; "
+                                 "promote or abort it first")
+            if current.running != release.stable:
+                raise UsageError(f"{current.release}: the spec's stable is {release.stable} but {current.running} "
+                                 f"runs (last rollout {current.from_version} -> {current.to_version} "
+                                 f"{current.phase}); set stable: {current.running!r}")
+        return ops.forward(tip, release.stable, release.version, 1, Action.START, new_rollout=True)
+
+    return ops.run(decide)
+
+
+def promote(
+    repo: Repo, release: Release, *, full: bool = False, to: int | None = None, remote: str | None = None
+) -> Outcome:
+    """Commit the rollout's next step; after the last step, the ``complete`` commit (files unchanged).
+
+    ``to`` is the step the caller means to commit (the controller passes
+    the step after the one it judged): when the tip already holds it,
+    nothing is committed, so callers racing for the same step converge.
+    Without ``to`` the target is fixed by the first look at the tip, with the
+    same effect for a process whose commit attempt is retried.
+
+    ``full=True`` commits the last step directly, like Argo Rollouts'
+    ``promote --full``: an operator's override that skips the remaining
+    steps' waits *and* their intermediate states, so that one transition is
+    not held to maxSurge/maxUnavailable (the last state itself is safe). Use
+    plain promote repeatedly to keep every transition bounded.
+    """
+    ops = _Operation(repo, release, remote)
+    target: list[int] = [] if to is None else [to]
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = ops.in_progress(tip, "promote")
+        if current.phase == "aborting":
+            raise UsageError(f"{current.release}: rollout {current.rollout} is being aborted; run abort to finish it")
+        wanted = _target(target, current.steps if full else current.step + 1)
+        if current.step >= wanted:
+            return None  # already there
+        if current.step != wanted - 1 and not full:
+            raise UsageError(f"{current.release}: cannot promote to step {wanted}: the rollout is at "
+                             f"{current.step}/{current.steps}")
+        if current.step == current.steps:
+            return ops.complete(current)
+        action = Action.PROMOTE if full else Action.ADVANCE
+        return ops.forward(tip, current.from_version, current.to_version, wanted, action, rollout=current.rollout)
+
+    return ops.run(decide)
+
+
+def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str | None = None) -> Outcome:
+    """Commit the next state back towards before the rollout (``immediate``: straight to it).
+
+    One commit per call along :func:`~rollgen.plan.abort_states`; the last
+    one writes the output directory exactly as the commit before the
+    rollout's first commit held it. Refuses when nothing is in progress.
+    """
+    ops = _Operation(repo, release, remote)
+    target: list[int] = []
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = ops.in_progress(tip, "abort")
+        done = ops.aborts_done(tip, current)
+        if current.plan_changed and not immediate:
+            raise UsageError(f"{current.release}: the spec's plan changed since the rollout began; "
+                             "abort --now restores the pre-rollout files without it")
+        way = 1 if immediate else len(ops.abort_way(current))
+        wanted = _target(target, done + 1)
+        if done >= wanted:
+            return None
+        if done + 1 >= way:
+            return ops.restore(tip, current)
+        state = ops.abort_way(current)[done]
+        return ops.abort_step(current, state, done + 1, way)
+
+    return ops.run(decide)
+
+
+def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
+    """Start an aborted rollout again: a new rollout id, from step 1, with the same two versions."""
+    ops = _Operation(repo, release, remote)
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = read_state(tip, release)
+        if current is not None and current.action == Action.RETRY and current.step == 1:
+            return None  # this retry already landed
+        if current is None or current.phase != "aborted":
+            raise UsageError(f"{release_key(release)}: nothing to retry: " + _describe(current, "no aborted rollout"))
+        return ops.forward(tip, current.from_version, current.to_version, 1, Action.RETRY, new_rollout=True)
+
+    return ops.run(decide)
+
+
+def undo(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
+    """Take a completed release back to its previous version: a new rollout with the versions swapped."""
+    ops = _Operation(repo, release, remote)
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = read_state(tip, release)
+        if current is not None and current.action == Action.UNDO and current.step == 1:
+            return None  # this undo already landed
+        if current is None or current.phase != "completed":
+            raise UsageError(f"{release_key(release)}: nothing to undo: " + _describe(current, "no completed rollout"))
+        return ops.forward(tip, current.to_version, current.from_version, 1, Action.UNDO, new_rollout=True)
+
+    return ops.run(decide)
+
+
+class _Operation:
+    """One operation's shared pieces: rendering (memoised), messages, identity, the commit itself."""
+
+    def __init__(self, repo: Repo, release: Release, remote: str | None) -> None:
+        self.repo = repo
+        self.release = release
+        self.key = release_key(release)
+        self.remote = remote
+        self._root = Path(repo.git.text("rev-parse", "--show-toplevel")) if repo.worktree else repo.git.cwd
+        self._rendered: dict[tuple[str, str, State], Mapping[str, bytes]] = {}
+        author = release.git.author
+        self.identity = Identity(author.name, author.email) if author is not None else None
+
+    def run(self, decide: Callable[[Snapshot], Change | None]) -> Outcome:
+        result = commit_change(self.repo, self.release.git.branch, decide, remote=self.remote,
+                               author=self.identity, committer=self.identity, allow_empty=True)  # fmt: skip
+        return Outcome(self.state_now(), result is not None)
+
+    def state_now(self) -> RolloutState:
+        from rollgen.gitops.git import ObjectReader
+
+        tip = self.repo.git.run("rev-parse", "--verify", "-q", f"refs/heads/{self.release.git.branch}", ok=(0, 1)).text
+        with ObjectReader(self.repo.git) as reader:
+            state = read_state(Snapshot(self.repo.git, reader, tip or None), self.release)
+        if state is None:
+            raise RollgenError(f"{self.key}: no rollout found after committing (was the branch reset?)")
+        return state
+
+    def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
+        current = read_state(tip, self.release)
+        if current is None or current.phase not in ("progressing", "waiting", "aborting"):
+            raise UsageError(f"{self.key}: nothing to {verb}: " + _describe(current, "no rollout has begun"))
+        if current.plan_changed and verb != "abort":
+            raise UsageError(f"{self.key}: the spec no longer plans rollout {current.rollout} "
+                             f"({current.from_version} -> {current.to_version}, plan {current.plan}); "
+                             "restore the spec, or abort --now")
+        return current
+
+    def render(self, from_version: str, to_version: str, state: State) -> Mapping[str, bytes]:
+        from rollgen.render import Renderer
+
+        key = (from_version, to_version, state)
+        if key not in self._rendered:
+            swapped = plan_for(self.release, from_version, to_version)[0]
+            self._rendered[key] = Renderer(self._root, swapped).render(state)
+        return self._rendered[key]
+
+    def forward(
+        self, tip: Snapshot, from_version: str, to_version: str, index: int, action: Action,
+        *, rollout: str | None = None, new_rollout: bool = False,
+    ) -> Change:  # fmt: skip
+        """The commit putting plan step ``index`` live."""
+        plan = plan_for(self.release, from_version, to_version)[1]
+        if new_rollout:
+            rollout = rollout_id(self.key, from_version, to_version, tip.tip or "0" * 40)
+        assert rollout is not None
+        step = plan.steps[index - 1]
+        record = StepRecord(self.key, rollout, index, len(plan.steps), plan.digest(), action, from_version, to_version)
+        weight = f" {step.set_weight}%" if step.set_weight is not None else ""
+        subject = f"{self.release.name}: step {index}/{len(plan.steps)} {step.action}{weight} " \
+                  f"({from_version} -> {to_version})"
+        body = _table_lines(plan, index)
+        return Change(self.release.output_path, self.render(from_version, to_version, step.state),
+                      f"{subject}\n\n{body}", record)  # fmt: skip
+
+    def complete(self, current: RolloutState) -> Change:
+        """The commit after the last step: files unchanged, action ``complete``."""
+        assert current.plan_step is not None
+        files = self.render(current.from_version, current.to_version, current.plan_step.state)
+        record = self._record(current, current.steps, Action.COMPLETE)
+        subject = f"{self.release.name}: complete {current.from_version} -> {current.to_version}"
+        return Change(self.release.output_path, files, subject, record)
+
+    def abort_way(self, current: RolloutState) -> tuple[State, ...]:
+        plan = plan_for(self.release, current.from_version, current.to_version)[1]
+        return abort_states(plan, current.step)
+
+    def aborts_done(self, tip: Snapshot, current: RolloutState) -> int:
+        """How many abort commits of this rollout are already on the branch."""
+        if current.action != Action.ABORT:
+            return 0
+        entries = history(self.repo.git, current.commit, self.key, limit=current.steps + 2)
+        return next((i for i, e in enumerate(entries) if e.record.action != Action.ABORT
+                     or e.record.rollout != current.rollout), len(entries))  # fmt: skip
+
+    def abort_step(self, current: RolloutState, state: State, k: int, way: int) -> Change:
+        files = self.render(current.from_version, current.to_version, state)
+        subject = (f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
+                   f"({current.from_version} -> {current.to_version})")
+        return Change(self.release.output_path, files, subject, self._record(current, current.step, Action.ABORT))
+
+    def restore(self, tip: Snapshot, current: RolloutState) -> Change:
+        """The last abort commit: the output directory as it was before the rollout's first commit."""
+        first = self.first_commit(current)
+        files = tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
+        subject = (f"{self.release.name}: abort, {current.from_version} restored "
+                   f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})")
+        return Change(self.release.output_path, files, subject, self._record(current, 0, Action.ABORT))
+
+    def first_commit(self, current: RolloutState) -> str:
+        """The rollout's first commit (its start, retry or undo); its parent holds the pre-rollout files."""
+        # A rollout has at most its steps, a complete and its aborts: bounded by 2n + 2 commits.
+        entries = history(self.repo.git, current.commit, self.key, limit=2 * current.steps + 2)
+        mine = [e for e in entries if e.record.rollout == current.rollout]
+        first = next((e for e in mine if e.record.action in (Action.START, Action.RETRY, Action.UNDO)), None)
+        if first is None:
+            raise RollgenError(f"{self.key}: cannot find the first commit of rollout {current.rollout}")
+        return first.sha
+
+    def _has_parent(self, sha: str) -> bool:
+        return self.repo.git.run("rev-parse", "--verify", "-q", f"{sha}^", ok=(0, 1)).returncode == 0
+
+    def _record(self, current: RolloutState, step: int, action: Action) -> StepRecord:
+        return StepRecord(self.key, current.rollout, step, current.steps, current.plan, action,
+                          current.from_version, current.to_version)  # fmt: skip
+
+
+def _phase(record: StepRecord, step: Step | None) -> Phase:
+    if record.action == Action.COMPLETE:
+        return "completed"
+    if record.action == Action.ABORT:
+        return "aborted" if record.step == 0 else "aborting"
+    if step is not None and any(isinstance(w, Pause) for w in step.after):
+        return "waiting"
+    return "progressing"
+
+
+def _same_start(current: RolloutState, release: Release) -> bool:
+    return (current.action == Action.START and current.from_version == release.stable
+            and current.to_version == release.version and not current.plan_changed)  # fmt: skip
+
+
+def _target(memo: list[int], first_look: int) -> int:
+    """The step an operation aims at, fixed at its first look at the tip (later attempts keep it)."""
+    if not memo:
+        memo.append(first_look)
+    return memo[0]
+
+
+def _describe(current: RolloutState | None, none: str) -> str:
+    if current is None:
+        return none
+    return (f"the last rollout {current.rollout} ({current.from_version} -> {current.to_version}) is "
+            f"{current.phase} at step {current.step}/{current.steps}")
+
+
+def _table_lines(plan: Plan, index: int) -> str:
+    """The plan table's header and the row of step ``index``."""
+    from rollgen.plantable import format_plan
+
+    lines = format_plan(plan).split("\n")
+    return f"{lines[2]}\n{lines[3 + index]}"
+
+
+def _iso(seconds: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
