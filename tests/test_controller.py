@@ -1,0 +1,140 @@
+"""The controller's pure decision, one tick at a time: measurements so far + now -> verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from rollgen.analysis import Measurement, Phase
+from rollgen.controller import (
+    LIVE,
+    Abort,
+    Advance,
+    Decision,
+    Hold,
+    Measure,
+    Wait,
+    decide,
+    gate_named,
+    record_key,
+    stages_of,
+)
+from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
+from rollgen.spec.model import Analysis, Canary, Gate, KustomizeSource, Pause, Release, Waves
+
+ARGO = Gate("synced", "argocd", {"application": "podinfo"}, interval=1.0)
+RATE = Gate("success-rate", "prometheus", {"address": "http://p", "query": "q"}, interval=10.0, count=3, failure_limit=1)
+SMOKE = Gate("smoke", "http", {"url": "http://x"}, inconclusive_limit=0)
+
+
+def release(*gates: Gate, waves: Waves | None = None) -> Release:
+    strategy = Canary(waves=waves) if waves else Canary()
+    return Release("podinfo", "prod", 4, "podinfo", "1.0", "2.0", KustomizeSource("base"), "out", strategy, gates=gates)
+
+
+def step(*after: Analysis | Pause) -> Step:
+    return Step(1, "setWeight", State(()), 25.0, 4, 25, tuple(after))
+
+
+def m(phase: Phase, at: float) -> Measurement:
+    return Measurement(phase, None, phase.value.lower(), at)
+
+
+S, F, P, I, E = Phase.SUCCESSFUL, Phase.FAILED, Phase.PENDING, Phase.INCONCLUSIVE, Phase.ERROR
+T0 = 1000.0  # the step's commit time
+
+# (name, gates, step waits, measurements by stage/gate, now, deadline, expected decision)
+CASES: list[tuple[str, tuple[Gate, ...], tuple[Analysis | Pause, ...], dict[str, list[Measurement]], float, float | None, Decision]] = [
+    ("nothing to judge: advance at once", (), (), {}, T0, None, Advance()),
+    ("liveness first: not measured yet", (ARGO,), (), {}, T0, None, Measure(LIVE, ("synced",), T0)),
+    ("not synced yet: look again after the gate's interval", (ARGO,), (), {"live/synced": [m(P, T0)]}, T0 + 0.5, None,
+     Wait("synced: 0 of 1 measured; waiting: pending", T0 + 1)),
+    ("not synced, re-check due", (ARGO,), (), {"live/synced": [m(P, T0)]}, T0 + 1, None, Measure(LIVE, ("synced",), T0)),
+    ("stuck sync past progressDeadline aborts", (ARGO,), (), {"live/synced": [m(P, T0 + 9)]}, T0 + 10, T0 + 10,
+     Abort("progressDeadline passed before the step was live (synced: 0 of 1 measured; waiting: pending)")),
+    ("a wait never sleeps past the deadline", (ARGO,), (), {"live/synced": [m(P, T0 + 9.5)]}, T0 + 9.6, T0 + 10,
+     Wait("synced: 0 of 1 measured; waiting: pending", T0 + 10)),
+    ("live: advance", (ARGO,), (), {"live/synced": [m(P, T0), m(S, T0 + 1)]}, T0 + 1, None, Advance()),
+    ("degraded sync aborts", (ARGO,), (), {"live/synced": [m(F, T0 + 1)]}, T0 + 1, None,
+     Abort("gate synced: failed: 1 failed measurements > failureLimit 0 (last: Failed: failed)")),
+    ("the deadline does not bound analysis", (ARGO, RATE), (Analysis(("success-rate",)),),
+     {"live/synced": [m(S, T0 + 1)], "1:analysis/success-rate": [m(S, T0 + 1)]}, T0 + 500, T0 + 10,
+     Measure("1:analysis", ("success-rate",), T0 + 1)),
+    ("analysis starts when the step went live", (ARGO, RATE), (Analysis(("success-rate",)),),
+     {"live/synced": [m(S, T0 + 4)]}, T0 + 4, None, Measure("1:analysis", ("success-rate",), T0 + 4)),
+    ("running analysis waits for its interval", (RATE,), (Analysis(("success-rate",)),),
+     {"1:analysis/success-rate": [m(S, T0)]}, T0 + 3, None, Wait("success-rate: 1 of 3 measured (last: Successful: successful)", T0 + 10)),
+    ("one failure within failureLimit keeps going", (RATE,), (Analysis(("success-rate",)),),
+     {"1:analysis/success-rate": [m(F, T0), m(S, T0 + 10)]}, T0 + 20, None, Measure("1:analysis", ("success-rate",), T0)),
+    ("a flapping metric past failureLimit aborts", (RATE,), (Analysis(("success-rate",)),),
+     {"1:analysis/success-rate": [m(F, T0), m(S, T0 + 10), m(F, T0 + 20)]}, T0 + 20, None,
+     Abort("gate success-rate: failed: 2 failed measurements > failureLimit 1 (last: Failed: failed)")),
+    ("inconclusive holds for a human", (SMOKE,), (Analysis(("smoke",)),), {"1:analysis/smoke": [m(I, T0)]}, T0, None,
+     Hold("gate smoke: inconclusive: 1 inconclusive measurements > inconclusiveLimit 0 (last: Inconclusive: inconclusive)")),
+    ("five errors in a row abort", (SMOKE,), (Analysis(("smoke",)),), {"1:analysis/smoke": [m(E, T0 + i) for i in range(5)]},
+     T0 + 5, None, Abort("gate smoke: error: 5 errors in a row > consecutiveErrorLimit 4 (last: Error: error)")),
+    ("gates of one analysis are measured together", (RATE, SMOKE), (Analysis(("success-rate", "smoke")),), {}, T0, None,
+     Measure("1:analysis", ("success-rate", "smoke"), T0)),
+    ("failure wins over a gate still running", (RATE, SMOKE), (Analysis(("success-rate", "smoke")),),
+     {"1:analysis/smoke": [m(F, T0)]}, T0, None,
+     Abort("gate smoke: failed: 1 failed measurements > failureLimit 0 (last: Failed: failed)")),
+    ("pause with a duration counts from the commit", (), (Pause(60.0),), {}, T0 + 10, None, Wait("paused for 60s", T0 + 60)),
+    ("pause over: advance", (), (Pause(60.0),), {}, T0 + 60, None, Advance()),
+    ("pause {} waits for rollgen promote", (), (Pause(None),), {}, T0 + 10**6, None, Wait("paused until `rollgen promote`", None)),
+    ("a pause after analysis starts when the analysis ended", (SMOKE,), (Analysis(("smoke",)), Pause(30.0)),
+     {"1:analysis/smoke": [m(S, T0 + 5)]}, T0 + 31, None, Wait("paused for 30s", T0 + 35)),
+    ("the same gate in two waits is measured twice", (SMOKE,), (Analysis(("smoke",)), Pause(1.0), Analysis(("smoke",))),
+     {"1:analysis/smoke": [m(S, T0)]}, T0 + 1, None, Measure("3:analysis", ("smoke",), T0 + 1)),
+]
+
+
+@pytest.mark.parametrize(("gates", "after", "records", "now", "deadline", "expected"),
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])  # fmt: skip
+def test_decide(
+    gates: tuple[Gate, ...],
+    after: tuple[Analysis | Pause, ...],
+    records: dict[str, Sequence[Measurement]],
+    now: float,
+    deadline: float | None,
+    expected: Decision,
+) -> None:
+    stages = stages_of(release(*gates), step(*after))
+    assert decide(stages, records, T0, now, deadline).decision == expected
+
+
+def test_a_rollout_ticks_through_liveness_analysis_and_a_pause() -> None:
+    """Feed decide its own answers, one tick at a time, as the controller does."""
+    stages = stages_of(release(ARGO, RATE), step(Analysis(("success-rate",)), Pause(5.0)))
+    records: dict[str, list[Measurement]] = {}
+    now, seen = T0, []
+    answers = {LIVE: [P, P, S], "1:analysis": [S, F, S]}
+    for _ in range(20):
+        decision = decide(stages, records, T0, now, T0 + 30).decision
+        seen.append(type(decision).__name__)
+        if isinstance(decision, Measure):
+            for gate in decision.gates:
+                records.setdefault(record_key(decision.stage, gate), []).append(m(answers[decision.stage].pop(0), now))
+        elif isinstance(decision, Wait):
+            assert decision.until is not None
+            now = decision.until
+        else:
+            break
+    assert decision == Advance()
+    assert now == T0 + 2 + 20 + 5  # live after 2 s, three measurements 10 s apart, then the pause
+    assert seen == ["Measure", "Wait"] * 2 + ["Measure"] + ["Measure", "Wait"] * 3 + ["Advance"]
+
+
+def test_liveness_gates_are_the_cluster_kinds_and_need_one_success() -> None:
+    flux = Gate("flux", "flux", {"name": "apps"}, interval=2.0)  # no count: would measure until failure
+    stages = stages_of(release(flux, RATE, SMOKE), step(Analysis(("smoke",))))
+    assert [(s.key, [g.gate.name for g in s.gates]) for s in stages] == [(LIVE, ["flux"]), ("1:analysis", ["smoke"])]
+    assert stages[0].gates[0].policy.effective_count == 1
+    assert stages[0].gates[0].policy.poll_interval == 2.0
+    assert [s.key for s in stages_of(release(flux, RATE), step(Analysis(("success-rate",))), liveness_only=True)] == [LIVE]
+
+
+def test_waves_restart_gate_is_a_kubernetes_gate_with_the_waves_limit() -> None:
+    cluster = Gate("pods", "kubernetes", {"kubeconfig": "/k", "restartLimit": 9})
+    gate = gate_named(release(cluster, waves=Waves(count=2, restart_limit=2)), WAVES_RESTARTS_GATE)
+    assert (gate.kind, dict(gate.config)) == ("kubernetes", {"kubeconfig": "/k", "restartLimit": 2})
