@@ -31,7 +31,12 @@ from typing import Any
 import yaml
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML was built with it (about 3x faster, same text: the golden
+# files pass with both); representers stay in Python either way.
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_SafeDumper):  # type: ignore[valid-type,misc]
     """SafeDumper that writes multi-line strings as literal blocks and never aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:
