@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rollgen import __version__
+from rollgen import __version__, commands
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -180,6 +180,44 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/.",
         _configure_render,
         _run_render,
+    ),
+    "start": (
+        "commit the first step of a rollout",
+        "Render step 1 of the rollout SPEC describes and commit it to the GitOps repository (pushed to the spec's "
+        "git.remote when the repository has it). Refused while a rollout of the release is in progress.",
+        commands.configure_start,
+        commands.run_start,
+    ),
+    "status": (
+        "show where each release's rollout stands",
+        "Read each release's rollout from Git history alone: step i/n, action, phase, what it waits for, since when.",
+        commands.configure_status,
+        commands.run_status,
+    ),
+    "promote": (
+        "commit the next step (or, with --full, the last)",
+        "Commit the rollout's next step; after the last step, record its completion. Refused past the end.",
+        commands.configure_promote,
+        commands.run_promote,
+    ),
+    "abort": (
+        "commit the next state back to before the rollout",
+        "Commit the next state on the safe way back (run again once it is live); the last commit restores the "
+        "output directory byte for byte as it was before the rollout. --now restores it in one commit.",
+        commands.configure_abort,
+        commands.run_abort,
+    ),
+    "retry": (
+        "start an aborted rollout again",
+        "Start the last aborted rollout of the release again, as a new rollout from step 1.",
+        commands.configure_start,
+        commands.run_retry,
+    ),
+    "undo": (
+        "roll a completed release back to its previous version",
+        "Roll the release back from the version its last rollout completed to the one before, step by step.",
+        commands.configure_start,
+        commands.run_undo,
     ),
 }
 

@@ -32,8 +32,10 @@ from typing import Literal
 
 from rollgen.errors import RollgenError, UsageError
 from rollgen.gitops.forge import PullRequest
+from rollgen.gitops.git import ObjectReader
+from rollgen.gitops.remote import fetch, tracking_ref
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
-from rollgen.gitops.snapshot import Snapshot, history
+from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, rollout_id
 from rollgen.plan import Plan, State, Step, Wait, abort_states, plan_release
 from rollgen.spec.model import Pause, Release
@@ -130,18 +132,36 @@ def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Rele
 def read_state(snapshot: Snapshot, release: Release) -> RolloutState | None:
     """The rollout of ``release`` as the history behind ``snapshot`` records it; None when none ever began."""
     entry = snapshot.last_record(release_key(release))
-    if entry is None:
-        return None
+    return None if entry is None else state_of(entry, release)
+
+
+def state_of(entry: HistoryEntry, release: Release | None) -> RolloutState:
+    """The state one rollgen commit records; without the spec (``release`` None) no plan step is known."""
     record = entry.record
-    plan = plan_for(release, record.from_version, record.to_version)[1]
-    same = plan.digest() == record.plan and len(plan.steps) == record.steps
-    plan_step = plan.steps[record.step - 1] if same and record.step >= 1 else None
+    plan = plan_for(release, record.from_version, record.to_version)[1] if release is not None else None
+    same = plan is not None and plan.digest() == record.plan and len(plan.steps) == record.steps
+    plan_step = plan.steps[record.step - 1] if plan is not None and same and record.step >= 1 else None
     return RolloutState(
         release=record.release, rollout=record.rollout, step=record.step, steps=record.steps,
         action=record.action, phase=_phase(record, plan_step), from_version=record.from_version,
         to_version=record.to_version, plan=record.plan, commit=entry.sha, since=entry.time,
-        plan_step=plan_step, plan_changed=not same,
+        plan_step=plan_step, plan_changed=release is not None and not same,
     )  # fmt: skip
+
+
+def current_state(
+    repo: Repo, release: Release, *, remote: str | None = None, at: str | None = None
+) -> RolloutState | None:
+    """The release's state on its branch (fetched first from ``remote`` when given), or at commit ``at``."""
+    branch = release.git.branch
+    if at is None and remote is not None:
+        fetch(repo.git, remote, branch)  # a fetch racing another process's leaves a tip just as fresh
+        ref = tracking_ref(remote, branch)
+    else:
+        ref = at or f"refs/heads/{branch}"
+    with ObjectReader(repo.git) as reader:
+        tip = reader.info(f"{ref}^{{commit}}")
+        return read_state(Snapshot(repo.git, reader, tip.sha if tip else None), release)
 
 
 def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -286,17 +306,10 @@ class _Operation:
     def run(self, decide: Callable[[Snapshot], Change | None]) -> Outcome:
         result = commit_change(self.repo, self.release.git.branch, decide, remote=self.remote,
                                author=self.identity, committer=self.identity, allow_empty=True)  # fmt: skip
-        return Outcome(self.state_now(), result is not None)
-
-    def state_now(self) -> RolloutState:
-        from rollgen.gitops.git import ObjectReader
-
-        tip = self.repo.git.run("rev-parse", "--verify", "-q", f"refs/heads/{self.release.git.branch}", ok=(0, 1)).text
-        with ObjectReader(self.repo.git) as reader:
-            state = read_state(Snapshot(self.repo.git, reader, tip or None), self.release)
+        state = current_state(self.repo, self.release, remote=self.remote, at=result.commit if result else None)
         if state is None:
-            raise RollgenError(f"{self.key}: no rollout found after committing (was the branch reset?)")
-        return state
+            raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
+        return Outcome(state, result is not None)
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)
