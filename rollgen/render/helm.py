@@ -1,0 +1,228 @@
+"""A State as Helm values: the files one commit writes under ``release.output_path``.
+
+Two kinds of chart, one plan.
+
+**rollgen-app** (``charts/rollgen-app``, or any chart with its values
+contract): one Helm release runs every version. Files::
+
+    <output>/release-values.yaml   what the spec fixes for the whole rollout (app, image, routes)
+    <output>/step-values.yaml      what a step moves: versions, service.version, preview, traffic.weights
+    <output>/application.yaml      Argo CD Application, when source.helm.argocd is set
+    <output>/helmrelease.yaml      Flux HelmRelease, when source.helm.flux is set
+
+A step's commit touches ``step-values.yaml`` only, so its diff is the move
+itself. The HPA decision of :mod:`rollgen.render.kustomize` holds unchanged
+(the chart implements it: HPAs pinned while several versions run, none at
+zero replicas, no ``spec.replicas`` beside an HPA).
+
+**A user's own chart** (``source.helm.perVersion`` names its value keys): one
+Helm release per version, named like the version's Deployment, each with a
+values file ``versions/<slug>.yaml`` that sets the name override, image tag,
+replica count, pod labels app/version (when the chart takes them) and turns
+the chart's Service on in exactly one release: the version the Service
+selects (blue/green), else the oldest running version. Argo CD gets one
+Application per release in ``application.yaml``, Flux one HelmRelease per
+release in ``helmrelease.yaml``. Limits: each release's Service (and every
+other object) is named by that release's name override, so the Service moves
+to a new name when it changes release; traffic follows that one release's
+pods, so only strategies with a single serving version (blue/green, recreate,
+rolling update as two releases) fit; preview Services and mesh weights need
+rollgen-app.
+
+GitOps wiring: Argo CD uses a multi-source Application (the chart directory
+and a ``$values`` ref to the same repository and branch), Flux a HelmRelease
+whose chart comes from a GitRepository with ``reconcileStrategy: Revision``
+(every commit is a new chart revision) and ``valuesFiles`` (which do not
+include the chart's own ``values.yaml`` unless listed, so it is listed first).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from rollgen.errors import UsageError
+from rollgen.plan import State, Workload, slug
+from rollgen.render.manifests import dump_documents, dump_yaml
+from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
+
+Files = dict[str, bytes]
+STEP_VALUES = "step-values.yaml"
+RELEASE_VALUES = "release-values.yaml"
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """What rendering needs to know about the chart: its directory and name (from Chart.yaml)."""
+
+    path: str
+    name: str
+
+
+def read_chart(repo_root: Path, release: Release) -> HelmChart:
+    """Check that ``source.helm.chart`` is a chart directory in the repository and read its name."""
+    source = _source(release)
+    path = posixpath.normpath(source.chart)
+    chart_yaml = repo_root / path / "Chart.yaml"
+    try:
+        metadata = yaml.safe_load(chart_yaml.read_text())
+    except OSError as error:
+        raise UsageError(f"release {release.name}: no Helm chart at {path} ({error.strerror})") from None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise UsageError(f"release {release.name}: {path}/Chart.yaml has no chart name")
+    for values in source.values:
+        if not (repo_root / values).is_file():
+            raise UsageError(f"release {release.name}: values file {values} is not in the repository")
+    return HelmChart(path, metadata["name"])
+
+
+def render_state(release: Release, state: State, chart: HelmChart) -> Files:
+    """Every file of ``state``'s output directory, by path relative to ``release.output_path``.
+
+    The result is the whole content of the directory: a writer removes files
+    it does not list (a version whose release left the state).
+    """
+    source = _source(release)
+    header = f"# Rendered by rollgen from release {release.name}: edit the release spec, not this file.\n"
+    output = posixpath.normpath(release.output_path)
+    documents: dict[str, dict[str, object]]
+    releases: dict[str, list[str]]  # Helm release name -> its rendered values files, repository-relative
+    if source.per_version is not None:
+        documents, names = {}, {}
+        for workload in state.workloads:
+            path = f"versions/{slug(workload.version)}.yaml"
+            documents[path] = version_values(release, state, workload, source.per_version)
+            names[workload.name] = [posixpath.join(output, path)]
+        releases = names
+    else:
+        documents = {RELEASE_VALUES: release_values(release), STEP_VALUES: step_values(release, state)}
+        releases = {source.release_name or release.name: [posixpath.join(output, path) for path in documents]}
+    files = {path: header + dump_yaml(doc) for path, doc in documents.items()}
+    if source.argocd is not None:
+        files["application.yaml"] = header + dump_documents(_application(release, source, chart, n, v) for n, v in releases.items())
+    if source.flux is not None:
+        files["helmrelease.yaml"] = header + dump_documents(_helm_release(release, source, chart, n, v) for n, v in releases.items())
+    return {path: text.encode() for path, text in files.items()}
+
+
+def release_values(release: Release) -> dict[str, object]:
+    """Values of rollgen-app that the spec fixes for the whole rollout."""
+    values: dict[str, object] = {"app": release.name, "image": {"repository": release.image}}
+    strategy = release.strategy
+    if isinstance(strategy, Canary) and strategy.traffic == "istio":
+        istio = strategy.istio
+        values["traffic"] = {"istio": {"hosts": list(istio.hosts) if istio else [], "gateways": list(istio.gateways) if istio else []}}
+    elif isinstance(strategy, Canary) and strategy.traffic == "gatewayAPI":
+        if strategy.gateway_api is None:
+            raise UsageError(f"release {release.name} routes with the Gateway API but names no parentRefs")
+        parents = [
+            {k: v for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name)) if v is not None}
+            for p in strategy.gateway_api.parent_refs
+        ]
+        values["traffic"] = {"gatewayAPI": {"parentRefs": parents, "hostnames": list(strategy.gateway_api.hostnames)}}
+    return values
+
+
+def step_values(release: Release, state: State) -> dict[str, object]:
+    """Values of rollgen-app that a step moves; every key always present, so a diff shows values, not keys."""
+    versions = [{"version": w.version, "name": w.name, "replicas": w.replicas} for w in state.workloads]
+    preview = None if state.preview_version is None else {"name": preview_name(release), "version": state.preview_version}
+    return {
+        "versions": versions,
+        "service": {"version": state.service_version},
+        "preview": preview,
+        "traffic": {"weights": [{"version": v, "weight": p} for v, p in state.weights]},
+    }
+
+
+def version_values(release: Release, state: State, workload: Workload, keys: PerVersionKeys) -> dict[str, object]:
+    """Values of one version's release of a user's own chart."""
+    if state.preview_version is not None or state.weights:
+        raise UsageError(
+            f"release {release.name}: a chart with one release per version cannot carry a preview Service or traffic weights; use charts/rollgen-app"
+        )
+    if state.service_version is None and len(state.workloads) > 1:
+        raise UsageError(
+            f"release {release.name}: with one release per version the chart's Service selects one release's pods, "
+            "so traffic cannot follow a pod ratio over several versions; use charts/rollgen-app"
+        )
+    serving = state.service_version if state.service_version is not None else state.workloads[0].version
+    values: dict[str, object] = {}
+    _set(values, keys.name, workload.name)
+    _set(values, keys.image_tag, workload.version)
+    _set(values, keys.replicas, workload.replicas)
+    if keys.pod_labels is not None:
+        _set(values, keys.pod_labels, {"app": release.name, "version": workload.version})
+    if keys.service is not None:
+        _set(values, keys.service, workload.version == serving)
+    return values
+
+
+def _set(values: dict[str, object], dotted: str, value: object) -> None:
+    """Set ``a.b.c`` in nested maps, creating the maps on the way."""
+    *parents, last = dotted.split(".")
+    here = values
+    for key in parents:
+        child = here.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"value key {dotted} crosses {key}, which another key sets to a value")
+        here = child
+    here[last] = value
+
+
+def _application(release: Release, source: HelmSource, chart: HelmChart, name: str, values: list[str]) -> dict[str, object]:
+    argocd = source.argocd
+    assert argocd is not None  # the caller writes Applications only when asked
+    revision = release.git.branch
+    helm = {"releaseName": name, "valueFiles": [f"$values/{v}" for v in (*source.values, *values)]}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": argocd.namespace, "labels": {"app": release.name}},
+        "spec": {
+            "project": argocd.project,
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": release.namespace},
+            "sources": [
+                {"repoURL": argocd.repo_url, "targetRevision": revision, "path": chart.path, "helm": helm},
+                {"repoURL": argocd.repo_url, "targetRevision": revision, "ref": "values"},
+            ],
+        },
+    }
+
+
+def _helm_release(release: Release, source: HelmSource, chart: HelmChart, name: str, values: list[str]) -> dict[str, object]:
+    flux = source.flux
+    assert flux is not None  # the caller writes HelmReleases only when asked
+    files = [f"./{v}" for v in (posixpath.join(chart.path, "values.yaml"), *source.values, *values)]
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": name, "namespace": release.namespace, "labels": {"app": release.name}},
+        "spec": {
+            "interval": "10m",
+            "releaseName": name,
+            "chart": {
+                "spec": {
+                    "chart": f"./{chart.path}",
+                    "reconcileStrategy": "Revision",
+                    "sourceRef": {"kind": "GitRepository", "name": flux.git_repository, "namespace": flux.namespace},
+                    "valuesFiles": files,
+                }
+            },
+        },
+    }
+
+
+def _source(release: Release) -> HelmSource:
+    if not isinstance(release.source, HelmSource):
+        raise UsageError(f"release {release.name} renders from a Kustomize base, not from a Helm chart")
+    return release.source
+
+
+def preview_name(release: Release) -> str:
+    """The preview Service's name, as the Kustomize renderer names it for a base Service named after the app."""
+    strategy = release.strategy
+    return (strategy.preview_service if isinstance(strategy, BlueGreen) else None) or f"{release.name}-preview"
