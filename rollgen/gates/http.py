@@ -6,7 +6,7 @@ surrounding whitespace, so ``ok`` matches ``ok\\n``), ``bodyRegex`` must be foun
 in it. Then ``result`` (the field at ``jsonPath``, else the body text) goes to
 the gate's conditions. A missing or null field is no data. No answer within
 the timeout, a refused connection or a body that is not JSON when ``jsonPath``
-is set is an Error.
+is set is an Error. ``requestBody`` (templated) is sent as the request's body.
 
     spec: {url: "http://podinfo-canary.prod:9898/healthz", body: "ok"}
 """
@@ -73,7 +73,8 @@ class Http:
         values = context.template_values()
         url = render(config["url"], values)
         headers = {name: render(str(value), values) for name, value in config["headers"].items()}
-        response = fetch(url, timeout=float(config["timeout"]), method=config["method"], headers=headers)
+        body = render(config["requestBody"], values).encode() if "requestBody" in config else None
+        response = fetch(url, timeout=float(config["timeout"]), method=config["method"], headers=headers, data=body)
         shown = f"{config['method']} {url}: HTTP {response.status}"
         expected = config.get("expectedStatus")
         if expected is None and not 200 <= response.status < 300:

@@ -6,7 +6,8 @@ vector, and a string for a string; a one-series vector also compares as a number
 ``failureCondition`` holds (see ``rollgen.analysis``). A Prometheus that errors,
 times out or cannot be reached is an Error.
 
-    spec: {address: http://127.0.0.1:9090, query: 'sum(rate(...{version="{{ version }}"}[1m]))'}
+    spec: {address: http://127.0.0.1:9090, query: 'sum(rate(...{version="{{ version }}"}[1m]))',
+           headers: {Authorization: "Bearer ..."}}
 """
 
 from __future__ import annotations
@@ -53,16 +54,18 @@ def value_of(data: Mapping[str, Any]) -> Any:
 @dataclass(frozen=True)
 class Prometheus:
     name: str = "prometheus"
-    defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"headers": MappingProxyType({})}))
     conditions: bool = True
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
         timeout = float(config["timeout"])
-        query = render(config["query"], context.template_values())
+        values = context.template_values()
+        query = render(config["query"], values)
+        headers = {name: render(str(value), values) for name, value in config["headers"].items()}
         # Prometheus gets the timeout too, so a heavy query is cut short server-side.
         params = urllib.parse.urlencode({"query": query, "timeout": f"{timeout:g}s"})
         url = f"{str(config['address']).rstrip('/')}/api/v1/query?{params}"
-        response = fetch(url, timeout=timeout)
+        response = fetch(url, timeout=timeout, headers=headers)
         try:
             answer = json.loads(response.body)
         except ValueError:

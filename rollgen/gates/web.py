@@ -22,7 +22,9 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
-def fetch(url: str, *, timeout: float, method: str = "GET", headers: Mapping[str, str] | None = None) -> Response:
+def fetch(
+    url: str, *, timeout: float, method: str = "GET", headers: Mapping[str, str] | None = None, data: bytes | None = None
+) -> Response:
     """The status and body of ``url``; GateError when there is no HTTP answer within ``timeout``.
 
     An HTTP error status is an answer, not an exception: the caller judges it.
@@ -34,7 +36,7 @@ def fetch(url: str, *, timeout: float, method: str = "GET", headers: Mapping[str
 
     if not url.startswith(("http://", "https://")):
         raise GateError(f"{url!r} is not an http:// or https:// URL")
-    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return Response(answer.status, answer.read(MAX_BODY))

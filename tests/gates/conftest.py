@@ -62,4 +62,5 @@ def health_app(_health_server: HealthApp) -> HealthApp:
     _health_server.answer()
     _health_server.seen_headers.clear()
     _health_server.seen_paths.clear()
+    _health_server.seen_bodies.clear()
     return _health_server

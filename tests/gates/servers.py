@@ -25,6 +25,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -397,8 +398,9 @@ class HealthApp:
         self.body = b"ok\n"
         self.content_type = "text/plain"
         self.delay = 0.0
-        self.seen_headers: list[dict[str, str]] = []
+        self.seen_headers: list[Message] = []  # case-insensitive, as HTTP header names are
         self.seen_paths: list[str] = []
+        self.seen_bodies: list[bytes] = []
         self._server_cm: contextlib.AbstractContextManager[ThreadingHTTPServer] | None = None
         self.url = ""
 
@@ -417,8 +419,9 @@ class HealthApp:
 
         class Handler(_Quiet):
             def _serve(self) -> None:
-                app.seen_headers.append(dict(self.headers))
+                app.seen_headers.append(self.headers)
                 app.seen_paths.append(self.path)
+                app.seen_bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 time.sleep(app.delay)
                 try:
                     self.send_response(app.status)

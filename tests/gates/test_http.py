@@ -88,12 +88,14 @@ def test_a_body_that_is_not_json_is_an_error_when_a_field_is_wanted(health_app: 
 
 
 def test_templates_method_and_headers_reach_the_server(health_app: HealthApp) -> None:
-    config = {"method": "POST", "headers": {"X-Canary": "{{ version }}", "X-Commit": "{{ commit }}"}}
+    config = {"method": "POST", "headers": {"X-Canary": "{{ version }}", "X-Commit": "{{ commit }}"},
+              "requestBody": '{"version": "{{ version }}"}'}  # fmt: skip
     result = check(health_app, config, path="/check?step={{ step }}&release={{ release }}")
     assert result.phase is Phase.SUCCESSFUL, result.message
     assert health_app.seen_paths == ["/check?step=2&release=podinfo"]
     assert health_app.seen_headers[0]["X-Canary"] == "6.5.0"
     assert health_app.seen_headers[0]["X-Commit"] == COMMIT
+    assert health_app.seen_bodies == [b'{"version": "6.5.0"}']
     assert "POST" in result.message
 
 

@@ -137,6 +137,15 @@ def test_a_prometheus_that_does_not_answer_in_time_is_an_error(health_app: Healt
     assert "no answer within 0.3s" in result.message
 
 
+def test_headers_are_templated_and_sent(health_app: HealthApp) -> None:
+    health_app.answer(200, {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "1"]}})
+    with_auth = gate("prometheus", {"address": health_app.url, "query": "up", "headers": {"X-Scope-OrgID": "{{ release }}"}},
+                     success_condition="result == 1")  # fmt: skip
+    assert measure(with_auth, context()).phase is Phase.SUCCESSFUL
+    assert health_app.seen_headers[0]["X-Scope-OrgID"] == "podinfo"
+    assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=5s")
+
+
 def test_something_that_is_not_prometheus_is_an_error(health_app: HealthApp) -> None:
     health_app.answer(200, "<html>login</html>")
     result = measure(gate("prometheus", {"address": health_app.url, "query": "up"}, success_condition="true"), context())
