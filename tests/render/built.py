@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
@@ -43,11 +43,18 @@ def write_files(directory: Path, files: Mapping[str, bytes]) -> None:
         target.write_bytes(text)
 
 
-def kustomize_build(directory: Path) -> list[Obj]:
+def kustomize_build_text(directory: Path) -> str:
     kubectl = require_tool("kubectl")
     done = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"kubectl kustomize {directory} failed:\n{done.stderr}"
-    return [d for d in yaml.safe_load_all(done.stdout) if d]
+    return done.stdout
+
+
+def kustomize_build(directory: Path) -> list[Obj]:
+    return [d for d in yaml.load_all(kustomize_build_text(directory), Loader=_Loader) if d]
+
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def kustomize_build_all(directories: list[Path]) -> list[list[Obj]]:
