@@ -27,13 +27,27 @@ promote`` or ``rollgen abort``), Running waits until its next measurement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Final, Union
+from typing import Final, TextIO, Union
 
-from rollgen.analysis import Measurement, MeasurementPolicy, Phase, Verdict, assess
-from rollgen.gates.registry import policy_of
+from rollgen import rollout
+from rollgen.analysis import AnalysisError, Measurement, MeasurementPolicy, Phase, Verdict, assess, measure_if_due
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
+from rollgen.gates.kind import GateContext
+from rollgen.gates.registry import measure, policy_of
+from rollgen.gitops.git import ObjectReader
+from rollgen.gitops.remote import fetch, tracking_ref
+from rollgen.gitops.repo import Identity, Repo
+from rollgen.gitops.snapshot import Snapshot
 from rollgen.plan import WAVES_RESTARTS_GATE, Step
+from rollgen.progress import Display, summary
+from rollgen.rollout import RolloutState
 from rollgen.spec.model import Analysis, Canary, Gate, Release
 
 LIVENESS_KINDS: Final = ("argocd", "flux", "kubernetes")
@@ -239,3 +253,251 @@ def _judge_stage(
 def _next(view: GateView) -> float:
     assert view.verdict.next_measurement_at is not None  # set while Running
     return view.verdict.next_measurement_at
+
+
+# --- one pass: read Git, measure, persist, act ----------------------------------------------------
+
+NOTES_REF: Final = "refs/notes/rollgen"
+NOTES_PUSH_ATTEMPTS: Final = 4
+_NOTES_IDENTITY: Final = Identity("rollgen", "rollgen@localhost")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one :func:`advance` did.
+
+    ``state`` is where the rollout stood when judged (its commit is the one
+    the measurements belong to); ``after`` where it stands now (differs when
+    the pass committed); ``judgement`` is None when there was nothing to judge
+    (the rollout is over, or its spec changed under it).
+    """
+
+    state: RolloutState
+    after: RolloutState
+    judgement: Judgement | None
+    committed: bool
+    records: Mapping[str, tuple[Measurement, ...]]
+    note: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.after.phase in ("completed", "aborted")
+
+
+def advance(
+    repo: Repo,
+    release: Release,
+    *,
+    remote: str | None = None,
+    now: float | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Pass:
+    """One pass, for cron or CI: judge the current commit's due gates, then commit what follows.
+
+    Measurements are read from and written back to git notes on the judged
+    commit (``refs/notes/rollgen``, pushed with the branch's remote), so any
+    process -- the next cron run, a restarted ``rollgen run`` -- carries on
+    exactly where this one stopped. ``now`` fixes the time of the pass (tests);
+    otherwise ``clock`` is read before every measurement.
+    """
+    at = clock if now is None else _fixed(now)
+    state = _read(repo, release, remote)
+    if state.phase in ("completed", "aborted"):
+        return Pass(state, state, None, False, {})
+    if state.plan_changed:
+        return Pass(state, state, None, False, {}, note=state.waiting_for())
+    aborting = state.phase == "aborting"
+    stages = stages_of(release, state.plan_step, liveness_only=aborting)
+    records = load_records(repo, state.commit)
+    deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
+    measured = False
+    while True:
+        judgement = decide(stages, records, state.since, at(), deadline)
+        if not isinstance(judgement.decision, Measure):
+            break
+        records = {**records, **_measure(release, state, stages, judgement.decision, records, at)}
+        measured = True
+    decision = judgement.decision
+    outcome = None
+    if aborting and not isinstance(decision, Wait):
+        # Every abort state is committed once the one before is live, or proved it cannot
+        # be (a failed gate, the deadline): stopping half way back would be worse.
+        outcome = rollout.abort(repo, release, remote=remote)
+    elif isinstance(decision, Advance):
+        outcome = rollout.promote(repo, release, to=state.step + 1, remote=remote)
+    elif isinstance(decision, Abort):
+        outcome = rollout.abort(repo, release, remote=remote)
+    # After the commit: the abort's reaction time does not wait for bookkeeping.
+    if measured:
+        save_records(repo, state.commit, records, remote)
+    if outcome is None:
+        return Pass(state, state, judgement, False, records)
+    return Pass(state, outcome.state, judgement, outcome.committed, records)
+
+
+def _fixed(now: float) -> Callable[[], float]:
+    def clock() -> float:
+        return now
+
+    return clock
+
+
+def _read(repo: Repo, release: Release, remote: str | None) -> RolloutState:
+    """The rollout as the branch tip records it (the remote's, fetched, when there is one)."""
+    branch = release.git.branch
+    ref = f"refs/heads/{branch}"
+    if remote is not None:
+        if fetch(repo.git, remote, branch):
+            ref = tracking_ref(remote, branch)
+        _fetch_notes(repo, remote)
+    tip = repo.git.run("rev-parse", "--verify", "-q", f"{ref}^{{commit}}", ok=(0, 1)).text or None
+    with ObjectReader(repo.git) as reader:
+        state = rollout.read_state(Snapshot(repo.git, reader, tip), release)
+    if state is None:
+        raise UsageError(f"{rollout.release_key(release)}: no rollout on {branch}; begin one with rollgen start")
+    return state
+
+
+def _measure(
+    release: Release,
+    state: RolloutState,
+    stages: Sequence[Stage],
+    due: Measure,
+    records: Records,
+    clock: Callable[[], float],
+) -> dict[str, tuple[Measurement, ...]]:
+    """Measure the due gates in parallel (a slow gate must not delay the others' verdicts)."""
+    stage = next(s for s in stages if s.key == due.stage)
+    gates = {g.gate.name: g for g in stage.gates if g.gate.name in due.gates}
+    workloads = state.plan_step.state.workloads if state.plan_step is not None and state.phase != "aborting" else ()
+    context = GateContext(
+        release=release.name, namespace=release.namespace, version=state.to_version, stable=state.from_version,
+        commit=state.commit, step=state.step, deployments=tuple((w.name, w.replicas) for w in workloads),
+    )  # fmt: skip
+
+    def one(name: str) -> tuple[str, tuple[Measurement, ...]]:
+        key = record_key(due.stage, name)
+        spec = gates[name]
+        kept = measure_if_due(spec.policy, lambda: measure(spec.gate, context), records.get(key, ()), due.started_at, clock())[1]
+        return key, kept
+
+    if len(gates) == 1:
+        return dict([one(next(iter(gates)))])
+    with ThreadPoolExecutor(max_workers=len(gates)) as pool:
+        return dict(pool.map(one, gates))
+
+
+def load_records(repo: Repo, commit: str) -> dict[str, tuple[Measurement, ...]]:
+    """The measurements kept in the git note on ``commit`` (none when it has no note)."""
+    shown = repo.git.run("notes", f"--ref={NOTES_REF}", "show", commit, ok=(0, 1))
+    if shown.returncode != 0:
+        return {}
+    try:
+        data = json.loads(shown.text)
+        return {key: tuple(Measurement.from_dict(m) for m in kept) for key, kept in data["measurements"].items()}
+    except (ValueError, KeyError, TypeError, AnalysisError) as error:
+        raise RollgenError(f"the rollgen note on {commit[:12]} is not readable ({error}); remove it with "
+                           f"git notes --ref={NOTES_REF} remove {commit[:12]}") from None  # fmt: skip
+
+
+def save_records(repo: Repo, commit: str, records: Records, remote: str | None) -> None:
+    """Keep ``records`` as the git note on ``commit``, and push the notes ref (as a compare-and-swap)."""
+    text = json.dumps({"measurements": {k: [m.to_dict() for m in v] for k, v in sorted(records.items())}},
+                      sort_keys=True)  # fmt: skip
+    env = {**_NOTES_IDENTITY.env("AUTHOR"), **_NOTES_IDENTITY.env("COMMITTER")}
+    for _ in range(NOTES_PUSH_ATTEMPTS):
+        repo.git.run("notes", f"--ref={NOTES_REF}", "add", "-f", "-m", text, commit, env=env)
+        if remote is None:
+            return
+        pushed = repo.git.run("push", "--quiet", remote, f"{NOTES_REF}:{NOTES_REF}", ok=(0, 1))
+        if pushed.returncode == 0:
+            return
+        # Another controller (another release) pushed notes meanwhile: take theirs, add ours again.
+        _fetch_notes(repo, remote)
+    raise RollgenError(f"could not push {NOTES_REF} to {remote}: it kept moving")
+
+
+def _fetch_notes(repo: Repo, remote: str) -> None:
+    # The remote's notes win: every writer pushes right after writing, so they hold everything.
+    repo.git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+                 f"+{NOTES_REF}:{NOTES_REF}", ok=(0, 1, 128))  # fmt: skip
+
+
+# --- the loop -------------------------------------------------------------------------------------
+
+POLL: Final = 2.0
+"""How often ``run`` looks at Git while it waits for a human (promote, abort) or a long pause."""
+
+
+def run(
+    repo: Repo,
+    release: Release,
+    *,
+    remote: str | None = None,
+    out: TextIO | None = None,
+    live: bool | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Loop :func:`advance` until the rollout completes (0) or is aborted (1), showing progress.
+
+    Resumable: all state is in Git and its notes, so a killed ``run`` started
+    again carries on where it stopped.
+    """
+    display = Display(out if out is not None else sys.stdout, live=live)
+    began = clock()
+    first: RolloutState | None = None
+    reason = ""
+    while True:
+        current = advance(repo, release, remote=remote, clock=clock)
+        first = first or current.state
+        decision = current.judgement.decision if current.judgement is not None else None
+        if isinstance(decision, Abort) and current.state.phase != "aborting":
+            reason = decision.reason
+        display.show(current, clock())
+        if current.done:
+            display.summary(summary(first, current.after, clock() - began, reason))
+            return EXIT_OK if current.after.phase == "completed" else EXIT_FAILURE
+        if current.committed:
+            continue  # judge the new commit at once
+        until = decision.until if isinstance(decision, Wait) and decision.until is not None else clock() + POLL
+        # Sleep in slices of at most a second so a terminal's countdowns tick.
+        while (left := until - clock()) > 0:
+            sleep(min(left, 1.0) if display.live else left)
+            if display.live:
+                display.show(current, clock())
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``rollgen advance`` and ``rollgen run``."""
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
+
+
+def _opened(args: argparse.Namespace) -> tuple[Repo, Release, str | None]:
+    from pathlib import Path
+
+    from rollgen.spec import load_release
+
+    release = load_release(Path(args.spec))
+    repo = Repo.open(args.repo)
+    return repo, release, rollout.default_remote(repo, release)
+
+
+def cli_advance(args: argparse.Namespace) -> int:
+    """``rollgen advance``: one pass; exit 1 once the rollout is being aborted, else 0."""
+    repo, release, remote = _opened(args)
+    current = advance(repo, release, remote=remote)
+    Display(sys.stdout, live=False).show(current, time.time())
+    if current.judgement is None and not current.note:
+        print(f"  nothing to do: the rollout is {current.after.phase}")
+    return EXIT_FAILURE if current.after.phase in ("aborting", "aborted") else EXIT_OK
+
+
+def cli_run(args: argparse.Namespace) -> int:
+    """``rollgen run``: loop until completed (exit 0) or aborted (exit 1)."""
+    repo, release, remote = _opened(args)
+    return run(repo, release, remote=remote)

@@ -1,0 +1,126 @@
+"""What ``rollgen run`` shows: a live view of the rollout, then a one-paragraph summary.
+
+:func:`frame` turns a controller pass into lines (pure); :class:`Display`
+draws them. On a terminal the view is redrawn in place every second, so
+countdowns tick; otherwise (CI logs, pipes) a line is printed only when
+something changed, never a countdown, so a log reads like a story.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from rollgen.analysis import Phase
+
+if TYPE_CHECKING:
+    from rollgen.controller import Pass
+    from rollgen.rollout import RolloutState
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The lines to show; ``key`` is the same as long as nothing but countdowns changed."""
+
+    lines: tuple[str, ...]
+    key: tuple[str, ...]
+
+
+def headline(state: RolloutState) -> str:
+    """``podinfo 1.0 -> 2.0  step 3/9 setWeight 25% (weight 25%)  @1a2b3c4``"""
+    step = state.plan_step
+    what = ""
+    if step is not None:
+        asked = f" {step.set_weight}%" if step.set_weight is not None else ""
+        what = f" {step.action}{asked} (new version gets {step.weight:g}%)"
+    name = state.release.partition("/")[2]
+    return (f"{name} {state.from_version} -> {state.to_version}  step {state.step}/{state.steps}{what}  "
+            f"[{state.phase}]  @{state.commit[:7]}")  # fmt: skip
+
+
+def _left(until: float | None, now: float) -> str:
+    return "" if until is None else f"{max(0, math.ceil(until - now))}s"
+
+
+def frame(current: Pass, now: float) -> Frame:
+    """The view of one pass at ``now`` (only the countdowns depend on ``now``)."""
+    from rollgen.controller import Abort, Advance, Hold, Wait
+
+    lines = [headline(current.state)]
+    key = [lines[0]]
+    judgement = current.judgement
+    if judgement is not None:
+        for view in judgement.gates:
+            verdict = view.verdict
+            counts = f"{verdict.count} measured" + (f", {verdict.failed} failed" if verdict.failed else "")
+            countdown = ""
+            if verdict.phase is Phase.RUNNING and verdict.next_measurement_at is not None:
+                countdown = f", next in {_left(verdict.next_measurement_at, now)}"
+            stable = f"  {view.stage:<11} {view.gate:<20} {verdict.phase.value:<12} {counts}"
+            lines.append(stable + countdown)
+            key.append(stable)
+        decision = judgement.decision
+        if isinstance(decision, Wait):
+            until = f" ({_left(decision.until, now)} left)" if decision.until is not None else ""
+            # Gate stages already show each gate; the wait line only says until when.
+            said = "  waiting for the next measurement" if judgement.gates else f"  waiting: {decision.reason}"
+            lines.append(said + until)
+            key.append(said)
+        elif isinstance(decision, Hold):
+            lines.append(f"  HOLD for a human (rollgen promote | rollgen abort): {decision.reason}")
+        elif isinstance(decision, Abort):
+            lines.append(f"  ABORT: {decision.reason}")
+        elif isinstance(decision, Advance) and not current.committed:
+            lines.append("  all gates passed")
+        key += lines[len(key):]
+    if current.note:
+        lines.append(f"  {current.note}")
+        key.append(lines[-1])
+    if current.committed:
+        lines.append(f"  committed {current.after.action} -> step {current.after.step}/{current.after.steps} "
+                     f"@{current.after.commit[:7]}")  # fmt: skip
+        key.append(lines[-1])
+    return Frame(tuple(lines), tuple(key))
+
+
+class Display:
+    """Draws frames to ``stream``: in place on a terminal, as changed lines otherwise."""
+
+    def __init__(self, stream: TextIO, *, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = stream.isatty() if live is None else live
+        self._drawn = 0  # lines of the live view on screen, to redraw over
+        self._last: tuple[str, ...] = ()
+
+    def show(self, current: Pass, now: float) -> None:
+        shown = frame(current, now)
+        if self.live:
+            # Cursor up over the last view, clear to the end of the screen, draw again.
+            erase = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
+            self.stream.write(erase + "".join(line + "\n" for line in shown.lines))
+            # A commit ends this view: keep it on screen as history and start a new one below.
+            self._drawn = 0 if current.committed else len(shown.lines)
+        elif shown.key != self._last:
+            # Same step: only what changed (a gate's count, the wait); a new step: everything.
+            same_step = bool(self._last) and shown.key[0] == self._last[0]
+            new = [line for line in shown.key if line not in self._last] if same_step else list(shown.key)
+            self.stream.write("".join(line + "\n" for line in new))
+        self._last = () if current.committed else shown.key
+        self.stream.flush()
+
+    def summary(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def summary(first: RolloutState, last: RolloutState, seconds: float, reason: str) -> str:
+    """The closing paragraph of ``rollgen run``."""
+    name = last.release.partition("/")[2]
+    took = f"in {seconds:.1f}s"
+    if last.phase == "completed":
+        return (f"rollout {name} {last.from_version} -> {last.to_version} COMPLETED {took}: "
+                f"{last.steps} steps, {last.to_version} now runs alone (@{last.commit[:7]})")  # fmt: skip
+    why = f": {reason}" if reason else ""
+    return (f"rollout {name} {last.from_version} -> {last.to_version} ABORTED {took}{why}; "
+            f"{last.from_version} restored byte for byte (@{last.commit[:7]}, started at step {first.step})")  # fmt: skip
