@@ -150,6 +150,17 @@ def _run_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _lazy(module: str, name: str) -> Callable[[Any], Any]:
+    """``module.name``, imported on first call (the controller imports the gates and the git layer)."""
+
+    def call(arg: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(arg)
+
+    return call
+
+
 COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "validate": (
         "check release specs",
@@ -218,6 +229,28 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "Roll the release back from the version its last rollout completed to the one before, step by step.",
         commands.configure_start,
         commands.run_undo,
+    ),
+    "advance": (
+        "judge the current step once, then commit what follows",
+        "One pass for cron or CI: judge the current commit's due gates (measurements are kept in git notes, "
+        "refs/notes/rollgen), then commit the next step, the next abort state, or nothing (it prints what it "
+        "waits for). Exit 1 once the rollout is being aborted, else 0.",
+        _lazy("rollgen.controller", "configure"),
+        _lazy("rollgen.controller", "cli_advance"),
+    ),
+    "run": (
+        "advance until the rollout completes or aborts",
+        "Loop `rollgen advance` with a live progress display and a final summary. Resumable: stop it and run it "
+        "again, it carries on from Git. Exit 0 completed, 1 aborted, 2 bad input.",
+        _lazy("rollgen.controller", "configure"),
+        _lazy("rollgen.controller", "cli_run"),
+    ),
+    "demo": (
+        "show the whole loop on a local Git repository, no cluster needed",
+        "Build a GitOps repository in a temporary directory, start a small local HTTP service, and roll out a "
+        "good release to completion and a bad one to an exact abort, ending with git log. Needs git and kubectl.",
+        _lazy("rollgen.demo", "configure"),
+        _lazy("rollgen.demo", "cli_demo"),
     ),
 }
 
