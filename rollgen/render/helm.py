@@ -91,12 +91,11 @@ def render_state(release: Release, state: State, chart: HelmChart) -> Files:
     documents: dict[str, dict[str, object]]
     releases: dict[str, list[str]]  # Helm release name -> its rendered values files, repository-relative
     if source.per_version is not None:
-        documents, names = {}, {}
+        documents, releases = {}, {}
         for workload in state.workloads:
             path = f"versions/{slug(workload.version)}.yaml"
             documents[path] = version_values(release, state, workload, source.per_version)
-            names[workload.name] = [posixpath.join(output, path)]
-        releases = names
+            releases[workload.name] = [posixpath.join(output, path)]
     else:
         documents = {RELEASE_VALUES: release_values(release), STEP_VALUES: step_values(release, state)}
         releases = {source.release_name or release.name: [posixpath.join(output, path) for path in documents]}

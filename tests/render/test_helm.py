@@ -1,0 +1,241 @@
+"""The Helm renderer and charts/rollgen-app, proved with real Helm (helm-python-sdk embeds Helm 4).
+
+Every state of every Helm example (each step and every abort path) is
+rendered to values, templated by Helm with exactly the values files the Argo
+CD Application lists, validated (Kubernetes 1.30, Istio, Gateway API, Argo CD
+and Flux CRDs) and compared with the plan; the same spec through the
+Kustomize path builds the same workloads. podinfo's own chart runs one
+release per version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rollgen.errors import UsageError
+from rollgen.plan import State, plan_release
+from rollgen.render import kustomize
+from rollgen.render.base import read_base
+from rollgen.render.helm import read_chart, render_state
+from rollgen.spec import load_release
+from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
+from tests.render.built import (
+    Obj,
+    _crd_validator,
+    _route_weights,
+    assert_matches_state,
+    kustomize_build,
+    of_kind,
+    pods_selected,
+    validate,
+    write_files,
+)
+from tests.render.test_kustomize import every_state
+from tests.tools import REPO_ROOT, missing, shared_data
+
+EXAMPLES = sorted((REPO_ROOT / "examples" / "helm").glob("*.yaml"))
+CHART = REPO_ROOT / "charts" / "rollgen-app"
+GITOPS_CRDS = {
+    "Application": ("crds/argo-cd/application-crd.yaml", "v1alpha1"),
+    "HelmRelease": ("crds/flux/helm.toolkit.fluxcd.io_helmreleases.yaml", "v2"),
+}
+
+
+@pytest.fixture(scope="module")
+def helm() -> Any:
+    try:
+        import helm_python
+    except ImportError:
+        missing("helm-python-sdk is not installed")
+    return helm_python
+
+
+def merge(into: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values files: maps merge key by key, anything else replaces."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def template(helm: Any, repo: Path, files: dict[str, bytes]) -> list[Obj]:
+    """Template every Helm release the rendered Argo CD Applications describe, with their values files in order."""
+    objects: list[Obj] = []
+    for app in yaml.safe_load_all(files["application.yaml"]):
+        source = app["spec"]["sources"][0]
+        values: dict[str, Any] = {}
+        for path in source["helm"]["valueFiles"]:
+            merge(values, yaml.safe_load((repo / path.removeprefix("$values/")).read_text()) or {})
+        with helm.Chart.load(repo / source["path"]) as chart:
+            rendered = chart.render(values=values, name=source["helm"]["releaseName"], namespace=app["spec"]["destination"]["namespace"])
+        objects += [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
+    return objects
+
+
+def validate_gitops(files: dict[str, bytes], release: Release) -> None:
+    """The Application and HelmRelease objects against Argo CD's and Flux's CRDs, each naming real values files."""
+    for name in ("application.yaml", "helmrelease.yaml"):
+        for obj in yaml.safe_load_all(files[name]):
+            path, version = GITOPS_CRDS[obj["kind"]]
+            _crd_validator(path, version).validate(obj)
+    for obj in yaml.safe_load_all(files["helmrelease.yaml"]):
+        for path in obj["spec"]["chart"]["spec"]["valuesFiles"]:
+            assert path.startswith("./")
+
+
+def render_in(repo: Path, release: Release, state: State, number: int) -> tuple[Release, dict[str, bytes]]:
+    where = dataclasses.replace(release, output_path=f"out/state-{number}")
+    files = render_state(where, state, read_chart(repo, where))
+    write_files(repo / where.output_path, files)
+    return where, files
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A GitOps repository with the chart and the examples' values (copied: rendered files are written beside them)."""
+    import shutil
+
+    shutil.copytree(CHART, tmp_path / "charts" / "rollgen-app")
+    shutil.copytree(REPO_ROOT / "examples" / "helm" / "values", tmp_path / "examples" / "helm" / "values")
+    shutil.copytree(REPO_ROOT / "examples" / "apps", tmp_path / "examples" / "apps")
+    return tmp_path
+
+
+def test_chart_lints_clean_with_defaults_and_example_values(helm: Any) -> None:
+    example = yaml.safe_load((REPO_ROOT / "examples" / "helm" / "values" / "web.yaml").read_text())
+    values = {**example, "image": {"repository": "ghcr.io/example/web"}, "versions": [{"version": "1.0.0", "name": "web-1-0-0", "replicas": 2}]}
+    for given in (None, values):
+        report = helm.lint(str(CHART), given, strict=True, kube_version="v1.30.0")
+        assert report["errors"] == []
+        assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"versions": [{"version": "1.0.0", "name": "web-1-0-0", "replicas": -1}]},
+        {"versions": [{"version": "1.0.0", "name": "Web", "replicas": 1}]},
+        {"traffic": {"weights": [], "istio": {"hosts": []}, "gatewayAPI": {"parentRefs": [{"name": "gw"}]}}},
+        {"service": {"version": "1.0.0", "ports": []}},
+        {"replicas": 3},
+    ],
+)
+def test_chart_schema_rejects_bad_values(helm: Any, bad: dict[str, Any]) -> None:
+    with helm.Chart.load(CHART) as chart:
+        with pytest.raises(helm.HelmValuesError):
+            chart.validate_schema(merge(chart.values, bad))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_state_of_every_helm_example_renders_and_matches_the_plan(helm: Any, repo: Path, example: Path) -> None:
+    release = load_release(example)
+    base = read_base(REPO_ROOT, dataclasses.replace(release, source=KustomizeSource("examples/apps/web/base")))
+    autoscaling = yaml.safe_load((REPO_ROOT / "examples" / "helm" / "values" / "web.yaml").read_text())["autoscaling"]
+    hpa = {k: autoscaling[k] for k in ("minReplicas", "maxReplicas")}
+    states = list(dict.fromkeys(every_state(plan_release(release))))
+    assert len(states) > 2
+    for number, state in enumerate(states):
+        where, files = render_in(repo, release, state, number)
+        validate_gitops(files, where)
+        objects = template(helm, repo, files)
+        validate(objects)
+        assert_matches_state(release, state, base, objects, hpa)
+        assert len(of_kind(objects, "PodDisruptionBudget")) == 1
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_steps_are_deterministic_and_touch_only_step_values(repo: Path, example: Path) -> None:
+    release = load_release(example)
+    chart = read_chart(repo, release)
+    plan = plan_release(release)
+    rendered = [render_state(release, step.state, chart) for step in plan.steps]
+    assert rendered == [render_state(release, step.state, chart) for step in plan.steps]
+    for before, after in zip(rendered, rendered[1:]):
+        assert {p for p in after if after[p] != before.get(p)} <= {"step-values.yaml"}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_helm_and_kustomize_paths_build_the_same_workloads(helm: Any, repo: Path, example: Path) -> None:
+    helm_release = load_release(example)
+    kustomize_release = dataclasses.replace(helm_release, source=KustomizeSource("examples/apps/web/base"))
+    # The Kustomize base has no HPA: the Helm side runs without autoscaling too, so counts compare directly.
+    values = repo / "examples" / "helm" / "values" / "web.yaml"
+    values.write_text(yaml.safe_dump({**yaml.safe_load(values.read_text()), "autoscaling": None}))
+    base = read_base(REPO_ROOT, kustomize_release)
+    for number, state in enumerate(dict.fromkeys(every_state(plan_release(helm_release)))):
+        _, files = render_in(repo, helm_release, state, number)
+        from_helm = template(helm, repo, files)
+        overlay = repo / "k" / f"state-{number}"
+        where = dataclasses.replace(kustomize_release, output_path=str(overlay.relative_to(repo)))
+        write_files(overlay, kustomize.render_state(where, state, base))
+        from_kustomize = kustomize_build(overlay)
+        assert workloads(from_helm) == workloads(from_kustomize)
+
+
+def workloads(objects: list[Obj]) -> dict[str, Any]:
+    """What serves traffic: Deployments (replicas, selector, pod labels), who each Service selects, route weights."""
+    deployments = of_kind(objects, "Deployment")
+    services = of_kind(objects, "Service")
+    return {
+        "deployments": {
+            name: (d["spec"]["replicas"], d["spec"]["selector"]["matchLabels"], d["spec"]["template"]["metadata"]["labels"])
+            for name, d in deployments.items()
+        },
+        "services": {name: sorted(pods_selected(s["spec"]["selector"], deployments)) for name, s in services.items()},
+        "weights": _route_weights(objects, services, deployments),
+    }
+
+
+# A user's own chart: podinfo's, read in place. Its pods carry app.kubernetes.io/name=<fullname>
+# only (no podLabels key), so rollgen runs one release per version and moves the Service.
+PODINFO_KEYS = PerVersionKeys(name="fullnameOverride", image_tag="image.tag", replicas="replicaCount", service="service.enabled")
+
+
+def podinfo_release(strategy: BlueGreen | Canary) -> Release:
+    source = HelmSource("podinfo/charts/podinfo", argocd=ArgoCDTarget("https://github.com/example/gitops.git"), per_version=PODINFO_KEYS)
+    return Release("podinfo", "prod", 3, "ghcr.io/stefanprodan/podinfo", "6.4.0", "6.5.0", source, "out", strategy)
+
+
+def test_podinfo_chart_runs_one_release_per_version_with_the_service_in_one(helm: Any, tmp_path: Path) -> None:
+    shared = shared_data()
+    release = podinfo_release(BlueGreen(auto_promotion_enabled=False))
+    chart = read_chart(shared, release)
+    for state in dict.fromkeys(every_state(plan_release(release))):
+        files = render_state(release, state, chart)
+        write_files(tmp_path / "out", files)
+        for app in yaml.safe_load_all(files["application.yaml"]):
+            _crd_validator(*GITOPS_CRDS["Application"]).validate(app)
+        objects: list[Obj] = []
+        for workload in state.workloads:
+            values = yaml.safe_load(files[f"versions/{workload.version.replace('.', '-')}.yaml"])
+            with helm.Chart.load(shared / chart.path) as loaded:
+                rendered = loaded.render(values=values, name=workload.name, namespace=release.namespace)
+            # What Argo CD and Flux apply: templates, not NOTES.txt and not `helm test` hooks.
+            texts = [text for name, text in rendered.items() if name.endswith(".yaml") and "/tests/" not in name]
+            objects += [d for text in texts for d in yaml.safe_load_all(text) if d]
+        validate(objects)
+        deployments = of_kind(objects, "Deployment")
+        assert {n: d["spec"]["replicas"] for n, d in deployments.items()} == {w.name: w.replicas for w in state.workloads}
+        for w in state.workloads:
+            (container,) = deployments[w.name]["spec"]["template"]["spec"]["containers"]
+            assert container["image"] == f"{release.image}:{w.version}"
+            assert pods_selected(deployments[w.name]["spec"]["selector"]["matchLabels"], deployments) == {w.name}
+        (service,) = of_kind(objects, "Service").values()
+        serving = state.service_version or state.workloads[0].version
+        assert pods_selected(service["spec"]["selector"], deployments) == {w.name for w in state.workloads if w.version == serving}
+
+
+def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:
+    release = podinfo_release(Canary(step_weights=(50,)))
+    plan = plan_release(release)
+    chart = read_chart(shared_data(), release)
+    with pytest.raises(UsageError, match="pod ratio"):
+        render_state(release, plan.steps[0].state, chart)
