@@ -1,0 +1,238 @@
+"""Rollout operations against real repositories: state from history, exact abort, refusals, races."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rollgen import rollout
+from rollgen.errors import UsageError
+from rollgen.gitops.repo import Repo
+from rollgen.gitops.snapshot import history
+from rollgen.gitops.trailers import Action
+from rollgen.spec import load_release
+from rollgen.spec.model import Release
+from tests.gitops.conftest import git, init_repo
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+OUTPUT = "deploy/web"
+# What the output directory holds before any rollout: rollgen must give back exactly these bytes.
+BEFORE = {"kustomization.yaml": b"# hand-written\r\nresources: [old.yaml]\n", "old.yaml": b"kind: ConfigMap\n\x00raw"}
+
+
+def canary(weights: list[int], *, surge: int | str = 1, unavailable: int | str = 0) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    for weight in weights:
+        steps += [{"setWeight": weight}, {"pause": {}}]
+    return {"canary": {"maxSurge": surge, "maxUnavailable": unavailable, "traffic": "replicas", "steps": steps}}
+
+
+def write_spec(
+    repo: Path, name: str = "web", *, stable: str = "1.0.0", version: str = "1.1.0", replicas: int = 4,
+    strategy: dict[str, Any] | None = None, extra_git: dict[str, Any] | None = None,
+) -> Path:  # fmt: skip
+    """A spec file outside the repository's output (so it is not part of any step)."""
+    spec = {
+        "apiVersion": "rollgen.io/v1alpha1", "kind": "Release", "metadata": {"name": name},
+        "spec": {
+            "namespace": "prod", "replicas": replicas, "image": "ghcr.io/example/web", "stable": stable,
+            "version": version, "source": {"kustomize": {"base": "apps/web/base"}},
+            "output": {"path": f"deploy/{name}"}, "strategy": strategy or canary([50]),
+            "git": {"branch": "main", **(extra_git or {})},
+        },
+    }  # fmt: skip
+    path = repo.parent / f"{repo.name}-{name}.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def make_repo(path: Path, names: tuple[str, ...] = ("web",)) -> Path:
+    """A repository on main holding the example base and each release's pre-rollout output."""
+    init_repo(path)
+    shutil.copytree(EXAMPLES / "apps" / "web" / "base", path / "apps" / "web" / "base")
+    for name in names:
+        for rel, data in BEFORE.items():
+            (path / "deploy" / name / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path / "deploy" / name / rel).write_bytes(data)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "base and hand-written output")
+    return path
+
+
+def output_files(repo: Path, name: str = "web", rev: str = "HEAD") -> dict[str, bytes]:
+    listing = git(repo, "ls-tree", "-r", "--name-only", rev, "--", f"deploy/{name}").split("\n")
+    return {p.removeprefix(f"deploy/{name}/"): _show(repo, f"{rev}:{p}") for p in listing if p}
+
+
+def _show(repo: Path, rev: str) -> bytes:
+    return subprocess.run(["git", "cat-file", "blob", rev], cwd=repo, capture_output=True, check=True).stdout
+
+
+def step_commits(repo: Path, release: str = "prod/web", ref: str = "main") -> Counter[tuple[str, int, str]]:
+    """How many commits carry each (rollout, step, action): every value must be 1."""
+    entries = history(Repo.open(repo).git, ref, release, limit=10_000)
+    return Counter((e.record.rollout, e.record.step, e.record.action.value) for e in entries
+                   if e.record.action != Action.ABORT)  # fmt: skip
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "work")
+
+
+def test_rollout_to_completion_then_undo(work: Path) -> None:
+    release = load_release(write_spec(work))
+    repo = Repo.open(work)
+    first = rollout.start(repo, release)
+    assert (first.committed, first.state.step, first.state.action) == (True, 1, Action.START)
+    n = first.state.steps
+    subject = git(work, "log", "-1", "--format=%s")
+    assert subject.startswith(f"web: step 1/{n} ") and subject.endswith("(1.0.0 -> 1.1.0)")
+    assert "Rollgen-Step: 1/" in git(work, "log", "-1", "--format=%B")
+    with pytest.raises(UsageError, match="in progress"):
+        rollout.start(repo, load_release(write_spec(work, version="2.0.0")))
+    for step in range(2, n + 1):
+        assert rollout.promote(repo, release).state.step == step
+    done = rollout.promote(repo, release)
+    assert (done.state.phase, done.state.action, done.state.step) == ("completed", Action.COMPLETE, n)
+    assert git(work, "diff", "HEAD~1", "HEAD", "--stat") == ""  # the complete commit changes no file
+    with pytest.raises(UsageError, match="nothing to promote"):
+        rollout.promote(repo, release)
+    with pytest.raises(UsageError, match="nothing to abort"):
+        rollout.abort(repo, release)
+    with pytest.raises(UsageError, match="stable is 1.0.0 but 1.1.0 runs"):
+        rollout.start(repo, release)
+    back = rollout.undo(repo, release)
+    assert (back.state.action, back.state.from_version, back.state.to_version) == (Action.UNDO, "1.1.0", "1.0.0")
+    assert back.state.rollout != first.state.rollout
+    assert git(work, "status", "--porcelain") == ""
+    assert set(step_commits(work).values()) == {1}
+
+
+def test_state_is_read_from_history_alone(work: Path) -> None:
+    release = load_release(write_spec(work, strategy=canary([25, 50])))
+    repo = Repo.open(work)
+    rollout.start(repo, release)
+    rollout.promote(repo, release)
+    fresh = Repo.open(work)  # a new process knows nothing but the repository
+    state = rollout.current_state(fresh, release)
+    assert state is not None and state.commit == git(work, "rev-parse", "HEAD")
+    assert state.since == int(git(work, "log", "-1", "--format=%ct"))
+    assert state.plan_step is not None and state.plan_step.index == 2
+    if state.phase == "waiting":
+        assert "a human (rollgen promote)" in state.waiting_for()
+    assert rollout.current_state(fresh, load_release(write_spec(work, "other"))) is None
+    changed = load_release(write_spec(work, strategy=canary([10, 50])))
+    later = rollout.current_state(fresh, changed)
+    assert later is not None and later.plan_changed and later.plan_step is None
+    with pytest.raises(UsageError, match="no longer plans"):
+        rollout.promote(fresh, changed)
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    weights=st.sets(st.integers(1, 99), min_size=1, max_size=3).map(sorted),
+    replicas=st.integers(1, 6),
+    surge=st.integers(0, 2),
+    unavailable=st.integers(0, 2),
+    progress=st.floats(0, 1),
+    immediate=st.booleans(),
+)
+def test_abort_restores_the_output_byte_for_byte(
+    tmp_path_factory: pytest.TempPathFactory, weights: list[int], replicas: int, surge: int, unavailable: int,
+    progress: float, immediate: bool,
+) -> None:  # fmt: skip
+    if surge == unavailable == 0:
+        unavailable = 1  # the spec refuses both zero
+    work = make_repo(tmp_path_factory.mktemp("abort") / "work")
+    release = load_release(write_spec(work, replicas=replicas, strategy=canary(weights, surge=surge,
+                                                                               unavailable=unavailable)))
+    repo = Repo.open(work)
+    n = rollout.start(repo, release).state.steps
+    for _ in range(int(progress * (n - 1))):
+        rollout.promote(repo, release)
+    at = rollout.current_state(repo, release)
+    assert at is not None
+    calls = 0
+    while True:
+        calls += 1
+        state = rollout.abort(repo, release, immediate=immediate).state
+        if state.phase == "aborted":
+            break
+        assert state.phase == "aborting" and calls < 2 * n
+    assert calls == (1 if immediate else len(rollout.abort_states(rollout.plan_for(release, "1.0.0", "1.1.0")[1],
+                                                                  at.step)))
+    assert output_files(work) == BEFORE
+    assert {p: (work / OUTPUT / p).read_bytes() for p in BEFORE} == BEFORE
+    assert git(work, "status", "--porcelain", "--ignored") == ""
+    with pytest.raises(UsageError, match="nothing to abort"):
+        rollout.abort(repo, release)
+    again = rollout.retry(repo, release)
+    assert (again.state.action, again.state.step) == (Action.RETRY, 1) and again.state.rollout != at.rollout
+
+
+def test_reruns_commit_nothing(work: Path) -> None:
+    release = load_release(write_spec(work))
+    repo = Repo.open(work)
+    rollout.start(repo, release)
+    assert not rollout.start(repo, release).committed
+    assert rollout.promote(repo, release, to=2).committed
+    assert not rollout.promote(repo, release, to=2).committed
+    with pytest.raises(UsageError, match="cannot promote to step 9"):
+        rollout.promote(repo, release, to=9)
+
+
+def test_full_promotion_jumps_to_the_last_step(work: Path) -> None:
+    release = load_release(write_spec(work, strategy=canary([20, 40, 60])))
+    repo = Repo.open(work)
+    n = rollout.start(repo, release).state.steps
+    state = rollout.promote(repo, release, full=True).state
+    assert (state.step, state.action) == (n, Action.PROMOTE)
+    plan = rollout.plan_for(release, "1.0.0", "1.1.0")[1]
+    assert output_files(work) == dict(rollout_files(work, release, plan.steps[-1].state))
+
+
+def rollout_files(work: Path, release: Release, state: rollout.State) -> dict[str, bytes]:
+    from rollgen.render import Renderer
+
+    return Renderer(work, release).render(state)
+
+
+def test_a_commit_author_from_the_spec(work: Path) -> None:
+    release = load_release(write_spec(work, extra_git={"author": {"name": "Deploy Bot", "email": "bot@example.com"}}))
+    rollout.start(Repo.open(work), release)
+    assert git(work, "log", "-1", "--format=%an <%ae>|%cn") == "Deploy Bot <bot@example.com>|Deploy Bot"
+
+
+@pytest.mark.slow
+def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> None:
+    spec = write_spec(work, strategy=canary([20, 40, 60, 80]))
+    release = load_release(spec)
+    rollout.start(Repo.open(work), release)
+    cli = [sys.executable, "-m", "rollgen", "promote", str(spec), "--repo", str(work)]
+    for _ in range(40):
+        racers = [subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        codes = [p.wait() for p in racers]
+        for p in racers:
+            assert p.stdout is not None and p.stderr is not None
+            p.stdout.close()
+            p.stderr.close()
+        state = rollout.current_state(Repo.open(work), release)
+        assert state is not None
+        if state.phase == "completed":
+            break
+        assert 0 in codes
+    assert state.phase == "completed"
+    counts = step_commits(work)
+    assert set(counts.values()) == {1} and len(counts) == state.steps + 1  # every step, then complete
+    assert git(work, "status", "--porcelain") == ""
