@@ -26,7 +26,7 @@ release in ``helmrelease.yaml``. Limits: each release's Service (and every
 other object) is named by that release's name override, so the Service moves
 to a new name when it changes release; traffic follows that one release's
 pods, so only strategies with a single serving version (blue/green, recreate,
-rolling update as two releases) fit; preview Services and mesh weights need
+rolling update) fit; preview Services, pod-ratio canaries and mesh weights need
 rollgen-app.
 
 GitOps wiring: Argo CD uses a multi-source Application (the chart directory
