@@ -19,6 +19,7 @@ from rollgen.errors import UsageError
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.gitops.trailers import Action
+from rollgen.plan import State, abort_states
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from tests.gitops.conftest import git, init_repo
@@ -170,7 +171,7 @@ def test_abort_restores_the_output_byte_for_byte(
         if state.phase == "aborted":
             break
         assert state.phase == "aborting" and calls < 2 * n
-    assert calls == (1 if immediate else len(rollout.abort_states(rollout.plan_for(release, "1.0.0", "1.1.0")[1],
+    assert calls == (1 if immediate else len(abort_states(rollout.plan_for(release, "1.0.0", "1.1.0")[1],
                                                                   at.step)))
     assert output_files(work) == BEFORE
     assert {p: (work / OUTPUT / p).read_bytes() for p in BEFORE} == BEFORE
@@ -202,7 +203,7 @@ def test_full_promotion_jumps_to_the_last_step(work: Path) -> None:
     assert output_files(work) == dict(rollout_files(work, release, plan.steps[-1].state))
 
 
-def rollout_files(work: Path, release: Release, state: rollout.State) -> dict[str, bytes]:
+def rollout_files(work: Path, release: Release, state: State) -> dict[str, bytes]:
     from rollgen.render import Renderer
 
     return Renderer(work, release).render(state)
@@ -220,6 +221,7 @@ def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> No
     release = load_release(spec)
     rollout.start(Repo.open(work), release)
     cli = [sys.executable, "-m", "rollgen", "promote", str(spec), "--repo", str(work)]
+    state: rollout.RolloutState | None = None
     for _ in range(40):
         racers = [subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
         codes = [p.wait() for p in racers]
@@ -232,7 +234,7 @@ def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> No
         if state.phase == "completed":
             break
         assert 0 in codes
-    assert state.phase == "completed"
+    assert state is not None and state.phase == "completed"
     counts = step_commits(work)
     assert set(counts.values()) == {1} and len(counts) == state.steps + 1  # every step, then complete
     assert git(work, "status", "--porcelain") == ""
