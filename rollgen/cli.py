@@ -255,7 +255,13 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the subcommand named in ``argv`` gets its options configured.
+
+    Configuring a command may import its module (the controller pulls in the
+    gates and the Kubernetes client), so ``rollgen validate`` and ``rollgen
+    --help`` configure nothing they do not run.
+    """
     parser = argparse.ArgumentParser(
         prog="rollgen",
         description="GitOps-native progressive delivery: plan a rollout, render every step as plain Kubernetes "
@@ -264,16 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (summary, description, configure, handler) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=description)
-        configure(sub)
+        if name == chosen:
+            configure(sub)
         sub.set_defaults(handler=handler)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
