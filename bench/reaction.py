@@ -30,12 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import controller, rollout  # noqa: E402
-from rollgen.demo import git, release_document, write_base  # noqa: E402
-from rollgen.gitops.repo import Repo  # noqa: E402
-from rollgen.spec import load_release  # noqa: E402
-from tests.gates.servers import MetricsApp, PrometheusServer  # noqa: E402
-from tests.gitops.servers import GitDaemon, git_daemon  # noqa: E402
+from rollgen import controller, rollout
+from rollgen.demo import git, release_document, write_base
+from rollgen.gitops.repo import Repo
+from rollgen.spec import load_release
+from tests.gates.servers import MetricsApp, PrometheusServer
+from tests.gitops.servers import GitDaemon, git_daemon
 
 ERROR_RATIO = (
     'sum(irate(http_requests_total{version="{{ version }}",code="500"}[3s]))'
@@ -82,7 +82,7 @@ def one_run(n: int, daemon: GitDaemon, work_root: Path, app: MetricsApp, prometh
 
 
 def _tip_message(bare: Path) -> str:
-    done = subprocess.run(["git", "log", "-1", "--format=%B", "main"], cwd=bare, capture_output=True, text=True)
+    done = subprocess.run(["git", "log", "-1", "--format=%B", "main"], cwd=bare, capture_output=True, text=True, check=False)
     return done.stdout
 
 
@@ -95,9 +95,9 @@ def main() -> None:
         sys.exit("needs prometheus and kubectl on PATH")
     with tempfile.TemporaryDirectory(prefix="rollgen-reaction-") as temporary:
         root = Path(temporary)
-        with MetricsApp() as app, git_daemon(root / "served") as daemon:
-            with PrometheusServer(binary, root / "prometheus", [app.url.removeprefix("http://")]) as prometheus:
-                times = [one_run(n, daemon, root, app, prometheus) for n in range(args.n)]
+        with MetricsApp() as app, git_daemon(root / "served") as daemon, \
+                PrometheusServer(binary, root / "prometheus", [app.url.removeprefix("http://")]) as prometheus:
+            times = [one_run(n, daemon, root, app, prometheus) for n in range(args.n)]
     print("bad metric -> abort commit on the remote (git daemon), interval 1s, failureLimit 0, scrape 1s")
     print("runs (s):", " ".join(f"{t:.2f}" for t in times))
     print(f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s "

@@ -34,10 +34,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Final, TextIO, Union
+from typing import Final, TextIO
 
 from rollgen import rollout
-from rollgen.analysis import AnalysisError, Measurement, MeasurementPolicy, Phase, Verdict, assess, measure_if_due
+from rollgen.analysis import (
+    AnalysisError,
+    Measurement,
+    MeasurementPolicy,
+    Phase,
+    Verdict,
+    assess,
+    measure_if_due,
+)
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
 from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure, policy_of
@@ -95,7 +103,7 @@ class Measure:
     started_at: float
 
 
-Decision = Union[Advance, Wait, Abort, Hold, Measure]
+Decision = Advance | Wait | Abort | Hold | Measure
 
 
 # --- stages ---------------------------------------------------------------------------------------

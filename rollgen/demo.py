@@ -32,7 +32,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, Self, TextIO
 
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, UsageError
 
@@ -71,7 +71,7 @@ class DemoService:
             return 200, json.dumps({"version": version, "errorRate": 0.3 if failing else 0.0}).encode()
         return 404, b"not found\n"
 
-    def __enter__(self) -> DemoService:
+    def __enter__(self) -> Self:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +82,7 @@ class DemoService:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # the demo's terminal is for the rollout
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

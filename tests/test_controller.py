@@ -21,7 +21,15 @@ from rollgen.controller import (
     stages_of,
 )
 from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
-from rollgen.spec.model import Analysis, Canary, Gate, KustomizeSource, Pause, Release, Waves
+from rollgen.spec.model import (
+    Analysis,
+    Canary,
+    Gate,
+    KustomizeSource,
+    Pause,
+    Release,
+    Waves,
+)
 
 ARGO = Gate("synced", "argocd", {"application": "podinfo"}, interval=1.0)
 RATE = Gate("success-rate", "prometheus", {"address": "http://p", "query": "q"}, interval=10.0, count=3, failure_limit=1)

@@ -86,7 +86,7 @@ def prometheus_gate(address: str, **limits: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def fake_argocd(kube: FakeKubeAPI, remote: Path, name: str, *, stuck: bool = False) -> Iterator[None]:
+def fake_argocd(api: FakeKubeAPI, remote: Path, name: str, *, stuck: bool = False) -> Iterator[None]:
     """An Argo CD that syncs the remote's main within ~0.1 s (or, ``stuck``, never moves past the first)."""
     stop = threading.Event()
     synced = git(remote, "rev-parse", "main")
@@ -94,7 +94,7 @@ def fake_argocd(kube: FakeKubeAPI, remote: Path, name: str, *, stuck: bool = Fal
     def sync() -> None:
         while not stop.is_set():
             tip = synced if stuck else git(remote, "rev-parse", "main")
-            kube.put(application(name, revision=tip))
+            api.put(application(name, revision=tip))
             stop.wait(0.1)
 
     thread = threading.Thread(target=sync, daemon=True)
@@ -106,8 +106,8 @@ def fake_argocd(kube: FakeKubeAPI, remote: Path, name: str, *, stuck: bool = Fal
         thread.join()
 
 
-def argocd_gate(kubeconfig: Path, name: str) -> dict[str, Any]:
-    return {"name": "synced", "interval": "1s", "argocd": {"application": name, "kubeconfig": str(kubeconfig)}}
+def argocd_gate(config: Path, name: str) -> dict[str, Any]:
+    return {"name": "synced", "interval": "1s", "argocd": {"application": name, "kubeconfig": str(config)}}
 
 
 @pytest.mark.slow
