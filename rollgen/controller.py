@@ -454,17 +454,15 @@ def run(
     """
     display = Display(out if out is not None else sys.stdout, live=live)
     began = clock()
-    first: RolloutState | None = None
     reason = ""
     while True:
         current = advance(repo, release, remote=remote, clock=clock)
-        first = first or current.state
         decision = current.judgement.decision if current.judgement is not None else None
         if isinstance(decision, Abort) and current.state.phase != "aborting":
             reason = decision.reason
         display.show(current, clock())
         if current.done:
-            display.summary(summary(first, current.after, clock() - began, reason))
+            display.summary(summary(current.after, clock() - began, reason))
             return EXIT_OK if current.after.phase == "completed" else EXIT_FAILURE
         if current.committed:
             continue  # judge the new commit at once

@@ -114,7 +114,7 @@ class Display:
         self.stream.flush()
 
 
-def summary(first: RolloutState, last: RolloutState, seconds: float, reason: str) -> str:
+def summary(last: RolloutState, seconds: float, reason: str) -> str:
     """The closing paragraph of ``rollgen run``."""
     name = last.release.partition("/")[2]
     took = f"in {seconds:.1f}s"
@@ -123,4 +123,4 @@ def summary(first: RolloutState, last: RolloutState, seconds: float, reason: str
                 f"{last.steps} steps, {last.to_version} now runs alone (@{last.commit[:7]})")  # fmt: skip
     why = f": {reason}" if reason else ""
     return (f"rollout {name} {last.from_version} -> {last.to_version} ABORTED {took}{why}; "
-            f"{last.from_version} restored byte for byte (@{last.commit[:7]}, started at step {first.step})")  # fmt: skip
+            f"{last.from_version} restored byte for byte (@{last.commit[:7]})")  # fmt: skip

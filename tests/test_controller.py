@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -14,13 +16,17 @@ from rollgen.controller import (
     Decision,
     Hold,
     Measure,
+    Pass,
     Wait,
     decide,
     gate_named,
     record_key,
     stages_of,
 )
+from rollgen.gitops.trailers import Action
 from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
+from rollgen.progress import Display
+from rollgen.rollout import RolloutState
 from rollgen.spec.model import (
     Analysis,
     Canary,
@@ -146,3 +152,41 @@ def test_waves_restart_gate_is_a_kubernetes_gate_with_the_waves_limit() -> None:
     cluster = Gate("pods", "kubernetes", {"kubeconfig": "/k", "restartLimit": 9})
     gate = gate_named(release(cluster, waves=Waves(count=2, restart_limit=2)), WAVES_RESTARTS_GATE)
     assert (gate.kind, dict(gate.config)) == ("kubernetes", {"kubeconfig": "/k", "restartLimit": 2})
+
+
+# --- the display ----------------------------------------------------------------------------------
+
+
+def a_pass(decision: Decision, *, measured: int = 1, committed: bool = False) -> Pass:
+    stages = stages_of(release(RATE), step(Analysis(("success-rate",))))
+    records = {"1:analysis/success-rate": [m(S, T0 + 10 * i) for i in range(measured)]}
+    judged = decide(stages, records, T0, T0, None)
+    state = RolloutState("prod/podinfo", "r1", 1, 3, Action.START, "progressing", "1.0", "2.0", "d", "a" * 40,
+                         int(T0), step(Analysis(("success-rate",))))  # fmt: skip
+    after = replace(state, step=2, action=Action.ADVANCE, commit="b" * 40) if committed else state
+    return Pass(state, after, replace(judged, decision=decision), committed, {})
+
+
+def test_plain_output_prints_changes_only_and_never_a_countdown() -> None:
+    out = io.StringIO()
+    display = Display(out, live=False)
+    display.show(a_pass(Wait("w", T0 + 10)), T0 + 1)
+    display.show(a_pass(Wait("w", T0 + 10)), T0 + 2)  # only the countdown moved: nothing printed
+    display.show(a_pass(Wait("w", T0 + 20), measured=2), T0 + 11)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "podinfo 1.0 -> 2.0  step 1/3 setWeight 25% (new version gets 25%)  [progressing]  @aaaaaaa"
+    assert [line.split()[1:4] for line in lines[1:]] == [
+        ["success-rate", "Running", "1"], ["for", "the", "next"], ["success-rate", "Running", "2"]]
+    assert "next in" not in out.getvalue()
+
+
+def test_a_terminal_view_is_redrawn_in_place_with_countdowns() -> None:
+    out = io.StringIO()
+    display = Display(out, live=True)
+    display.show(a_pass(Wait("w", T0 + 10)), T0 + 1)
+    display.show(a_pass(Wait("w", T0 + 10)), T0 + 2)
+    first, second = out.getvalue().split("\x1b[3F\x1b[J")
+    assert "next in 9s" in first and "(9s left)" in first and "next in 8s" in second
+    display.show(a_pass(Advance(), committed=True), T0 + 3)
+    display.show(a_pass(Wait("w", T0 + 10)), T0 + 4)  # a commit stays on screen: no erase after it
+    assert out.getvalue().count("\x1b[J") == 2 and "committed advance -> step 2/3 @bbbbbbb" in out.getvalue()

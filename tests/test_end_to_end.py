@@ -213,3 +213,24 @@ def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(tmp_path: Path, pro
     last = cron(4, now + 2)
     assert last.committed and last.after.step == 2
     assert [m.phase for m in last.records["1:analysis/errors"]] == [Phase.SUCCESSFUL] * 3
+
+
+def test_cli_advance_reports_what_it_waits_for_and_run_exits_1_on_abort(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rollgen.cli import main
+
+    with DemoService(bad=["2.0.0"]) as service:
+        gate = {"name": "errors", "interval": "1s", "count": 3, "failureLimit": 1,
+                "http": {"url": f"{service.url}/healthz?version={{{{ version }}}}"}}  # fmt: skip
+        steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
+        work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))[2]
+        spec = str(work / "release.yaml")
+        assert main(["start", spec, "--repo", str(work)]) == 0
+        while "analysis" not in capsys.readouterr().out:  # the surge commits before the analysis pass at once
+            assert main(["advance", spec, "--repo", str(work)]) == 0
+        assert main(["run", spec, "--repo", str(work)]) == 1
+    shown = capsys.readouterr().out
+    assert "ABORTED" in shown and "2 failed measurements > failureLimit 1" in shown
+    assert main(["run", spec, "--repo", str(work)]) == 1  # already aborted: says so again
+    assert main(["run", str(tmp_path / "missing.yaml"), "--repo", str(work)]) == 2
