@@ -26,7 +26,7 @@ from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
 from tests.render.built import assert_matches_state, kustomize_build, kustomize_build_all, kustomize_build_text, of_kind, validate, write_files
-from tests.tools import REPO_ROOT
+from tests.tools import REPO_ROOT, require_tool
 
 EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.yaml"))
 PODINFO_HPA = {"minReplicas": 2, "maxReplicas": 4}
@@ -49,12 +49,14 @@ def podinfo_release(example: Path) -> Release:
 @pytest.fixture
 def podinfo_repo(tmp_path: Path, shared: Path) -> Path:
     """A repository holding a copy of the real podinfo base."""
+    require_tool("kubectl")  # read_base builds the base
     shutil.copytree(shared / "podinfo" / "kustomize", tmp_path / "apps" / "podinfo" / "base")
     return tmp_path
 
 
 @pytest.fixture
 def examples_repo(tmp_path: Path) -> Path:
+    require_tool("kubectl")
     shutil.copytree(REPO_ROOT / "examples" / "apps", tmp_path / "examples" / "apps")
     return tmp_path
 
@@ -96,6 +98,7 @@ def test_every_state_of_the_plan_builds_on_the_examples_base(example: Path, exam
 
 
 def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path, shared: Path) -> None:
+    require_tool("kubectl")
     base = tmp_path / "apps" / "podinfo" / "base"
     shutil.copytree(shared / "podinfo" / "kustomize", base)
     deployment = (base / "deployment.yaml").read_text()
@@ -191,6 +194,7 @@ GOLDEN_CASES = {
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_golden_files(case: str, shared: Path, update_golden: bool) -> None:
+    require_tool("kubectl")
     example, step = GOLDEN_CASES[case]
     # The base is read in place; its path relative to the shared data is part of the golden text.
     release = dataclasses.replace(podinfo_release(REPO_ROOT / "examples" / example), source=KustomizeSource("podinfo/kustomize"))
