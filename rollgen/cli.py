@@ -138,6 +138,9 @@ def _run_render(args: argparse.Namespace) -> int:
         raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")
     renderer = Renderer(Path(args.repo), release)
     out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        # A step's files are the whole directory: leftovers of another render would mix in.
+        raise UsageError(f"--out {out}: not an empty directory")
     chosen = {args.step: states[args.step]} if args.step is not None else states
     width = len(str(len(plan.steps)))
     for index, state in chosen.items():
