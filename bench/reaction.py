@@ -44,8 +44,10 @@ ERROR_RATIO = (
 HEALTHY_FOR = 2.5  # seconds of healthy measurements before the metric turns bad
 
 
-def one_run(n: int, daemon: GitDaemon, work_root: Path, app: MetricsApp, prometheus: PrometheusServer) -> float:
-    """Seconds from the metric turning bad to the abort commit on the remote."""
+def one_run(
+    n: int, daemon: GitDaemon, work_root: Path, app: MetricsApp, prometheus: PrometheusServer
+) -> tuple[float, float]:
+    """Seconds from the metric turning bad to the abort commit on the remote, and to the failed measurement."""
     version = f"2.0.{n}"
     app.set_error_rate(version, 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", version))
@@ -78,7 +80,10 @@ def one_run(n: int, daemon: GitDaemon, work_root: Path, app: MetricsApp, prometh
     reaction = time.time() - bad_at
     runner.join()
     assert codes == [1], f"run {n}: expected the rollout to abort, got {codes}"
-    return reaction
+    # The failed measurement's time, from the notes the controller kept on the step's commit.
+    notes = (controller.load_records(repo, sha) for sha in git(work, "rev-list", "origin/main").split())
+    failed = next(records for records in notes if records.get("1:analysis/errors"))["1:analysis/errors"][-1]
+    return reaction, failed.at - bad_at
 
 
 def _tip_message(bare: Path) -> str:
@@ -97,9 +102,13 @@ def main() -> None:
         root = Path(temporary)
         with MetricsApp() as app, git_daemon(root / "served") as daemon, \
                 PrometheusServer(binary, root / "prometheus", [app.url.removeprefix("http://")]) as prometheus:
-            times = [one_run(n, daemon, root, app, prometheus) for n in range(args.n)]
+            runs = [one_run(n, daemon, root, app, prometheus) for n in range(args.n)]
+    times = [total for total, _ in runs]
+    detect = [seen for _, seen in runs]
     print("bad metric -> abort commit on the remote (git daemon), interval 1s, failureLimit 0, scrape 1s")
     print("runs (s):", " ".join(f"{t:.2f}" for t in times))
+    print(f"of which: failed measurement after median {statistics.median(detect):.2f} s (scrape + interval), "
+          f"abort commit pushed median {statistics.median(t - d for t, d in runs):.2f} s later")
     print(f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s "
           f"(target < 2 s; Flagger defaults: interval 1m x threshold 5 = 5 min)")  # fmt: skip
 
