@@ -198,11 +198,9 @@ class GateView:
 
 @dataclass(frozen=True)
 class Judgement:
-    """A :class:`Decision` with what it was based on: the current stage and its gates' verdicts."""
+    """A :class:`Decision` with what it was based on: the verdicts of the current stage's gates."""
 
     decision: Decision
-    stage: str | None
-    started_at: float
     gates: tuple[GateView, ...] = ()
 
 
@@ -218,9 +216,9 @@ def decide(
     for stage in stages:
         if stage.pause is not None:
             if stage.pause == PROMOTE:
-                return Judgement(Wait("paused until `rollgen promote`", None), stage.key, start)
+                return Judgement(Wait("paused until `rollgen promote`", None))
             if now < start + stage.pause:
-                return Judgement(Wait(f"paused for {stage.pause:g}s", start + stage.pause), stage.key, start)
+                return Judgement(Wait(f"paused for {stage.pause:g}s", start + stage.pause))
             start += stage.pause
             continue
         views = tuple(
@@ -229,10 +227,10 @@ def decide(
         )
         judged = _judge_stage(stage, views, start, now, deadline if stage.key == LIVE else None)
         if judged is not None:
-            return Judgement(judged, stage.key, start, views)
+            return Judgement(judged, views)
         # Passed: the next stage starts when the last of these gates succeeded.
         start = max((records[record_key(stage.key, v.gate)][-1].at for v in views), default=start)
-    return Judgement(Advance(), None, start)
+    return Judgement(Advance())
 
 
 def _judge_stage(
