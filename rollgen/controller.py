@@ -48,7 +48,7 @@ from rollgen.analysis import (
 )
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
 from rollgen.gates.kind import GateContext
-from rollgen.gates.registry import measure, policy_of
+from rollgen.gates.registry import measure
 from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch, tracking_ref
 from rollgen.gitops.repo import Identity, Repo
@@ -163,7 +163,7 @@ def stages_of(release: Release, step: Step | None, *, liveness_only: bool = Fals
     for number, wait in enumerate(step.after, start=1):
         if isinstance(wait, Analysis):
             gates = tuple(gate_named(release, name) for name in wait.gates)
-            stages.append(Stage(f"{number}:analysis", tuple(StageGate(g, policy_of(g)) for g in gates)))
+            stages.append(Stage(f"{number}:analysis", tuple(StageGate(g, g.policy) for g in gates)))
         else:
             stages.append(Stage(f"{number}:pause", pause=PROMOTE if wait.seconds is None else wait.seconds))
     return tuple(stages)
@@ -173,8 +173,8 @@ def _liveness_policy(gate: Gate) -> MeasurementPolicy:
     # Liveness is proven by one success: a gate written with an interval and no
     # count would otherwise measure "until it fails" and never let the step be live.
     # While not synced it is re-checked at its own interval, so a 1 s gate reacts in 1 s.
-    policy = policy_of(gate)
-    return replace(policy, count=policy.count or 1, poll_interval=gate.interval or policy.poll_interval)
+    policy = gate.policy
+    return replace(policy, count=policy.count or 1, poll_interval=policy.interval or policy.poll_interval)
 
 
 # --- the decision ---------------------------------------------------------------------------------

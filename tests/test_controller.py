@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from rollgen.analysis import Measurement, Phase
+from rollgen.analysis import Measurement, MeasurementPolicy, Phase
 from rollgen.controller import (
     LIVE,
     Abort,
@@ -37,9 +37,9 @@ from rollgen.spec.model import (
     Waves,
 )
 
-ARGO = Gate("synced", "argocd", {"application": "podinfo"}, interval=1.0)
-RATE = Gate("success-rate", "prometheus", {"address": "http://p", "query": "q"}, interval=10.0, count=3, failure_limit=1)
-SMOKE = Gate("smoke", "http", {"url": "http://x"}, inconclusive_limit=0)
+ARGO = Gate("synced", "argocd", {"application": "podinfo"}, MeasurementPolicy(interval=1.0))
+RATE = Gate("success-rate", "prometheus", {"address": "http://p", "query": "q"}, MeasurementPolicy(interval=10.0, count=3, failure_limit=1))
+SMOKE = Gate("smoke", "http", {"url": "http://x"}, MeasurementPolicy(inconclusive_limit=0))
 
 
 def release(*gates: Gate, waves: Waves | None = None) -> Release:
@@ -140,7 +140,7 @@ def test_a_rollout_ticks_through_liveness_analysis_and_a_pause() -> None:
 
 
 def test_liveness_gates_are_the_cluster_kinds_and_need_one_success() -> None:
-    flux = Gate("flux", "flux", {"name": "apps"}, interval=2.0)  # no count: would measure until failure
+    flux = Gate("flux", "flux", {"name": "apps"}, MeasurementPolicy(interval=2.0))  # no count: would measure until failure
     stages = stages_of(release(flux, RATE, SMOKE), step(Analysis(("smoke",))))
     assert [(s.key, [g.gate.name for g in s.gates]) for s in stages] == [(LIVE, ["flux"]), ("1:analysis", ["smoke"])]
     assert stages[0].gates[0].policy.effective_count == 1

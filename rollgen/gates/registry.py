@@ -44,19 +44,7 @@ class GateSpec(Protocol):
     @property
     def config(self) -> Mapping[str, Any]: ...
     @property
-    def interval(self) -> float | None: ...
-    @property
-    def count(self) -> int | None: ...
-    @property
-    def failure_limit(self) -> int: ...
-    @property
-    def inconclusive_limit(self) -> int: ...
-    @property
-    def consecutive_error_limit(self) -> int: ...
-    @property
-    def initial_delay(self) -> float: ...
-    @property
-    def timeout(self) -> float: ...
+    def policy(self) -> MeasurementPolicy: ...
     @property
     def success_condition(self) -> str | None: ...
     @property
@@ -71,23 +59,10 @@ def kind_of(name: str) -> GateKind:
         raise GateError(f"unknown gate kind {name!r}; known kinds: {', '.join(sorted(KINDS))}") from None
 
 
-def policy_of(gate: GateSpec) -> MeasurementPolicy:
-    """When and how often ``gate`` is measured, and how its measurements are judged."""
-    return MeasurementPolicy(
-        interval=gate.interval,
-        count=gate.count,
-        failure_limit=gate.failure_limit,
-        inconclusive_limit=gate.inconclusive_limit,
-        consecutive_error_limit=gate.consecutive_error_limit,
-        initial_delay=gate.initial_delay,
-        timeout=gate.timeout,
-    )
-
-
 def config_of(gate: GateSpec) -> dict[str, Any]:
     """What ``check`` gets: the kind's defaults, the gate's settings, its timeout and conditions."""
     kind = kind_of(gate.kind)
-    config: dict[str, Any] = {**kind.defaults, **gate.config, "timeout": gate.timeout}
+    config: dict[str, Any] = {**kind.defaults, **gate.config, "timeout": gate.policy.timeout}
     conditions = {"successCondition": gate.success_condition, "failureCondition": gate.failure_condition}
     set_conditions = {key: value for key, value in conditions.items() if value is not None}
     if set_conditions and not kind.conditions:
@@ -115,8 +90,8 @@ def measure(gate: GateSpec, context: GateContext) -> Result:
     # A daemon thread, so a check stuck in a C call cannot keep the process alive either.
     worker = threading.Thread(target=check, name=f"gate-{gate.name}", daemon=True)
     worker.start()
-    worker.join(gate.timeout + GRACE)
+    worker.join(gate.policy.timeout + GRACE)
     if not outcome:
-        return Result(Phase.ERROR, None, f"gate {gate.name}: check did not finish within {gate.timeout:g}s")
+        return Result(Phase.ERROR, None, f"gate {gate.name}: check did not finish within {gate.policy.timeout:g}s")
     result = outcome[0]
     return Result(result.phase, result.value, f"{gate.name}: {result.message}" if result.message else gate.name)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Union
 
+from rollgen.analysis import MeasurementPolicy
 from rollgen.durations import parse_duration
 
 API_VERSION = "rollgen.io/v1alpha1"
@@ -172,13 +173,7 @@ class Gate:
     name: str
     kind: str
     config: Mapping[str, Any]
-    interval: float | None = None
-    count: int | None = None
-    failure_limit: int = 0
-    inconclusive_limit: int = 0
-    consecutive_error_limit: int = 4
-    initial_delay: float = 0.0
-    timeout: float = 30.0
+    policy: MeasurementPolicy = field(default_factory=MeasurementPolicy)
     success_condition: str | None = None
     failure_condition: str | None = None
 
@@ -326,25 +321,27 @@ def _strategy(data: Mapping[str, Any]) -> Strategy:
     return Recreate(_analysis(data["recreate"].get("analysis")))
 
 
-_GATE_FIELDS = {
-    "interval", "count", "failureLimit", "inconclusiveLimit", "consecutiveErrorLimit",
-    "initialDelay", "timeout", "successCondition", "failureCondition", "name",
+# Spec field -> MeasurementPolicy field; unset fields keep the policy's (Argo Rollouts') defaults.
+_POLICY_FIELDS = {
+    "interval": "interval", "count": "count", "failureLimit": "failure_limit",
+    "inconclusiveLimit": "inconclusive_limit", "consecutiveErrorLimit": "consecutive_error_limit",
+    "initialDelay": "initial_delay", "timeout": "timeout",
 }  # fmt: skip
+_DURATIONS = {"interval", "initialDelay", "timeout"}
 
 
 def _gate(data: Mapping[str, Any]) -> Gate:
-    kind = next(k for k in data if k not in _GATE_FIELDS)
+    kind = next(k for k in data if k in GATE_KINDS)
+    settings: dict[str, Any] = {
+        field: parse_duration(data[key]) if key in _DURATIONS else data[key]
+        for key, field in _POLICY_FIELDS.items()
+        if key in data
+    }
     return Gate(
         name=data["name"],
         kind=kind,
         config=MappingProxyType(dict(data[kind])),
-        interval=_seconds(data.get("interval")),
-        count=data.get("count"),
-        failure_limit=data.get("failureLimit", 0),
-        inconclusive_limit=data.get("inconclusiveLimit", 0),
-        consecutive_error_limit=data.get("consecutiveErrorLimit", 4),
-        initial_delay=_seconds(data.get("initialDelay")) or 0.0,
-        timeout=_seconds(data.get("timeout")) or 30.0,
+        policy=MeasurementPolicy(**settings),
         success_condition=data.get("successCondition"),
         failure_condition=data.get("failureCondition"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from rollgen.analysis import MeasurementPolicy
 from rollgen.gates.kind import GateContext
 from rollgen.spec.model import Gate
 
@@ -12,10 +13,11 @@ COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 OLD_COMMIT = "a" * 40
 
 
-def gate(kind: str, config: dict[str, Any], **settings: Any) -> Gate:
+def gate(kind: str, config: dict[str, Any], *, success_condition: str | None = None,
+         failure_condition: str | None = None, **policy: Any) -> Gate:
     """A gate as the spec layer builds it (camelCase kind config, durations in seconds)."""
-    settings.setdefault("timeout", 5.0)
-    return Gate(name=f"test-{kind}", kind=kind, config=MappingProxyType(config), **settings)
+    policy.setdefault("timeout", 5.0)
+    return Gate(f"test-{kind}", kind, MappingProxyType(config), MeasurementPolicy(**policy), success_condition, failure_condition)
 
 
 def context(**overrides: Any) -> GateContext:

@@ -8,7 +8,7 @@ import pytest
 
 from rollgen.analysis import Phase, Result, run
 from rollgen.gates.prometheus import value_of
-from rollgen.gates.registry import measure, policy_of
+from rollgen.gates.registry import measure
 from rollgen.spec.model import Gate
 from tests.gates.helpers import context, gate
 from tests.gates.servers import HealthApp, MetricsApp, PrometheusServer, refused_url
@@ -174,7 +174,7 @@ def test_a_flip_to_errors_aborts_a_running_analysis(metrics_app: MetricsApp, pro
             metrics_app.set_error_rate("7.0.0", 1.0)
         return result
 
-    verdict, measurements = run(policy_of(checked), measure_and_flip)
+    verdict, measurements = run(checked.policy, measure_and_flip)
     assert verdict.phase is Phase.FAILED, verdict.message
     assert measured[:2] == [Phase.SUCCESSFUL, Phase.SUCCESSFUL]
     assert measured[-1] is Phase.FAILED

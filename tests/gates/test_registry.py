@@ -13,7 +13,7 @@ import pytest
 from rollgen.analysis import Phase, Result
 from rollgen.gates import registry
 from rollgen.gates.kind import GateContext, GateError
-from rollgen.gates.registry import KINDS, config_of, kind_of, measure, policy_of
+from rollgen.gates.registry import KINDS, config_of, kind_of, measure
 from rollgen.spec.model import GATE_KINDS
 from tests.gates.helpers import context, gate
 
@@ -43,11 +43,8 @@ def test_conditions_on_a_kind_without_them_are_rejected() -> None:
     assert "a command gate takes no successCondition/failureCondition" in result.message
 
 
-def test_policy_comes_from_the_gate() -> None:
-    policy = policy_of(gate("http", {}, interval=30.0, count=5, failure_limit=1, consecutive_error_limit=2, timeout=3.0))
-    assert (policy.interval, policy.count, policy.failure_limit, policy.consecutive_error_limit, policy.timeout) == (
-        30.0, 5, 1, 2, 3.0,
-    )  # fmt: skip
+def test_the_check_gets_the_gate_timeout() -> None:
+    assert config_of(gate("http", {"url": "http://x"}, timeout=3.0))["timeout"] == 3.0
 
 
 class _Broken:
