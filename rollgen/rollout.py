@@ -201,7 +201,8 @@ def promote(
 
     ``to`` is the step the caller means to commit (the controller passes
     the step after the one it judged): when the tip already holds it,
-    nothing is committed, so callers racing for the same step converge.
+    nothing is committed, so callers racing for the same step converge
+    (``to = steps + 1`` asks for the complete commit).
     Without ``to`` the target is fixed by the first look at the tip, with the
     same effect for a process whose commit attempt is retried.
 
@@ -215,6 +216,9 @@ def promote(
     target: list[int] = [] if to is None else [to]
 
     def decide(tip: Snapshot) -> Change | None:
+        done = read_state(tip, release)
+        if done is not None and done.phase == "completed" and target == [done.steps + 1]:
+            return None  # the complete commit asked for is there
         current = ops.in_progress(tip, "promote")
         if current.phase == "aborting":
             raise UsageError(f"{current.release}: rollout {current.rollout} is being aborted; run abort to finish it")

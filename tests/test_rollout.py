@@ -38,20 +38,21 @@ def canary(weights: list[int], *, surge: int | str = 1, unavailable: int | str =
 
 
 def write_spec(
-    repo: Path, name: str = "web", *, stable: str = "1.0.0", version: str = "1.1.0", replicas: int = 4,
+    repo: Path, name: str = "web", *, namespace: str = "prod", stable: str = "1.0.0", version: str = "1.1.0", replicas: int = 4,
     strategy: dict[str, Any] | None = None, extra_git: dict[str, Any] | None = None,
 ) -> Path:  # fmt: skip
-    """A spec file outside the repository's output (so it is not part of any step)."""
+    """A spec file outside the repository (so it is not part of any step); output deploy/<name or namespace>."""
+    out = name if namespace == "prod" else namespace
     spec = {
         "apiVersion": "rollgen.io/v1alpha1", "kind": "Release", "metadata": {"name": name},
         "spec": {
-            "namespace": "prod", "replicas": replicas, "image": "ghcr.io/example/web", "stable": stable,
+            "namespace": namespace, "replicas": replicas, "image": "ghcr.io/example/web", "stable": stable,
             "version": version, "source": {"kustomize": {"base": "apps/web/base"}},
-            "output": {"path": f"deploy/{name}"}, "strategy": strategy or canary([50]),
+            "output": {"path": f"deploy/{out}"}, "strategy": strategy or canary([50]),
             "git": {"branch": "main", **(extra_git or {})},
         },
     }  # fmt: skip
-    path = repo.parent / f"{repo.name}-{name}.yaml"
+    path = repo.parent / f"{repo.name}-{namespace}-{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
 

@@ -1,0 +1,33 @@
+"""The rollout commands through ``rollgen.cli.main``: output, exit codes, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rollgen.cli import main
+from tests.test_rollout import make_repo, write_spec
+
+
+def test_start_status_promote_abort_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = make_repo(tmp_path / "work")
+    spec = str(write_spec(work))
+    repo = ["--repo", str(work)]
+    assert main(["status", spec, *repo, "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"release": "prod/web", "phase": "none"}]
+    assert main(["abort", spec, *repo]) == 2
+    assert "nothing to abort" in capsys.readouterr().err
+    assert main(["start", spec, *repo]) == 0
+    assert "prod/web: progressing at step 1/" in capsys.readouterr().out
+    assert main(["promote", spec, *repo]) == 0
+    capsys.readouterr()
+    assert main(["status", spec, *repo, "-o", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["step"], row["action"], row["from"], row["to"]) == (2, "advance", "1.0.0", "1.1.0")
+    assert main(["retry", spec, *repo]) == 2
+    assert main(["abort", spec, *repo, "--now"]) == 0
+    assert "aborted at step 0/" in capsys.readouterr().out
+    assert main(["undo", spec, *repo]) == 2
+    assert "nothing to undo" in capsys.readouterr().err
