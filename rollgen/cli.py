@@ -10,14 +10,14 @@ imported inside the commands that need them so ``rollgen --help`` and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rollgen import __version__, commands
+from rollgen import __version__
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
+from rollgen.output import add_output_option, emit
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,38 +29,18 @@ A rollout, start to finish:
 """
 
 
-def _emit(data: Any, fmt: str) -> None:
-    if fmt == "json":
-        json.dump(data, sys.stdout, indent=2, sort_keys=False)
-        sys.stdout.write("\n")
-    else:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
-
-
-def _output_option(parser: argparse.ArgumentParser, *, text: str = "text") -> None:
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=(text, "json", "yaml"),
-        default=text,
-        help=f"output format (default {text})",
-    )
-
-
 # --- validate ----------------------------------------------------------------
 
 
 def _configure_validate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="release spec files")
-    _output_option(parser)
+    add_output_option(parser)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from rollgen.spec import validate_file
 
-    results = [validate_file(Path(name), name) for name in args.files]
+    results = [validate_file(Path(name), name, build=False) for name in args.files]
     problems = [p for r in results for p in r.problems]
     if args.output == "text":
         for problem in problems:
@@ -69,7 +49,7 @@ def _run_validate(args: argparse.Namespace) -> int:
         if bad:
             print(f"{bad} of {len(results)} file(s) invalid, {len(problems)} problem(s)", file=sys.stderr)
     else:
-        _emit(
+        emit(
             {"valid": not problems, "files": [{"path": r.path, "valid": not r.problems} for r in results],
              "problems": [p.to_dict() for p in problems]},
             args.output,
@@ -102,7 +82,7 @@ def _load(spec: str) -> Any:
 
 def _configure_plan(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="release spec file")
-    _output_option(parser, text="table")
+    add_output_option(parser, text="table")
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -113,7 +93,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.output == "table":
         print(format_plan(plan))
     else:
-        _emit(plan_to_data(plan), args.output)
+        emit(plan_to_data(plan), args.output)
     return EXIT_OK
 
 
@@ -199,39 +179,39 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "commit the first step of a rollout",
         "Render step 1 of the rollout SPEC describes and commit it to the GitOps repository (pushed to the spec's "
         "git.remote when the repository has it). Refused while a rollout of the release is in progress.",
-        commands.configure_start,
-        commands.run_start,
+        _lazy("rollgen.commands", "configure_start"),
+        _lazy("rollgen.commands", "run_start"),
     ),
     "status": (
         "show where each release's rollout stands",
         "Read each release's rollout from Git history alone: step i/n, action, phase, what it waits for, since when.",
-        commands.configure_status,
-        commands.run_status,
+        _lazy("rollgen.commands", "configure_status"),
+        _lazy("rollgen.commands", "run_status"),
     ),
     "promote": (
         "commit the next step (or, with --full, the last)",
         "Commit the rollout's next step; after the last step, record its completion. Refused past the end.",
-        commands.configure_promote,
-        commands.run_promote,
+        _lazy("rollgen.commands", "configure_promote"),
+        _lazy("rollgen.commands", "run_promote"),
     ),
     "abort": (
         "commit the next state back to before the rollout",
         "Commit the next state on the safe way back (run again once it is live); the last commit restores the "
         "output directory byte for byte as it was before the rollout. --now restores it in one commit.",
-        commands.configure_abort,
-        commands.run_abort,
+        _lazy("rollgen.commands", "configure_abort"),
+        _lazy("rollgen.commands", "run_abort"),
     ),
     "retry": (
         "start an aborted rollout again",
         "Start the last aborted rollout of the release again, as a new rollout from step 1.",
-        commands.configure_start,
-        commands.run_retry,
+        _lazy("rollgen.commands", "configure_start"),
+        _lazy("rollgen.commands", "run_retry"),
     ),
     "undo": (
         "roll a completed release back to its previous version",
         "Roll the release back from the version its last rollout completed to the one before, step by step.",
-        commands.configure_start,
-        commands.run_undo,
+        _lazy("rollgen.commands", "configure_start"),
+        _lazy("rollgen.commands", "run_undo"),
     ),
     "advance": (
         "judge the current step once, then commit what follows",

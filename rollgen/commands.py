@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollgen.errors import EXIT_OK, UsageError
+from rollgen.output import add_output_option, emit
 
 if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
     from rollgen.rollout import Outcome, RolloutState
@@ -48,8 +49,7 @@ def configure_abort(parser: argparse.ArgumentParser) -> None:
 
 def configure_status(parser: argparse.ArgumentParser) -> None:
     _spec_and_repo(parser, many=True)
-    parser.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text",
-                        help="output format (default text)")  # fmt: skip
+    add_output_option(parser)
     parser.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until interrupted")
 
 
@@ -99,9 +99,7 @@ def run_status(args: argparse.Namespace) -> int:
             for row in data:
                 print(_line(row))
         else:
-            from rollgen.cli import _emit  # one emitter for every command's data
-
-            _emit(data, args.output)
+            emit(data, args.output)
         sys.stdout.flush()
         if args.watch is None:
             return EXIT_OK

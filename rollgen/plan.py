@@ -43,7 +43,7 @@ from rollgen.spec.model import (
     SetWeight,
     Waves,
 )
-from rollgen.spec.model import WAVES_RESTARTS_GATE as WAVES_RESTARTS_GATE
+from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE as WAVES_RESTARTS_GATE
 
 Wait = Union[Pause, Analysis]
 

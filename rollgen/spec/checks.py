@@ -13,7 +13,7 @@ from typing import Any
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem
-from rollgen.spec.model import GATE_KINDS, WAVES_RESTARTS_GATE
+from rollgen.spec.vocabulary import GATE_KINDS, WAVES_RESTARTS_GATE
 from rollgen.spec.yamldoc import Document, JsonPath
 
 Check = Callable[[Document], Iterator[Problem]]

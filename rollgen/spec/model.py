@@ -14,12 +14,8 @@ from typing import Any, Literal, Union
 
 from rollgen.analysis import MeasurementPolicy
 from rollgen.durations import parse_duration
+from rollgen.spec.vocabulary import GATE_KINDS
 
-API_VERSION = "rollgen.io/v1alpha1"
-GATE_KINDS = ("argocd", "flux", "kubernetes", "prometheus", "http", "command")
-# The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
-# it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
-WAVES_RESTARTS_GATE = "waves-restarts"
 IntOrPercent = Union[int, str]
 Traffic = Literal["replicas", "istio", "gatewayAPI"]
 

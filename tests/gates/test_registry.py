@@ -14,7 +14,7 @@ from rollgen.analysis import Phase, Result
 from rollgen.gates import registry
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.registry import KINDS, config_of, kind_of, measure
-from rollgen.spec.model import GATE_KINDS
+from rollgen.spec.vocabulary import GATE_KINDS
 from tests.gates.helpers import context, gate
 
 

@@ -1,0 +1,12 @@
+"""The fixed words of a release spec, shared by validation and the typed model.
+
+Kept apart from the model so validation reads them without building the
+model's classes (``rollgen validate`` must start fast).
+"""
+
+from __future__ import annotations
+
+GATE_KINDS = ("argocd", "flux", "kubernetes", "prometheus", "http", "command")
+# The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
+# it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
+WAVES_RESTARTS_GATE = "waves-restarts"
