@@ -3,7 +3,8 @@
 Each handler loads the spec, opens the GitOps repository (``--repo``,
 default the current directory), and calls one operation of
 :mod:`rollgen.rollout`; the remote is the spec's ``git.remote`` when the
-repository has it. Nothing is kept outside Git: ``status`` reads history.
+repository has it. Nothing is kept outside Git: ``status`` reads history
+(and, in pull-request mode, asks the forge for the next step's open pull request).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rollgen.errors import EXIT_OK, UsageError
 from rollgen.output import add_output_option, emit
 
 if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
+    from rollgen.gitops.forge import PullRequest
     from rollgen.rollout import Outcome, RolloutState
 
 
@@ -94,7 +96,7 @@ def run_status(args: argparse.Namespace) -> int:
     repo = Repo.open(args.repo)
     while True:
         states = [(r, rollout.current_state(repo, r, remote=rollout.default_remote(repo, r))) for r in releases]
-        data = [_state_data(rollout.release_key(r), s) for r, s in states]
+        data = [_state_data(rollout.release_key(r), s, rollout.pending_pull_request(repo, r, s)) for r, s in states]
         if args.output == "text":
             for row in data:
                 print(_line(row))
@@ -115,21 +117,28 @@ def _operate(args: argparse.Namespace, operation: Callable[[Any, Any, str | None
     release = load_release(Path(args.spec))
     repo = Repo.open(args.repo)
     outcome = operation(repo, release, rollout.default_remote(repo, release))
-    row = _state_data(rollout.release_key(release), outcome.state)
-    done = "committed" if outcome.committed else "already done, nothing committed"
-    print(f"{_line(row)}  ({done}{', ' + outcome.pull_request.url if outcome.pull_request else ''})")
+    pull = outcome.pull_request
+    row = _state_data(rollout.release_key(release), outcome.state, pull)
+    if pull is not None:
+        done = f"nothing committed; merge pull request #{pull.number} to go on: {pull.url}"
+    else:
+        done = "committed" if outcome.committed else "already done, nothing committed"
+    print(f"{_line(row)}  ({done})")
     return EXIT_OK
 
 
-def _state_data(key: str, state: RolloutState | None) -> dict[str, Any]:
+def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None = None) -> dict[str, Any]:
+    """A rollout's state as data; ``pull`` is the open pull request proposing its next step."""
     if state is None:
         return {"release": key, "phase": "none"}
     since = datetime.datetime.fromtimestamp(state.since, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    waiting = f"pull request #{pull.number} to be merged ({pull.url})" if pull is not None else state.waiting_for()
     return {
         "release": key, "rollout": state.rollout, "step": state.step, "steps": state.steps,
         "action": state.action.value, "stepAction": state.plan_step.action if state.plan_step else None,
-        "phase": state.phase, "from": state.from_version, "to": state.to_version, "waitingFor": state.waiting_for(),
+        "phase": state.phase, "from": state.from_version, "to": state.to_version, "waitingFor": waiting,
         "since": since, "commit": state.commit, "plan": state.plan, "planChanged": state.plan_changed,
+        "pullRequest": None if pull is None else {"number": pull.number, "url": pull.url},
     }  # fmt: skip
 
 

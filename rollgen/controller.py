@@ -23,6 +23,11 @@ ended; the first at the commit's time):
 
 Verdicts: Failed or Error aborts, Inconclusive holds for a human (``rollgen
 promote`` or ``rollgen abort``), Running waits until its next measurement.
+
+In pull-request mode an Advance opens the next step's pull request instead of
+committing it, and every later pass finds that same pull request open until
+it is merged; the merge is the approval, so ``pause: {}`` waits for nothing
+else. Once merged, the next pass reads the new step from the branch.
 """
 
 from __future__ import annotations
@@ -164,8 +169,10 @@ def stages_of(release: Release, step: Step | None, *, liveness_only: bool = Fals
         if isinstance(wait, Analysis):
             gates = tuple(gate_named(release, name) for name in wait.gates)
             stages.append(Stage(f"{number}:analysis", tuple(StageGate(g, g.policy) for g in gates)))
-        else:
-            stages.append(Stage(f"{number}:pause", pause=PROMOTE if wait.seconds is None else wait.seconds))
+        elif wait.seconds is not None:
+            stages.append(Stage(f"{number}:pause", pause=wait.seconds))
+        elif release.git.mode != "pull-request":  # with pull requests, merging the next step is the approval
+            stages.append(Stage(f"{number}:pause", pause=PROMOTE))
     return tuple(stages)
 
 
@@ -338,7 +345,11 @@ def advance(
         save_records(repo, state.commit, records, remote)
     if outcome is None:
         return Pass(state, state, judgement, False, records)
-    return Pass(state, outcome.state, judgement, outcome.committed, records)
+    pull = outcome.pull_request
+    note = f"waiting for pull request #{pull.number} to be merged: {pull.url}" if pull is not None else ""
+    # A promote or abort starts from this rollout, so the branch always has a state afterwards.
+    assert outcome.state is not None
+    return Pass(state, outcome.state, judgement, outcome.committed, records, note)
 
 
 def _fixed(now: float) -> Callable[[], float]:

@@ -20,24 +20,36 @@ first commit. ``retry`` starts the aborted versions again as a new rollout;
 ``undo`` rolls a completed release back, as a rollout planned with the two
 versions swapped. Any commit's plan is rebuilt from the spec with the
 record's two versions, and the record's digest proves it is the same plan.
+
+Pull-request mode (``git.mode: pull-request``): a forward operation (start,
+promote, retry, undo) does not commit to the branch. It pushes the step's
+commit to its own branch (:func:`~rollgen.gitops.repo.push_step_branch`) and
+opens a pull request (:func:`propose`); merging it is the approval, after
+which the branch history holds the step commit and its trailers like any
+other. A rerun while the pull request is open finds it and commits nothing.
+Aborts, and commits that change no file (``complete``), go straight to the
+branch: an emergency does not wait for a review, and there is nothing to
+review in bookkeeping.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from rollgen.errors import RollgenError, UsageError
-from rollgen.gitops.forge import PullRequest
+from rollgen.gitops.forge import Forge, GitHub, GitLab, PullRequest, Token
 from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch, tracking_ref
-from rollgen.gitops.repo import Change, Identity, Repo, commit_change
+from rollgen.gitops.repo import Change, Identity, Repo, commit_change, push_step_branch, step_branch
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, rollout_id
 from rollgen.plan import Plan, State, Step, Wait, abort_states, plan_release
+from rollgen.pullrequest import pull_request_body
 from rollgen.spec.model import Pause, Release
 
 Phase = Literal["progressing", "waiting", "completed", "aborting", "aborted", "none"]
@@ -105,9 +117,13 @@ class RolloutState:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an operation did: the state afterwards, whether it committed, the pull request it opened."""
+    """What an operation did: the state afterwards, whether it committed, the pull request it opened.
 
-    state: RolloutState
+    With a pull request, ``state`` is the branch's (unchanged until the merge):
+    None when no rollout of the release is on the branch yet (a proposed start).
+    """
+
+    state: RolloutState | None
     committed: bool
     pull_request: PullRequest | None = None
 
@@ -153,7 +169,13 @@ def current_state(
     repo: Repo, release: Release, *, remote: str | None = None, at: str | None = None
 ) -> RolloutState | None:
     """The release's state on its branch (fetched first from ``remote`` when given), or at commit ``at``."""
-    branch = release.git.branch
+    with _tip(repo, release.git.branch, remote, at) as snapshot:
+        return read_state(snapshot, release)
+
+
+@contextmanager
+def _tip(repo: Repo, branch: str, remote: str | None, at: str | None = None) -> Iterator[Snapshot]:
+    """A view of ``branch``'s tip (fetched first from ``remote`` when given), or of commit ``at``."""
     if at is None and remote is not None:
         fetch(repo.git, remote, branch)  # a fetch racing another process's leaves a tip just as fresh
         ref = tracking_ref(remote, branch)
@@ -161,7 +183,39 @@ def current_state(
         ref = at or f"refs/heads/{branch}"
     with ObjectReader(repo.git) as reader:
         tip = reader.info(f"{ref}^{{commit}}")
-        return read_state(Snapshot(repo.git, reader, tip.sha if tip else None), release)
+        yield Snapshot(repo.git, reader, tip.sha if tip else None)
+
+
+def forge_for(repo: Repo, release: Release) -> Forge:
+    """The forge of ``git.pullRequest``, with its token (``tokenEnv``, else ``tokenFile`` in the repository)."""
+    settings = release.git.pull_request
+    if settings is None:
+        raise UsageError(f"{release_key(release)}: git.mode pull-request needs git.pullRequest")
+    file = _root(repo) / settings.token_file if settings.token_file else None
+    token = Token.load(env=settings.token_env, file=file)
+    # Only a given apiURL is passed on: each forge class knows its public default.
+    api = {"api_url": settings.api_url} if settings.api_url else {}
+    if settings.provider == "gitlab":
+        return GitLab(settings.repository, token, **api)
+    owner, _, name = settings.repository.partition("/")
+    if "/" in name:
+        raise UsageError(f"git.pullRequest.repository: a GitHub repository is owner/name, got {settings.repository!r}")
+    return GitHub(owner, name, token, **api)
+
+
+def pending_pull_request(repo: Repo, release: Release, state: RolloutState | None) -> PullRequest | None:
+    """In pull-request mode, the open pull request proposing the step after ``state``, if any.
+
+    Only the next step of a rollout in progress is looked for (a proposed
+    start's branch name depends on a tip that may have moved since).
+    """
+    if release.git.mode != "pull-request" or state is None or state.phase not in ("progressing", "waiting"):
+        return None
+    if state.step >= state.steps:
+        return None
+    following = StepRecord(state.release, state.rollout, state.step + 1, state.steps, state.plan, Action.ADVANCE,
+                           state.from_version, state.to_version)  # fmt: skip
+    return forge_for(repo, release).find_open(step_branch(following))
 
 
 def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -191,7 +245,7 @@ def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome
                                  f"{current.phase}); set stable: {current.running!r}")
         return ops.forward(tip, release.stable, release.version, 1, Action.START, new_rollout=True)
 
-    return ops.run(decide)
+    return ops.run(decide, propose=True)
 
 
 def promote(
@@ -233,7 +287,7 @@ def promote(
         action = Action.PROMOTE if full else Action.ADVANCE
         return ops.forward(tip, current.from_version, current.to_version, wanted, action, rollout=current.rollout)
 
-    return ops.run(decide)
+    return ops.run(decide, propose=True)
 
 
 def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str | None = None) -> Outcome:
@@ -276,7 +330,7 @@ def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome
             raise UsageError(f"{release_key(release)}: nothing to retry: " + _describe(current, "no aborted rollout"))
         return ops.forward(tip, current.from_version, current.to_version, 1, Action.RETRY, new_rollout=True)
 
-    return ops.run(decide)
+    return ops.run(decide, propose=True)
 
 
 def undo(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -291,7 +345,7 @@ def undo(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
             raise UsageError(f"{release_key(release)}: nothing to undo: " + _describe(current, "no completed rollout"))
         return ops.forward(tip, current.to_version, current.from_version, 1, Action.UNDO, new_rollout=True)
 
-    return ops.run(decide)
+    return ops.run(decide, propose=True)
 
 
 class _Operation:
@@ -302,18 +356,55 @@ class _Operation:
         self.release = release
         self.key = release_key(release)
         self.remote = remote
-        self._root = Path(repo.git.text("rev-parse", "--show-toplevel")) if repo.worktree else repo.git.cwd
+        self._root = _root(repo)
         self._rendered: dict[tuple[str, str, State], Mapping[str, bytes]] = {}
         author = release.git.author
         self.identity = Identity(author.name, author.email) if author is not None else None
 
-    def run(self, decide: Callable[[Snapshot], Change | None]) -> Outcome:
+    def run(self, decide: Callable[[Snapshot], Change | None], *, propose: bool = False) -> Outcome:
+        """Commit ``decide``'s change; in pull-request mode, ``propose`` it as a pull request instead."""
+        if propose and self.release.git.mode == "pull-request":
+            proposed = self.propose(decide)
+            if proposed is not None:
+                return proposed
         result = commit_change(self.repo, self.release.git.branch, decide, remote=self.remote,
                                author=self.identity, committer=self.identity, allow_empty=True)  # fmt: skip
         state = current_state(self.repo, self.release, remote=self.remote, at=result.commit if result else None)
         if state is None:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
         return Outcome(state, result is not None)
+
+    def propose(self, decide: Callable[[Snapshot], Change | None]) -> Outcome | None:
+        """Push the change to its step branch and open its pull request (or find the open one).
+
+        None when the change writes no file under the output directory (a
+        ``complete``, or a step whose files equal the one before): there is
+        nothing to review, so it is committed to the branch directly.
+        """
+        branch = self.release.git.branch
+        if self.remote is None:
+            raise UsageError(f"{self.key}: git.mode pull-request pushes to remote {self.release.git.remote!r}, "
+                             "which this repository does not have")  # fmt: skip
+        with _tip(self.repo, branch, self.remote) as tip:
+            before = read_state(tip, self.release)
+            change = decide(tip)
+            if change is None:
+                return Outcome(before, False)  # already on the branch (the pull request was merged)
+            if tip.files(change.root) == dict(change.files):
+                return None
+        pushed = push_step_branch(self.repo, self.remote, branch, change, author=self.identity, committer=self.identity)
+        forge = forge_for(self.repo, self.release)
+        pull = forge.find_open(pushed.name)
+        if pull is None:
+            record = change.record
+            plan = plan_for(self.release, record.from_version, record.to_version)[1]
+            # A step proposed on a branch with no commit yet is diffed against the empty tree.
+            base = pushed.base or self.repo.git.run("hash-object", "-t", "tree", "--stdin", input=b"").text
+            diff = self.repo.git.text("diff", "--no-color", "--no-ext-diff", base, pushed.commit, "--", change.root)
+            title = change.message.partition("\n")[0]
+            pull = forge.open_pull_request(pushed.name, branch, title,
+                                           pull_request_body(plan, record, change.root, diff))  # fmt: skip
+        return Outcome(before, False, pull)
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)
@@ -402,6 +493,11 @@ class _Operation:
     def _record(self, current: RolloutState, step: int, action: Action) -> StepRecord:
         return StepRecord(self.key, current.rollout, step, current.steps, current.plan, action,
                           current.from_version, current.to_version)  # fmt: skip
+
+
+def _root(repo: Repo) -> Path:
+    """The working copy's top directory (a bare repository's directory): where spec paths resolve."""
+    return Path(repo.git.text("rev-parse", "--show-toplevel")) if repo.worktree else repo.git.cwd
 
 
 def _phase(record: StepRecord, step: Step | None) -> Phase:
