@@ -29,12 +29,12 @@ def pull_request_body(plan: Plan, record: StepRecord, root: str, diff: str, *, l
     """Markdown for the pull request proposing step ``record.step`` of ``plan`` (``diff``: of ``root``)."""
     return "\n".join(
         [
-            f"rollgen proposes **step {record.step}/{record.steps}** of rollout `{record.rollout}` of "
-            f"`{record.release}` ({record.from_version} -> {record.to_version}).",
+            (f"rollgen proposes **step {record.step}/{record.steps}** of rollout `{record.rollout}` of "
+             f"`{record.release}` ({record.from_version} -> {record.to_version})."),
             "",
-            "**Merging this pull request is the approval**: rollgen carries on from the merged commit. Merge "
-            "with a merge commit, a rebase, or a squash that keeps the commit message: its `Rollgen-*` "
-            "trailers record where the rollout stands.",
+            ("**Merging this pull request is the approval**: rollgen carries on from the merged commit. Merge "
+             "with a merge commit, a rebase, or a squash that keeps the commit message: its `Rollgen-*` "
+             "trailers record where the rollout stands."),
             "",
             "### Plan",
             "",

@@ -45,7 +45,14 @@ from rollgen.errors import RollgenError, UsageError
 from rollgen.gitops.forge import Forge, GitHub, GitLab, PullRequest, Token
 from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch, tracking_ref
-from rollgen.gitops.repo import Change, Identity, Repo, commit_change, push_step_branch, step_branch
+from rollgen.gitops.repo import (
+    Change,
+    Identity,
+    Repo,
+    commit_change,
+    push_step_branch,
+    step_branch,
+)
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, rollout_id
 from rollgen.plan import Plan, State, Step, Wait, abort_states, plan_release

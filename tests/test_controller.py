@@ -31,6 +31,7 @@ from rollgen.spec.model import (
     Analysis,
     Canary,
     Gate,
+    GitSettings,
     KustomizeSource,
     Pause,
     Release,
@@ -115,6 +116,14 @@ def test_decide(
 ) -> None:
     stages = stages_of(release(*gates), step(*after))
     assert decide(stages, records, T0, now, deadline).decision == expected
+
+
+def test_in_pull_request_mode_the_merge_is_the_promote() -> None:
+    waits = step(Pause(None), Analysis(("success-rate",)), Pause(5.0))
+    commit_mode = [s.key for s in stages_of(release(RATE), waits)]
+    assert commit_mode == ["1:pause", "2:analysis", "3:pause"]
+    pull_requests = replace(release(RATE), git=GitSettings(mode="pull-request"))
+    assert [s.key for s in stages_of(pull_requests, waits)] == ["2:analysis", "3:pause"]  # a timed pause still waits
 
 
 def test_a_rollout_ticks_through_liveness_analysis_and_a_pause() -> None:

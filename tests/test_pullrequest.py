@@ -1,0 +1,180 @@
+"""Pull-request mode end to end: a git-daemon remote, the fake GitHub (and GitLab) API, rollgen's CLI and controller."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rollgen import controller, rollout
+from rollgen.cli import main
+from rollgen.gitops.repo import Repo
+from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.plan import plan_release
+from rollgen.pullrequest import pull_request_body
+from rollgen.spec import load_release
+from rollgen.spec.model import Release
+from tests.gitops.conftest import clone, daemon, git  # noqa: F401 (daemon is a fixture)
+from tests.gitops.servers import FakeGitHub, FakeGitLab, GitDaemon, serve
+from tests.test_rollout import canary, make_repo, write_spec
+
+TOKEN = "ghp_PRMODE0123456789SENTINELtoken"
+TOKEN_ENV = "ROLLGEN_TEST_PR_TOKEN"
+
+
+@dataclass(frozen=True)
+class Setup:
+    work: Path
+    bare: Path
+    spec: Path
+    api: FakeGitHub
+
+    @property
+    def release(self) -> Release:
+        return load_release(self.spec)
+
+    def remote_main(self) -> str:
+        return git(self.bare, "rev-parse", "refs/heads/main")
+
+
+@pytest.fixture
+def setup(daemon: GitDaemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:  # noqa: F811
+    """A clone of a served repository holding the example base, and a spec in pull-request mode."""
+    seed = make_repo(tmp_path / "seed")
+    url = daemon.create(tmp_path.name)
+    git(seed, "push", "-q", url, "main")
+    work = clone(url, tmp_path / "work")
+    bare = daemon.base / f"{tmp_path.name}.git"
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with serve(FakeGitHub("acme", "gitops", TOKEN, bare)) as api:
+        pr = {"repository": "acme/gitops", "apiURL": api.url, "tokenEnv": TOKEN_ENV}
+        spec = write_spec(work, strategy=canary([25, 50]), extra_git={"mode": "pull-request", "pullRequest": pr})
+        yield Setup(work, bare, spec, api)
+
+
+def test_each_step_is_a_pull_request_and_merging_it_goes_on(
+    setup: Setup, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    spec, repo_args = str(setup.spec), ["--repo", str(setup.work)]
+    before = setup.remote_main()
+
+    assert main(["start", spec, *repo_args]) == 0
+    assert "merge pull request #1 to go on: https://github.example/acme/gitops/pull/1" in capsys.readouterr().out
+    assert setup.remote_main() == before  # nothing committed to the branch
+    pull = setup.api.pulls[1]
+    head = pull["head"]["sha"]
+    assert pull["base"]["ref"] == "main" and pull["head"]["ref"].startswith("rollgen/prod/web/")
+    assert pull["title"] == git(setup.bare, "log", "-1", "--format=%s", head)
+    assert pull["title"].startswith("web: step 1/")
+    body = pull["body"]
+    assert "\n▶    1  " in body  # the proposed row of the plan table
+    assert "```mermaid\nflowchart LR\n" in body and "class s1 proposed" in body
+    assert "```diff\ndiff --git a/deploy/web/" in body
+    assert git(setup.bare, "diff", before, head, "--", "deploy/web") in body  # the rendered diff, whole
+
+    assert main(["start", spec, *repo_args]) == 0  # a rerun finds the open pull request
+    assert "pull request #1" in capsys.readouterr().out
+    assert len(setup.api.pulls) == 1
+
+    setup.api.merge(1)
+    assert main(["status", spec, *repo_args, "-o", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["step"], row["action"], row["commit"], row["pullRequest"]) == (1, "start", head, None)
+
+    assert main(["promote", spec, *repo_args]) == 0
+    assert "merge pull request #2" in capsys.readouterr().out
+    assert main(["status", spec, *repo_args]) == 0
+    assert "at step 1/" in (out := capsys.readouterr().out)
+    assert "waiting for pull request #2 to be merged (https://github.example/acme/gitops/pull/2)" in out
+    outcome = rollout.promote(Repo.open(setup.work), setup.release, remote="origin")  # a rerun: same PR
+    assert outcome.pull_request is not None and outcome.pull_request.number == 2 and not outcome.committed
+    assert len(setup.api.pulls) == 2 and setup.remote_main() == head
+    assert "class s2 proposed" in setup.api.pulls[2]["body"]
+
+    # An emergency does not wait for a review: the abort lands on the branch at once.
+    assert main(["abort", spec, *repo_args, "--now"]) == 0
+    assert "aborted at step 0/" in capsys.readouterr().out
+    assert git(setup.bare, "log", "-1", "--format=%(trailers:key=Rollgen-Action,valueonly)", "main") == "abort"
+    assert len(setup.api.pulls) == 2
+
+    # The token went into the Authorization header, and nowhere else.
+    assert set(setup.api.seen_auth) == {f"Bearer {TOKEN}"}
+    captured = capsys.readouterr()
+    seen = [caplog.text, captured.out, captured.err, json.dumps(setup.api.pulls)]
+    seen += [git(place, "log", "--all", "-p", "--format=%H%n%B") for place in (setup.work, setup.bare)]
+    assert not [text for text in seen if TOKEN in text]
+
+
+def test_the_controller_opens_the_next_pull_request_and_waits_for_its_merge(setup: Setup) -> None:
+    repo, release = Repo.open(setup.work), setup.release
+    rollout.start(repo, release, remote="origin")
+    setup.api.merge(1)
+    # Step 1 is followed by `pause: {}`: in pull-request mode the merge of step 2 is that approval.
+    first = controller.advance(repo, release, remote="origin")
+    assert (first.state.step, first.after.step, first.committed) == (1, 1, False)
+    assert first.note == "waiting for pull request #2 to be merged: https://github.example/acme/gitops/pull/2"
+    again = controller.advance(repo, release, remote="origin")
+    assert (again.committed, again.note, len(setup.api.pulls)) == (False, first.note, 2)
+    merged = setup.api.merge(2)
+    moved = controller.advance(repo, release, remote="origin")
+    assert (moved.state.step, moved.state.commit) == (2, merged)  # the merged step, judged next
+    # Walk to the end: the last step's PR, then the complete commit, which changes no file, goes straight in.
+    while moved.after.phase != "completed":
+        if moved.note:
+            setup.api.merge(max(setup.api.pulls))
+        moved = controller.advance(repo, release, remote="origin")
+    assert git(setup.bare, "log", "-1", "--format=%(trailers:key=Rollgen-Action,valueonly)", "main") == "complete"
+    assert len(setup.api.pulls) == moved.after.steps
+
+
+def test_a_pull_request_needs_the_remote_and_the_token(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Repo.open(setup.work)
+    monkeypatch.delenv(TOKEN_ENV)
+    with pytest.raises(Exception, match=rf"no API token found \(set \${TOKEN_ENV}\)"):
+        rollout.start(repo, setup.release, remote="origin")
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with pytest.raises(Exception, match="pushes to remote 'origin', which this repository does not have"):
+        rollout.start(repo, setup.release, remote=None)
+    assert setup.api.pulls == {}
+
+
+def test_gitlab_merge_request(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve(FakeGitLab("group/gitops", TOKEN)) as api:
+        pr = {"provider": "gitlab", "repository": "group/gitops", "apiURL": api.url, "tokenEnv": TOKEN_ENV}
+        spec = write_spec(setup.work, strategy=canary([50]), extra_git={"mode": "pull-request", "pullRequest": pr})
+        release, repo = load_release(spec), Repo.open(setup.work)
+        opened = rollout.start(repo, release, remote="origin")
+        assert opened.pull_request is not None and opened.pull_request.number == 1
+        assert "```mermaid" in api.requests[1]["description"] and api.requests[1]["target_branch"] == "main"
+        assert rollout.start(repo, release, remote="origin").pull_request == opened.pull_request  # 409: the open one
+        assert len(api.requests) == 1
+
+
+# --- the body, pure -------------------------------------------------------------------------------
+
+
+def _body(tmp_path: Path, diff: str, limit: int = 1000) -> str:
+    release = load_release(write_spec(tmp_path / "work", strategy=canary([25, 50])))
+    plan = plan_release(release)
+    record = StepRecord("prod/web", "r1", 2, len(plan.steps), plan.digest(), Action.ADVANCE, "1.0.0", "1.1.0")
+    return pull_request_body(plan, record, "deploy/web", diff, limit=limit)
+
+
+def test_a_long_diff_is_cut_at_a_line_with_a_note(tmp_path: Path) -> None:
+    diff = "".join(f"+line {i:04}\n" for i in range(500))
+    body = _body(tmp_path, diff)
+    kept = body.split("```diff\n", 1)[1].split("\n```", 1)[0]
+    assert diff.startswith(kept + "\n") and len(kept) <= 1000 and kept.endswith("+line 0089")
+    assert f"*Diff truncated: {len(diff) - len(kept) - 1:,} more characters (410 lines)" in body
+    assert "truncated" not in _body(tmp_path, diff, limit=len(diff))
+
+
+def test_a_diff_holding_a_fence_cannot_close_its_own(tmp_path: Path) -> None:
+    body = _body(tmp_path, "+```\n+text\n")
+    assert "````diff\n+```\n+text\n````" in body
+    assert "No file changes" in _body(tmp_path, "")
