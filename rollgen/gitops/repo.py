@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from rollgen.errors import UsageError
+from rollgen.errors import RollgenError, UsageError
 from rollgen.gitops.errors import ConflictError, DivergedError, GitError
 from rollgen.gitops.git import Git, ObjectReader, TreeWriter
 from rollgen.gitops.paths import check_path
@@ -176,26 +176,43 @@ def commit_change(
         if worktree is not None:
             worktree.repair(branch, _resolve(reader, local_ref))
         writer: TreeWriter | None = None
+        # The first attempt trusts the tracking ref from the last fetch or push instead of
+        # fetching (a fetch costs as much as the push): the push is the compare-and-swap,
+        # so a stale tip can only make it fail, never commit twice. Any other outcome of a
+        # stale look (nothing to do, a refusal) is confirmed against a fresh fetch first.
+        stale = remote is not None and _resolve(reader, tracking_ref(remote, branch)) is not None
         try:
             for attempt in range(1, max_attempts + 1):
-                if attempt > 1:
+                if attempt > 1 and not stale:
                     _pause(attempt)
+                if attempt > 1:
+                    stale = False
                 if remote is None:
                     base = local = _resolve(reader, local_ref)
                 else:
-                    fetched = fetch(repo.git, remote, branch)
-                    if fetched is None:
-                        continue
-                    base = _resolve(reader, tracking_ref(remote, branch)) if fetched else None
+                    if not stale:
+                        fetched = fetch(repo.git, remote, branch)
+                        if fetched is None:
+                            continue
+                    base = _resolve(reader, tracking_ref(remote, branch))
                     local = _resolve(reader, local_ref)
                     if local is not None and local != base:
                         _check_behind(repo.git, local, base, branch, remote)
-                change = decide(Snapshot(repo.git, reader, base))
+                try:
+                    change = decide(Snapshot(repo.git, reader, base))
+                except RollgenError:
+                    if stale:
+                        continue
+                    raise
                 if change is None:
+                    if stale:
+                        continue
                     return None
                 writer = writer or TreeWriter(repo.git)
                 commit = _build(repo, reader, writer, base, change, author, committer, allow_empty)
                 if commit is None:
+                    if stale:
+                        continue
                     return None
                 old_state = local or writer.write(())  # an unborn branch starts from the empty tree
                 if worktree is not None:

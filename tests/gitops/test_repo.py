@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rollgen.gitops.errors import ConflictError, DirtyWorktreeError, DivergedError, GitError
+from rollgen.gitops.git import Git
 from rollgen.gitops.repo import Change, CommitResult, Identity, Repo, commit_change, push_step_branch, step_branch
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history, read_file_at
 from rollgen.gitops.trailers import Action, StepRecord
@@ -340,6 +342,59 @@ def test_rejected_push_is_redecided_and_keeps_the_other_commit(remote_url: str, 
     assert git(mine, "ls-remote", "origin", "main").split()[0] == result.commit
     assert (mine / "theirs.txt").read_text() == "theirs\n"  # the local copy fast-forwarded over it
     assert git(mine, "status", "--porcelain") == ""
+
+
+def push_elsewhere(remote_url: str, where: Path, name: str) -> str:
+    """Another clone pushes a commit: the first clone's tracking ref is now stale."""
+    other = clone(remote_url, where)
+    (other / name).write_text("theirs\n")
+    git(other, "add", name)
+    git(other, "commit", "-qm", f"their {name}")
+    git(other, "push", "-q", "origin", "main")
+    return git(other, "rev-parse", "main").strip()
+
+
+def test_a_refusal_on_a_stale_tip_is_confirmed_on_the_remote_tip(remote_url: str, tmp_path: Path) -> None:
+    """The first look skips the fetch; only a successful push trusts it, so a refusal is looked at again."""
+    mine = clone(remote_url, tmp_path / "mine")
+    theirs = push_elsewhere(remote_url, tmp_path / "theirs", "ready.txt")
+    seen: list[str | None] = []
+
+    def decide(tip: Snapshot) -> Change:
+        seen.append(tip.tip)
+        if tip.read("ready.txt") is None:
+            raise DivergedError("not ready on this tip")
+        return change(1)
+
+    result = commit_change(Repo.open(mine), "main", decide, remote="origin")
+    assert result is not None and result.parent == theirs
+    assert seen[-1] == theirs and seen[0] != theirs  # stale first, then the fetched tip
+
+
+def test_nothing_to_do_on_a_stale_tip_is_confirmed_on_the_remote_tip(remote_url: str, tmp_path: Path) -> None:
+    mine = clone(remote_url, tmp_path / "mine")
+    theirs = push_elsewhere(remote_url, tmp_path / "theirs", "request.txt")
+    result = commit_change(Repo.open(mine), "main", lambda tip: change(1) if tip.read("request.txt") else None, remote="origin")
+    assert result is not None and result.parent == theirs
+
+
+def test_a_fresh_clone_commits_without_fetching_first(
+    remote_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = clone(remote_url, tmp_path / "mine")
+    fetches: list[tuple[str, ...]] = []
+    real_run = Git.run
+
+    def run(self: Git, *args: str, **kwargs: Any) -> Any:
+        if args[:1] == ("fetch",):
+            fetches.append(args)
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Git, "run", run)
+    result = commit_change(Repo.open(mine), "main", always(change(1)), remote="origin")
+    assert result is not None and result.attempts == 1
+    assert fetches == []
+    assert git(mine, "ls-remote", "origin", "main").split()[0] == result.commit
 
 
 def test_local_branch_with_unpushed_commits_is_not_dropped(remote_url: str, tmp_path: Path) -> None:
