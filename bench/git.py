@@ -1,7 +1,7 @@
 """Benchmark of rollgen's git layer (a script, not a test): ``python bench/git.py [-n 30]``.
 
 1. One step (a few rendered files) committed and pushed to a ``git daemon``
-   remote on loopback: :func:`commit_change` in process (fetch, build, push,
+   remote on loopback: :func:`commit_change` in process (build, push,
    working copy update) vs plain ``git add`` + ``git commit`` + ``git push``
    of the same files in another clone. Target ratio <= 1.5.
 2. Looking up a release's last record (``status``) and committing the next
