@@ -314,7 +314,7 @@ def advance(
     otherwise ``clock`` is read before every measurement.
     """
     at = clock if now is None else _fixed(now)
-    state = _read(repo, release, remote)
+    state, tip = _read(repo, release, remote)
     if state.phase in ("completed", "aborted"):
         return Pass(state, state, None, False, {})
     if state.plan_changed:
@@ -324,11 +324,12 @@ def advance(
     records = load_records(repo, state.commit)
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
     measured = False
+    later = _later_commits(repo, state.commit, tip)
     while True:
         judgement = decide(stages, records, state.since, at(), deadline)
         if not isinstance(judgement.decision, Measure):
             break
-        records = {**records, **_measure(release, state, stages, judgement.decision, records, at)}
+        records = {**records, **_measure(release, state, later, stages, judgement.decision, records, at)}
         measured = True
     decision = judgement.decision
     outcome = None
@@ -359,8 +360,8 @@ def _fixed(now: float) -> Callable[[], float]:
     return clock
 
 
-def _read(repo: Repo, release: Release, remote: str | None) -> RolloutState:
-    """The rollout as the branch tip records it (the remote's, fetched, when there is one)."""
+def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutState, str | None]:
+    """The rollout as the branch tip records it (the remote's, fetched, when there is one), and that tip."""
     branch = release.git.branch
     ref = f"refs/heads/{branch}"
     if remote is not None:
@@ -372,12 +373,27 @@ def _read(repo: Repo, release: Release, remote: str | None) -> RolloutState:
         state = rollout.read_state(Snapshot(repo.git, reader, tip), release)
     if state is None:
         raise UsageError(f"{rollout.release_key(release)}: no rollout on {branch}; begin one with rollgen start")
-    return state
+    return state, tip
+
+
+# Argo CD and Flux sync the branch tip, which may be past the step's commit: other
+# releases' commits in a monorepo, the merge commit of the step's pull request.
+# Their sync carries the step too. Bounded: a step waits minutes, not thousands of commits.
+_MAX_LATER = 1000
+
+
+def _later_commits(repo: Repo, commit: str, tip: str | None) -> tuple[str, ...]:
+    """The commits between ``commit`` and ``tip`` that descend from ``commit`` (newest first)."""
+    if tip is None or tip == commit:
+        return ()
+    listed = repo.git.run("rev-list", "--ancestry-path", f"--max-count={_MAX_LATER}", f"{commit}..{tip}", ok=(0, 128))
+    return tuple(listed.text.split()) if listed.returncode == 0 else ()
 
 
 def _measure(
     release: Release,
     state: RolloutState,
+    later: tuple[str, ...],
     stages: Sequence[Stage],
     due: Measure,
     records: Records,
@@ -390,6 +406,7 @@ def _measure(
     context = GateContext(
         release=release.name, namespace=release.namespace, version=state.to_version, stable=state.from_version,
         commit=state.commit, step=state.step, deployments=tuple((w.name, w.replicas) for w in workloads),
+        later_commits=later,
     )  # fmt: skip
 
     def one(name: str) -> tuple[str, tuple[Measurement, ...]]:

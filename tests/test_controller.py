@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import io
 from collections.abc import Sequence
 from dataclasses import replace
@@ -199,3 +202,30 @@ def test_a_terminal_view_is_redrawn_in_place_with_countdowns() -> None:
     display.show(a_pass(Advance(), committed=True), T0 + 3)
     display.show(a_pass(Wait("w", T0 + 10)), T0 + 4)  # a commit stays on screen: no erase after it
     assert out.getvalue().count("\x1b[J") == 2 and "committed advance -> step 2/3 @bbbbbbb" in out.getvalue()
+
+
+def test_later_commits_are_the_descendants_of_the_step_on_the_branch(tmp_path: Path) -> None:
+    """A merge commit of the step's pull request, and later commits on top, carry the step; side history does not."""
+    from rollgen.controller import _later_commits
+    from rollgen.gitops.repo import Repo
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("commit", "-q", "--allow-empty", "-m", "base")
+    git("checkout", "-q", "-b", "step")
+    git("commit", "-q", "--allow-empty", "-m", "the step")
+    step = git("rev-parse", "HEAD")
+    git("checkout", "-q", "main")
+    git("commit", "-q", "--allow-empty", "-m", "another release, before the merge")
+    side = git("rev-parse", "HEAD")
+    git("merge", "-q", "--no-ff", "-m", "merge the step's pull request", "step")
+    merge = git("rev-parse", "HEAD")
+    git("commit", "-q", "--allow-empty", "-m", "another release, after the merge")
+    tip = git("rev-parse", "HEAD")
+
+    later = _later_commits(Repo.open(tmp_path), step, tip)
+    assert later == (tip, merge)
+    assert side not in later
+    assert _later_commits(Repo.open(tmp_path), step, step) == ()

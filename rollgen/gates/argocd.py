@@ -22,7 +22,7 @@ the gate asks Argo CD to look at Git now (annotation
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -58,8 +58,13 @@ def revisions(status: Mapping[str, Any]) -> tuple[str, ...]:
     return (str(sync["revision"]),) if sync.get("revision") else ()
 
 
-def judge_application(app: Mapping[str, Any], commit: str) -> Result:
-    """The phase of an Application (as the API returns it) for the step's ``commit``."""
+def judge_application(app: Mapping[str, Any], commit: str, carriers: Collection[str] = ()) -> Result:
+    """The phase of an Application (as the API returns it) for the step's ``commit``.
+
+    ``carriers`` are the commits whose sync also puts the step live (the
+    commit itself and what the branch gained on top of it).
+    """
+    accepted = {commit, *carriers}
     status = app.get("status") or {}
     short = commit[:12]
     for condition in status.get("conditions") or []:
@@ -72,10 +77,10 @@ def judge_application(app: Mapping[str, Any], commit: str) -> Result:
     ).get("revision")
     if op_phase in ("Running", "Terminating"):
         return Result(Phase.PENDING, None, f"sync operation {op_phase}")
-    if op_phase in ("Failed", "Error") and op_revision == commit:
+    if op_phase in ("Failed", "Error") and op_revision in accepted:
         return Result(Phase.FAILED, None, f"sync of {short} {op_phase}: {operation.get('message', '')}")
     synced_to = revisions(status)
-    if commit not in synced_to:
+    if accepted.isdisjoint(synced_to):
         at = ", ".join(r[:12] for r in synced_to) or "no revision"
         return Result(Phase.PENDING, None, f"Application at {at}, waiting for {short}")
     sync_status = (status.get("sync") or {}).get("status")
@@ -105,11 +110,12 @@ class ArgoCD:
             app = kube.custom_object(GROUP, VERSION, namespace, PLURAL, name)
             if app is None:
                 return Result(Phase.ERROR, None, f"Application {namespace}/{name} not found")
-            result = judge_application(app, context.commit)
+            result = judge_application(app, context.commit, context.carriers)
             annotations = (app.get("metadata") or {}).get("annotations") or {}
             # Ask for a refresh only while Argo CD has not seen the commit, and only once:
             # Argo CD removes the annotation when it has refreshed.
-            if config["refresh"] and context.commit not in revisions(app.get("status") or {}) and REFRESH not in annotations:
+            seen = not context.carriers.isdisjoint(revisions(app.get("status") or {}))
+            if config["refresh"] and not seen and REFRESH not in annotations:
                 kube.annotate_custom_object(GROUP, VERSION, namespace, PLURAL, name, {REFRESH: "normal"})
         return result
 

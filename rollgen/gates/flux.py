@@ -22,7 +22,7 @@ GitRepository source so the new commit is fetched), once per request.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -42,29 +42,29 @@ REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 _BUILD_METADATA = re.compile(r"\+([0-9a-f]{7,40})$")
 
 
-def names_commit(revision: Any, commit: str) -> bool:
-    """Whether a Flux source revision names ``commit``.
+def names_commit(revision: Any, commits: Collection[str]) -> bool:
+    """Whether a Flux source revision names one of ``commits``.
 
     >>> sha = "0123456789abcdef0123456789abcdef01234567"
-    >>> names_commit(f"main@sha1:{sha}", sha), names_commit(f"main/{sha}", sha), names_commit("main@sha1:0123", sha)
+    >>> names_commit(f"main@sha1:{sha}", {sha}), names_commit(f"main/{sha}", {sha}), names_commit("main@sha1:0123", {sha})
     (True, True, False)
     """
     if not isinstance(revision, str) or not revision:
         return False
     digest = revision.rsplit(":", 1)[-1] if "@" in revision else revision.rsplit("/", 1)[-1]
-    return digest == commit
+    return digest in commits
 
 
-def chart_names_commit(chart_version: Any, commit: str) -> bool | None:
-    """Whether a chart version's build metadata names ``commit``; None when it has none.
+def chart_names_commit(chart_version: Any, commits: Collection[str]) -> bool | None:
+    """Whether a chart version's build metadata names one of ``commits``; None when it has none.
 
-    >>> chart_names_commit("0.1.0+0123456789ab", "0123456789abcdef"), chart_names_commit("0.1.0", "01")
+    >>> chart_names_commit("0.1.0+0123456789ab", {"0123456789abcdef"}), chart_names_commit("0.1.0", {"01"})
     (True, None)
     """
     if not isinstance(chart_version, str):
         return None
     found = _BUILD_METADATA.search(chart_version)
-    return None if found is None else commit.startswith(found.group(1))
+    return None if found is None else any(commit.startswith(found.group(1)) for commit in commits)
 
 
 def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
@@ -74,25 +74,30 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     return {}
 
 
-def judge_object(obj: Mapping[str, Any], kind: str, commit: str) -> Result:
-    """The phase of a Kustomization or HelmRelease (as the API returns it) for ``commit``."""
+def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Collection[str] = ()) -> Result:
+    """The phase of a Kustomization or HelmRelease (as the API returns it) for ``commit``.
+
+    ``carriers`` are the commits whose sync also puts the step live (the
+    commit itself and what the branch gained on top of it).
+    """
+    accepted = {commit, *carriers}
     status = obj.get("status") or {}
     short = commit[:12]
     if kind == "Kustomization":
-        applied = names_commit(status.get("lastAppliedRevision"), commit)
-        attempted = names_commit(status.get("lastAttemptedRevision"), commit)
+        applied = names_commit(status.get("lastAppliedRevision"), accepted)
+        attempted = names_commit(status.get("lastAttemptedRevision"), accepted)
         at = status.get("lastAppliedRevision") or "nothing applied"
     else:
         history = status.get("history") or []
         chart_version = history[0].get("chartVersion") if history else None
-        named = chart_names_commit(status.get("lastAttemptedRevision") or chart_version, commit)
+        named = chart_names_commit(status.get("lastAttemptedRevision") or chart_version, accepted)
         if named is None:
             return Result(Phase.ERROR, None, (
                 f"HelmRelease records chart {status.get('lastAttemptedRevision') or chart_version!r}, not a Git "
                 "revision: set spec.chart.spec.reconcileStrategy: Revision, or gate on the Kustomization"
             ))  # fmt: skip
         attempted = bool(named)
-        applied = attempted and chart_names_commit(chart_version, commit) is True and history[0].get("status") == "deployed"
+        applied = attempted and chart_names_commit(chart_version, accepted) is True and history[0].get("status") == "deployed"
         at = chart_version or "nothing installed"
     ready, stalled = _condition(obj, "Ready"), _condition(obj, "Stalled")
     generation = (obj.get("metadata") or {}).get("generation")
@@ -146,7 +151,7 @@ class Flux:
             obj = kube.custom_object(group, version, namespace, plural, name)
             if obj is None:
                 return Result(Phase.ERROR, None, f"{kind} {namespace}/{name} not found")
-            result = judge_object(obj, kind, context.commit)
+            result = judge_object(obj, kind, context.commit, context.carriers)
             if config["reconcile"] and result.phase is Phase.PENDING:
                 now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                 _request_reconcile(kube, obj, kind, namespace, name, now)

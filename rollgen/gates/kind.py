@@ -22,9 +22,12 @@ class GateError(RollgenError):
 class GateContext:
     """The step being judged, as a gate sees it.
 
-    ``commit`` is the full SHA of the step's commit (what Argo CD or Flux must
-    have synced); ``deployments`` the versioned Deployments of the step with the
-    replicas the plan gives each (0: it must be gone or scaled to zero).
+    ``commit`` is the full SHA of the step's commit; ``later_commits`` the
+    commits the branch gained on top of it (other releases' commits, or the
+    merge commit of the step's pull request). Argo CD and Flux sync the branch
+    tip, so a sync of any of these carries the step (:attr:`carriers`).
+    ``deployments`` are the versioned Deployments of the step with the replicas
+    the plan gives each (0: it must be gone or scaled to zero).
     """
 
     release: str
@@ -34,6 +37,12 @@ class GateContext:
     commit: str
     step: int
     deployments: tuple[tuple[str, int], ...] = ()
+    later_commits: tuple[str, ...] = ()
+
+    @property
+    def carriers(self) -> frozenset[str]:
+        """Every commit whose sync puts this step's files live."""
+        return frozenset((self.commit, *self.later_commits))
 
     def template_values(self) -> dict[str, str]:
         """The names ``{{ ... }}`` may use in queries, URLs and arguments."""

@@ -124,3 +124,21 @@ def test_no_credentials_at_all_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_
     result = measure(gate("argocd", {"application": "podinfo-prod"}), context())
     assert result.phase is Phase.ERROR
     assert "cannot load in-cluster credentials" in result.message
+
+
+LATER = "b" * 40  # a commit the branch gained on top of the step's (another release, a PR's merge commit)
+
+
+def test_a_sync_of_a_later_commit_carries_the_step(kube: FakeKubeAPI, kubeconfig: Path) -> None:
+    kube.put(application(revision=LATER))
+    config = {"application": "podinfo-prod", "kubeconfig": str(kubeconfig)}
+    carried = measure(gate("argocd", config), context(later_commits=(LATER,)))
+    assert carried.phase is Phase.SUCCESSFUL, carried.message
+    unrelated = measure(gate("argocd", config), context(later_commits=("c" * 40,)))
+    assert unrelated.phase is Phase.PENDING and f"waiting for {COMMIT[:12]}" in unrelated.message
+
+
+def test_a_failed_sync_of_a_later_commit_fails_the_step(kube: FakeKubeAPI, kubeconfig: Path) -> None:
+    kube.put(application(revision=LATER, operation="Failed"))
+    config = {"application": "podinfo-prod", "kubeconfig": str(kubeconfig)}
+    assert measure(gate("argocd", config), context(later_commits=(LATER,))).phase is Phase.FAILED

@@ -98,3 +98,11 @@ def test_a_missing_object_and_a_wrong_kind_are_errors(kube: FakeKubeAPI, kubecon
     assert missing.phase is Phase.ERROR and "Kustomization flux-system/apps not found" in missing.message
     wrong = check(kubeconfig, kind="GitRepository")
     assert wrong.phase is Phase.ERROR and "must be Kustomization or HelmRelease" in wrong.message
+
+
+def test_a_later_commit_applied_carries_the_step(kube: FakeKubeAPI, kubeconfig: Path) -> None:
+    later = "b" * 40  # the branch tip Flux applied: another release's commit on top of the step's
+    kube.put(kustomization(applied=later))
+    config = {"name": "apps", "kubeconfig": str(kubeconfig)}
+    assert measure(gate("flux", config), context(later_commits=(later,))).phase is Phase.SUCCESSFUL
+    assert measure(gate("flux", config), context()).phase is Phase.PENDING
