@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
 
 def _spec_and_repo(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
     if many:
-        parser.add_argument("specs", nargs="+", metavar="SPEC", help="release spec files")
+        parser.add_argument("specs", nargs="*", metavar="SPEC",
+                            help="release spec files (default: every release with rollgen commits on --branch)")  # fmt: skip
     else:
         parser.add_argument("spec", metavar="SPEC", help="release spec file")
     parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
@@ -53,6 +54,9 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
     _spec_and_repo(parser, many=True)
     add_output_option(parser)
     parser.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until interrupted")
+    parser.add_argument("--branch", default="main", help="without SPEC: the branch to read (default main)")
+    parser.add_argument("--remote", default="origin",
+                        help="without SPEC: fetch the branch from this remote first, when the repository has it (default origin)")  # fmt: skip
 
 
 def run_start(args: argparse.Namespace) -> int:
@@ -94,9 +98,13 @@ def run_status(args: argparse.Namespace) -> int:
         raise UsageError(f"--watch must be a positive number of seconds, got {args.watch}")
     releases = [load_release(Path(spec)) for spec in args.specs]
     repo = Repo.open(args.repo)
+    remote = args.remote if args.remote in repo.git.text("remote").split() else None
     while True:
-        states = [(r, rollout.current_state(repo, r, remote=rollout.default_remote(repo, r))) for r in releases]
-        data = [_state_data(rollout.release_key(r), s, rollout.pending_pull_request(repo, r, s)) for r, s in states]
+        if releases:
+            states = [(r, rollout.current_state(repo, r, remote=rollout.default_remote(repo, r))) for r in releases]
+            data = [_state_data(rollout.release_key(r), s, rollout.pending_pull_request(repo, r, s)) for r, s in states]
+        else:
+            data = [_state_data(s.release, s) for s in rollout.states_on(repo, args.branch, remote=remote)]
         if args.output == "text":
             for row in data:
                 print(_line(row))

@@ -180,6 +180,21 @@ def current_state(
         return read_state(snapshot, release)
 
 
+def states_on(repo: Repo, branch: str, *, remote: str | None = None, limit: int = 500) -> tuple[RolloutState, ...]:
+    """Every release's state on ``branch``, from its newest ``limit`` rollgen commits, without specs.
+
+    Without a spec no plan is known: each state names its step, versions and
+    action, but not what the step waits for. Sorted by release.
+    """
+    with _tip(repo, branch, remote) as snapshot:
+        if snapshot.tip is None:
+            return ()
+        newest: dict[str, HistoryEntry] = {}
+        for entry in history(repo.git, snapshot.tip, limit=limit):
+            newest.setdefault(entry.record.release, entry)
+    return tuple(state_of(newest[key], None) for key in sorted(newest))
+
+
 @contextmanager
 def _tip(repo: Repo, branch: str, remote: str | None, at: str | None = None) -> Iterator[Snapshot]:
     """A view of ``branch``'s tip (fetched first from ``remote`` when given), or of commit ``at``."""

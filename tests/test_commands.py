@@ -31,3 +31,20 @@ def test_start_status_promote_abort_from_the_command_line(tmp_path: Path, capsys
     assert "aborted at step 0/" in capsys.readouterr().out
     assert main(["undo", spec, *repo]) == 2
     assert "nothing to undo" in capsys.readouterr().err
+
+
+def test_status_without_specs_lists_every_release_on_the_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = make_repo(tmp_path / "work", names=("web", "staging"))
+    prod, staging = str(write_spec(work)), str(write_spec(work, namespace="staging"))
+    repo = ["--repo", str(work)]
+    assert main(["status", *repo]) == 0
+    assert capsys.readouterr().out == ""  # nothing rolled out yet
+    assert main(["start", prod, *repo]) == 0
+    assert main(["start", staging, *repo]) == 0
+    assert main(["promote", staging, *repo]) == 0
+    capsys.readouterr()
+    assert main(["status", *repo, "-o", "json"]) == 0
+    rows = {row["release"]: (row["step"], row["action"], row["phase"]) for row in json.loads(capsys.readouterr().out)}
+    assert rows == {"prod/web": (1, "start", "progressing"), "staging/web": (2, "advance", "progressing")}
+    assert main(["status", *repo, "--branch", "nope"]) == 0
+    assert capsys.readouterr().out == ""
