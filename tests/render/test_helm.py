@@ -101,7 +101,6 @@ def render_in(repo: Path, release: Release, state: State, number: int) -> tuple[
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A GitOps repository with the chart and the examples' values (copied: rendered files are written beside them)."""
-
     shutil.copytree(CHART, tmp_path / "charts" / "rollgen-app")
     shutil.copytree(REPO_ROOT / "examples" / "helm" / "values", tmp_path / "examples" / "helm" / "values")
     shutil.copytree(REPO_ROOT / "examples" / "apps", tmp_path / "examples" / "apps")
