@@ -29,7 +29,9 @@ which the branch history holds the step commit and its trailers like any
 other. A rerun while the pull request is open finds it and commits nothing.
 Aborts, and commits that change no file (``complete``), go straight to the
 branch: an emergency does not wait for a review, and there is nothing to
-review in bookkeeping.
+review in bookkeeping. Once an abort is on the branch, the rollout's open
+step pull requests are closed with a comment naming the abort commit, so
+that no later merge lands an aborted step on top of the restored files.
 """
 
 from __future__ import annotations
@@ -128,11 +130,14 @@ class Outcome:
 
     With a pull request, ``state`` is the branch's (unchanged until the merge):
     None when no rollout of the release is on the branch yet (a proposed start).
+    ``warnings`` are what went wrong after the operation itself succeeded
+    (an abort's pull requests that could not be closed), for the caller to show.
     """
 
     state: RolloutState | None
     committed: bool
     pull_request: PullRequest | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def release_key(release: Release) -> str:
@@ -235,9 +240,37 @@ def pending_pull_request(repo: Repo, release: Release, state: RolloutState | Non
         return None
     if state.step >= state.steps:
         return None
-    following = StepRecord(state.release, state.rollout, state.step + 1, state.steps, state.plan, Action.ADVANCE,
-                           state.from_version, state.to_version)  # fmt: skip
-    return forge_for(repo, release).find_open(step_branch(following))
+    return forge_for(repo, release).find_open(_step_branch(state, state.step + 1))
+
+
+def close_step_pull_requests(repo: Repo, release: Release, aborted: RolloutState) -> tuple[str, ...]:
+    """Close every open step pull request of the ``aborted`` rollout; returns warnings, never raises.
+
+    Called once the abort is on the branch: the abort does not wait on the
+    forge, and a forge failure here leaves it committed, so it is a warning
+    telling the user what to close by hand.
+    """
+    comment = (f"rollgen: rollout {aborted.rollout} of {aborted.release} ({aborted.from_version} -> "
+               f"{aborted.to_version}) was aborted by commit {aborted.commit}. This step must not be "
+               "merged: it would land on top of the abort.")  # fmt: skip
+    try:
+        forge = forge_for(repo, release)
+        for index in range(1, aborted.steps + 1):
+            pull = forge.find_open(_step_branch(aborted, index))
+            if pull is not None:
+                forge.close_pull_request(pull.number, comment)
+    except RollgenError as exc:  # the token, the network, the forge: none of it undoes the abort
+        warning = (f"the abort is committed, but its step pull requests could not be closed: {exc}; "
+                   f"close any open pull request from {_step_branch(aborted, 1)} to step-{aborted.steps} by hand")
+        return (warning,)
+    return ()
+
+
+def _step_branch(state: RolloutState, index: int) -> str:
+    """The branch that proposes step ``index`` of ``state``'s rollout."""
+    record = StepRecord(state.release, state.rollout, index, state.steps, state.plan, Action.ADVANCE,
+                        state.from_version, state.to_version)  # fmt: skip
+    return step_branch(record)
 
 
 def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -318,6 +351,9 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
     One commit per call along :func:`~rollgen.plan.abort_states`; the last
     one writes the output directory exactly as the commit before the
     rollout's first commit held it. Refuses when nothing is in progress.
+    In pull-request mode the abort is committed straight to the branch, then
+    the rollout's open step pull requests are closed
+    (:func:`close_step_pull_requests`; a failure there is a warning).
     """
     ops = _Operation(repo, release, remote)
     target: list[int] = []
@@ -337,7 +373,11 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
         state = ops.abort_way(current)[done]
         return ops.abort_step(current, state, done + 1, way)
 
-    return ops.run(decide)
+    outcome = ops.run(decide)
+    if release.git.mode != "pull-request":
+        return outcome
+    assert outcome.state is not None  # run without propose always reads a state back
+    return dataclasses.replace(outcome, warnings=close_step_pull_requests(repo, release, outcome.state))
 
 
 def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:

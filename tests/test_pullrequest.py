@@ -96,16 +96,25 @@ def test_each_step_is_a_pull_request_and_merging_it_goes_on(
     assert len(setup.api.pulls) == 2 and setup.remote_main() == head
     assert "class s2 proposed" in setup.api.pulls[2]["body"]
 
-    # An emergency does not wait for a review: the abort lands on the branch at once.
+    # An emergency does not wait for a review: the abort lands on the branch at once,
+    # then the open step pull request is closed, so that no later merge lands the step on top of it.
     assert main(["abort", spec, *repo_args, "--now"]) == 0
-    assert "aborted at step 0/" in capsys.readouterr().out
-    assert git(setup.bare, "log", "-1", "--format=%(trailers:key=Rollgen-Action,valueonly)", "main") == "abort"
+    assert "aborted at step 0/" in (out := capsys.readouterr().out)
+    assert "warning" not in out
+    aborted = setup.remote_main()
+    assert git(setup.bare, "log", "-1", "--format=%(trailers:key=Rollgen-Action,valueonly)", aborted) == "abort"
     assert len(setup.api.pulls) == 2
+    assert (setup.api.pulls[2]["state"], setup.api.pulls[2]["merged"]) == ("closed", False)
+    [comment] = setup.api.comments[2]
+    assert f"was aborted by commit {aborted}" in comment and setup.api.comments.keys() == {2}
+    assert main(["status", spec, *repo_args, "-o", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["phase"], row["step"], row["commit"], row["pullRequest"]) == ("aborted", 0, aborted, None)
 
     # The token went into the Authorization header, and nowhere else.
     assert set(setup.api.seen_auth) == {f"Bearer {TOKEN}"}
     captured = capsys.readouterr()
-    seen = [caplog.text, captured.out, captured.err, json.dumps(setup.api.pulls)]
+    seen = [caplog.text, captured.out, captured.err, json.dumps(setup.api.pulls), json.dumps(setup.api.comments)]
     seen += [git(place, "log", "--all", "-p", "--format=%H%n%B") for place in (setup.work, setup.bare)]
     assert not [text for text in seen if TOKEN in text]
 
@@ -132,6 +141,32 @@ def test_the_controller_opens_the_next_pull_request_and_waits_for_its_merge(setu
     assert len(setup.api.pulls) == moved.after.steps
 
 
+def test_a_forge_failing_to_close_leaves_the_abort_committed_with_a_warning(setup: Setup) -> None:
+    repo, release = Repo.open(setup.work), setup.release
+    rollout.start(repo, release, remote="origin")
+    setup.api.merge(1)
+    proposed = rollout.promote(repo, release, remote="origin").pull_request
+    assert proposed is not None and proposed.number == 2
+    setup.api.failing.add("PATCH")  # the comment is posted, the close itself fails
+
+    outcome = rollout.abort(repo, release, remote="origin")
+    assert outcome.committed and outcome.state is not None and outcome.state.action == Action.ABORT
+    assert outcome.state.commit == setup.remote_main()  # on the branch despite the forge
+    [warning] = outcome.warnings
+    assert warning.startswith("the abort is committed, but its step pull requests could not be closed: PATCH ")
+    assert "answered 502" in warning and f"rollgen/prod/web/{outcome.state.rollout}/step-1 to step-" in warning
+    assert setup.api.pulls[2]["state"] == "open" and len(setup.api.comments[2]) == 1
+    assert TOKEN not in warning
+
+
+def test_an_abort_outside_pull_request_mode_asks_no_forge(setup: Setup) -> None:
+    repo = Repo.open(setup.work)
+    release = load_release(write_spec(setup.work, strategy=canary([25, 50])))
+    rollout.start(repo, release, remote="origin")
+    outcome = rollout.abort(repo, release, remote="origin")
+    assert outcome.committed and outcome.warnings == () and setup.api.seen_auth == []
+
+
 def test_a_pull_request_needs_the_remote_and_the_token(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = Repo.open(setup.work)
     monkeypatch.delenv(TOKEN_ENV)
@@ -153,6 +188,18 @@ def test_gitlab_merge_request(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> 
         assert "```mermaid" in api.requests[1]["description"] and api.requests[1]["target_branch"] == "main"
         assert rollout.start(repo, release, remote="origin").pull_request == opened.pull_request  # 409: the open one
         assert len(api.requests) == 1
+        # Merge it (the fake's merge only flags it: the branch moves here), propose step 2, abort.
+        source = api.requests[1]["source_branch"]
+        git(setup.bare, "update-ref", "refs/heads/main", f"refs/heads/{source}")
+        api.merge(1, setup.remote_main())
+        proposed = rollout.promote(repo, release, remote="origin").pull_request
+        assert proposed is not None and proposed.number == 2
+        aborted = rollout.abort(repo, release, immediate=True, remote="origin")
+        assert aborted.warnings == () and aborted.state is not None and aborted.state.phase == "aborted"
+        assert (api.requests[1]["state"], api.requests[2]["state"]) == ("merged", "closed")
+        [note] = api.notes[2]
+        assert f"was aborted by commit {setup.remote_main()}" in note and api.notes.keys() == {2}
+        assert rollout.pending_pull_request(repo, release, aborted.state) is None
 
 
 # --- the body, pure -------------------------------------------------------------------------------

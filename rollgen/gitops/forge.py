@@ -11,6 +11,9 @@ controller notices with :meth:`Forge.get_pull_request`::
     ...
     if forge.get_pull_request(pr.number).state == "merged": ...
 
+An abort closes the rollout's open step pull requests with
+:meth:`Forge.close_pull_request`, so that none can be merged on top of it.
+
 Two implementations share one small HTTP client (stdlib ``urllib``):
 :class:`GitHub` (``api_url`` points at GitHub Enterprise or a test server)
 and :class:`GitLab` merge requests.
@@ -27,9 +30,9 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal, Protocol, TypeVar
 
 from rollgen.errors import UsageError
@@ -69,6 +72,14 @@ class Forge(Protocol):
 
     def find_open(self, head: str) -> PullRequest | None:
         """The open pull request from branch ``head``, if any."""
+        ...
+
+    def close_pull_request(self, number: int, comment: str) -> None:
+        """Comment on pull request ``number``, then close it unmerged.
+
+        Idempotent: a closed one is left as it is (no second comment). A
+        merged one cannot be closed any more: that is a ForgeError.
+        """
         ...
 
 
@@ -156,6 +167,13 @@ class _Api:
             reason = getattr(exc, "reason", exc)
             raise ForgeError(self._clean(f"{method} {url} failed: {reason}")) from None
 
+    def expect(self, method: str, path: str, ok: int, *, query: dict[str, str] | None = None, body: Any = None) -> Any:
+        """The decoded answer of a call that must answer status ``ok``; any other is a ForgeError."""
+        status, payload = self.call(method, path, query=query, body=body)
+        if status != ok:
+            raise self.error(method, path, status, payload)
+        return payload
+
     def error(self, method: str, path: str, status: int, payload: Any) -> ForgeError:
         message = payload.get("message", "") if isinstance(payload, dict) else ""
         hint = " (check the token and its permissions)" if status in (401, 403) else ""
@@ -176,7 +194,8 @@ class GitHub:
 
     def __init__(self, owner: str, repo: str, token: Token, *, api_url: str = "https://api.github.com") -> None:
         self.owner = owner
-        self._path = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}/pulls"
+        self._repo = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}"
+        self._path = f"{self._repo}/pulls"
         self._api = _Api(
             api_url, token, "Authorization", "Bearer ", (("X-GitHub-Api-Version", "2022-11-28"),)
         )
@@ -195,16 +214,19 @@ class GitHub:
 
     def get_pull_request(self, number: int) -> PullRequestStatus:
         path = f"{self._path}/{number}"
-        status, payload = self._api.call("GET", path)
-        if status != 200:
-            raise self._api.error("GET", path, status, payload)
+        payload = self._api.expect("GET", path, 200)
         return _parsed(path, lambda: _github_status(payload))
 
     def find_open(self, head: str) -> PullRequest | None:
-        status, payload = self._api.call("GET", self._path, query={"head": f"{self.owner}:{head}", "state": "open"})
-        if status != 200:
-            raise self._api.error("GET", self._path, status, payload)
+        payload = self._api.expect("GET", self._path, 200, query={"head": f"{self.owner}:{head}", "state": "open"})
         return _parsed(self._path, lambda: _github_pull(payload[0])) if payload else None
+
+    def close_pull_request(self, number: int, comment: str) -> None:
+        if not _needs_closing(self.get_pull_request(number), "pull request"):
+            return
+        # A pull request's conversation is its issue's: comments go through the issues API.
+        self._api.expect("POST", f"{self._repo}/issues/{number}/comments", 201, body={"body": comment})
+        self._api.expect("PATCH", f"{self._path}/{number}", 200, body={"state": "closed"})
 
 
 class GitLab:
@@ -229,16 +251,18 @@ class GitLab:
 
     def get_pull_request(self, number: int) -> PullRequestStatus:
         path = f"{self._path}/{number}"
-        status, payload = self._api.call("GET", path)
-        if status != 200:
-            raise self._api.error("GET", path, status, payload)
+        payload = self._api.expect("GET", path, 200)
         return _parsed(path, lambda: _gitlab_status(payload))
 
     def find_open(self, head: str) -> PullRequest | None:
-        status, payload = self._api.call("GET", self._path, query={"source_branch": head, "state": "opened"})
-        if status != 200:
-            raise self._api.error("GET", self._path, status, payload)
+        payload = self._api.expect("GET", self._path, 200, query={"source_branch": head, "state": "opened"})
         return _parsed(self._path, lambda: _gitlab_merge_request(payload[0])) if payload else None
+
+    def close_pull_request(self, number: int, comment: str) -> None:
+        if not _needs_closing(self.get_pull_request(number), "merge request"):
+            return
+        self._api.expect("POST", f"{self._path}/{number}/notes", 201, body={"body": comment})
+        self._api.expect("PUT", f"{self._path}/{number}", 200, body={"state_event": "close"})
 
 
 def _parsed(path: str, build: Callable[[], _T]) -> _T:
@@ -247,6 +271,13 @@ def _parsed(path: str, build: Callable[[], _T]) -> _T:
         return build()
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         raise ForgeError(f"unexpected answer from {path}: not the documented shape") from None
+
+
+def _needs_closing(status: PullRequestStatus, noun: str) -> bool:
+    """Whether a close has anything to do: a closed one is done; a merged one can no longer be."""
+    if status.state == "merged":
+        raise ForgeError(f"{noun} #{status.number} is already merged: it cannot be closed")
+    return status.state == "open"
 
 
 def _github_status(payload: Any) -> PullRequestStatus:

@@ -101,12 +101,16 @@ class FakeGitHub:
     """The pull-request endpoints of GitHub's REST API, backed by a real bare repository.
 
     Implements exactly ``POST /repos/{owner}/{repo}/pulls``,
-    ``GET /repos/{owner}/{repo}/pulls/{number}`` and
-    ``GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open`` in the
+    ``GET /repos/{owner}/{repo}/pulls/{number}``,
+    ``GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open``,
+    ``PATCH /repos/{owner}/{repo}/pulls/{number}`` (``state``) and
+    ``POST /repos/{owner}/{repo}/issues/{number}/comments`` in the
     shapes GitHub documents (the fields rollgen reads and a few around them),
     answering 401 ``Bad credentials`` unless ``Authorization: Bearer <token>``.
     Head commits are read from ``bare``, and :meth:`merge` fast-forwards the
     base branch there, as a "rebase and merge" of one commit would.
+    ``comments`` holds each pull request's comment bodies; a method in
+    ``failing`` answers 502 (an outage of that kind of call).
     """
 
     owner: str
@@ -115,6 +119,8 @@ class FakeGitHub:
     bare: Path
     url: str = ""
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[int, list[str]] = field(default_factory=dict)
+    failing: set[str] = field(default_factory=set)
     seen_auth: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -133,8 +139,14 @@ class FakeGitHub:
         self.seen_auth.append(headers.get("authorization", ""))
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+        if method in self.failing:
+            return 502, {"message": "Server Error"}
         parts = urlsplit(target)
         prefix = f"/repos/{self.owner}/{self.repo}/pulls"
+        issue = re.fullmatch(rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}/issues/(\d+)/comments",
+                             parts.path)
+        if method == "POST" and issue:
+            return self._comment(int(issue[1]), json.loads(body))
         if method == "POST" and parts.path == prefix:
             return self._create(json.loads(body))
         if method == "GET" and parts.path == prefix:
@@ -151,7 +163,43 @@ class FakeGitHub:
             with self.lock:
                 pull = self.pulls.get(int(number[1]))
             return (200, pull) if pull else (404, {"message": "Not Found"})
+        if method == "PATCH" and number:
+            return self._update(int(number[1]), json.loads(body))
         return 404, {"message": "Not Found"}
+
+    def _comment(self, number: int, request: dict[str, Any]) -> tuple[int, Any]:
+        with self.lock:
+            if number not in self.pulls:  # every pull request is an issue; this fake has no other issues
+                return 404, {"message": "Not Found"}
+            if not request.get("body"):
+                missing = {"resource": "IssueComment", "code": "missing_field", "field": "body"}
+                return 422, {"message": "Validation Failed", "errors": [missing]}
+            bodies = self.comments.setdefault(number, [])
+            bodies.append(request["body"])
+            comment_id = 2000 + sum(len(c) for c in self.comments.values())
+        return 201, {
+            "id": comment_id,
+            "url": f"{self.url}/repos/{self.owner}/{self.repo}/issues/comments/{comment_id}",
+            "html_url": f"https://github.example/{self.owner}/{self.repo}/pull/{number}#issuecomment-{comment_id}",
+            "issue_url": f"{self.url}/repos/{self.owner}/{self.repo}/issues/{number}",
+            "body": request["body"],
+            "user": {"login": "rollgen-bot", "type": "Bot"},
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "author_association": "MEMBER",
+        }
+
+    def _update(self, number: int, request: dict[str, Any]) -> tuple[int, Any]:
+        with self.lock:
+            pull = self.pulls.get(number)
+            if pull is None:
+                return 404, {"message": "Not Found"}
+            state = request.get("state", pull["state"])
+            if state not in ("open", "closed") or (pull["merged"] and state != pull["state"]):
+                invalid = {"resource": "PullRequest", "code": "invalid", "field": "state"}
+                return 422, {"message": "Validation Failed", "errors": [invalid]}
+            pull["state"] = state
+            return 200, pull
 
     def _create(self, request: dict[str, Any]) -> tuple[int, Any]:
         head, base = request.get("head", ""), request.get("base", "")
@@ -215,7 +263,7 @@ def serve(api: _A) -> Iterator[_A]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = _answer
+        do_GET = do_POST = do_PATCH = do_PUT = _answer
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet tests
@@ -238,13 +286,16 @@ class FakeGitLab:
 
     Same idea as :class:`FakeGitHub`, in GitLab's documented shapes
     (``iid``, ``web_url``, ``sha``, ``state`` opened/merged/closed, 409 on a
-    second open request for one source branch).
+    second open request for one source branch), with
+    ``PUT .../merge_requests/:iid`` (``state_event`` close/reopen) and
+    ``POST .../merge_requests/:iid/notes``, whose bodies ``notes`` holds.
     """
 
     project: str
     token: str
     url: str = ""
     requests: dict[int, dict[str, Any]] = field(default_factory=dict)
+    notes: dict[int, list[str]] = field(default_factory=dict)
 
     def merge(self, iid: int, sha: str) -> None:
         self.requests[iid].update(state="merged", merge_commit_sha=sha)
@@ -277,4 +328,34 @@ class FakeGitLab:
         found = re.fullmatch(re.escape(prefix) + r"/(\d+)", parts.path)
         if method == "GET" and found and int(found[1]) in self.requests:
             return 200, self.requests[int(found[1])]
+        if method == "PUT" and found and int(found[1]) in self.requests:
+            return self._update(self.requests[int(found[1])], json.loads(body))
+        noted = re.fullmatch(re.escape(prefix) + r"/(\d+)/notes", parts.path)
+        if method == "POST" and noted and int(noted[1]) in self.requests:
+            return self._note(int(noted[1]), json.loads(body))
         return 404, {"message": "404 Not found"}
+
+    def _update(self, request: dict[str, Any], change: dict[str, Any]) -> tuple[int, Any]:
+        # GitLab ignores a state_event that does not apply (closing a merged or closed request).
+        event = change.get("state_event")
+        if event == "close" and request["state"] == "opened":
+            request["state"] = "closed"
+        elif event == "reopen" and request["state"] == "closed":
+            request["state"] = "opened"
+        elif event not in (None, "close", "reopen"):
+            return 400, {"error": "state_event does not have a valid value"}
+        return 200, request
+
+    def _note(self, iid: int, request: dict[str, Any]) -> tuple[int, Any]:
+        if not request.get("body"):
+            return 400, {"message": {"note": ["can't be blank"]}}
+        bodies = self.notes.setdefault(iid, [])
+        bodies.append(request["body"])
+        note_id = 3000 + sum(len(n) for n in self.notes.values())
+        return 201, {
+            "id": note_id, "type": None, "body": request["body"], "attachment": None,
+            "author": {"id": 1, "username": "rollgen-bot", "name": "rollgen", "state": "active"},
+            "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-01T00:00:00.000Z",
+            "system": False, "noteable_id": 500 + iid, "noteable_type": "MergeRequest",
+            "noteable_iid": iid, "resolvable": False, "confidential": False, "internal": False,
+        }

@@ -105,3 +105,45 @@ def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
     with serve(FakeGitLab("group/gitops", "other")) as api, pytest.raises(ForgeError, match="401") as caught:
         GitLab("group/gitops", Token(SENTINEL), api_url=api.url).find_open("b")
     assert SENTINEL not in str(caught.value)
+
+
+def test_closing_a_pull_request_comments_once_and_cannot_undo_a_merge(
+    remote_url: str, daemon: GitDaemon, tmp_path: Path
+) -> None:
+    repo = Repo.open(clone(remote_url, tmp_path / "w"))
+    with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
+        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        first = push_step_branch(repo, "origin", "main", step_change(1))
+        pr = forge.open_pull_request(first.name, "main", "podinfo: step 1/3", "")
+        forge.close_pull_request(pr.number, "aborted by abc123")
+        assert forge.get_pull_request(pr.number).state == "closed" and forge.find_open(first.name) is None
+        assert api.comments == {1: ["aborted by abc123"]}
+        forge.close_pull_request(pr.number, "again")  # idempotent: no second comment
+        assert api.comments == {1: ["aborted by abc123"]} and api.pulls[1]["merged"] is False
+        second = push_step_branch(repo, "origin", "main", step_change(2))
+        merged = forge.open_pull_request(second.name, "main", "podinfo: step 2/3", "")
+        api.merge(merged.number)
+        with pytest.raises(ForgeError, match="pull request #2 is already merged"):
+            forge.close_pull_request(merged.number, "too late")
+        assert 2 not in api.comments
+        api.failing.add("PATCH")
+        third = forge.open_pull_request(push_step_branch(repo, "origin", "main", step_change(3)).name, "main", "s3", "")
+        with pytest.raises(ForgeError, match="PATCH .*/pulls/3 answered 502") as caught:
+            forge.close_pull_request(third.number, "x")
+        assert forge.get_pull_request(third.number).state == "open" and SENTINEL not in str(caught.value)
+
+
+def test_gitlab_closes_a_merge_request_with_a_note() -> None:
+    with serve(FakeGitLab("group/gitops", SENTINEL)) as api:
+        forge = GitLab("group/gitops", Token(SENTINEL), api_url=api.url)
+        mr = forge.open_pull_request("rollgen/x/step-2", "main", "step 2", "body")
+        forge.close_pull_request(mr.number, "aborted by abc123")
+        forge.close_pull_request(mr.number, "again")
+        assert forge.get_pull_request(mr.number).state == "closed" and forge.find_open("rollgen/x/step-2") is None
+        assert api.notes == {1: ["aborted by abc123"]}
+        merged = forge.open_pull_request("rollgen/x/step-3", "main", "step 3", "")
+        api.merge(merged.number, "b" * 40)
+        with pytest.raises(ForgeError, match="merge request #2 is already merged"):
+            forge.close_pull_request(merged.number, "too late")
+        with pytest.raises(ForgeError, match="404"):
+            forge.close_pull_request(9, "absent")
