@@ -132,6 +132,8 @@ def _operate(args: argparse.Namespace, operation: Callable[[Any, Any, str | None
     else:
         done = "committed" if outcome.committed else "already done, nothing committed"
     print(f"{_line(row)}  ({done})")
+    for warning in outcome.warnings:  # the operation succeeded: a warning does not change the exit status
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

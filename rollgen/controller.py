@@ -347,7 +347,8 @@ def advance(
     if outcome is None:
         return Pass(state, state, judgement, False, records)
     pull = outcome.pull_request
-    note = f"waiting for pull request #{pull.number} to be merged: {pull.url}" if pull is not None else ""
+    notes = [f"waiting for pull request #{pull.number} to be merged: {pull.url}"] if pull is not None else []
+    note = "; ".join([*notes, *(f"warning: {w}" for w in outcome.warnings)])
     # A promote or abort starts from this rollout, so the branch always has a state afterwards.
     assert outcome.state is not None
     return Pass(state, outcome.state, judgement, outcome.committed, records, note)

@@ -159,6 +159,20 @@ def test_a_forge_failing_to_close_leaves_the_abort_committed_with_a_warning(setu
     assert TOKEN not in warning
 
 
+def test_rollgen_abort_prints_the_warning(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, repo_args = str(setup.spec), ["--repo", str(setup.work)]
+    assert main(["start", spec, *repo_args]) == 0
+    setup.api.merge(1)
+    assert main(["promote", spec, *repo_args]) == 0
+    capsys.readouterr()
+    setup.api.failing.add("POST")  # the comment fails: nothing is closed
+    assert main(["abort", spec, *repo_args]) == 0
+    captured = capsys.readouterr()
+    assert "aborted at step 0/" in captured.out and "(committed)" in captured.out
+    assert "warning: the abort is committed, but its step pull requests could not be closed: POST " in captured.err
+    assert setup.api.pulls[2]["state"] == "open" and setup.api.comments == {}
+
+
 def test_an_abort_outside_pull_request_mode_asks_no_forge(setup: Setup) -> None:
     repo = Repo.open(setup.work)
     release = load_release(write_spec(setup.work, strategy=canary([25, 50])))
