@@ -48,3 +48,27 @@ def test_status_without_specs_lists_every_release_on_the_branch(tmp_path: Path, 
     assert rows == {"prod/web": (1, "start", "progressing"), "staging/web": (2, "advance", "progressing")}
     assert main(["status", *repo, "--branch", "nope"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_status_watch_prints_again_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    work = make_repo(tmp_path / "work")
+    spec = str(write_spec(work))
+    assert main(["start", spec, "--repo", str(work)]) == 0
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "rollgen", "status", spec, "--repo", str(work), "--watch", "0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    lines: list[str] = []
+    assert watcher.stdout is not None
+    while len([line for line in lines if line.startswith("prod/web:")]) < 2 and time.monotonic() < deadline:
+        lines.append(watcher.stdout.readline())
+    watcher.send_signal(signal.SIGINT)
+    _, err = watcher.communicate(timeout=30)
+    assert len([line for line in lines if line.startswith("prod/web: progressing at step 1/")]) == 2
+    assert watcher.returncode == 130 and "interrupted" in err and "Traceback" not in err
