@@ -189,6 +189,21 @@ class _Api:
         return text.replace(self.token.reveal(), "***")
 
 
+def _open(
+    api: _Api, path: str, request: dict[str, str], exists: int,
+    parse: Callable[[Any], PullRequest], find_open: Callable[[], PullRequest | None],
+) -> PullRequest:  # fmt: skip
+    """Open a pull request, or return the one already open for the branch (``exists``: a rerun after a crash)."""
+    status, payload = api.call("POST", path, body=request)
+    if status == 201:
+        return _parsed(path, lambda: parse(payload))
+    if status == exists:
+        existing = find_open()
+        if existing is not None:
+            return existing
+    raise api.error("POST", path, status, payload)
+
+
 class GitHub:
     """Pull requests on GitHub (or GitHub Enterprise: ``api_url="https://ghe.example/api/v3"``)."""
 
@@ -201,16 +216,9 @@ class GitHub:
         )
 
     def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        status, payload = self._api.call(
-            "POST", self._path, body={"title": title, "head": head, "base": base, "body": body}
-        )
-        if status == 201:
-            return _parsed(self._path, lambda: _github_pull(payload))
-        if status == 422:  # "A pull request already exists for owner:head": a rerun after a crash
-            existing = self.find_open(head)
-            if existing is not None:
-                return existing
-        raise self._api.error("POST", self._path, status, payload)
+        # 422: "A pull request already exists for owner:head"
+        request = {"title": title, "head": head, "base": base, "body": body}
+        return _open(self._api, self._path, request, 422, _github_pull, lambda: self.find_open(head))
 
     def get_pull_request(self, number: int) -> PullRequestStatus:
         path = f"{self._path}/{number}"
@@ -237,17 +245,9 @@ class GitLab:
         self._api = _Api(api_url, token, "PRIVATE-TOKEN", "")
 
     def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        status, payload = self._api.call(
-            "POST", self._path,
-            body={"source_branch": head, "target_branch": base, "title": title, "description": body},
-        )
-        if status == 201:
-            return _parsed(self._path, lambda: _gitlab_merge_request(payload))
-        if status == 409:  # "Another open merge request already exists for this source branch"
-            existing = self.find_open(head)
-            if existing is not None:
-                return existing
-        raise self._api.error("POST", self._path, status, payload)
+        # 409: "Another open merge request already exists for this source branch"
+        request = {"source_branch": head, "target_branch": base, "title": title, "description": body}
+        return _open(self._api, self._path, request, 409, _gitlab_merge_request, lambda: self.find_open(head))
 
     def get_pull_request(self, number: int) -> PullRequestStatus:
         path = f"{self._path}/{number}"
