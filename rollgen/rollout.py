@@ -382,30 +382,26 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
 
 def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
     """Start an aborted rollout again: a new rollout id, from step 1, with the same two versions."""
-    ops = _Operation(repo, release, remote)
-
-    def decide(tip: Snapshot) -> Change | None:
-        current = read_state(tip, release)
-        if current is not None and current.action == Action.RETRY and current.step == 1:
-            return None  # this retry already landed
-        if current is None or current.phase != "aborted":
-            raise UsageError(f"{release_key(release)}: nothing to retry: " + _describe(current, "no aborted rollout"))
-        return ops.forward(tip, current.from_version, current.to_version, 1, Action.RETRY, new_rollout=True)
-
-    return ops.run(decide, propose=True)
+    return _restart(repo, release, remote, Action.RETRY, "aborted", swap=False)
 
 
 def undo(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
     """Take a completed release back to its previous version: a new rollout with the versions swapped."""
+    return _restart(repo, release, remote, Action.UNDO, "completed", swap=True)
+
+
+def _restart(repo: Repo, release: Release, remote: str | None, action: Action, ended: Phase, *, swap: bool) -> Outcome:
+    """A new rollout, from step 1, of the last rollout's versions (swapped for an undo) once it has ``ended``."""
     ops = _Operation(repo, release, remote)
 
     def decide(tip: Snapshot) -> Change | None:
         current = read_state(tip, release)
-        if current is not None and current.action == Action.UNDO and current.step == 1:
-            return None  # this undo already landed
-        if current is None or current.phase != "completed":
-            raise UsageError(f"{release_key(release)}: nothing to undo: " + _describe(current, "no completed rollout"))
-        return ops.forward(tip, current.to_version, current.from_version, 1, Action.UNDO, new_rollout=True)
+        if current is not None and current.action == action and current.step == 1:
+            return None  # this one already landed
+        if current is None or current.phase != ended:
+            raise UsageError(f"{release_key(release)}: nothing to {action.value}: " + _describe(current, f"no {ended} rollout"))
+        versions = (current.to_version, current.from_version) if swap else (current.from_version, current.to_version)
+        return ops.forward(tip, *versions, 1, action, new_rollout=True)
 
     return ops.run(decide, propose=True)
 
