@@ -16,7 +16,8 @@ OLD_COMMIT = "a" * 40
 def gate(kind: str, config: dict[str, Any], *, success_condition: str | None = None,
          failure_condition: str | None = None, **policy: Any) -> Gate:
     """A gate as the spec layer builds it (camelCase kind config, durations in seconds)."""
-    policy.setdefault("timeout", 5.0)
+    # Generous: a loaded CI machine may take seconds to import and configure the Kubernetes client.
+    policy.setdefault("timeout", 15.0)
     return Gate(f"test-{kind}", kind, MappingProxyType(config), MeasurementPolicy(**policy), success_condition, failure_condition)
 
 

@@ -143,7 +143,7 @@ def test_headers_are_templated_and_sent(health_app: HealthApp) -> None:
                      success_condition="result == 1")  # fmt: skip
     assert measure(with_auth, context()).phase is Phase.SUCCESSFUL
     assert health_app.seen_headers[0]["X-Scope-OrgID"] == "podinfo"
-    assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=5s")
+    assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=15s")
 
 
 def test_something_that_is_not_prometheus_is_an_error(health_app: HealthApp) -> None:
