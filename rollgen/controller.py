@@ -58,7 +58,7 @@ from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch, tracking_ref
 from rollgen.gitops.repo import Identity, Repo
 from rollgen.gitops.snapshot import Snapshot
-from rollgen.plan import WAVES_RESTARTS_GATE, Step
+from rollgen.plan import WAVES_RESTARTS_GATE, Step, Workload
 from rollgen.progress import Display, summary
 from rollgen.rollout import RolloutState
 from rollgen.spec.model import Analysis, Canary, Gate, Release
@@ -325,11 +325,13 @@ def advance(
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
     measured = False
     later = _later_commits(repo, state.commit, tip)
+    live = rollout.live_state(repo, release, state)
+    workloads = live.workloads if live is not None else ()
     while True:
         judgement = decide(stages, records, state.since, at(), deadline)
         if not isinstance(judgement.decision, Measure):
             break
-        records = {**records, **_measure(release, state, later, stages, judgement.decision, records, at)}
+        records = {**records, **_measure(release, state, later, workloads, stages, judgement.decision, records, at)}
         measured = True
     decision = judgement.decision
     outcome = None
@@ -395,6 +397,7 @@ def _measure(
     release: Release,
     state: RolloutState,
     later: tuple[str, ...],
+    workloads: tuple[Workload, ...],
     stages: Sequence[Stage],
     due: Measure,
     records: Records,
@@ -403,7 +406,6 @@ def _measure(
     """Measure the due gates in parallel (a slow gate must not delay the others' verdicts)."""
     stage = next(s for s in stages if s.key == due.stage)
     gates = {g.gate.name: g for g in stage.gates if g.gate.name in due.gates}
-    workloads = state.plan_step.state.workloads if state.plan_step is not None and state.phase != "aborting" else ()
     context = GateContext(
         release=release.name, namespace=release.namespace, version=state.to_version, stable=state.from_version,
         commit=state.commit, step=state.step, deployments=tuple((w.name, w.replicas) for w in workloads),

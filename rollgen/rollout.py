@@ -360,7 +360,7 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
 
     def decide(tip: Snapshot) -> Change | None:
         current = ops.in_progress(tip, "abort")
-        done = ops.aborts_done(tip, current)
+        done = ops.aborts_done(current)
         if current.plan_changed and not immediate:
             raise UsageError(f"{current.release}: the spec's plan changed since the rollout began; "
                              "abort --now restores the pre-rollout files without it")
@@ -378,6 +378,21 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
         return outcome
     assert outcome.state is not None  # run without propose always reads a state back
     return dataclasses.replace(outcome, warnings=close_step_pull_requests(repo, release, outcome.state))
+
+
+def live_state(repo: Repo, release: Release, current: RolloutState) -> State | None:
+    """The State the newest commit of ``current`` put live: its plan step's, or the abort state on the way back.
+
+    None when the spec no longer plans the rollout, or after a finished abort
+    (the output then holds the pre-rollout files, which no plan state names).
+    """
+    if current.plan_changed or current.phase == "aborted":
+        return None
+    if current.phase != "aborting":
+        return current.plan_step.state if current.plan_step is not None else None
+    ops = _Operation(repo, release, None)
+    way, done = ops.abort_way(current), ops.aborts_done(current)
+    return way[done - 1] if 1 <= done <= len(way) else None
 
 
 def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -513,7 +528,7 @@ class _Operation:
         plan = plan_for(self.release, current.from_version, current.to_version)[1]
         return abort_states(plan, current.step)
 
-    def aborts_done(self, tip: Snapshot, current: RolloutState) -> int:
+    def aborts_done(self, current: RolloutState) -> int:
         """How many abort commits of this rollout are already on the branch."""
         if current.action != Action.ABORT:
             return 0

@@ -239,3 +239,28 @@ def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> No
     counts = step_commits(work)
     assert set(counts.values()) == {1} and len(counts) == state.steps + 1  # every step, then complete
     assert git(work, "status", "--porcelain") == ""
+
+
+def test_live_state_follows_the_steps_and_the_way_back(tmp_path: Path) -> None:
+    """What the newest commit put live: the controller hands its Deployments to the kubernetes gate."""
+    work = make_repo(tmp_path / "work")
+    release = load_release(write_spec(work, replicas=4, strategy=canary([50], surge=1, unavailable=0)))
+    repo = Repo.open(work)
+    rollout.start(repo, release)
+    plan = rollout.plan_for(release, "1.0.0", "1.1.0")[1]
+    for _ in range(3):
+        rollout.promote(repo, release)
+    current = rollout.current_state(repo, release)
+    assert current is not None and current.step == 4
+    assert rollout.live_state(repo, release, current) == plan.steps[3].state
+    way = abort_states(plan, 4)
+    assert len(way) > 2  # a real way back: drains and surges before the pre-rollout files
+    for expected in way[:-1]:
+        rollout.abort(repo, release)
+        current = rollout.current_state(repo, release)
+        assert current is not None and current.phase == "aborting"
+        assert rollout.live_state(repo, release, current) == expected
+    rollout.abort(repo, release)
+    current = rollout.current_state(repo, release)
+    assert current is not None and current.phase == "aborted"
+    assert rollout.live_state(repo, release, current) is None
