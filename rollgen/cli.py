@@ -22,10 +22,17 @@ from rollgen.output import add_output_option, emit
 Handler = Callable[[argparse.Namespace], int]
 
 _EPILOG = """\
-A rollout, start to finish:
+A rollout, start to finish (run in the GitOps repository; --repo PATH elsewhere):
   rollgen validate release.yaml          check a spec (also a pre-commit hook)
-  rollgen plan release.yaml              show every step: pods, weights, gates
-  rollgen render release.yaml --out DIR  write every step's files for review
+  rollgen plan release.yaml              every step: pods per version, weights, gates, pauses
+  rollgen render release.yaml --out DIR  every step's files, for review
+  rollgen start release.yaml             commit step 1; Argo CD or Flux applies it
+  rollgen run release.yaml               judge gates, commit each next step, abort on failure
+  rollgen status                         where every rollout stands, read from git history
+  rollgen promote release.yaml           go past a pause: {} (a human's approval)
+  rollgen abort release.yaml             walk back; the last commit restores the files exactly
+
+Exit codes: 0 success, 1 failure (invalid spec, aborted rollout), 2 bad input or usage.
 """
 
 
