@@ -69,9 +69,24 @@ def url_of(server: ThreadingHTTPServer) -> str:
     return f"http://{LOOPBACK}:{server.server_address[1]}"
 
 
+class _Served:
+    """A test server run by :func:`serving` for the length of a ``with`` block; ``url`` is where."""
+
+    url = ""
+    _served: contextlib.ExitStack | None = None
+
+    def _start(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._served = contextlib.ExitStack()
+        self.url = url_of(self._served.enter_context(serving(handler)))
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._served is not None
+        self._served.close()
+
+
 # --- the metrics app ----------------------------------------------------------------------------
 
-class MetricsApp:
+class MetricsApp(_Served):
     """Counters that grow by ``rate`` requests per second per version, ``error_rate`` of them 5xx.
 
     The counters are computed from the time, so the rate Prometheus sees is exactly
@@ -84,8 +99,6 @@ class MetricsApp:
         self._lock = threading.Lock()
         # version -> (error rate, ok total and error total at the last change, time of that change)
         self._versions: dict[str, tuple[float, float, float, float]] = {}
-        self._server_cm: contextlib.AbstractContextManager[ThreadingHTTPServer] | None = None
-        self.url = ""
 
     def set_error_rate(self, version: str, error_rate: float) -> None:
         with self._lock:
@@ -120,14 +133,9 @@ class MetricsApp:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server_cm = serving(Handler)
-        server = self._server_cm.__enter__()
-        self.url = url_of(server)
+        self._start(Handler)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        assert self._server_cm is not None
-        self._server_cm.__exit__(None, None, None)
 
 
 # --- Prometheus ---------------------------------------------------------------------------------
@@ -251,7 +259,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-class FakeKubeAPI:
+class FakeKubeAPI(_Served):
     """A loopback Kubernetes API over an in-memory store of objects in their real shapes.
 
     ``put(obj)`` stores an object under the path its apiVersion/kind/namespace/name
@@ -275,8 +283,6 @@ class FakeKubeAPI:
         self.patches: list[tuple[str, Any]] = []
         self._objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._server_cm: contextlib.AbstractContextManager[ThreadingHTTPServer] | None = None
-        self.url = ""
 
     def clear(self) -> None:
         with self._lock:
@@ -362,13 +368,9 @@ class FakeKubeAPI:
             def do_PATCH(self) -> None:
                 self._serve("PATCH")
 
-        self._server_cm = serving(Handler)
-        self.url = url_of(self._server_cm.__enter__())
+        self._start(Handler)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        assert self._server_cm is not None
-        self._server_cm.__exit__(None, None, None)
 
     def write_kubeconfig(self, path: Path, context: str = "fake", token: str | None = None) -> Path:
         """A kubeconfig whose ``context`` points at this server with a bearer token."""
@@ -390,7 +392,7 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
 
 # --- an HTTP endpoint to gate on ----------------------------------------------------------------
 
-class HealthApp:
+class HealthApp(_Served):
     """An HTTP endpoint whose answer (status, body, delay) a test sets; records request headers."""
 
     def __init__(self) -> None:
@@ -401,8 +403,6 @@ class HealthApp:
         self.seen_headers: list[Message] = []  # case-insensitive, as HTTP header names are
         self.seen_paths: list[str] = []
         self.seen_bodies: list[bytes] = []
-        self._server_cm: contextlib.AbstractContextManager[ThreadingHTTPServer] | None = None
-        self.url = ""
 
     def answer(self, status: int = 200, body: bytes | str | Any = b"ok\n", delay: float = 0.0) -> None:
         """Answer ``status`` with ``body`` (bytes, text, or anything else as JSON) after ``delay`` s."""
@@ -434,10 +434,6 @@ class HealthApp:
 
             do_GET = do_POST = do_HEAD = _serve
 
-        self._server_cm = serving(Handler)
-        self.url = url_of(self._server_cm.__enter__())
+        self._start(Handler)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        assert self._server_cm is not None
-        self._server_cm.__exit__(None, None, None)
