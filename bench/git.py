@@ -30,13 +30,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen.gitops.git import Git, Result  # noqa: E402
-from rollgen.gitops.repo import Change, Repo, commit_change  # noqa: E402
-from rollgen.gitops.snapshot import Snapshot  # noqa: E402
-from rollgen.gitops.trailers import Action, StepRecord  # noqa: E402
-from rollgen import rollout  # noqa: E402
-from rollgen.spec import load_release  # noqa: E402
-from tests.gitops.servers import git_daemon  # noqa: E402
+from rollgen import rollout
+from rollgen.gitops.git import Git, Result
+from rollgen.gitops.repo import Change, Repo, commit_change
+from rollgen.gitops.snapshot import Snapshot
+from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.spec import load_release
+from tests.gitops.servers import git_daemon
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # A long canary (many surge/drain steps) so every repetition has a step to promote to.
@@ -146,8 +146,13 @@ def history_repo(path: Path, commits: int) -> Repo:
     for i in range(commits):
         message = f"other {i}"
         lines += [
-            "commit refs/heads/main", f"committer A <a@b> {1_700_000_000 + i} +0000",
-            f"data {len(message)}", message, f"M 644 inline other/f{i % 50}", "data 2", f"{i % 10}\n",
+            "commit refs/heads/main",
+            f"committer A <a@b> {1_700_000_000 + i} +0000",
+            f"data {len(message)}",
+            message,
+            f"M 644 inline other/f{i % 50}",
+            "data 2",
+            f"{i % 10}\n",
         ]
     git(path, "fast-import", "--quiet", input=("\n".join(lines) + "\n").encode())
     git(path, "reset", "-q", "--hard")
@@ -166,6 +171,7 @@ def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
         status: list[float] = []
         promote: list[float] = []
         for i in range(n):
+
             def look(tip: Snapshot) -> None:
                 assert tip.last_record("prod/podinfo") is not None
 
@@ -231,13 +237,17 @@ def main() -> None:
         home = work / "home"
         home.mkdir()
         os.environ.update(
-            HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@rollgen.invalid",
-            GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@rollgen.invalid",
+            HOME=str(home),
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_AUTHOR_NAME="bench",
+            GIT_AUTHOR_EMAIL="bench@rollgen.invalid",
+            GIT_COMMITTER_NAME="bench",
+            GIT_COMMITTER_EMAIL="bench@rollgen.invalid",
         )
         ours, plain, spawns = bench_push(work, args.n)
         hist = bench_history(work, args.n)
         ops = bench_operations(work, min(args.n, 30))
-    print(f"git {git(Path('.'), 'version').split()[-1]}, {args.n} repetitions, medians\n")
+    print(f"git {git(Path(), 'version').split()[-1]}, {args.n} repetitions, medians\n")
     print(f"{'commit + push one step (5 files)':<44}{'ms':>9}")
     print(f"{'  rollgen commit_change (build+push)':<44}{ours:9.1f}   ({spawns:.0f} git processes)")
     print(f"{'  plain git add + commit + push':<44}{plain:9.1f}")

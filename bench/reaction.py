@@ -56,8 +56,13 @@ def one_run(
     work = work_root / f"work-{n}"
     git(work_root, "clone", "-q", url, str(work))
     git(work, "checkout", "-q", "-b", "main")
-    gate = {"name": "errors", "interval": "1s", "failureLimit": 0, "successCondition": "result < 0.05",
-            "prometheus": {"address": prometheus.url, "query": ERROR_RATIO}}  # fmt: skip
+    gate = {
+        "name": "errors",
+        "interval": "1s",
+        "failureLimit": 0,
+        "successCondition": "result < 0.05",
+        "prometheus": {"address": prometheus.url, "query": ERROR_RATIO},
+    }
     document = release_document("1.0.0", version, [gate], ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}}))
     (work / "release.yaml").write_text(json.dumps(document))
     write_base(work)
@@ -87,7 +92,9 @@ def one_run(
 
 
 def _tip_message(bare: Path) -> str:
-    done = subprocess.run(["git", "log", "-1", "--format=%B", "main"], cwd=bare, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "log", "-1", "--format=%B", "main"], cwd=bare, capture_output=True, text=True, check=False
+    )
     return done.stdout
 
 
@@ -100,17 +107,24 @@ def main() -> None:
         sys.exit("needs prometheus and kubectl on PATH")
     with tempfile.TemporaryDirectory(prefix="rollgen-reaction-") as temporary:
         root = Path(temporary)
-        with MetricsApp() as app, git_daemon(root / "served") as daemon, \
-                PrometheusServer(binary, root / "prometheus", [app.url.removeprefix("http://")]) as prometheus:
+        with (
+            MetricsApp() as app,
+            git_daemon(root / "served") as daemon,
+            PrometheusServer(binary, root / "prometheus", [app.url.removeprefix("http://")]) as prometheus,
+        ):
             runs = [one_run(n, daemon, root, app, prometheus) for n in range(args.n)]
     times = [total for total, _ in runs]
     detect = [seen for _, seen in runs]
     print("bad metric -> abort commit on the remote (git daemon), interval 1s, failureLimit 0, scrape 1s")
     print("runs (s):", " ".join(f"{t:.2f}" for t in times))
-    print(f"of which: failed measurement after median {statistics.median(detect):.2f} s (scrape + interval), "
-          f"abort commit pushed median {statistics.median(t - d for t, d in runs):.2f} s later")
-    print(f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s "
-          f"(target < 2 s; Flagger defaults: interval 1m x threshold 5 = 5 min)")  # fmt: skip
+    print(
+        f"of which: failed measurement after median {statistics.median(detect):.2f} s (scrape + interval), "
+        f"abort commit pushed median {statistics.median(t - d for t, d in runs):.2f} s later"
+    )
+    print(
+        f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s "
+        f"(target < 2 s; Flagger defaults: interval 1m x threshold 5 = 5 min)"
+    )
 
 
 if __name__ == "__main__":

@@ -102,7 +102,9 @@ def build(directory: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=1, help="kustomize builds run at once (1 = sequential, the fair comparison)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="kustomize builds run at once (1 = sequential, the fair comparison)"
+    )
     args = parser.parse_args()
     if shutil.which("kubectl") is None:
         print("kubectl is not installed", file=sys.stderr)
@@ -120,7 +122,7 @@ def main() -> int:
         # so every state can be built afterwards.
         jobs = [
             (dataclasses.replace(r, output_path=f"out/{n:03d}-{k:02d}/{r.name}"), b, s)
-            for n, (r, b) in enumerate(zip(releases, bases))
+            for n, (r, b) in enumerate(zip(releases, bases, strict=False))
             for k, s in enumerate(_states(r))
         ]
         rendered = []
@@ -130,7 +132,7 @@ def main() -> int:
         rendering = time.perf_counter() - started
 
         directories = []
-        for (release, _, _), files in zip(jobs, rendered):
+        for (release, _, _), files in zip(jobs, rendered, strict=False):
             out = root / release.output_path
             for path, text in files.items():
                 (out / path).parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +146,12 @@ def main() -> int:
 
     print(f"releases: {len(releases)}   overlays (initial + every step): {len(jobs)}")
     print(f"read bases (one kubectl kustomize each): {reading:8.2f} s")
-    print(f"render every overlay (render_state):     {rendering:8.3f} s   {1000 * rendering / len(jobs):7.3f} ms per overlay")
-    print(f"kubectl kustomize the same overlays:     {building:8.2f} s   {1000 * building / len(jobs):7.1f} ms per overlay (wall {building_wall:.2f} s, {args.jobs} at once)")
+    print(
+        f"render every overlay (render_state):     {rendering:8.3f} s   {1000 * rendering / len(jobs):7.3f} ms per overlay"
+    )
+    print(
+        f"kubectl kustomize the same overlays:     {building:8.2f} s   {1000 * building / len(jobs):7.1f} ms per overlay (wall {building_wall:.2f} s, {args.jobs} at once)"
+    )
     print(f"ratio render / kustomize:                {100 * rendering / building:8.3f} %   (target < 5 %)")
     return 0
 

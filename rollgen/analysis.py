@@ -199,7 +199,11 @@ class MeasurementPolicy:
         ]
         problems += [
             f"{name} must be > 0, got {value}"
-            for name, value in (("interval", self.interval), ("timeout", self.timeout), ("poll interval", self.poll_interval))
+            for name, value in (
+                ("interval", self.interval),
+                ("timeout", self.timeout),
+                ("poll interval", self.poll_interval),
+            )
             if value is not None and not value > 0
         ]
         if self.interval is None and self.count is not None and self.count > 1:
@@ -268,9 +272,16 @@ def assess(policy: MeasurementPolicy, measurements: Iterable[Measurement], start
         if phase is not None:
             # Sticky: once final, later measurements (there should be none) change nothing.
             verdict = Verdict(
-                phase, f"{why} (last: {_describe(measurement)})", None,
-                count, successful, failed, inconclusive, errors, consecutive,
-            )  # fmt: skip
+                phase,
+                f"{why} (last: {_describe(measurement)})",
+                None,
+                count,
+                successful,
+                failed,
+                inconclusive,
+                errors,
+                consecutive,
+            )
             break
     if verdict is not None:
         return verdict
@@ -372,7 +383,8 @@ def run(
         now = clock()  # again: the measurement itself took time
         if deadline is not None and max(now, verdict.next_measurement_at) > deadline:
             sleep(max(0.0, deadline - now))
-            return replace(verdict, phase=Phase.ERROR, message=f"deadline passed: {verdict.message}",
-                           next_measurement_at=None), kept  # fmt: skip
+            return replace(
+                verdict, phase=Phase.ERROR, message=f"deadline passed: {verdict.message}", next_measurement_at=None
+            ), kept
         if verdict.next_measurement_at > now:
             sleep(verdict.next_measurement_at - now)

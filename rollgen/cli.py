@@ -57,10 +57,13 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(f"{bad} of {len(results)} file(s) invalid, {len(problems)} problem(s)", file=sys.stderr)
     else:
         emit(
-            {"valid": not problems, "files": [{"path": r.path, "valid": not r.problems} for r in results],
-             "problems": [p.to_dict() for p in problems]},
+            {
+                "valid": not problems,
+                "files": [{"path": r.path, "valid": not r.problems} for r in results],
+                "problems": [p.to_dict() for p in problems],
+            },
             args.output,
-        )  # fmt: skip
+        )
     return EXIT_FAILURE if problems else EXIT_OK
 
 
@@ -110,8 +113,18 @@ def _run_plan(args: argparse.Namespace) -> int:
 def _configure_render(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="release spec file")
     parser.add_argument("--step", type=int, metavar="N", help="render only step N (0 = the state before the rollout)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into (step-NN/ per step, or the step's files with --step)")
-    parser.add_argument("--repo", default=".", metavar="PATH", help="GitOps repository root the spec's paths are relative to (default .)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="directory to write into (step-NN/ per step, or the step's files with --step)",
+    )
+    parser.add_argument(
+        "--repo",
+        default=".",
+        metavar="PATH",
+        help="GitOps repository root the spec's paths are relative to (default .)",
+    )
 
 
 def _run_render(args: argparse.Namespace) -> int:

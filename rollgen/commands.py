@@ -27,8 +27,12 @@ if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
 
 def _spec_and_repo(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
     if many:
-        parser.add_argument("specs", nargs="*", metavar="SPEC",
-                            help="release spec files (default: every release with rollgen commits on --branch)")  # fmt: skip
+        parser.add_argument(
+            "specs",
+            nargs="*",
+            metavar="SPEC",
+            help="release spec files (default: every release with rollgen commits on --branch)",
+        )
     else:
         parser.add_argument("spec", metavar="SPEC", help="release spec file")
     parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
@@ -40,14 +44,18 @@ def configure_start(parser: argparse.ArgumentParser) -> None:
 
 def configure_promote(parser: argparse.ArgumentParser) -> None:
     _spec_and_repo(parser)
-    parser.add_argument("--full", action="store_true",
-                        help="commit the last step directly, skipping the remaining steps and their waits")  # fmt: skip
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="commit the last step directly, skipping the remaining steps and their waits",
+    )
 
 
 def configure_abort(parser: argparse.ArgumentParser) -> None:
     _spec_and_repo(parser)
-    parser.add_argument("--now", action="store_true",
-                        help="restore the pre-rollout files in one commit instead of the safe way back")  # fmt: skip
+    parser.add_argument(
+        "--now", action="store_true", help="restore the pre-rollout files in one commit instead of the safe way back"
+    )
 
 
 def configure_status(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +63,11 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
     add_output_option(parser)
     parser.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until interrupted")
     parser.add_argument("--branch", default="main", help="without SPEC: the branch to read (default main)")
-    parser.add_argument("--remote", default="origin",
-                        help="without SPEC: fetch the branch from this remote first, when the repository has it (default origin)")  # fmt: skip
+    parser.add_argument(
+        "--remote",
+        default="origin",
+        help="without SPEC: fetch the branch from this remote first, when the repository has it (default origin)",
+    )
 
 
 def run_start(args: argparse.Namespace) -> int:
@@ -144,12 +155,22 @@ def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None =
     since = datetime.datetime.fromtimestamp(state.since, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     waiting = f"pull request #{pull.number} to be merged ({pull.url})" if pull is not None else state.waiting_for()
     return {
-        "release": key, "rollout": state.rollout, "step": state.step, "steps": state.steps,
-        "action": state.action.value, "stepAction": state.plan_step.action if state.plan_step else None,
-        "phase": state.phase, "from": state.from_version, "to": state.to_version, "waitingFor": waiting,
-        "since": since, "commit": state.commit, "plan": state.plan, "planChanged": state.plan_changed,
+        "release": key,
+        "rollout": state.rollout,
+        "step": state.step,
+        "steps": state.steps,
+        "action": state.action.value,
+        "stepAction": state.plan_step.action if state.plan_step else None,
+        "phase": state.phase,
+        "from": state.from_version,
+        "to": state.to_version,
+        "waitingFor": waiting,
+        "since": since,
+        "commit": state.commit,
+        "plan": state.plan,
+        "planChanged": state.plan_changed,
         "pullRequest": None if pull is None else {"number": pull.number, "url": pull.url},
-    }  # fmt: skip
+    }
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -157,5 +178,7 @@ def _line(row: dict[str, Any]) -> str:
         return f"{row['release']}: no rollout"
     what = f" {row['stepAction']}" if row["stepAction"] else ""
     waits = f", waiting for {row['waitingFor']}" if row["waitingFor"] else ""
-    return (f"{row['release']}: {row['phase']} at step {row['step']}/{row['steps']}{what} ({row['action']}), "
-            f"{row['from']} -> {row['to']}, since {row['since']}{waits}")  # fmt: skip
+    return (
+        f"{row['release']}: {row['phase']} at step {row['step']}/{row['steps']}{what} ({row['action']}), "
+        f"{row['from']} -> {row['to']}, since {row['since']}{waits}"
+    )

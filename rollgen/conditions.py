@@ -70,6 +70,7 @@ class ConditionError(RollgenError):
 
 # --- tokens ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # "number", "string", "name", "op" or "end"
@@ -142,6 +143,7 @@ def _string(text: str, start: int) -> tuple[Token, int]:
 
 
 # --- syntax tree ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Constant:
@@ -293,7 +295,9 @@ class _Parser:
                 name = self._take()
                 node = Index(op.offset, node, Constant(name.offset, name.text))
             else:
-                raise ConditionError(self.token.offset, f"expected a field name after '.', found {_describe(self.token)}")
+                raise ConditionError(
+                    self.token.offset, f"expected a field name after '.', found {_describe(self.token)}"
+                )
         return node
 
     def _primary(self) -> Node:
@@ -329,6 +333,7 @@ def _describe(token: Token) -> str:
 
 
 # --- evaluation -----------------------------------------------------------------------------
+
 
 def _type_name(value: object) -> str:
     if value is None:

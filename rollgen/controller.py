@@ -229,7 +229,9 @@ def decide(
             start += stage.pause
             continue
         views = tuple(
-            GateView(stage.key, g.gate.name, assess(g.policy, records.get(record_key(stage.key, g.gate.name), ()), start))
+            GateView(
+                stage.key, g.gate.name, assess(g.policy, records.get(record_key(stage.key, g.gate.name), ()), start)
+            )
             for g in stage.gates
         )
         judged = _judge_stage(stage, views, start, now, deadline if stage.key == LIVE else None)
@@ -407,15 +409,22 @@ def _measure(
     stage = next(s for s in stages if s.key == due.stage)
     gates = {g.gate.name: g for g in stage.gates if g.gate.name in due.gates}
     context = GateContext(
-        release=release.name, namespace=release.namespace, version=state.to_version, stable=state.from_version,
-        commit=state.commit, step=state.step, deployments=tuple((w.name, w.replicas) for w in workloads),
+        release=release.name,
+        namespace=release.namespace,
+        version=state.to_version,
+        stable=state.from_version,
+        commit=state.commit,
+        step=state.step,
+        deployments=tuple((w.name, w.replicas) for w in workloads),
         later_commits=later,
-    )  # fmt: skip
+    )
 
     def one(name: str) -> tuple[str, tuple[Measurement, ...]]:
         key = record_key(due.stage, name)
         spec = gates[name]
-        kept = measure_if_due(spec.policy, lambda: measure(spec.gate, context), records.get(key, ()), due.started_at, clock())[1]
+        kept = measure_if_due(
+            spec.policy, lambda: measure(spec.gate, context), records.get(key, ()), due.started_at, clock()
+        )[1]
         return key, kept
 
     if len(gates) == 1:
@@ -433,14 +442,17 @@ def load_records(repo: Repo, commit: str) -> dict[str, tuple[Measurement, ...]]:
         data = json.loads(shown.text)
         return {key: tuple(Measurement.from_dict(m) for m in kept) for key, kept in data["measurements"].items()}
     except (ValueError, KeyError, TypeError, AnalysisError) as error:
-        raise RollgenError(f"the rollgen note on {commit[:12]} is not readable ({error}); remove it with "
-                           f"git notes --ref={NOTES_REF} remove {commit[:12]}") from None  # fmt: skip
+        raise RollgenError(
+            f"the rollgen note on {commit[:12]} is not readable ({error}); remove it with "
+            f"git notes --ref={NOTES_REF} remove {commit[:12]}"
+        ) from None
 
 
 def save_records(repo: Repo, commit: str, records: Records, remote: str | None) -> None:
     """Keep ``records`` as the git note on ``commit``, and push the notes ref (as a compare-and-swap)."""
-    text = json.dumps({"measurements": {k: [m.to_dict() for m in v] for k, v in sorted(records.items())}},
-                      sort_keys=True)  # fmt: skip
+    text = json.dumps(
+        {"measurements": {k: [m.to_dict() for m in v] for k, v in sorted(records.items())}}, sort_keys=True
+    )
     env = {**_NOTES_IDENTITY.env("AUTHOR"), **_NOTES_IDENTITY.env("COMMITTER")}
     for _ in range(NOTES_PUSH_ATTEMPTS):
         repo.git.run("notes", f"--ref={NOTES_REF}", "add", "-f", "-m", text, commit, env=env)
@@ -456,8 +468,9 @@ def save_records(repo: Repo, commit: str, records: Records, remote: str | None) 
 
 def _fetch_notes(repo: Repo, remote: str) -> None:
     # The remote's notes win: every writer pushes right after writing, so they hold everything.
-    repo.git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
-                 f"+{NOTES_REF}:{NOTES_REF}", ok=(0, 1, 128))  # fmt: skip
+    repo.git.run(
+        "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, f"+{NOTES_REF}:{NOTES_REF}", ok=(0, 1, 128)
+    )
 
 
 # --- the loop -------------------------------------------------------------------------------------

@@ -106,16 +106,28 @@ def write_base(root: Path, app: str = APP) -> str:
     (directory / "kustomization.yaml").write_text("resources:\n  - deployment.yaml\n  - service.yaml\n")
     labels = {"app": app}
     deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "labels": labels},
-        "spec": {"replicas": 4, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels},
-            "spec": {"containers": [{"name": app, "image": f"ghcr.io/example/{app}:{GOOD[0]}",
-                                     "ports": [{"containerPort": 8080}]}]}}},
-    }  # fmt: skip
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": app, "labels": labels},
+        "spec": {
+            "replicas": 4,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {"name": app, "image": f"ghcr.io/example/{app}:{GOOD[0]}", "ports": [{"containerPort": 8080}]}
+                    ]
+                },
+            },
+        },
+    }
     service = {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": app},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": app},
         "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
-    }  # fmt: skip
+    }
     # JSON is YAML: no YAML library needed to write a base.
     (directory / "deployment.yaml").write_text(json.dumps(deployment, indent=2) + "\n")
     (directory / "service.yaml").write_text(json.dumps(service, indent=2) + "\n")
@@ -133,11 +145,17 @@ def release_document(
 ) -> dict[str, Any]:
     """A release spec (as data) for the base :func:`write_base` made."""
     spec: dict[str, Any] = {
-        "namespace": "demo", "replicas": 4, "image": f"ghcr.io/example/{app}", "stable": stable, "version": version,
-        "source": {"kustomize": {"base": f"apps/{app}/base"}}, "output": {"path": f"deploy/{app}"},
+        "namespace": "demo",
+        "replicas": 4,
+        "image": f"ghcr.io/example/{app}",
+        "stable": stable,
+        "version": version,
+        "source": {"kustomize": {"base": f"apps/{app}/base"}},
+        "output": {"path": f"deploy/{app}"},
         "strategy": {"canary": {"maxSurge": 1, "maxUnavailable": 1, "steps": list(steps)}},
-        "gates": list(gates), "git": {"branch": "main", "remote": "origin", "author": AUTHOR},
-    }  # fmt: skip
+        "gates": list(gates),
+        "git": {"branch": "main", "remote": "origin", "author": AUTHOR},
+    }
     if progress_deadline is not None:
         spec["progressDeadline"] = progress_deadline
     return {"apiVersion": "rollgen.io/v1alpha1", "kind": "Release", "metadata": {"name": app}, "spec": spec}
@@ -147,11 +165,20 @@ def demo_gates(service_url: str) -> list[dict[str, Any]]:
     """Two gates on the demo service: its health answer, and its error rate."""
     query = "?version={{ version }}"
     return [
-        {"name": "healthy", "interval": "1s", "count": 2,
-         "http": {"url": f"{service_url}/healthz{query}", "body": "ok"}},
-        {"name": "error-rate", "interval": "1s", "count": 2, "successCondition": "result < 0.05",
-         "http": {"url": f"{service_url}/metrics{query}", "jsonPath": "$.errorRate"}},
-    ]  # fmt: skip
+        {
+            "name": "healthy",
+            "interval": "1s",
+            "count": 2,
+            "http": {"url": f"{service_url}/healthz{query}", "body": "ok"},
+        },
+        {
+            "name": "error-rate",
+            "interval": "1s",
+            "count": 2,
+            "successCondition": "result < 0.05",
+            "http": {"url": f"{service_url}/metrics{query}", "jsonPath": "$.errorRate"},
+        },
+    ]
 
 
 DEMO_STEPS: Final = (
@@ -166,8 +193,7 @@ DEMO_STEPS: Final = (
 
 def git(cwd: Path, *args: str) -> str:
     """Plain git, as a user would run it (the demo's own setup and display)."""
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
-                          env=_git_env())  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=_git_env())
     if done.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout.rstrip("\n")
@@ -176,8 +202,14 @@ def git(cwd: Path, *args: str) -> str:
 def _git_env() -> dict[str, str]:
     import os
 
-    return {**os.environ, "GIT_AUTHOR_NAME": AUTHOR["name"], "GIT_AUTHOR_EMAIL": AUTHOR["email"],
-            "GIT_COMMITTER_NAME": AUTHOR["name"], "GIT_COMMITTER_EMAIL": AUTHOR["email"], "LC_ALL": "C"}  # fmt: skip
+    return {
+        **os.environ,
+        "GIT_AUTHOR_NAME": AUTHOR["name"],
+        "GIT_AUTHOR_EMAIL": AUTHOR["email"],
+        "GIT_COMMITTER_NAME": AUTHOR["name"],
+        "GIT_COMMITTER_EMAIL": AUTHOR["email"],
+        "LC_ALL": "C",
+    }
 
 
 def init_gitops(directory: Path, files: Mapping[str, str]) -> Path:
@@ -247,7 +279,9 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, *, live: bool 
             if before:
                 after = git(work, "rev-parse", f"HEAD:{release.output_path}")
                 same = "byte-identical" if after == before else "DIFFERENT"
-                stream.write(f"{release.output_path} after the abort: tree {after[:12]}, {same} to before the rollout\n")
+                stream.write(
+                    f"{release.output_path} after the abort: tree {after[:12]}, {same} to before the rollout\n"
+                )
                 results.append(after == before)
         say("git log --oneline")
         stream.write(git(work, "log", "--oneline") + "\n")

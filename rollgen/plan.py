@@ -43,7 +43,7 @@ from rollgen.spec.model import (
     SetWeight,
     Waves,
 )
-from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE as WAVES_RESTARTS_GATE
+from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE
 
 Wait = Union[Pause, Analysis]
 
@@ -255,7 +255,9 @@ def canary_steps(canary: Canary, replicas: int) -> tuple[CanaryStep, ...]:
     ]
     if len(given) != 1:
         found = ", ".join(given) or "none"
-        raise UsageError(f"canary needs exactly one of steps, stepWeight+maxWeight, stepWeights or waves; found {found}")
+        raise UsageError(
+            f"canary needs exactly one of steps, stepWeight+maxWeight, stepWeights or waves; found {found}"
+        )
     checks = (canary.analysis,) if canary.analysis else ()
     if canary.steps:
         return canary.steps
@@ -404,7 +406,12 @@ class _Steps:
         )
 
 
-_STRATEGY_KEYS: dict[type, str] = {Canary: "canary", BlueGreen: "blueGreen", RollingUpdate: "rollingUpdate", Recreate: "recreate"}
+_STRATEGY_KEYS: dict[type, str] = {
+    Canary: "canary",
+    BlueGreen: "blueGreen",
+    RollingUpdate: "rollingUpdate",
+    Recreate: "recreate",
+}
 
 
 def _pods(state: State) -> dict[str, int]:
@@ -494,7 +501,10 @@ def _routed_canary(release: Release, canary: Canary) -> Plan:
     pods, weight = 0, 0
 
     def state(canary_pods: int, canary_weight: int) -> State:
-        workloads = (Workload(stable, workload_name(release.name, stable), n), Workload(new, workload_name(release.name, new), canary_pods))
+        workloads = (
+            Workload(stable, workload_name(release.name, stable), n),
+            Workload(new, workload_name(release.name, new), canary_pods),
+        )
         return State(workloads, weights=((stable, 100 - canary_weight), (new, canary_weight)))
 
     def move(to_pods: int, to_weight: int, action: str, asked: int | None) -> None:
@@ -535,7 +545,10 @@ def _blue_green(release: Release, bg: BlueGreen) -> Plan:
     steps = _Steps(release)
 
     def both(green_pods: int, serving: str) -> State:
-        workloads = (Workload(blue, workload_name(release.name, blue), n), Workload(green, workload_name(release.name, green), green_pods))
+        workloads = (
+            Workload(blue, workload_name(release.name, blue), n),
+            Workload(green, workload_name(release.name, green), green_pods),
+        )
         return State(workloads, service_version=serving, preview_version=preview)
 
     behind = f"{bg.preview_service} selects it" if preview else "no preview Service"
@@ -580,7 +593,14 @@ def _rolling_update(release: Release, ru: RollingUpdate) -> Plan:
 
 def _recreate(release: Release, recreate: Recreate) -> Plan:
     steps = _Steps(release)
-    steps.commit("remove", State(()), 0.0, note=f"downtime starts: no pod of {release.name} runs until the next commit is live")
-    steps.commit("create", _new_only(release), 100.0, note=f"downtime ends once the {release.replicas} pods of {release.version} are ready")
+    steps.commit(
+        "remove", State(()), 0.0, note=f"downtime starts: no pod of {release.name} runs until the next commit is live"
+    )
+    steps.commit(
+        "create",
+        _new_only(release),
+        100.0,
+        note=f"downtime ends once the {release.replicas} pods of {release.version} are ready",
+    )
     steps.wait(*_given(recreate.analysis))
     return steps.plan()

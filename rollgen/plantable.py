@@ -141,7 +141,9 @@ def _title(plan: Plan) -> str:
     bounds = ""
     if plan.max_surge is not None:
         bounds = f", maxSurge {plan.max_surge}, maxUnavailable {plan.max_unavailable}"
-    return f"{plan.release} in {plan.namespace}: {how}, {plan.stable} -> {plan.version}, {plan.replicas} replicas{bounds}"
+    return (
+        f"{plan.release} in {plan.namespace}: {how}, {plan.stable} -> {plan.version}, {plan.replicas} replicas{bounds}"
+    )
 
 
 def _pods(plan: Plan, state: State) -> tuple[str, str, str]:
@@ -172,7 +174,9 @@ def _gates(waits: tuple[Wait, ...]) -> str:
 
 def _pauses(waits: tuple[Wait, ...]) -> str:
     return ", ".join(
-        "until promoted" if wait.seconds is None else format_duration(wait.seconds) for wait in waits if isinstance(wait, Pause)
+        "until promoted" if wait.seconds is None else format_duration(wait.seconds)
+        for wait in waits
+        if isinstance(wait, Pause)
     )
 
 
@@ -189,6 +193,9 @@ def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
-        cells = [cell.ljust(w) if i in _TEXT_COLUMNS else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        cells = [
+            cell.ljust(w) if i in _TEXT_COLUMNS else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=False))
+        ]
         lines.append("  ".join(cells).rstrip())
     return lines

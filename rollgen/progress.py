@@ -35,8 +35,10 @@ def headline(state: RolloutState) -> str:
         asked = f" {step.set_weight}%" if step.set_weight is not None else ""
         what = f" {step.action}{asked} (new version gets {step.weight:g}%)"
     name = state.release.partition("/")[2]
-    return (f"{name} {state.from_version} -> {state.to_version}  step {state.step}/{state.steps}{what}  "
-            f"[{state.phase}]  @{state.commit[:7]}")  # fmt: skip
+    return (
+        f"{name} {state.from_version} -> {state.to_version}  step {state.step}/{state.steps}{what}  "
+        f"[{state.phase}]  @{state.commit[:7]}"
+    )
 
 
 def _left(until: float | None, now: float) -> str:
@@ -73,13 +75,15 @@ def frame(current: Pass, now: float) -> Frame:
             lines.append(f"  ABORT: {decision.reason}")
         elif isinstance(decision, Advance) and not current.committed:
             lines.append("  all gates passed")
-        key += lines[len(key):]
+        key += lines[len(key) :]
     if current.note:
         lines.append(f"  {current.note}")
         key.append(lines[-1])
     if current.committed:
-        lines.append(f"  committed {current.after.action} -> step {current.after.step}/{current.after.steps} "
-                     f"@{current.after.commit[:7]}")  # fmt: skip
+        lines.append(
+            f"  committed {current.after.action} -> step {current.after.step}/{current.after.steps} "
+            f"@{current.after.commit[:7]}"
+        )
         key.append(lines[-1])
     return Frame(tuple(lines), tuple(key))
 
@@ -119,8 +123,12 @@ def summary(last: RolloutState, seconds: float, reason: str) -> str:
     name = last.release.partition("/")[2]
     took = f"in {seconds:.1f}s"
     if last.phase == "completed":
-        return (f"rollout {name} {last.from_version} -> {last.to_version} COMPLETED {took}: "
-                f"{last.steps} steps, {last.to_version} now runs alone (@{last.commit[:7]})")  # fmt: skip
+        return (
+            f"rollout {name} {last.from_version} -> {last.to_version} COMPLETED {took}: "
+            f"{last.steps} steps, {last.to_version} now runs alone (@{last.commit[:7]})"
+        )
     why = f": {reason}" if reason else ""
-    return (f"rollout {name} {last.from_version} -> {last.to_version} ABORTED {took}{why}; "
-            f"{last.from_version} restored byte for byte (@{last.commit[:7]})")  # fmt: skip
+    return (
+        f"rollout {name} {last.from_version} -> {last.to_version} ABORTED {took}{why}; "
+        f"{last.from_version} restored byte for byte (@{last.commit[:7]})"
+    )

@@ -29,12 +29,16 @@ def pull_request_body(plan: Plan, record: StepRecord, root: str, diff: str, *, l
     """Markdown for the pull request proposing step ``record.step`` of ``plan`` (``diff``: of ``root``)."""
     return "\n".join(
         [
-            (f"rollgen proposes **step {record.step}/{record.steps}** of rollout `{record.rollout}` of "
-             f"`{record.release}` ({record.from_version} -> {record.to_version})."),
+            (
+                f"rollgen proposes **step {record.step}/{record.steps}** of rollout `{record.rollout}` of "
+                f"`{record.release}` ({record.from_version} -> {record.to_version})."
+            ),
             "",
-            ("**Merging this pull request is the approval**: rollgen carries on from the merged commit. Merge "
-             "with a merge commit, a rebase, or a squash that keeps the commit message: its `Rollgen-*` "
-             "trailers record where the rollout stands."),
+            (
+                "**Merging this pull request is the approval**: rollgen carries on from the merged commit. Merge "
+                "with a merge commit, a rebase, or a squash that keeps the commit message: its `Rollgen-*` "
+                "trailers record where the rollout stands."
+            ),
             "",
             "### Plan",
             "",
@@ -64,9 +68,7 @@ def marked_table(plan: Plan, index: int) -> str:
     # Table rows: the header (line 2), the initial state (line 3) and one per step.
     rows = range(2, 4 + len(plan.steps))
     pad = " " * len(_MARK)
-    return "\n".join(
-        (_MARK if i == 3 + index else pad) + line if i in rows else line for i, line in enumerate(lines)
-    )
+    return "\n".join((_MARK if i == 3 + index else pad) + line if i in rows else line for i, line in enumerate(lines))
 
 
 def mermaid(plan: Plan, index: int) -> str:
@@ -80,7 +82,9 @@ def mermaid(plan: Plan, index: int) -> str:
       class s1 proposed
     """
     nodes = [f's0["0: before ({_label(plan.stable)})"]']
-    nodes += [f's{s.index}["{s.index}: {_label(s.action)}, {s.weight:g}% to {_label(plan.version)}"]' for s in plan.steps]
+    nodes += [
+        f's{s.index}["{s.index}: {_label(s.action)}, {s.weight:g}% to {_label(plan.version)}"]' for s in plan.steps
+    ]
     return "\n".join(
         [
             "flowchart LR",
@@ -102,8 +106,10 @@ def _diff_section(diff: str, limit: int) -> str:
     note = ""
     if len(diff) > limit:
         cut = diff.rfind("\n", 0, limit) + 1 or limit  # whole lines only
-        note = (f"\n\n*Diff truncated: {len(diff) - cut:,} more characters "
-                f"({diff.count(chr(10), cut)} lines); see the pull request's changed files.*")  # fmt: skip
+        note = (
+            f"\n\n*Diff truncated: {len(diff) - cut:,} more characters "
+            f"({diff.count(chr(10), cut)} lines); see the pull request's changed files.*"
+        )
         diff = diff[:cut]
     return _fenced(diff.rstrip("\n"), "diff") + note
 

@@ -168,12 +168,7 @@ def canary_counts(replicas: int, weight: int, surge: int) -> tuple[int, int]:
     zero_allowed = weight in (0, 100) or (replicas == 1 and surge == 0)
     totals = (replicas, replicas + 1) if surge > 0 else (replicas,)
     # Order matters: min() keeps the first of equal keys, which encodes the tie-breaks.
-    candidates = [
-        (canary, total)
-        for total in totals
-        for canary in (high, low)
-        if zero_allowed or 0 < canary < total
-    ]
+    candidates = [(canary, total) for total in totals for canary in (high, low) if zero_allowed or 0 < canary < total]
     # Non-empty: for 0 < weight < 100 and replicas >= 2, high <= replicas and
     # low >= 1 whenever high == replicas, so one of them is within (0, replicas);
     # with one replica, either zero is allowed or surge offers 1 of 2.

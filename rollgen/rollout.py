@@ -114,13 +114,19 @@ class RolloutState:
         parts: list[str] = []
         for wait in self.waits:
             if isinstance(wait, Pause):
-                parts.append("a human (rollgen promote)" if wait.seconds is None else
-                             f"pause until {_iso(self.since + wait.seconds)}")
+                parts.append(
+                    "a human (rollgen promote)"
+                    if wait.seconds is None
+                    else f"pause until {_iso(self.since + wait.seconds)}"
+                )
             else:
                 parts.append("gates " + ", ".join(wait.gates))
         if not parts:
-            parts.append("the commit to be live, then the next step" if self.step < self.steps
-                         else "the commit to be live, then completion")
+            parts.append(
+                "the commit to be live, then the next step"
+                if self.step < self.steps
+                else "the commit to be live, then completion"
+            )
         return "; ".join(parts)
 
 
@@ -170,11 +176,20 @@ def state_of(entry: HistoryEntry, release: Release | None) -> RolloutState:
     same = plan is not None and plan.digest() == record.plan and len(plan.steps) == record.steps
     plan_step = plan.steps[record.step - 1] if plan is not None and same and record.step >= 1 else None
     return RolloutState(
-        release=record.release, rollout=record.rollout, step=record.step, steps=record.steps,
-        action=record.action, phase=_phase(record, plan_step), from_version=record.from_version,
-        to_version=record.to_version, plan=record.plan, commit=entry.sha, since=entry.time,
-        plan_step=plan_step, plan_changed=release is not None and not same,
-    )  # fmt: skip
+        release=record.release,
+        rollout=record.rollout,
+        step=record.step,
+        steps=record.steps,
+        action=record.action,
+        phase=_phase(record, plan_step),
+        from_version=record.from_version,
+        to_version=record.to_version,
+        plan=record.plan,
+        commit=entry.sha,
+        since=entry.time,
+        plan_step=plan_step,
+        plan_changed=release is not None and not same,
+    )
 
 
 def current_state(
@@ -250,9 +265,11 @@ def close_step_pull_requests(repo: Repo, release: Release, aborted: RolloutState
     forge, and a forge failure here leaves it committed, so it is a warning
     telling the user what to close by hand.
     """
-    comment = (f"rollgen: rollout {aborted.rollout} of {aborted.release} ({aborted.from_version} -> "
-               f"{aborted.to_version}) was aborted by commit {aborted.commit}. This step must not be "
-               "merged: it would land on top of the abort.")  # fmt: skip
+    comment = (
+        f"rollgen: rollout {aborted.rollout} of {aborted.release} ({aborted.from_version} -> "
+        f"{aborted.to_version}) was aborted by commit {aborted.commit}. This step must not be "
+        "merged: it would land on top of the abort."
+    )
     try:
         forge = forge_for(repo, release)
         for index in range(1, aborted.steps + 1):
@@ -260,16 +277,26 @@ def close_step_pull_requests(repo: Repo, release: Release, aborted: RolloutState
             if pull is not None:
                 forge.close_pull_request(pull.number, comment)
     except RollgenError as exc:  # the token, the network, the forge: none of it undoes the abort
-        warning = (f"the abort is committed, but its step pull requests could not be closed: {exc}; "
-                   f"close any open pull request from {_step_branch(aborted, 1)} to step-{aborted.steps} by hand")
+        warning = (
+            f"the abort is committed, but its step pull requests could not be closed: {exc}; "
+            f"close any open pull request from {_step_branch(aborted, 1)} to step-{aborted.steps} by hand"
+        )
         return (warning,)
     return ()
 
 
 def _step_branch(state: RolloutState, index: int) -> str:
     """The branch that proposes step ``index`` of ``state``'s rollout."""
-    record = StepRecord(state.release, state.rollout, index, state.steps, state.plan, Action.ADVANCE,
-                        state.from_version, state.to_version)  # fmt: skip
+    record = StepRecord(
+        state.release,
+        state.rollout,
+        index,
+        state.steps,
+        state.plan,
+        Action.ADVANCE,
+        state.from_version,
+        state.to_version,
+    )
     return step_branch(record)
 
 
@@ -291,13 +318,17 @@ def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome
             if _same_start(current, release) and current.step == 1:
                 return None  # this start already landed (a rerun, or a racing process)
             if current.phase in ("progressing", "waiting", "aborting"):
-                raise UsageError(f"{current.release}: rollout {current.rollout} ({current.from_version} -> "
-                                 f"{current.to_version}) is in progress at step {current.step}/{current.steps}; "
-                                 "promote or abort it first")
+                raise UsageError(
+                    f"{current.release}: rollout {current.rollout} ({current.from_version} -> "
+                    f"{current.to_version}) is in progress at step {current.step}/{current.steps}; "
+                    "promote or abort it first"
+                )
             if current.running != release.stable:
-                raise UsageError(f"{current.release}: the spec's stable is {release.stable} but {current.running} "
-                                 f"runs (last rollout {current.from_version} -> {current.to_version} "
-                                 f"{current.phase}); set stable: {current.running!r}")
+                raise UsageError(
+                    f"{current.release}: the spec's stable is {release.stable} but {current.running} "
+                    f"runs (last rollout {current.from_version} -> {current.to_version} "
+                    f"{current.phase}); set stable: {current.running!r}"
+                )
         return ops.forward(tip, release.stable, release.version, 1, Action.START, new_rollout=True)
 
     return ops.run(decide, propose=True)
@@ -335,8 +366,9 @@ def promote(
         if current.step >= wanted:
             return None  # already there
         if current.step != wanted - 1 and not full:
-            raise UsageError(f"{current.release}: cannot promote to step {wanted}: the rollout is at "
-                             f"{current.step}/{current.steps}")
+            raise UsageError(
+                f"{current.release}: cannot promote to step {wanted}: the rollout is at {current.step}/{current.steps}"
+            )
         if current.step == current.steps:
             return ops.complete(current)
         action = Action.PROMOTE if full else Action.ADVANCE
@@ -362,8 +394,10 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
         current = ops.in_progress(tip, "abort")
         done = ops.aborts_done(current)
         if current.plan_changed and not immediate:
-            raise UsageError(f"{current.release}: the spec's plan changed since the rollout began; "
-                             "abort --now restores the pre-rollout files without it")
+            raise UsageError(
+                f"{current.release}: the spec's plan changed since the rollout began; "
+                "abort --now restores the pre-rollout files without it"
+            )
         way = 1 if immediate else len(ops.abort_way(current))
         wanted = _target(target, done + 1)
         if done >= wanted:
@@ -414,7 +448,9 @@ def _restart(repo: Repo, release: Release, remote: str | None, action: Action, e
         if current is not None and current.action == action and current.step == 1:
             return None  # this one already landed
         if current is None or current.phase != ended:
-            raise UsageError(f"{release_key(release)}: nothing to {action.value}: " + _describe(current, f"no {ended} rollout"))
+            raise UsageError(
+                f"{release_key(release)}: nothing to {action.value}: " + _describe(current, f"no {ended} rollout")
+            )
         versions = (current.to_version, current.from_version) if swap else (current.from_version, current.to_version)
         return ops.forward(tip, *versions, 1, action, new_rollout=True)
 
@@ -440,8 +476,15 @@ class _Operation:
             proposed = self.propose(decide)
             if proposed is not None:
                 return proposed
-        result = commit_change(self.repo, self.release.git.branch, decide, remote=self.remote,
-                               author=self.identity, committer=self.identity, allow_empty=True)  # fmt: skip
+        result = commit_change(
+            self.repo,
+            self.release.git.branch,
+            decide,
+            remote=self.remote,
+            author=self.identity,
+            committer=self.identity,
+            allow_empty=True,
+        )
         state = current_state(self.repo, self.release, remote=self.remote, at=result.commit if result else None)
         if state is None:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
@@ -456,8 +499,10 @@ class _Operation:
         """
         branch = self.release.git.branch
         if self.remote is None:
-            raise UsageError(f"{self.key}: git.mode pull-request pushes to remote {self.release.git.remote!r}, "
-                             "which this repository does not have")  # fmt: skip
+            raise UsageError(
+                f"{self.key}: git.mode pull-request pushes to remote {self.release.git.remote!r}, "
+                "which this repository does not have"
+            )
         with _tip(self.repo, branch, self.remote) as tip:
             before = read_state(tip, self.release)
             change = decide(tip)
@@ -475,8 +520,9 @@ class _Operation:
             base = pushed.base or self.repo.git.run("hash-object", "-t", "tree", "--stdin", input=b"").text
             diff = self.repo.git.text("diff", "--no-color", "--no-ext-diff", base, pushed.commit, "--", change.root)
             title = change.message.partition("\n")[0]
-            pull = forge.open_pull_request(pushed.name, branch, title,
-                                           pull_request_body(plan, record, change.root, diff))  # fmt: skip
+            pull = forge.open_pull_request(
+                pushed.name, branch, title, pull_request_body(plan, record, change.root, diff)
+            )
         return Outcome(before, False, pull)
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
@@ -484,9 +530,11 @@ class _Operation:
         if current is None or current.phase not in ("progressing", "waiting", "aborting"):
             raise UsageError(f"{self.key}: nothing to {verb}: " + _describe(current, "no rollout has begun"))
         if current.plan_changed and verb != "abort":
-            raise UsageError(f"{self.key}: the spec no longer plans rollout {current.rollout} "
-                             f"({current.from_version} -> {current.to_version}, plan {current.plan}); "
-                             "restore the spec, or abort --now")
+            raise UsageError(
+                f"{self.key}: the spec no longer plans rollout {current.rollout} "
+                f"({current.from_version} -> {current.to_version}, plan {current.plan}); "
+                "restore the spec, or abort --now"
+            )
         return current
 
     def render(self, from_version: str, to_version: str, state: State) -> Mapping[str, bytes]:
@@ -499,9 +547,16 @@ class _Operation:
         return self._rendered[key]
 
     def forward(
-        self, tip: Snapshot, from_version: str, to_version: str, index: int, action: Action,
-        *, rollout: str | None = None, new_rollout: bool = False,
-    ) -> Change:  # fmt: skip
+        self,
+        tip: Snapshot,
+        from_version: str,
+        to_version: str,
+        index: int,
+        action: Action,
+        *,
+        rollout: str | None = None,
+        new_rollout: bool = False,
+    ) -> Change:
         """The commit putting plan step ``index`` live."""
         plan = plan_for(self.release, from_version, to_version)[1]
         if new_rollout:
@@ -510,11 +565,14 @@ class _Operation:
         step = plan.steps[index - 1]
         record = StepRecord(self.key, rollout, index, len(plan.steps), plan.digest(), action, from_version, to_version)
         weight = f" {step.set_weight}%" if step.set_weight is not None else ""
-        subject = f"{self.release.name}: step {index}/{len(plan.steps)} {step.action}{weight} " \
-                  f"({from_version} -> {to_version})"
+        subject = (
+            f"{self.release.name}: step {index}/{len(plan.steps)} {step.action}{weight} "
+            f"({from_version} -> {to_version})"
+        )
         body = _table_lines(plan, index)
-        return Change(self.release.output_path, self.render(from_version, to_version, step.state),
-                      f"{subject}\n\n{body}", record)  # fmt: skip
+        return Change(
+            self.release.output_path, self.render(from_version, to_version, step.state), f"{subject}\n\n{body}", record
+        )
 
     def complete(self, current: RolloutState) -> Change:
         """The commit after the last step: files unchanged, action ``complete``."""
@@ -533,21 +591,31 @@ class _Operation:
         if current.action != Action.ABORT:
             return 0
         entries = history(self.repo.git, current.commit, self.key, limit=current.steps + 2)
-        return next((i for i, e in enumerate(entries) if e.record.action != Action.ABORT
-                     or e.record.rollout != current.rollout), len(entries))  # fmt: skip
+        return next(
+            (
+                i
+                for i, e in enumerate(entries)
+                if e.record.action != Action.ABORT or e.record.rollout != current.rollout
+            ),
+            len(entries),
+        )
 
     def abort_step(self, current: RolloutState, state: State, k: int, way: int) -> Change:
         files = self.render(current.from_version, current.to_version, state)
-        subject = (f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
-                   f"({current.from_version} -> {current.to_version})")
+        subject = (
+            f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
+            f"({current.from_version} -> {current.to_version})"
+        )
         return Change(self.release.output_path, files, subject, self._record(current, current.step, Action.ABORT))
 
     def restore(self, tip: Snapshot, current: RolloutState) -> Change:
         """The last abort commit: the output directory as it was before the rollout's first commit."""
         first = self.first_commit(current)
         files = tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
-        subject = (f"{self.release.name}: abort, {current.from_version} restored "
-                   f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})")
+        subject = (
+            f"{self.release.name}: abort, {current.from_version} restored "
+            f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})"
+        )
         return Change(self.release.output_path, files, subject, self._record(current, 0, Action.ABORT))
 
     def first_commit(self, current: RolloutState) -> str:
@@ -564,8 +632,16 @@ class _Operation:
         return self.repo.git.run("rev-parse", "--verify", "-q", f"{sha}^", ok=(0, 1)).returncode == 0
 
     def _record(self, current: RolloutState, step: int, action: Action) -> StepRecord:
-        return StepRecord(self.key, current.rollout, step, current.steps, current.plan, action,
-                          current.from_version, current.to_version)  # fmt: skip
+        return StepRecord(
+            self.key,
+            current.rollout,
+            step,
+            current.steps,
+            current.plan,
+            action,
+            current.from_version,
+            current.to_version,
+        )
 
 
 def _root(repo: Repo) -> Path:
@@ -584,8 +660,12 @@ def _phase(record: StepRecord, step: Step | None) -> Phase:
 
 
 def _same_start(current: RolloutState, release: Release) -> bool:
-    return (current.action == Action.START and current.from_version == release.stable
-            and current.to_version == release.version and not current.plan_changed)  # fmt: skip
+    return (
+        current.action == Action.START
+        and current.from_version == release.stable
+        and current.to_version == release.version
+        and not current.plan_changed
+    )
 
 
 def _target(memo: list[int], first_look: int) -> int:
@@ -598,8 +678,10 @@ def _target(memo: list[int], first_look: int) -> int:
 def _describe(current: RolloutState | None, none: str) -> str:
     if current is None:
         return none
-    return (f"the last rollout {current.rollout} ({current.from_version} -> {current.to_version}) is "
-            f"{current.phase} at step {current.step}/{current.steps}")
+    return (
+        f"the last rollout {current.rollout} ({current.from_version} -> {current.to_version}) is "
+        f"{current.phase} at step {current.step}/{current.steps}"
+    )
 
 
 def _table_lines(plan: Plan, index: int) -> str:
@@ -614,4 +696,3 @@ def _iso(seconds: float) -> str:
     import datetime
 
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-

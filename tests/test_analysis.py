@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -84,11 +85,20 @@ def test_assess_follows_argo_rollouts(policy: dict[str, Any], phases: str, phase
 
 
 def test_verdict_counts_like_an_analysis_run() -> None:
-    verdict = assess(MeasurementPolicy(interval=1.0, count=9, failure_limit=5, inconclusive_limit=1), taken("SFEIEES"), 0.0)
+    verdict = assess(
+        MeasurementPolicy(interval=1.0, count=9, failure_limit=5, inconclusive_limit=1), taken("SFEIEES"), 0.0
+    )
     assert verdict == Verdict(
-        Phase.RUNNING, verdict.message, 7.0, count=4, successful=2, failed=1, inconclusive=1, errors=3,
+        Phase.RUNNING,
+        verdict.message,
+        7.0,
+        count=4,
+        successful=2,
+        failed=1,
+        inconclusive=1,
+        errors=3,
         consecutive_errors=0,
-    )  # fmt: skip
+    )
 
 
 # (policy, measurements taken at 100, 110, ..., when the next one is due)
@@ -148,9 +158,16 @@ def test_measurements_round_trip_through_strict_json() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, [], "Successful", {"phase": "Great", "value": 1, "message": "", "at": 1.0}, {"phase": "Failed"},
-     {"phase": "Failed", "value": 1, "message": "", "at": "yesterday"}, {"phase": "Failed", "message": 3, "at": 1}],
-)  # fmt: skip
+    [
+        None,
+        [],
+        "Successful",
+        {"phase": "Great", "value": 1, "message": "", "at": 1.0},
+        {"phase": "Failed"},
+        {"phase": "Failed", "value": 1, "message": "", "at": "yesterday"},
+        {"phase": "Failed", "message": 3, "at": 1},
+    ],
+)
 def test_unreadable_stored_measurements_are_errors(data: Any) -> None:
     with pytest.raises(AnalysisError, match="not a stored measurement"):
         Measurement.from_dict(data)
@@ -184,8 +201,10 @@ def test_run_measures_at_the_interval_until_the_count() -> None:
     results = scripted(time, "SSS")
     verdict, measurements = run(
         MeasurementPolicy(interval=30.0, count=3, initial_delay=5.0),
-        lambda: next(results), clock=time.clock, sleep=time.sleep,
-    )  # fmt: skip
+        lambda: next(results),
+        clock=time.clock,
+        sleep=time.sleep,
+    )
     assert verdict.phase is Phase.SUCCESSFUL
     assert [m.at for m in measurements] == [1005.0, 1035.0, 1065.0]
     assert time.sleeps == [5.0, 29.75, 29.75]
@@ -196,9 +215,12 @@ def test_run_aborts_a_flapping_metric_at_the_failure_limit() -> None:
     results = scripted(time, "SFSF")
     seen: list[Phase] = []
     verdict, measurements = run(
-        MeasurementPolicy(**FLAPPING), lambda: next(results), clock=time.clock, sleep=time.sleep,
+        MeasurementPolicy(**FLAPPING),
+        lambda: next(results),
+        clock=time.clock,
+        sleep=time.sleep,
         on_measurement=lambda v, ms: seen.append(v.phase),
-    )  # fmt: skip
+    )
     assert verdict.phase is Phase.FAILED
     assert "".join(m.message for m in measurements) == "SFSF"
     assert seen == [Phase.RUNNING] * 3 + [Phase.FAILED]
@@ -252,7 +274,7 @@ def test_a_cron_driven_analysis_matches_a_long_running_one() -> None:
     assert verdict.phase is long_verdict.phase is Phase.SUCCESSFUL
     assert [m.phase for m in cron_measurements] == [m.phase for m in long_measurements]
     # cron can only be late, never early: each measurement no sooner than the interval allows
-    gaps = [b.at - a.at for a, b in zip(cron_measurements, cron_measurements[1:])]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(cron_measurements)]
     assert all(gap >= 10.0 for gap in gaps) and max(gaps) < 13.0
 
 

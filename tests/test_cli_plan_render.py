@@ -59,7 +59,9 @@ def test_render_writes_every_step_and_a_step_builds_in_place(tmp_path: Path) -> 
         p.relative_to(review / "step-2").as_posix() for p in (review / "step-2").rglob("*") if p.is_file()
     )
     built = subprocess.run([kubectl, "kustomize", str(out)], capture_output=True, text=True, check=True).stdout
-    replicas = {d["metadata"]["name"]: d["spec"]["replicas"] for d in yaml.safe_load_all(built) if d["kind"] == "Deployment"}
+    replicas = {
+        d["metadata"]["name"]: d["spec"]["replicas"] for d in yaml.safe_load_all(built) if d["kind"] == "Deployment"
+    }
     assert replicas == {"web-1-0-0": 3, "web-1-1-0": 1}
 
 

@@ -72,7 +72,17 @@ def test_help_teaches_the_commands() -> None:
 
 def test_fast_start_imports_nothing_heavy() -> None:
     """--help and validate must not import the Kubernetes client, Jinja2, Helm or the gate kinds."""
-    heavy = ("kubernetes", "jinja2", "helm_python", "jsonschema", "urllib3", "rollgen.gates.registry", "rollgen.gitops", "rollgen.controller", "rollgen.rollout")
+    heavy = (
+        "kubernetes",
+        "jinja2",
+        "helm_python",
+        "jsonschema",
+        "urllib3",
+        "rollgen.gates.registry",
+        "rollgen.gitops",
+        "rollgen.controller",
+        "rollgen.rollout",
+    )
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['rollgen', 'validate', 'examples/canary.yaml', 'examples/blue-green.yaml']\n"

@@ -33,7 +33,9 @@ def test_start_status_promote_abort_from_the_command_line(tmp_path: Path, capsys
     assert "nothing to undo" in capsys.readouterr().err
 
 
-def test_status_without_specs_lists_every_release_on_the_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_without_specs_lists_every_release_on_the_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     work = make_repo(tmp_path / "work", names=("web", "staging"))
     prod, staging = str(write_spec(work)), str(write_spec(work, namespace="staging"))
     repo = ["--repo", str(work)]
@@ -61,8 +63,10 @@ def test_status_watch_prints_again_until_interrupted(tmp_path: Path) -> None:
     assert main(["start", spec, "--repo", str(work)]) == 0
     watcher = subprocess.Popen(
         [sys.executable, "-m", "rollgen", "status", spec, "--repo", str(work), "--watch", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     lines: list[str] = []
     assert watcher.stdout is not None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import io
+import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +41,12 @@ from rollgen.spec.model import (
 )
 
 ARGO = Gate("synced", "argocd", {"application": "podinfo"}, MeasurementPolicy(interval=1.0))
-RATE = Gate("success-rate", "prometheus", {"address": "http://p", "query": "q"}, MeasurementPolicy(interval=10.0, count=3, failure_limit=1))
+RATE = Gate(
+    "success-rate",
+    "prometheus",
+    {"address": "http://p", "query": "q"},
+    MeasurementPolicy(interval=10.0, count=3, failure_limit=1),
+)
 SMOKE = Gate("smoke", "http", {"url": "http://x"}, MeasurementPolicy(inconclusive_limit=0))
 
 
@@ -63,52 +67,187 @@ S, F, P, I, E = Phase.SUCCESSFUL, Phase.FAILED, Phase.PENDING, Phase.INCONCLUSIV
 T0 = 1000.0  # the step's commit time
 
 # (name, gates, step waits, measurements by stage/gate, now, deadline, expected decision)
-CASES: list[tuple[str, tuple[Gate, ...], tuple[Analysis | Pause, ...], dict[str, list[Measurement]], float, float | None, Decision]] = [
+CASES: list[
+    tuple[
+        str, tuple[Gate, ...], tuple[Analysis | Pause, ...], dict[str, list[Measurement]], float, float | None, Decision
+    ]
+] = [
     ("nothing to judge: advance at once", (), (), {}, T0, None, Advance()),
     ("liveness first: not measured yet", (ARGO,), (), {}, T0, None, Measure(LIVE, ("synced",), T0)),
-    ("not synced yet: look again after the gate's interval", (ARGO,), (), {"live/synced": [m(P, T0)]}, T0 + 0.5, None,
-     Wait("synced: 0 of 1 measured; waiting: pending", T0 + 1)),
-    ("not synced, re-check due", (ARGO,), (), {"live/synced": [m(P, T0)]}, T0 + 1, None, Measure(LIVE, ("synced",), T0)),
-    ("stuck sync past progressDeadline aborts", (ARGO,), (), {"live/synced": [m(P, T0 + 9)]}, T0 + 10, T0 + 10,
-     Abort("progressDeadline passed before the step was live (synced: 0 of 1 measured; waiting: pending)")),
-    ("a wait never sleeps past the deadline", (ARGO,), (), {"live/synced": [m(P, T0 + 9.5)]}, T0 + 9.6, T0 + 10,
-     Wait("synced: 0 of 1 measured; waiting: pending", T0 + 10)),
+    (
+        "not synced yet: look again after the gate's interval",
+        (ARGO,),
+        (),
+        {"live/synced": [m(P, T0)]},
+        T0 + 0.5,
+        None,
+        Wait("synced: 0 of 1 measured; waiting: pending", T0 + 1),
+    ),
+    (
+        "not synced, re-check due",
+        (ARGO,),
+        (),
+        {"live/synced": [m(P, T0)]},
+        T0 + 1,
+        None,
+        Measure(LIVE, ("synced",), T0),
+    ),
+    (
+        "stuck sync past progressDeadline aborts",
+        (ARGO,),
+        (),
+        {"live/synced": [m(P, T0 + 9)]},
+        T0 + 10,
+        T0 + 10,
+        Abort("progressDeadline passed before the step was live (synced: 0 of 1 measured; waiting: pending)"),
+    ),
+    (
+        "a wait never sleeps past the deadline",
+        (ARGO,),
+        (),
+        {"live/synced": [m(P, T0 + 9.5)]},
+        T0 + 9.6,
+        T0 + 10,
+        Wait("synced: 0 of 1 measured; waiting: pending", T0 + 10),
+    ),
     ("live: advance", (ARGO,), (), {"live/synced": [m(P, T0), m(S, T0 + 1)]}, T0 + 1, None, Advance()),
-    ("degraded sync aborts", (ARGO,), (), {"live/synced": [m(F, T0 + 1)]}, T0 + 1, None,
-     Abort("gate synced: failed: 1 failed measurements > failureLimit 0 (last: Failed: failed)")),
-    ("the deadline does not bound analysis", (ARGO, RATE), (Analysis(("success-rate",)),),
-     {"live/synced": [m(S, T0 + 1)], "1:analysis/success-rate": [m(S, T0 + 1)]}, T0 + 500, T0 + 10,
-     Measure("1:analysis", ("success-rate",), T0 + 1)),
-    ("analysis starts when the step went live", (ARGO, RATE), (Analysis(("success-rate",)),),
-     {"live/synced": [m(S, T0 + 4)]}, T0 + 4, None, Measure("1:analysis", ("success-rate",), T0 + 4)),
-    ("running analysis waits for its interval", (RATE,), (Analysis(("success-rate",)),),
-     {"1:analysis/success-rate": [m(S, T0)]}, T0 + 3, None, Wait("success-rate: 1 of 3 measured (last: Successful: successful)", T0 + 10)),
-    ("one failure within failureLimit keeps going", (RATE,), (Analysis(("success-rate",)),),
-     {"1:analysis/success-rate": [m(F, T0), m(S, T0 + 10)]}, T0 + 20, None, Measure("1:analysis", ("success-rate",), T0)),
-    ("a flapping metric past failureLimit aborts", (RATE,), (Analysis(("success-rate",)),),
-     {"1:analysis/success-rate": [m(F, T0), m(S, T0 + 10), m(F, T0 + 20)]}, T0 + 20, None,
-     Abort("gate success-rate: failed: 2 failed measurements > failureLimit 1 (last: Failed: failed)")),
-    ("inconclusive holds for a human", (SMOKE,), (Analysis(("smoke",)),), {"1:analysis/smoke": [m(I, T0)]}, T0, None,
-     Hold("gate smoke: inconclusive: 1 inconclusive measurements > inconclusiveLimit 0 (last: Inconclusive: inconclusive)")),
-    ("five errors in a row abort", (SMOKE,), (Analysis(("smoke",)),), {"1:analysis/smoke": [m(E, T0 + i) for i in range(5)]},
-     T0 + 5, None, Abort("gate smoke: error: 5 errors in a row > consecutiveErrorLimit 4 (last: Error: error)")),
-    ("gates of one analysis are measured together", (RATE, SMOKE), (Analysis(("success-rate", "smoke")),), {}, T0, None,
-     Measure("1:analysis", ("success-rate", "smoke"), T0)),
-    ("failure wins over a gate still running", (RATE, SMOKE), (Analysis(("success-rate", "smoke")),),
-     {"1:analysis/smoke": [m(F, T0)]}, T0, None,
-     Abort("gate smoke: failed: 1 failed measurements > failureLimit 0 (last: Failed: failed)")),
-    ("pause with a duration counts from the commit", (), (Pause(60.0),), {}, T0 + 10, None, Wait("paused for 60s", T0 + 60)),
+    (
+        "degraded sync aborts",
+        (ARGO,),
+        (),
+        {"live/synced": [m(F, T0 + 1)]},
+        T0 + 1,
+        None,
+        Abort("gate synced: failed: 1 failed measurements > failureLimit 0 (last: Failed: failed)"),
+    ),
+    (
+        "the deadline does not bound analysis",
+        (ARGO, RATE),
+        (Analysis(("success-rate",)),),
+        {"live/synced": [m(S, T0 + 1)], "1:analysis/success-rate": [m(S, T0 + 1)]},
+        T0 + 500,
+        T0 + 10,
+        Measure("1:analysis", ("success-rate",), T0 + 1),
+    ),
+    (
+        "analysis starts when the step went live",
+        (ARGO, RATE),
+        (Analysis(("success-rate",)),),
+        {"live/synced": [m(S, T0 + 4)]},
+        T0 + 4,
+        None,
+        Measure("1:analysis", ("success-rate",), T0 + 4),
+    ),
+    (
+        "running analysis waits for its interval",
+        (RATE,),
+        (Analysis(("success-rate",)),),
+        {"1:analysis/success-rate": [m(S, T0)]},
+        T0 + 3,
+        None,
+        Wait("success-rate: 1 of 3 measured (last: Successful: successful)", T0 + 10),
+    ),
+    (
+        "one failure within failureLimit keeps going",
+        (RATE,),
+        (Analysis(("success-rate",)),),
+        {"1:analysis/success-rate": [m(F, T0), m(S, T0 + 10)]},
+        T0 + 20,
+        None,
+        Measure("1:analysis", ("success-rate",), T0),
+    ),
+    (
+        "a flapping metric past failureLimit aborts",
+        (RATE,),
+        (Analysis(("success-rate",)),),
+        {"1:analysis/success-rate": [m(F, T0), m(S, T0 + 10), m(F, T0 + 20)]},
+        T0 + 20,
+        None,
+        Abort("gate success-rate: failed: 2 failed measurements > failureLimit 1 (last: Failed: failed)"),
+    ),
+    (
+        "inconclusive holds for a human",
+        (SMOKE,),
+        (Analysis(("smoke",)),),
+        {"1:analysis/smoke": [m(I, T0)]},
+        T0,
+        None,
+        Hold(
+            "gate smoke: inconclusive: 1 inconclusive measurements > inconclusiveLimit 0 (last: Inconclusive: inconclusive)"
+        ),
+    ),
+    (
+        "five errors in a row abort",
+        (SMOKE,),
+        (Analysis(("smoke",)),),
+        {"1:analysis/smoke": [m(E, T0 + i) for i in range(5)]},
+        T0 + 5,
+        None,
+        Abort("gate smoke: error: 5 errors in a row > consecutiveErrorLimit 4 (last: Error: error)"),
+    ),
+    (
+        "gates of one analysis are measured together",
+        (RATE, SMOKE),
+        (Analysis(("success-rate", "smoke")),),
+        {},
+        T0,
+        None,
+        Measure("1:analysis", ("success-rate", "smoke"), T0),
+    ),
+    (
+        "failure wins over a gate still running",
+        (RATE, SMOKE),
+        (Analysis(("success-rate", "smoke")),),
+        {"1:analysis/smoke": [m(F, T0)]},
+        T0,
+        None,
+        Abort("gate smoke: failed: 1 failed measurements > failureLimit 0 (last: Failed: failed)"),
+    ),
+    (
+        "pause with a duration counts from the commit",
+        (),
+        (Pause(60.0),),
+        {},
+        T0 + 10,
+        None,
+        Wait("paused for 60s", T0 + 60),
+    ),
     ("pause over: advance", (), (Pause(60.0),), {}, T0 + 60, None, Advance()),
-    ("pause {} waits for rollgen promote", (), (Pause(None),), {}, T0 + 10**6, None, Wait("paused until `rollgen promote`", None)),
-    ("a pause after analysis starts when the analysis ended", (SMOKE,), (Analysis(("smoke",)), Pause(30.0)),
-     {"1:analysis/smoke": [m(S, T0 + 5)]}, T0 + 31, None, Wait("paused for 30s", T0 + 35)),
-    ("the same gate in two waits is measured twice", (SMOKE,), (Analysis(("smoke",)), Pause(1.0), Analysis(("smoke",))),
-     {"1:analysis/smoke": [m(S, T0)]}, T0 + 1, None, Measure("3:analysis", ("smoke",), T0 + 1)),
+    (
+        "pause {} waits for rollgen promote",
+        (),
+        (Pause(None),),
+        {},
+        T0 + 10**6,
+        None,
+        Wait("paused until `rollgen promote`", None),
+    ),
+    (
+        "a pause after analysis starts when the analysis ended",
+        (SMOKE,),
+        (Analysis(("smoke",)), Pause(30.0)),
+        {"1:analysis/smoke": [m(S, T0 + 5)]},
+        T0 + 31,
+        None,
+        Wait("paused for 30s", T0 + 35),
+    ),
+    (
+        "the same gate in two waits is measured twice",
+        (SMOKE,),
+        (Analysis(("smoke",)), Pause(1.0), Analysis(("smoke",))),
+        {"1:analysis/smoke": [m(S, T0)]},
+        T0 + 1,
+        None,
+        Measure("3:analysis", ("smoke",), T0 + 1),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("gates", "after", "records", "now", "deadline", "expected"),
-                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("gates", "after", "records", "now", "deadline", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
 def test_decide(
     gates: tuple[Gate, ...],
     after: tuple[Analysis | Pause, ...],
@@ -152,12 +291,16 @@ def test_a_rollout_ticks_through_liveness_analysis_and_a_pause() -> None:
 
 
 def test_liveness_gates_are_the_cluster_kinds_and_need_one_success() -> None:
-    flux = Gate("flux", "flux", {"name": "apps"}, MeasurementPolicy(interval=2.0))  # no count: would measure until failure
+    flux = Gate(
+        "flux", "flux", {"name": "apps"}, MeasurementPolicy(interval=2.0)
+    )  # no count: would measure until failure
     stages = stages_of(release(flux, RATE, SMOKE), step(Analysis(("smoke",))))
     assert [(s.key, [g.gate.name for g in s.gates]) for s in stages] == [(LIVE, ["flux"]), ("1:analysis", ["smoke"])]
     assert stages[0].gates[0].policy.effective_count == 1
     assert stages[0].gates[0].policy.poll_interval == 2.0
-    assert [s.key for s in stages_of(release(flux, RATE), step(Analysis(("success-rate",))), liveness_only=True)] == [LIVE]
+    assert [s.key for s in stages_of(release(flux, RATE), step(Analysis(("success-rate",))), liveness_only=True)] == [
+        LIVE
+    ]
 
 
 def test_waves_restart_gate_is_a_kubernetes_gate_with_the_waves_limit() -> None:
@@ -173,8 +316,20 @@ def a_pass(decision: Decision, *, measured: int = 1, committed: bool = False) ->
     stages = stages_of(release(RATE), step(Analysis(("success-rate",))))
     records = {"1:analysis/success-rate": [m(S, T0 + 10 * i) for i in range(measured)]}
     judged = decide(stages, records, T0, T0, None)
-    state = RolloutState("prod/podinfo", "r1", 1, 3, Action.START, "progressing", "1.0", "2.0", "d", "a" * 40,
-                         int(T0), step(Analysis(("success-rate",))))  # fmt: skip
+    state = RolloutState(
+        "prod/podinfo",
+        "r1",
+        1,
+        3,
+        Action.START,
+        "progressing",
+        "1.0",
+        "2.0",
+        "d",
+        "a" * 40,
+        int(T0),
+        step(Analysis(("success-rate",))),
+    )
     after = replace(state, step=2, action=Action.ADVANCE, commit="b" * 40) if committed else state
     return Pass(state, after, replace(judged, decision=decision), committed, {})
 
@@ -188,7 +343,10 @@ def test_plain_output_prints_changes_only_and_never_a_countdown() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0] == "podinfo 1.0 -> 2.0  step 1/3 setWeight 25% (new version gets 25%)  [progressing]  @aaaaaaa"
     assert [line.split()[1:4] for line in lines[1:]] == [
-        ["success-rate", "Running", "1"], ["for", "the", "next"], ["success-rate", "Running", "2"]]
+        ["success-rate", "Running", "1"],
+        ["for", "the", "next"],
+        ["success-rate", "Running", "2"],
+    ]
     assert "next in" not in out.getvalue()
 
 

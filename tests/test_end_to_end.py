@@ -81,8 +81,14 @@ def measured(repo: Repo, work: Path, key: str) -> Sequence[Any]:
 
 
 def prometheus_gate(address: str, **limits: Any) -> dict[str, Any]:
-    return {"name": "errors", "interval": "1s", "count": 2, "successCondition": "result < 0.05",
-            "prometheus": {"address": address, "query": ERROR_RATIO}, **limits}  # fmt: skip
+    return {
+        "name": "errors",
+        "interval": "1s",
+        "count": 2,
+        "successCondition": "result < 0.05",
+        "prometheus": {"address": address, "query": ERROR_RATIO},
+        **limits,
+    }
 
 
 @contextmanager
@@ -112,7 +118,11 @@ def argocd_gate(config: Path, name: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_a_good_version_goes_live_step_by_step_to_one_deployment(
-    tmp_path: Path, prometheus: PrometheusServer, metrics_app: MetricsApp, kube: FakeKubeAPI, kubeconfig: Path  # noqa: F811
+    tmp_path: Path,
+    prometheus: PrometheusServer,
+    metrics_app: MetricsApp,
+    kube: FakeKubeAPI,
+    kubeconfig: Path,  # noqa: F811
 ) -> None:
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
@@ -133,19 +143,23 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
     for sha in git(work, "log", "--format=%H", "--grep=^Rollgen-Action: advance", "origin/main").splitlines():
         records = controller.load_records(repo, sha)
         assert records["live/synced"][-1].phase is Phase.SUCCESSFUL
-    built = subprocess.run(["kubectl", "kustomize", str(work / release.output_path)], capture_output=True,
-                           text=True, check=True).stdout  # fmt: skip
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(work / release.output_path)], capture_output=True, text=True, check=True
+    ).stdout
     assert built.count("kind: Deployment") == 1
     assert "name: web-2-0-0" in built and "image: ghcr.io/example/web:2.0.0" in built
 
 
 def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
-    tmp_path: Path, prometheus: PrometheusServer, metrics_app: MetricsApp  # noqa: F811
+    tmp_path: Path,
+    prometheus: PrometheusServer,
+    metrics_app: MetricsApp,  # noqa: F811
 ) -> None:
     metrics_app.set_error_rate("2.1.0", 0.5)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.1.0"))
-    repo, release, work = setup(tmp_path, release_document("1.0.0", "2.1.0", [prometheus_gate(prometheus.url)], STEPS),
-                                seed=True)  # fmt: skip
+    repo, release, work = setup(
+        tmp_path, release_document("1.0.0", "2.1.0", [prometheus_gate(prometheus.url)], STEPS), seed=True
+    )
     before = git(work, "rev-parse", f"HEAD:{release.output_path}")
 
     code, shown = drive(repo, release)
@@ -157,8 +171,9 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
 
 
 def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeAPI, kubeconfig: Path) -> None:  # noqa: F811
-    document = release_document("1.0.0", "2.0.0", [argocd_gate(kubeconfig, "web")],
-                                ({"setWeight": 50},), progress_deadline="2s")  # fmt: skip
+    document = release_document(
+        "1.0.0", "2.0.0", [argocd_gate(kubeconfig, "web")], ({"setWeight": 50},), progress_deadline="2s"
+    )
     repo, release, work = setup(tmp_path, document)
 
     with fake_argocd(kube, tmp_path / "remote.git", "web", stuck=True):
@@ -182,8 +197,13 @@ class Flapping(DemoService):
 @pytest.mark.parametrize(("failure_limit", "expected"), [(1, 1), (2, 0)])
 def test_a_flapping_metric_respects_failure_limit(tmp_path: Path, failure_limit: int, expected: int) -> None:
     with Flapping() as service:
-        gate = {"name": "errors", "interval": "1s", "count": 4, "failureLimit": failure_limit,
-                "http": {"url": f"{service.url}/healthz"}}  # fmt: skip
+        gate = {
+            "name": "errors",
+            "interval": "1s",
+            "count": 4,
+            "failureLimit": failure_limit,
+            "http": {"url": f"{service.url}/healthz"},
+        }
         steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
         repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))
         code, shown = drive(repo, release)
@@ -192,8 +212,11 @@ def test_a_flapping_metric_respects_failure_limit(tmp_path: Path, failure_limit:
     assert phases == [Phase.FAILED, Phase.SUCCESSFUL, Phase.FAILED, Phase.SUCCESSFUL][: 3 if expected else 4]
 
 
-def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(tmp_path: Path, prometheus: PrometheusServer,  # noqa: F811
-                                                              metrics_app: MetricsApp) -> None:  # noqa: F811
+def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(
+    tmp_path: Path,
+    prometheus: PrometheusServer,  # noqa: F811
+    metrics_app: MetricsApp,
+) -> None:
     """A cron job in a new clone each time measures on where the last one stopped."""
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
@@ -221,8 +244,13 @@ def test_cli_advance_reports_what_it_waits_for_and_run_exits_1_on_abort(
     from rollgen.cli import main
 
     with DemoService(bad=["2.0.0"]) as service:
-        gate = {"name": "errors", "interval": "1s", "count": 3, "failureLimit": 1,
-                "http": {"url": f"{service.url}/healthz?version={{{{ version }}}}"}}  # fmt: skip
+        gate = {
+            "name": "errors",
+            "interval": "1s",
+            "count": 3,
+            "failureLimit": 1,
+            "http": {"url": f"{service.url}/healthz?version={{{{ version }}}}"},
+        }
         steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
         work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))[2]
         spec = str(work / "release.yaml")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -43,10 +44,22 @@ STABLE, NEW = "6.4.0", "6.5.0"
 
 
 def release(strategy: Strategy, replicas: int = 10) -> Release:
-    return Release("podinfo", "prod", replicas, "ghcr.io/stefanprodan/podinfo", STABLE, NEW, KustomizeSource("base"), "out", strategy)
+    return Release(
+        "podinfo",
+        "prod",
+        replicas,
+        "ghcr.io/stefanprodan/podinfo",
+        STABLE,
+        NEW,
+        KustomizeSource("base"),
+        "out",
+        strategy,
+    )
 
 
-def canary(*steps: CanaryStep, surge: IntOrPercent = 1, unavailable: IntOrPercent = 0, traffic: Traffic = "replicas") -> Canary:
+def canary(
+    *steps: CanaryStep, surge: IntOrPercent = 1, unavailable: IntOrPercent = 0, traffic: Traffic = "replicas"
+) -> Canary:
     return Canary(max_surge=surge, max_unavailable=unavailable, traffic=traffic, steps=steps)
 
 
@@ -104,9 +117,15 @@ RATIO_CASES = [
 
 @pytest.mark.parametrize(("replicas", "surge", "unavailable", "weights", "expected"), RATIO_CASES)
 def test_ratio_canary_table(
-    replicas: int, surge: IntOrPercent, unavailable: IntOrPercent, weights: Sequence[int], expected: list[tuple[int, int]]
+    replicas: int,
+    surge: IntOrPercent,
+    unavailable: IntOrPercent,
+    weights: Sequence[int],
+    expected: list[tuple[int, int]],
 ) -> None:
-    plan = plan_release(release(canary(*(SetWeight(w) for w in weights), surge=surge, unavailable=unavailable), replicas))
+    plan = plan_release(
+        release(canary(*(SetWeight(w) for w in weights), surge=surge, unavailable=unavailable), replicas)
+    )
     asked = spec_steps(plan)
     assert [pods(s.state) for s in asked] == expected
     assert [s.set_weight for s in asked] == list(weights)
@@ -217,7 +236,7 @@ def test_every_ratio_canary_plan_is_safe(spec: Release) -> None:
     n = spec.replicas
     surge, unavailable = expected_bounds(n, spec.strategy.max_surge, spec.strategy.max_unavailable)
     states = [plan.initial, *(s.state for s in plan.steps)]
-    for before, after, step in zip(states, states[1:], plan.steps):
+    for before, after, step in zip(states, states[1:], plan.steps, strict=False):
         assert after.total_pods <= n + surge
         assert available(before, after) >= n - min(unavailable, n)
         assert step.min_available == available(before, after)
@@ -244,7 +263,7 @@ def test_aborting_a_ratio_canary_is_safe_and_exact(spec: Release, data: st.DataO
     back = abort_states(plan, at)
     assert back[-1] == plan.initial
     states = [plan.steps[at - 1].state, *back]
-    for before, after in zip(states, states[1:]):
+    for before, after in itertools.pairwise(states):
         assert before != after
         assert after.total_pods <= n + surge
         assert available(before, after) >= n - min(unavailable, n)
@@ -266,7 +285,7 @@ def test_routed_weights_rise_only_onto_running_pods(spec: Release) -> None:
     plan = plan_release(spec)
     n = spec.replicas
     states = [plan.initial, *(s.state for s in plan.steps)]
-    for before, after in zip(states, states[1:]):
+    for before, after in itertools.pairwise(states):
         weight = dict(after.weights).get(NEW, 0)
         if weight > dict(before.weights).get(NEW, 0):
             # The pods that carry the new weight were already up in the commit before.
@@ -280,7 +299,7 @@ def test_routed_weights_rise_only_onto_running_pods(spec: Release) -> None:
     for at in range(1, len(plan.steps) + 1):
         back = [plan.steps[at - 1].state, *abort_states(plan, at)]
         assert back[-1] == plan.initial
-        for before, after in zip(back, back[1:]):
+        for before, after in itertools.pairwise(back):
             # Traffic returns to the stable only once it runs in full, and it stays full.
             if dict(after.weights).get(STABLE, 0) > dict(before.weights).get(STABLE, 0):
                 assert before.replicas(STABLE) == n
@@ -347,7 +366,9 @@ def test_blue_green_previews_then_switches_then_removes_blue() -> None:
     )
     plan = plan_release(release(strategy, 4))
     assert plan.initial == State((Workload(STABLE, "podinfo-6-4-0", 4),), service_version=STABLE)
-    assert [(s.action, pods(s.state), s.state.service_version, s.state.preview_version, s.after) for s in plan.steps] == [
+    assert [
+        (s.action, pods(s.state), s.state.service_version, s.state.preview_version, s.after) for s in plan.steps
+    ] == [
         ("preview", (4, 2), STABLE, NEW, (smoke, Pause(None))),
         ("scale", (4, 4), STABLE, NEW, ()),
         ("switch", (4, 4), NEW, NEW, (soak, Pause(60.0))),

@@ -13,10 +13,22 @@ from rollgen.spec.model import Analysis, BlueGreen, Canary, KustomizeSource, Pau
 
 
 def release(strategy: Strategy, replicas: int = 10) -> Release:
-    return Release("podinfo", "prod", replicas, "ghcr.io/stefanprodan/podinfo", "6.4.0", "6.5.0", KustomizeSource("base"), "out", strategy)
+    return Release(
+        "podinfo",
+        "prod",
+        replicas,
+        "ghcr.io/stefanprodan/podinfo",
+        "6.4.0",
+        "6.5.0",
+        KustomizeSource("base"),
+        "out",
+        strategy,
+    )
 
 
-RATIO = Canary(max_surge=1, max_unavailable=0, steps=(SetWeight(10), Pause(600.0), SetWeight(14), Analysis(("success-rate",))))
+RATIO = Canary(
+    max_surge=1, max_unavailable=0, steps=(SetWeight(10), Pause(600.0), SetWeight(14), Analysis(("success-rate",)))
+)
 
 
 def rows(text: str) -> dict[str, list[str]]:
@@ -31,9 +43,24 @@ def test_docstring_examples() -> None:
 
 def test_table_shows_pods_weights_availability_traffic_and_waits() -> None:
     text = format_plan(plan_release(release(RATIO)))
-    assert text.splitlines()[0] == "podinfo in prod: canary (traffic: replicas), 6.4.0 -> 6.5.0, 10 replicas, maxSurge 1, maxUnavailable 0"
+    assert (
+        text.splitlines()[0]
+        == "podinfo in prod: canary (traffic: replicas), 6.4.0 -> 6.5.0, 10 replicas, maxSurge 1, maxUnavailable 0"
+    )
     table = rows(text)
-    assert table["step"] == ["step", "action", "asked", "weight", "6.4.0", "6.5.0", "total", "min avail", "traffic", "gates", "pause"]
+    assert table["step"] == [
+        "step",
+        "action",
+        "asked",
+        "weight",
+        "6.4.0",
+        "6.5.0",
+        "total",
+        "min avail",
+        "traffic",
+        "gates",
+        "pause",
+    ]
     assert table["0"] == ["0", "initial", "-", "0%", "10", "-", "10", "-", "100:0 pods"]
     # 10% of 10 pods with a surge pod: one canary pod comes up first, then a stable pod goes.
     assert table["1"] == ["1", "surge", "-", "9.1%", "10", "1", "11", "10", "90.9:9.1 pods"]
@@ -56,7 +83,9 @@ def test_warnings_and_notes_follow_the_table() -> None:
 
 
 def test_blue_green_traffic_is_the_selector_and_pauses_read_plainly() -> None:
-    plan = plan_release(release(BlueGreen(preview_service="preview", auto_promotion_enabled=False, scale_down_delay_seconds=90), 3))
+    plan = plan_release(
+        release(BlueGreen(preview_service="preview", auto_promotion_enabled=False, scale_down_delay_seconds=90), 3)
+    )
     table = rows(format_plan(plan))
     assert table["1"][-2:] == ["100:0 selector, preview 6.5.0", "until promoted"]
     assert table["2"][-2:] == ["0:100 selector, preview 6.5.0", "1m30s"]
@@ -78,9 +107,20 @@ def test_data_is_json_and_yaml_with_stable_keys() -> None:
     assert json.loads(json.dumps(data)) == data
     assert yaml.safe_load(yaml.safe_dump(data)) == data
     assert list(data) == [
-        "release", "namespace", "strategy", "traffic", "stable", "version", "replicas",
-        "maxSurge", "maxUnavailable", "digest", "initial", "steps", "warnings",
-    ]  # fmt: skip
+        "release",
+        "namespace",
+        "strategy",
+        "traffic",
+        "stable",
+        "version",
+        "replicas",
+        "maxSurge",
+        "maxUnavailable",
+        "digest",
+        "initial",
+        "steps",
+        "warnings",
+    ]
     assert data["digest"] == plan.digest() and data["warnings"] == list(plan.warnings)
     second = data["steps"][1]
     assert second == {
@@ -109,6 +149,9 @@ def test_data_of_a_pause_for_a_human_and_route_weights() -> None:
     plan = plan_release(release(Canary(traffic="istio", steps=(SetWeight(50), Pause(None)))))
     data = plan_to_data(plan)
     assert data["steps"][1]["after"] == [{"pause": {}}]
-    assert data["steps"][1]["state"]["weights"] == [{"version": "6.4.0", "weight": 50}, {"version": "6.5.0", "weight": 50}]
+    assert data["steps"][1]["state"]["weights"] == [
+        {"version": "6.4.0", "weight": 50},
+        {"version": "6.5.0", "weight": 50},
+    ]
     assert data["initial"]["weights"] == [{"version": "6.4.0", "weight": 100}]
     assert (data["traffic"], data["maxSurge"], data["maxUnavailable"]) == ("istio", None, None)

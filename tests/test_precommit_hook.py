@@ -22,7 +22,9 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed copy of this checkout: try-repo installs the hook from a git repository's HEAD."""
     require_tool("pre-commit")
     copy = tmp_path_factory.mktemp("hook-repo") / "rollgen"
-    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    tracked = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     for name in tracked.stdout.splitlines():
         source = REPO_ROOT / name
         if source.is_file():
@@ -38,8 +40,11 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def try_repo(hook_repo: Path, project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["pre-commit", "try-repo", str(hook_repo), "rollgen-validate", "--all-files"],
-        cwd=project, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow

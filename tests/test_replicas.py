@@ -390,7 +390,7 @@ def test_safe_transition_properties(case: tuple[dict[str, int], dict[str, int], 
 
 def test_safe_transition_exhaustively_for_tiny_two_version_releases() -> None:
     for replicas in range(1, 5):
-        for surge in range(0, 3):
+        for surge in range(3):
             for unavailable in range(0 if surge else 1, replicas + 1):
                 bounds = Bounds(surge, unavailable)
                 ceiling = replicas + surge

@@ -38,20 +38,34 @@ def canary(weights: list[int], *, surge: int | str = 1, unavailable: int | str =
 
 
 def write_spec(
-    repo: Path, name: str = "web", *, namespace: str = "prod", stable: str = "1.0.0", version: str = "1.1.0", replicas: int = 4,
-    strategy: dict[str, Any] | None = None, extra_git: dict[str, Any] | None = None,
-) -> Path:  # fmt: skip
+    repo: Path,
+    name: str = "web",
+    *,
+    namespace: str = "prod",
+    stable: str = "1.0.0",
+    version: str = "1.1.0",
+    replicas: int = 4,
+    strategy: dict[str, Any] | None = None,
+    extra_git: dict[str, Any] | None = None,
+) -> Path:
     """A spec file outside the repository (so it is not part of any step); output deploy/<name or namespace>."""
     out = name if namespace == "prod" else namespace
     spec = {
-        "apiVersion": "rollgen.io/v1alpha1", "kind": "Release", "metadata": {"name": name},
+        "apiVersion": "rollgen.io/v1alpha1",
+        "kind": "Release",
+        "metadata": {"name": name},
         "spec": {
-            "namespace": namespace, "replicas": replicas, "image": "ghcr.io/example/web", "stable": stable,
-            "version": version, "source": {"kustomize": {"base": "apps/web/base"}},
-            "output": {"path": f"deploy/{out}"}, "strategy": strategy or canary([50]),
+            "namespace": namespace,
+            "replicas": replicas,
+            "image": "ghcr.io/example/web",
+            "stable": stable,
+            "version": version,
+            "source": {"kustomize": {"base": "apps/web/base"}},
+            "output": {"path": f"deploy/{out}"},
+            "strategy": strategy or canary([50]),
             "git": {"branch": "main", **(extra_git or {})},
         },
-    }  # fmt: skip
+    }
     path = repo.parent / f"{repo.name}-{namespace}-{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -82,8 +96,9 @@ def _show(repo: Path, rev: str) -> bytes:
 def step_commits(repo: Path, release: str = "prod/web", ref: str = "main") -> Counter[tuple[str, int, str]]:
     """How many commits carry each (rollout, step, action): every value must be 1."""
     entries = history(Repo.open(repo).git, ref, release, limit=10_000)
-    return Counter((e.record.rollout, e.record.step, e.record.action.value) for e in entries
-                   if e.record.action != Action.ABORT)  # fmt: skip
+    return Counter(
+        (e.record.rollout, e.record.step, e.record.action.value) for e in entries if e.record.action != Action.ABORT
+    )
 
 
 @pytest.fixture
@@ -151,14 +166,20 @@ def test_state_is_read_from_history_alone(work: Path) -> None:
     immediate=st.booleans(),
 )
 def test_abort_restores_the_output_byte_for_byte(
-    tmp_path_factory: pytest.TempPathFactory, weights: list[int], replicas: int, surge: int, unavailable: int,
-    progress: float, immediate: bool,
-) -> None:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    weights: list[int],
+    replicas: int,
+    surge: int,
+    unavailable: int,
+    progress: float,
+    immediate: bool,
+) -> None:
     if surge == unavailable == 0:
         unavailable = 1  # the spec refuses both zero
     work = make_repo(tmp_path_factory.mktemp("abort") / "work")
-    release = load_release(write_spec(work, replicas=replicas, strategy=canary(weights, surge=surge,
-                                                                               unavailable=unavailable)))
+    release = load_release(
+        write_spec(work, replicas=replicas, strategy=canary(weights, surge=surge, unavailable=unavailable))
+    )
     repo = Repo.open(work)
     n = rollout.start(repo, release).state.steps
     for _ in range(int(progress * (n - 1))):
@@ -172,8 +193,7 @@ def test_abort_restores_the_output_byte_for_byte(
         if state.phase == "aborted":
             break
         assert state.phase == "aborting" and calls < 2 * n
-    assert calls == (1 if immediate else len(abort_states(rollout.plan_for(release, "1.0.0", "1.1.0")[1],
-                                                                  at.step)))
+    assert calls == (1 if immediate else len(abort_states(rollout.plan_for(release, "1.0.0", "1.1.0")[1], at.step)))
     assert output_files(work) == BEFORE
     assert {p: (work / OUTPUT / p).read_bytes() for p in BEFORE} == BEFORE
     assert git(work, "status", "--porcelain", "--ignored") == ""

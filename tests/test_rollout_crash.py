@@ -54,7 +54,9 @@ def test_sigkill_anywhere_leaves_no_half_step_and_reruns_converge(tmp_path: Path
         rerun = subprocess.run(argv, capture_output=True, text=True)
         assert rerun.returncode in (0, 2), rerun.stderr
         assert git(work, "status", "--porcelain") == "", f"kill {kill} ({command}): not clean after the rerun"
-    per_commit = Counter((e.record.rollout, e.subject) for e in history(Repo.open(work).git, "main", "prod/web", 10_000))
+    per_commit = Counter(
+        (e.record.rollout, e.subject) for e in history(Repo.open(work).git, "main", "prod/web", 10_000)
+    )
     assert set(per_commit.values()) == {1}, [k for k, v in per_commit.items() if v > 1]
     # Whatever happened, aborting to the end still gives back the files from before the rollout's first commit.
     state = rollout.current_state(Repo.open(work), release)

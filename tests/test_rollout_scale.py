@@ -56,8 +56,11 @@ def test_hundred_releases_four_processes_one_remote(daemon: GitDaemon, tmp_path:
     clones = [clone(url, tmp_path / f"clone{k}") for k in range(PROCESSES)]
     began = time.monotonic()
     workers = [
-        subprocess.Popen([sys.executable, "-c", _WORKER, str(clones[k]), *map(str, specs[k::PROCESSES])],
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(clones[k]), *map(str, specs[k::PROCESSES])],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for k in range(PROCESSES)
     ]
     errors = [w.communicate()[1] for w in workers]
@@ -71,5 +74,7 @@ def test_hundred_releases_four_processes_one_remote(daemon: GitDaemon, tmp_path:
     completed = {e.record.release for e in entries if e.record.action == Action.COMPLETE}
     assert completed == {f"{name}/web" for name in names}
     assert len(entries) == sum(n + 1 for n in steps.values())  # every step and one complete each: none lost
-    print(f"\n{len(entries)} step commits by {PROCESSES} processes in {elapsed:.1f} s: "
-          f"{len(entries) / elapsed:.1f} step commits/s")  # fmt: skip
+    print(
+        f"\n{len(entries)} step commits by {PROCESSES} processes in {elapsed:.1f} s: "
+        f"{len(entries) / elapsed:.1f} step commits/s"
+    )

@@ -101,7 +101,9 @@ def judge_application(app: Mapping[str, Any], commit: str, carriers: Collection[
 @dataclass(frozen=True)
 class ArgoCD:
     name: str = "argocd"
-    defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"namespace": "argocd", "refresh": False}))
+    defaults: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({"namespace": "argocd", "refresh": False})
+    )
     conditions: bool = False
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:

@@ -57,9 +57,14 @@ class Command:
         timeout = float(config["timeout"])
         try:
             process = subprocess.Popen(
-                argv, cwd=config["workingDir"], env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                argv,
+                cwd=config["workingDir"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as error:
             raise GateError(f"cannot run {argv[0]!r}: {error.strerror or error}") from None
         try:

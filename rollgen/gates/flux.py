@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -33,11 +33,13 @@ from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.kube import Kube, connect
 
 # kind -> (group, version, plural)
-RESOURCES = MappingProxyType({
-    "Kustomization": ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
-    "HelmRelease": ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
-    "GitRepository": ("source.toolkit.fluxcd.io", "v1", "gitrepositories"),
-})  # fmt: skip
+RESOURCES = MappingProxyType(
+    {
+        "Kustomization": ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
+        "HelmRelease": ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
+        "GitRepository": ("source.toolkit.fluxcd.io", "v1", "gitrepositories"),
+    }
+)
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 _BUILD_METADATA = re.compile(r"\+([0-9a-f]{7,40})$")
 
@@ -92,12 +94,18 @@ def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Colle
         chart_version = history[0].get("chartVersion") if history else None
         named = chart_names_commit(status.get("lastAttemptedRevision") or chart_version, accepted)
         if named is None:
-            return Result(Phase.ERROR, None, (
-                f"HelmRelease records chart {status.get('lastAttemptedRevision') or chart_version!r}, not a Git "
-                "revision: set spec.chart.spec.reconcileStrategy: Revision, or gate on the Kustomization"
-            ))  # fmt: skip
+            return Result(
+                Phase.ERROR,
+                None,
+                (
+                    f"HelmRelease records chart {status.get('lastAttemptedRevision') or chart_version!r}, not a Git "
+                    "revision: set spec.chart.spec.reconcileStrategy: Revision, or gate on the Kustomization"
+                ),
+            )
         attempted = bool(named)
-        applied = attempted and chart_names_commit(chart_version, accepted) is True and history[0].get("status") == "deployed"
+        applied = (
+            attempted and chart_names_commit(chart_version, accepted) is True and history[0].get("status") == "deployed"
+        )
         at = chart_version or "nothing installed"
     ready, stalled = _condition(obj, "Ready"), _condition(obj, "Stalled")
     generation = (obj.get("metadata") or {}).get("generation")
@@ -105,20 +113,30 @@ def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Colle
     if stalled.get("status") == "True":
         return Result(Phase.FAILED, None, f"{kind} Stalled: {stalled.get('message', '')}")
     if attempted and ready.get("status") == "False":
-        return Result(Phase.FAILED, None, f"{kind} not Ready at {short}: {ready.get('reason', '')}: {ready.get('message', '')}")
+        return Result(
+            Phase.FAILED, None, f"{kind} not Ready at {short}: {ready.get('reason', '')}: {ready.get('message', '')}"
+        )
     if not applied:
         return Result(Phase.PENDING, None, f"{kind} at {at}, waiting for {short}")
     if generation is not None and (observed is None or observed < generation):
         return Result(Phase.PENDING, None, f"{kind} generation {generation} not observed yet")
     if ready.get("status") != "True":
-        return Result(Phase.PENDING, None, f"{kind} at {short}, Ready {ready.get('status', 'unknown')}: {ready.get('message', '')}")
+        return Result(
+            Phase.PENDING,
+            None,
+            f"{kind} at {short}, Ready {ready.get('status', 'unknown')}: {ready.get('message', '')}",
+        )
     return Result(Phase.SUCCESSFUL, None, f"{kind} Ready at {short}")
 
 
 def _request_reconcile(kube: Kube, obj: Mapping[str, Any], kind: str, namespace: str, name: str, now: str) -> None:
     """Annotate the object and its GitRepository, unless Flux has not handled the last request yet."""
     spec = obj.get("spec") or {}
-    source = spec.get("sourceRef") if kind == "Kustomization" else ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef")
+    source = (
+        spec.get("sourceRef")
+        if kind == "Kustomization"
+        else ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef")
+    )
     targets = [(kind, namespace, name, obj)]
     if source and source.get("kind") == "GitRepository":
         source_namespace = source.get("namespace") or namespace
@@ -138,7 +156,9 @@ def _request_reconcile(kube: Kube, obj: Mapping[str, Any], kind: str, namespace:
 class Flux:
     name: str = "flux"
     defaults: Mapping[str, Any] = field(
-        default_factory=lambda: MappingProxyType({"kind": "Kustomization", "namespace": "flux-system", "reconcile": False})
+        default_factory=lambda: MappingProxyType(
+            {"kind": "Kustomization", "namespace": "flux-system", "reconcile": False}
+        )
     )
     conditions: bool = False
 
@@ -153,7 +173,7 @@ class Flux:
                 return Result(Phase.ERROR, None, f"{kind} {namespace}/{name} not found")
             result = judge_object(obj, kind, context.commit, context.carriers)
             if config["reconcile"] and result.phase is Phase.PENDING:
-                now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 _request_reconcile(kube, obj, kind, namespace, name, now)
         return result
 

@@ -80,7 +80,11 @@ def judge(value: Any, success: str | None, failure: str | None, missing: str | N
     if failed:
         return Result(Phase.FAILED, value, f"{shown}: failureCondition {failure!r} holds")
     if success is None:
-        return Result(Phase.SUCCESSFUL, value, shown if failure is None else f"{shown}: failureCondition {failure!r} does not hold")
+        return Result(
+            Phase.SUCCESSFUL,
+            value,
+            shown if failure is None else f"{shown}: failureCondition {failure!r} does not hold",
+        )
     if succeeded:
         return Result(Phase.SUCCESSFUL, value, f"{shown}: successCondition {success!r} holds")
     if failure is None:

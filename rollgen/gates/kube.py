@@ -60,7 +60,9 @@ class Kube:
             reason = getattr(error, "reason", None) or error  # urllib3 wraps the cause in MaxRetryError
             # NewConnectionError subclasses urllib3's TimeoutError, yet a refusal is no timeout.
             if isinstance(reason, (Urllib3Timeout, TimeoutError)) and not isinstance(reason, NewConnectionError):
-                raise GateError(f"{what}: the Kubernetes API at {host} did not answer within the gate's timeout") from None
+                raise GateError(
+                    f"{what}: the Kubernetes API at {host} did not answer within the gate's timeout"
+                ) from None
             raise GateError(f"{what}: cannot reach the Kubernetes API at {host}: {reason}") from None
         except ValueError as error:
             raise GateError(f"{what}: the Kubernetes API answered with something that is not JSON ({error})") from None
@@ -82,9 +84,17 @@ class Kube:
 
         what = f"annotating {plural}.{group} {namespace}/{name}"
         patch = {"metadata": {"annotations": dict(annotations)}}
-        got = self._call(what, CustomObjectsApi(self._api).patch_namespaced_custom_object,
-                         group, version, namespace, plural, name, patch,
-                         _content_type="application/merge-patch+json")  # fmt: skip
+        got = self._call(
+            what,
+            CustomObjectsApi(self._api).patch_namespaced_custom_object,
+            group,
+            version,
+            namespace,
+            plural,
+            name,
+            patch,
+            _content_type="application/merge-patch+json",
+        )
         if got is None:
             raise GateError(f"{what}: not found")
 
@@ -99,8 +109,7 @@ class Kube:
         from kubernetes.client import CoreV1Api
 
         what = f"listing pods in {namespace} with {label_selector}"
-        got = self._call(what, CoreV1Api(self._api).list_namespaced_pod, namespace,
-                         label_selector=label_selector)  # fmt: skip
+        got = self._call(what, CoreV1Api(self._api).list_namespaced_pod, namespace, label_selector=label_selector)
         if got is None:
             raise GateError(f"{what}: not found")
         return list(got.get("items") or [])
@@ -128,7 +137,10 @@ def connect(config: Mapping[str, Any]) -> Iterator[Kube]:
             kubeconfig.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         else:
             kubeconfig.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=path, context=config.get("context"), client_configuration=configuration, persist_config=False
+                config_file=path,
+                context=config.get("context"),
+                client_configuration=configuration,
+                persist_config=False,
             )
     except (ConfigException, OSError, ValueError) as error:
         where = "in-cluster credentials" if path is None else f"kubeconfig {path}"

@@ -39,12 +39,14 @@ def label_selector(selector: Mapping[str, Any]) -> str:
     parts = [f"{key}={value}" for key, value in (selector.get("matchLabels") or {}).items()]
     for expression in selector.get("matchExpressions") or []:
         key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
-        parts.append({
-            "In": f"{key} in ({','.join(values)})",
-            "NotIn": f"{key} notin ({','.join(values)})",
-            "Exists": key,
-            "DoesNotExist": f"!{key}",
-        }[operator])  # fmt: skip
+        parts.append(
+            {
+                "In": f"{key} in ({','.join(values)})",
+                "NotIn": f"{key} notin ({','.join(values)})",
+                "Exists": key,
+                "DoesNotExist": f"!{key}",
+            }[operator]
+        )
     if not parts:
         raise GateError("the Deployment has an empty selector")
     return ",".join(parts)
@@ -67,7 +69,9 @@ def shortfall(deployment: Mapping[str, Any], planned: int) -> str | None:
         return f"generation {meta.get('generation')} not observed yet"
     if spec.get("replicas", 1) != planned:
         return f"spec.replicas is {spec.get('replicas', 1)}, planned {planned}"
-    counts = {key: int(status.get(key) or 0) for key in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")}
+    counts = {
+        key: int(status.get(key) or 0) for key in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+    }
     if planned == 0:
         counts = {"replicas": counts["replicas"]}
     if any(count != planned for count in counts.values()):
@@ -101,7 +105,9 @@ class Kubernetes:
                     if planned:
                         waiting.append(f"{name}: not created yet")
                     continue
-                pods = kube.pods(context.namespace, label_selector((deployment.get("spec") or {}).get("selector") or {}))
+                pods = kube.pods(
+                    context.namespace, label_selector((deployment.get("spec") or {}).get("selector") or {})
+                )
                 seen[name] = restarts(pods)
                 if seen[name] > limit:
                     return Result(Phase.FAILED, seen, f"{name}: {seen[name]} container restarts > restartLimit {limit}")

@@ -69,7 +69,9 @@ class Prometheus:
         try:
             answer = json.loads(response.body)
         except ValueError:
-            raise GateError(f"Prometheus answered HTTP {response.status} with something that is not JSON: {response.text[:200]!r}") from None
+            raise GateError(
+                f"Prometheus answered HTTP {response.status} with something that is not JSON: {response.text[:200]!r}"
+            ) from None
         if not isinstance(answer, dict) or answer.get("status") != "success":
             error = answer.get("error", response.text[:200]) if isinstance(answer, dict) else response.text[:200]
             kind = answer.get("errorType", "error") if isinstance(answer, dict) else "error"

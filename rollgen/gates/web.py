@@ -23,7 +23,12 @@ class Response:
 
 
 def fetch(
-    url: str, *, timeout: float, method: str = "GET", headers: Mapping[str, str] | None = None, data: bytes | None = None
+    url: str,
+    *,
+    timeout: float,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
 ) -> Response:
     """The status and body of ``url``; GateError when there is no HTTP answer within ``timeout``.
 
@@ -43,7 +48,7 @@ def fetch(
     except urllib.error.HTTPError as answer:
         with answer:
             return Response(answer.code, answer.read(MAX_BODY))
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise GateError(f"{method} {url}: no answer within {timeout:g}s") from None
     except urllib.error.URLError as error:
         reason = error.reason

@@ -190,9 +190,13 @@ class _Api:
 
 
 def _open(
-    api: _Api, path: str, request: dict[str, str], exists: int,
-    parse: Callable[[Any], PullRequest], find_open: Callable[[], PullRequest | None],
-) -> PullRequest:  # fmt: skip
+    api: _Api,
+    path: str,
+    request: dict[str, str],
+    exists: int,
+    parse: Callable[[Any], PullRequest],
+    find_open: Callable[[], PullRequest | None],
+) -> PullRequest:
     """Open a pull request, or return the one already open for the branch (``exists``: a rerun after a crash)."""
     status, payload = api.call("POST", path, body=request)
     if status == 201:
@@ -211,9 +215,7 @@ class GitHub:
         self.owner = owner
         self._repo = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}"
         self._path = f"{self._repo}/pulls"
-        self._api = _Api(
-            api_url, token, "Authorization", "Bearer ", (("X-GitHub-Api-Version", "2022-11-28"),)
-        )
+        self._api = _Api(api_url, token, "Authorization", "Bearer ", (("X-GitHub-Api-Version", "2022-11-28"),))
 
     def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
         # 422: "A pull request already exists for owner:head"

@@ -202,9 +202,7 @@ class _Pipe:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
 
@@ -258,9 +256,7 @@ class TreeWriter(_Pipe):
         super().__init__(git, "mktree", "--batch", "-z")
 
     def write(self, entries: tuple[TreeEntry, ...]) -> str:
-        request = b"".join(
-            f"{e.mode} {e.type} {e.sha}\t{e.name}\0".encode("utf-8", "surrogateescape") for e in entries
-        )
+        request = b"".join(f"{e.mode} {e.type} {e.sha}\t{e.name}\0".encode("utf-8", "surrogateescape") for e in entries)
         # A tree ends with an empty record; with no entries at all that record alone is the tree.
         return self._ask(request + b"\0").decode().strip()
 

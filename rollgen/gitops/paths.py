@@ -20,9 +20,7 @@ def check_path(path: str) -> str:
     """
     parts = path.split("/")
     if any(p in {"", ".", ".."} or p.lower() == ".git" for p in parts) or "\n" in path or "\0" in path:
-        raise UsageError(
-            f"path {path!r} must be relative and normalised (no '', '.', '..' or '.git' parts)"
-        )
+        raise UsageError(f"path {path!r} must be relative and normalised (no '', '.', '..' or '.git' parts)")
     return path
 
 

@@ -35,8 +35,14 @@ def fetch(git: Git, remote: str, branch: str) -> bool | None:
     the same moment (fetch again).
     """
     result = git.run(
-        "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance", "--no-recurse-submodules",
-        remote, f"+refs/heads/{branch}:{tracking_ref(remote, branch)}",
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-auto-maintenance",
+        "--no-recurse-submodules",
+        remote,
+        f"+refs/heads/{branch}:{tracking_ref(remote, branch)}",
         ok=(0, 1, 128),
     )
     if result.returncode == 0:

@@ -133,8 +133,15 @@ def _log(git: Git, ref: str, pattern: str, *, limit: int, release: str | None) -
     while len(entries) < limit:
         want = limit - len(entries)
         out = git.run(
-            "log", "--no-show-signature", "--no-color", _LOG_FORMAT, f"--grep={pattern}",
-            f"--max-count={want}", f"--skip={skip}", ref, "--",
+            "log",
+            "--no-show-signature",
+            "--no-color",
+            _LOG_FORMAT,
+            f"--grep={pattern}",
+            f"--max-count={want}",
+            f"--skip={skip}",
+            ref,
+            "--",
         ).stdout.decode("utf-8", "surrogateescape")
         fields = out.split("\0")[:-1]
         records = [fields[i : i + 4] for i in range(0, len(fields), 4)]
@@ -149,4 +156,3 @@ def _log(git: Git, ref: str, pattern: str, *, limit: int, release: str | None) -
             break
         skip += want
     return tuple(entries)
-

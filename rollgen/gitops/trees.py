@@ -79,7 +79,9 @@ def _nest(blobs: Mapping[str, str]) -> _Dir:
 
 def _write_dir(writer: TreeWriter, contents: _Dir) -> str:
     entries = tuple(
-        TreeEntry(BLOB_MODE, name, value) if isinstance(value, str) else TreeEntry(TREE_MODE, name, _write_dir(writer, value))
+        TreeEntry(BLOB_MODE, name, value)
+        if isinstance(value, str)
+        else TreeEntry(TREE_MODE, name, _write_dir(writer, value))
         for name, value in contents.items()
     )
     return writer.write(entries)

@@ -112,6 +112,7 @@ class Worktree:
 
 
 def _reasons(result: Result) -> str:
-    return "\n".join(
-        line for line in result.stderr.splitlines() if line.strip() and not line.startswith("fatal:")
-    ) or result.stderr.strip()
+    return (
+        "\n".join(line for line in result.stderr.splitlines() if line.strip() and not line.startswith("fatal:"))
+        or result.stderr.strip()
+    )

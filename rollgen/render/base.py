@@ -162,7 +162,9 @@ def parse_base(built: str, where: str) -> KustomizeBase:
         )
     if hpa is not None and hpa["spec"]["scaleTargetRef"].get("name") != name:
         target = hpa["spec"]["scaleTargetRef"]
-        raise UsageError(f"{where}: HPA {hpa['metadata']['name']} scales {target.get('kind')} {target.get('name')}, not Deployment {name}")
+        raise UsageError(
+            f"{where}: HPA {hpa['metadata']['name']} scales {target.get('kind')} {target.get('name')}, not Deployment {name}"
+        )
     others = {ObjectKind(o["apiVersion"], o["kind"]) for o in objects if o["kind"] not in _SINGLE_KINDS}
     return KustomizeBase(
         deployment=name,

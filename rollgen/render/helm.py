@@ -101,9 +101,13 @@ def render_state(release: Release, state: State, chart: HelmChart) -> Files:
         releases = {source.release_name or release.name: [posixpath.join(output, path) for path in documents]}
     files = {path: header + dump_yaml(doc) for path, doc in documents.items()}
     if source.argocd is not None:
-        files["application.yaml"] = header + dump_documents(_application(release, source, chart, n, v) for n, v in releases.items())
+        files["application.yaml"] = header + dump_documents(
+            _application(release, source, chart, n, v) for n, v in releases.items()
+        )
     if source.flux is not None:
-        files["helmrelease.yaml"] = header + dump_documents(_helm_release(release, source, chart, n, v) for n, v in releases.items())
+        files["helmrelease.yaml"] = header + dump_documents(
+            _helm_release(release, source, chart, n, v) for n, v in releases.items()
+        )
     return {path: text.encode() for path, text in files.items()}
 
 
@@ -113,12 +117,18 @@ def release_values(release: Release) -> dict[str, object]:
     strategy = release.strategy
     if isinstance(strategy, Canary) and strategy.traffic == "istio":
         istio = strategy.istio
-        values["traffic"] = {"istio": {"hosts": list(istio.hosts) if istio else [], "gateways": list(istio.gateways) if istio else []}}
+        values["traffic"] = {
+            "istio": {"hosts": list(istio.hosts) if istio else [], "gateways": list(istio.gateways) if istio else []}
+        }
     elif isinstance(strategy, Canary) and strategy.traffic == "gatewayAPI":
         if strategy.gateway_api is None:
             raise UsageError(f"release {release.name} routes with the Gateway API but names no parentRefs")
         parents = [
-            {k: v for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name)) if v is not None}
+            {
+                k: v
+                for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name))
+                if v is not None
+            }
             for p in strategy.gateway_api.parent_refs
         ]
         values["traffic"] = {"gatewayAPI": {"parentRefs": parents, "hostnames": list(strategy.gateway_api.hostnames)}}
@@ -128,7 +138,9 @@ def release_values(release: Release) -> dict[str, object]:
 def step_values(release: Release, state: State) -> dict[str, object]:
     """Values of rollgen-app that a step moves; every key always present, so a diff shows values, not keys."""
     versions = [{"version": w.version, "name": w.name, "replicas": w.replicas} for w in state.workloads]
-    preview = None if state.preview_version is None else {"name": preview_name(release), "version": state.preview_version}
+    preview = (
+        None if state.preview_version is None else {"name": preview_name(release), "version": state.preview_version}
+    )
     return {
         "versions": versions,
         "service": {"version": state.service_version},
@@ -172,7 +184,9 @@ def _set(values: dict[str, object], dotted: str, value: object) -> None:
     here[last] = value
 
 
-def _application(release: Release, source: HelmSource, chart: HelmChart, name: str, values: list[str]) -> dict[str, object]:
+def _application(
+    release: Release, source: HelmSource, chart: HelmChart, name: str, values: list[str]
+) -> dict[str, object]:
     argocd = source.argocd
     assert argocd is not None  # the caller writes Applications only when asked
     revision = release.git.branch
@@ -192,7 +206,9 @@ def _application(release: Release, source: HelmSource, chart: HelmChart, name: s
     }
 
 
-def _helm_release(release: Release, source: HelmSource, chart: HelmChart, name: str, values: list[str]) -> dict[str, object]:
+def _helm_release(
+    release: Release, source: HelmSource, chart: HelmChart, name: str, values: list[str]
+) -> dict[str, object]:
     flux = source.flux
     assert flux is not None  # the caller writes HelmReleases only when asked
     files = [f"./{v}" for v in (posixpath.join(chart.path, "values.yaml"), *source.values, *values)]

@@ -131,17 +131,24 @@ def render_state(release: Release, state: State, base: KustomizeBase) -> Files:
         where = f"versions/{slug(workload.version)}"
         relative = posixpath.relpath(base_path, posixpath.join(output, where))
         documents[f"{where}/kustomization.yaml"] = _version_overlay(release, state, base, workload, relative, image)
-    documents["shared/kustomization.yaml"] = _shared_overlay(release, state, base, posixpath.relpath(base_path, posixpath.join(output, "shared")))
+    documents["shared/kustomization.yaml"] = _shared_overlay(
+        release, state, base, posixpath.relpath(base_path, posixpath.join(output, "shared"))
+    )
     generated = _generated(release, state, base)
 
     resources = [path.removesuffix("/kustomization.yaml") for path in documents] + list(generated)
-    files = {"kustomization.yaml": header + dump_yaml({**KUSTOMIZATION, "namespace": release.namespace, "resources": resources})}
+    files = {
+        "kustomization.yaml": header
+        + dump_yaml({**KUSTOMIZATION, "namespace": release.namespace, "resources": resources})
+    }
     files.update({path: header + dump_yaml(doc) for path, doc in documents.items()})
     files.update({path: header + dump_documents(docs) for path, docs in generated.items()})
     return {path: text.encode() for path, text in files.items()}
 
 
-def _version_overlay(release: Release, state: State, base: KustomizeBase, workload: Workload, relative: str, image: str) -> dict[str, object]:
+def _version_overlay(
+    release: Release, state: State, base: KustomizeBase, workload: Workload, relative: str, image: str
+) -> dict[str, object]:
     suffix = _suffix(base, workload)
     patches = [_delete(SERVICE)] + [_delete(kind) for kind in base.shared]
     overlay: dict[str, object] = {**KUSTOMIZATION, "resources": [relative]}
@@ -163,7 +170,10 @@ def _version_overlay(release: Release, state: State, base: KustomizeBase, worklo
         if base.deployment_replicas is not None:
             patches.append(_json_patch(DEPLOYMENT, [{"op": "remove", "path": "/spec/replicas"}]))
         if len(state.workloads) > 1:
-            bounds = [{"op": "add", "path": f"/spec/{field}", "value": workload.replicas} for field in ("minReplicas", "maxReplicas")]
+            bounds = [
+                {"op": "add", "path": f"/spec/{field}", "value": workload.replicas}
+                for field in ("minReplicas", "maxReplicas")
+            ]
             patches.append(_json_patch(HPA, bounds))
     overlay["patches"] = patches
     return overlay
@@ -185,7 +195,11 @@ def _suffix(base: KustomizeBase, workload: Workload) -> str:
 def _shared_overlay(release: Release, state: State, base: KustomizeBase, relative: str) -> dict[str, object]:
     dropped = [DEPLOYMENT] + ([HPA] if base.autoscaler else []) + list(base.per_version)
     patches = [_delete(kind) for kind in dropped]
-    patches.append(_json_patch(SERVICE, [{"op": "add", "path": "/spec/selector", "value": _selector(release, base, state.service_version)}]))
+    patches.append(
+        _json_patch(
+            SERVICE, [{"op": "add", "path": "/spec/selector", "value": _selector(release, base, state.service_version)}]
+        )
+    )
     return {**KUSTOMIZATION, "resources": [relative], "patches": patches}
 
 
@@ -205,7 +219,9 @@ def _generated(release: Release, state: State, base: KustomizeBase) -> dict[str,
         files["destinationrule.yaml"] = [_destination_rule(release, state, base)]
     elif isinstance(strategy, Canary) and strategy.traffic == "gatewayAPI":
         files["httproute.yaml"] = [_http_route(release, state, base)]
-        files["version-services.yaml"] = [_service(release, base, workload_name(release.name, v), v) for v, _ in state.weights]
+        files["version-services.yaml"] = [
+            _service(release, base, workload_name(release.name, v), v) for v, _ in state.weights
+        ]
     else:
         raise ValueError(f"state has traffic weights but release {release.name} routes by replicas")
     return files
@@ -242,7 +258,11 @@ def _http_route(release: Release, state: State, base: KustomizeBase) -> dict[str
     if not base.service_ports:
         raise UsageError(f"Service {base.service} has no ports for the HTTPRoute to send traffic to")
     parents = [
-        {k: v for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name)) if v is not None}
+        {
+            k: v
+            for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name))
+            if v is not None
+        }
         for p in strategy.gateway_api.parent_refs
     ]
     spec: dict[str, object] = {"parentRefs": parents}
@@ -260,7 +280,12 @@ def _service(release: Release, base: KustomizeBase, name: str, version: str) -> 
 
 
 def _object(api_version: str, kind: str, name: str, release: Release, spec: Mapping[str, object]) -> dict[str, object]:
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "labels": {"app": release.name}}, "spec": dict(spec)}
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "labels": {"app": release.name}},
+        "spec": dict(spec),
+    }
 
 
 def _selector(release: Release, base: KustomizeBase, version: str | None) -> dict[str, str]:
@@ -294,9 +319,13 @@ def _container(release: Release, base: KustomizeBase) -> Container:
         for container in base.containers:
             if container.name == release.container:
                 return container
-        raise UsageError(f"container {release.container} is not in Deployment {base.deployment} (it has {', '.join(names)})")
+        raise UsageError(
+            f"container {release.container} is not in Deployment {base.deployment} (it has {', '.join(names)})"
+        )
     if len(base.containers) != 1:
-        raise UsageError(f"Deployment {base.deployment} has containers {', '.join(names)}: set spec.container to the one to roll out")
+        raise UsageError(
+            f"Deployment {base.deployment} has containers {', '.join(names)}: set spec.container to the one to roll out"
+        )
     return base.containers[0]
 
 

@@ -30,7 +30,6 @@ from typing import Any
 
 import yaml
 
-
 # libyaml's emitter when PyYAML was built with it (about 3x faster, same text: the golden
 # files pass with both); representers stay in Python either way.
 _SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -55,7 +55,8 @@ def check_paths(doc: Document) -> Iterator[Problem]:
     ]
     paths += [(("spec", "source", "helm", "values", i), v) for i, v in _items(spec, "source", "helm", "values")]
     paths += [
-        (("spec", "gates", i, "command", "workingDir"), _get(g, "command", "workingDir")) for i, g in _items(spec, "gates")
+        (("spec", "gates", i, "command", "workingDir"), _get(g, "command", "workingDir"))
+        for i, g in _items(spec, "gates")
     ]
     paths.append((("spec", "git", "pullRequest", "tokenFile"), _get(spec, "git", "pullRequest", "tokenFile")))
     for where, value in paths:
@@ -68,7 +69,8 @@ def check_paths(doc: Document) -> Iterator[Problem]:
         a, b = posixpath.normpath(output), posixpath.normpath(base)
         if a == b or b.startswith(a + "/") or a.startswith(b + "/"):
             yield doc.problem(
-                ("spec", "output", "path"), "output.path must not overlap the source base: rollgen rewrites the whole output directory"
+                ("spec", "output", "path"),
+                "output.path must not overlap the source base: rollgen rewrites the whole output directory",
             )
 
 
@@ -115,10 +117,14 @@ def check_gates(doc: Document) -> Iterator[Problem]:
         name = gate.get("name")
         if isinstance(name, str):
             if name in seen:
-                yield doc.problem(("spec", "gates", i, "name"), f"duplicate gate name {name!r} (first at gates[{seen[name]}])")
+                yield doc.problem(
+                    ("spec", "gates", i, "name"), f"duplicate gate name {name!r} (first at gates[{seen[name]}])"
+                )
             seen.setdefault(name, i)
         if name == WAVES_RESTARTS_GATE:
-            yield doc.problem(("spec", "gates", i, "name"), f"gate name {name!r} is reserved for the waves shorthand's restart check")
+            yield doc.problem(
+                ("spec", "gates", i, "name"), f"gate name {name!r} is reserved for the waves shorthand's restart check"
+            )
         kinds = [k for k in GATE_KINDS if k in gate]
         if len(kinds) != 1:
             found = f"found {', '.join(kinds)}" if kinds else "found none"
@@ -129,7 +135,9 @@ def check_gates(doc: Document) -> Iterator[Problem]:
             if key not in gate:
                 continue
             if kind not in _CONDITION_KINDS:
-                yield doc.problem(("spec", "gates", i, key), f"{key} applies to prometheus and http gates, not {kind}", at_key=True)
+                yield doc.problem(
+                    ("spec", "gates", i, key), f"{key} applies to prometheus and http gates, not {kind}", at_key=True
+                )
             elif isinstance(gate[key], str):
                 yield from _condition_problems(doc, ("spec", "gates", i, key), gate[key])
         count = gate.get("count")
@@ -184,7 +192,11 @@ def check_canary(doc: Document) -> Iterator[Problem]:
         return
     styles = [k for k in ("steps", "stepWeight", "stepWeights", "waves") if k in canary]
     if len(styles) > 1:
-        yield doc.problem((*where, styles[1]), f"choose one of steps, stepWeight/maxWeight, stepWeights or waves; found {', '.join(styles)}", at_key=True)
+        yield doc.problem(
+            (*where, styles[1]),
+            f"choose one of steps, stepWeight/maxWeight, stepWeights or waves; found {', '.join(styles)}",
+            at_key=True,
+        )
     elif not styles:
         yield doc.problem(where, "canary needs steps, stepWeight/maxWeight, stepWeights or waves")
     if ("stepWeight" in canary) != ("maxWeight" in canary):
@@ -192,9 +204,15 @@ def check_canary(doc: Document) -> Iterator[Problem]:
         yield doc.problem(where, f"stepWeight and maxWeight go together; {missing} is missing")
     step_weight, max_weight = canary.get("stepWeight"), canary.get("maxWeight")
     if isinstance(step_weight, int) and isinstance(max_weight, int) and max_weight < step_weight:
-        yield doc.problem((*where, "maxWeight"), f"maxWeight ({max_weight}) must be at least stepWeight ({step_weight})")
+        yield doc.problem(
+            (*where, "maxWeight"), f"maxWeight ({max_weight}) must be at least stepWeight ({step_weight})"
+        )
     if "analysis" in canary and "steps" in canary:
-        yield doc.problem((*where, "analysis"), "canary.analysis applies to the shorthands; with explicit steps add analysis steps", at_key=True)
+        yield doc.problem(
+            (*where, "analysis"),
+            "canary.analysis applies to the shorthands; with explicit steps add analysis steps",
+            at_key=True,
+        )
     yield from _increasing(doc, (*where, "stepWeights"), [(i, w) for i, w in _items(canary, "stepWeights")])
     weights = [(i, _get(s, "setWeight")) for i, s in _items(canary, "steps")]
     yield from _increasing(doc, (*where, "steps"), [(i, w) for i, w in weights if w is not None], key="setWeight")
@@ -203,22 +221,35 @@ def check_canary(doc: Document) -> Iterator[Problem]:
         for i, step in _items(canary, "steps"):
             scale = _get(step, "setCanaryScale", "replicas")
             if isinstance(scale, int) and scale > replicas:
-                yield doc.problem((*where, "steps", i, "setCanaryScale", "replicas"), f"setCanaryScale.replicas ({scale}) exceeds spec.replicas ({replicas})")
+                yield doc.problem(
+                    (*where, "steps", i, "setCanaryScale", "replicas"),
+                    f"setCanaryScale.replicas ({scale}) exceeds spec.replicas ({replicas})",
+                )
         count = _get(canary, "waves", "count")
         if isinstance(count, int) and count > replicas - 1:
-            yield doc.problem((*where, "waves", "count"), f"waves.count ({count}) must be at most spec.replicas - 1 ({replicas - 1}): each wave moves at least one pod")
+            yield doc.problem(
+                (*where, "waves", "count"),
+                f"waves.count ({count}) must be at most spec.replicas - 1 ({replicas - 1}): each wave moves at least one pod",
+            )
     traffic = canary.get("traffic", "replicas")
     for block, needs in (("istio", "istio"), ("gatewayAPI", "gatewayAPI")):
         if block in canary and traffic != needs:
-            yield doc.problem((*where, block), f"canary.{block} needs traffic: {needs} (traffic is {traffic})", at_key=True)
+            yield doc.problem(
+                (*where, block), f"canary.{block} needs traffic: {needs} (traffic is {traffic})", at_key=True
+            )
     if traffic == "gatewayAPI" and "gatewayAPI" not in canary:
         yield doc.problem((*where, "traffic"), "traffic: gatewayAPI needs canary.gatewayAPI.parentRefs")
     steps = _items(canary, "steps")
     if steps and isinstance(steps[0][1], dict) and ("pause" in steps[0][1] or "analysis" in steps[0][1]):
-        yield doc.problem((*where, "steps", 0), "the first canary step must be setWeight or setCanaryScale: a pause or analysis needs a step to judge")
+        yield doc.problem(
+            (*where, "steps", 0),
+            "the first canary step must be setWeight or setCanaryScale: a pause or analysis needs a step to judge",
+        )
 
 
-def _increasing(doc: Document, where: JsonPath, weights: list[tuple[int, Any]], key: str | None = None) -> Iterator[Problem]:
+def _increasing(
+    doc: Document, where: JsonPath, weights: list[tuple[int, Any]], key: str | None = None
+) -> Iterator[Problem]:
     previous: int | None = None
     for i, weight in weights:
         if not isinstance(weight, int):
@@ -235,7 +266,9 @@ def check_bounds(doc: Document) -> Iterator[Problem]:
         where: JsonPath = ("spec", "strategy", strategy)
         block = _get(doc.data, *where)
         if isinstance(block, dict) and block.get("maxSurge") in (0, "0%") and block.get("maxUnavailable") in (0, "0%"):
-            yield doc.problem((*where, "maxUnavailable"), "maxSurge and maxUnavailable cannot both be 0: no pod could ever move")
+            yield doc.problem(
+                (*where, "maxUnavailable"), "maxSurge and maxUnavailable cannot both be 0: no pod could ever move"
+            )
 
 
 def check_blue_green(doc: Document) -> Iterator[Problem]:
@@ -247,7 +280,11 @@ def check_blue_green(doc: Document) -> Iterator[Problem]:
     if isinstance(preview, str) and preview == name:
         yield doc.problem((*where, "previewService"), f"previewService must differ from the main Service ({name!r})")
     if bg.get("autoPromotionEnabled") is False and "autoPromotionSeconds" in bg:
-        yield doc.problem((*where, "autoPromotionSeconds"), "autoPromotionSeconds contradicts autoPromotionEnabled: false", at_key=True)
+        yield doc.problem(
+            (*where, "autoPromotionSeconds"),
+            "autoPromotionSeconds contradicts autoPromotionEnabled: false",
+            at_key=True,
+        )
 
 
 def check_git(doc: Document) -> Iterator[Problem]:

@@ -258,11 +258,15 @@ def _source(data: Mapping[str, Any]) -> Source:
         helm["chart"],
         tuple(helm.get("values", ())),
         helm.get("releaseName"),
-        argocd=None if argocd is None else ArgoCDTarget(argocd["repoURL"], argocd.get("project", "default"), argocd.get("namespace", "argocd")),
+        argocd=None
+        if argocd is None
+        else ArgoCDTarget(argocd["repoURL"], argocd.get("project", "default"), argocd.get("namespace", "argocd")),
         flux=None if flux is None else FluxTarget(flux["gitRepository"], flux.get("namespace", "flux-system")),
         per_version=None
         if keys is None
-        else PerVersionKeys(keys["name"], keys["imageTag"], keys["replicas"], keys.get("podLabels"), keys.get("service")),
+        else PerVersionKeys(
+            keys["name"], keys["imageTag"], keys["replicas"], keys.get("podLabels"), keys.get("service")
+        ),
     )
 
 
@@ -286,7 +290,9 @@ def _strategy(data: Mapping[str, Any]) -> Strategy:
             max_surge=c.get("maxSurge", "25%"),
             max_unavailable=c.get("maxUnavailable", "25%"),
             traffic=c.get("traffic", "replicas"),
-            istio=None if istio is None else IstioTraffic(tuple(istio.get("hosts", ())), tuple(istio.get("gateways", ()))),
+            istio=None
+            if istio is None
+            else IstioTraffic(tuple(istio.get("hosts", ())), tuple(istio.get("gateways", ()))),
             gateway_api=None
             if gateway is None
             else GatewayAPITraffic(
@@ -319,10 +325,14 @@ def _strategy(data: Mapping[str, Any]) -> Strategy:
 
 # Spec field -> MeasurementPolicy field; unset fields keep the policy's (Argo Rollouts') defaults.
 _POLICY_FIELDS = {
-    "interval": "interval", "count": "count", "failureLimit": "failure_limit",
-    "inconclusiveLimit": "inconclusive_limit", "consecutiveErrorLimit": "consecutive_error_limit",
-    "initialDelay": "initial_delay", "timeout": "timeout",
-}  # fmt: skip
+    "interval": "interval",
+    "count": "count",
+    "failureLimit": "failure_limit",
+    "inconclusiveLimit": "inconclusive_limit",
+    "consecutiveErrorLimit": "consecutive_error_limit",
+    "initialDelay": "initial_delay",
+    "timeout": "timeout",
+}
 _DURATIONS = {"interval", "initialDelay", "timeout"}
 
 

@@ -57,7 +57,9 @@ def schema_problems(document: Document) -> list[Problem]:
         if kind == "AdditionalProperties":
             allowed = ", ".join(sorted(node.get("properties", {})))
             for name in error.kind.unexpected:
-                problems.append(document.problem((*where, name), f"unknown field {name!r}; allowed: {allowed}", at_key=True))
+                problems.append(
+                    document.problem((*where, name), f"unknown field {name!r}; allowed: {allowed}", at_key=True)
+                )
             continue
         problems.append(document.problem(where, f"{_field(where)}: {_message(error, kind, node)}"))
     return problems

@@ -179,7 +179,9 @@ def _compose(text: str, name: str) -> Any:
         if second is not None:
             mark = second.start_mark
             raise LoadError(
-                Problem(name, mark.line + 1, mark.column + 1, "several YAML documents in one file; put one Release per file")
+                Problem(
+                    name, mark.line + 1, mark.column + 1, "several YAML documents in one file; put one Release per file"
+                )
             )
         return first
     except yaml.MarkedYAMLError as exc:
@@ -213,7 +215,14 @@ class _Builder:
         if self.count > MAX_NODES:
             # Where the limit trips says nothing useful; the document as a whole is the problem.
             line, col = self.document.values[()]
-            raise LoadError(Problem(self.document.path, line + 1, col + 1, f"document expands to more than {MAX_NODES} nodes (an alias bomb?)"))
+            raise LoadError(
+                Problem(
+                    self.document.path,
+                    line + 1,
+                    col + 1,
+                    f"document expands to more than {MAX_NODES} nodes (an alias bomb?)",
+                )
+            )
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting too deep (more than {MAX_DEPTH} levels)")
         self.document.values.setdefault(where, (node.start_mark.line, node.start_mark.column))

@@ -13,12 +13,25 @@ COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 OLD_COMMIT = "a" * 40
 
 
-def gate(kind: str, config: dict[str, Any], *, success_condition: str | None = None,
-         failure_condition: str | None = None, **policy: Any) -> Gate:
+def gate(
+    kind: str,
+    config: dict[str, Any],
+    *,
+    success_condition: str | None = None,
+    failure_condition: str | None = None,
+    **policy: Any,
+) -> Gate:
     """A gate as the spec layer builds it (camelCase kind config, durations in seconds)."""
     # Generous: a loaded CI machine may take seconds to import and configure the Kubernetes client.
     policy.setdefault("timeout", 15.0)
-    return Gate(f"test-{kind}", kind, MappingProxyType(config), MeasurementPolicy(**policy), success_condition, failure_condition)
+    return Gate(
+        f"test-{kind}",
+        kind,
+        MappingProxyType(config),
+        MeasurementPolicy(**policy),
+        success_condition,
+        failure_condition,
+    )
 
 
 def context(**overrides: Any) -> GateContext:

@@ -45,7 +45,7 @@ def refused_url() -> str:
 
 
 class _Quiet(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # keep pytest output clean
 
 
@@ -85,6 +85,7 @@ class _Served:
 
 
 # --- the metrics app ----------------------------------------------------------------------------
+
 
 class MetricsApp(_Served):
     """Counters that grow by ``rate`` requests per second per version, ``error_rate`` of them 5xx.
@@ -137,8 +138,8 @@ class MetricsApp(_Served):
         return self
 
 
-
 # --- Prometheus ---------------------------------------------------------------------------------
+
 
 class PrometheusServer:
     """Debian's ``prometheus`` on loopback, scraping ``targets`` (host:port) every second."""
@@ -154,16 +155,27 @@ class PrometheusServer:
     def __enter__(self) -> PrometheusServer:
         self.storage.mkdir(parents=True, exist_ok=True)
         config = self.storage / "prometheus.yml"
-        config.write_text(json.dumps({  # JSON is YAML, and needs no YAML library here
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [{"job_name": "app", "static_configs": [{"targets": self.targets}]}],
-        }))  # fmt: skip
+        config.write_text(
+            json.dumps(
+                {  # JSON is YAML, and needs no YAML library here
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "scrape_configs": [{"job_name": "app", "static_configs": [{"targets": self.targets}]}],
+                }
+            )
+        )
         log = (self.storage / "prometheus.log").open("wb")
         self._process = subprocess.Popen(
-            [self.binary, f"--config.file={config}", f"--storage.tsdb.path={self.storage / 'data'}",
-             f"--web.listen-address={LOOPBACK}:{self.port}", "--log.level=warn"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                self.binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.storage / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         try:
             self._wait_until(lambda: self._get("/-/ready").startswith("Prometheus"), "ready")
@@ -324,10 +336,11 @@ class FakeKubeAPI(_Served):
                 selector = urllib.parse.parse_qs(query).get("labelSelector", [""])[0]
                 try:
                     items = [
-                        copy.deepcopy(obj) for (prefix, ns, plural, _), obj in sorted(self._objects.items())
+                        copy.deepcopy(obj)
+                        for (prefix, ns, plural, _), obj in sorted(self._objects.items())
                         if (prefix, ns, plural) == key[:3]
                         and selector_matches(selector, obj["metadata"].get("labels") or {})
-                    ]  # fmt: skip
+                    ]
                 except ValueError as error:
                     return 400, _status(400, "BadRequest", str(error))
                 return 200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
@@ -371,26 +384,37 @@ class FakeKubeAPI(_Served):
         self._start(Handler)
         return self
 
-
     def write_kubeconfig(self, path: Path, context: str = "fake", token: str | None = None) -> Path:
         """A kubeconfig whose ``context`` points at this server with a bearer token."""
-        path.write_text(json.dumps({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": token or self.token}}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-            "current-context": context,
-        }))  # fmt: skip
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": context, "cluster": {"server": self.url}}],
+                    "users": [{"name": context, "user": {"token": token or self.token}}],
+                    "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+                    "current-context": context,
+                }
+            )
+        )
         return path
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}  # fmt: skip
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 # --- an HTTP endpoint to gate on ----------------------------------------------------------------
+
 
 class HealthApp(_Served):
     """An HTTP endpoint whose answer (status, body, delay) a test sets; records request headers."""
@@ -436,4 +460,3 @@ class HealthApp(_Served):
 
         self._start(Handler)
         return self
-

@@ -42,12 +42,17 @@ def check(kubeconfig: Path, **config: Any) -> Any:
         (application(operation="Failed", revision=OLD_COMMIT), Phase.PENDING, "waiting for"),
         (application(revision=OLD_COMMIT, health="Degraded"), Phase.PENDING, "waiting for"),
         # Argo CD cannot render the desired state at all
-        (application(conditions=[{"type": "ComparisonError", "message": "kustomize build failed: no such file"}]),
-         Phase.ERROR, "ComparisonError: kustomize build failed"),
+        (
+            application(conditions=[{"type": "ComparisonError", "message": "kustomize build failed: no such file"}]),
+            Phase.ERROR,
+            "ComparisonError: kustomize build failed",
+        ),
         (application(conditions=[{"type": "SharedResourceWarning", "message": "shared"}]), Phase.SUCCESSFUL, ""),
     ],
 )
-def test_application_states(kube: FakeKubeAPI, kubeconfig: Path, app: dict[str, Any], phase: Phase, message: str) -> None:
+def test_application_states(
+    kube: FakeKubeAPI, kubeconfig: Path, app: dict[str, Any], phase: Phase, message: str
+) -> None:
     kube.put(app)
     result = check(kubeconfig)
     assert result.phase is phase, result.message
@@ -112,7 +117,9 @@ def test_an_unreachable_api_is_an_error(tmp_path: Path) -> None:
 def test_a_stalled_api_is_an_error_at_the_timeout(kube: FakeKubeAPI, kubeconfig: Path) -> None:
     kube.put(application())
     kube.stall = 2.0
-    result = measure(gate("argocd", {"application": "podinfo-prod", "kubeconfig": str(kubeconfig)}, timeout=0.5), context())
+    result = measure(
+        gate("argocd", {"application": "podinfo-prod", "kubeconfig": str(kubeconfig)}, timeout=0.5), context()
+    )
     assert result.phase is Phase.ERROR
     assert "did not answer within the gate's timeout" in result.message
 

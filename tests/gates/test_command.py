@@ -40,8 +40,11 @@ def test_arguments_and_env_are_templated_and_never_go_through_a_shell(tmp_path: 
         "import os, sys, json; json.dump([sys.argv[1:], os.environ['TARGET'], os.environ['ROLLGEN_COMMIT'],"
         " os.environ['ROLLGEN_STEP'], os.getcwd()], open('out.json', 'w'))"
     )
-    result = run_python(code, args=["{{ version }}", "$(touch pwned)", "a;b"],
-                        config={"env": {"TARGET": "http://{{ release }}.{{ namespace }}"}, "workingDir": str(tmp_path)})  # fmt: skip
+    result = run_python(
+        code,
+        args=["{{ version }}", "$(touch pwned)", "a;b"],
+        config={"env": {"TARGET": "http://{{ release }}.{{ namespace }}"}, "workingDir": str(tmp_path)},
+    )
     assert result.phase is Phase.SUCCESSFUL, result.message
     argv, target, commit, step, cwd = json.loads((tmp_path / "out.json").read_text())
     assert argv == ["6.5.0", "$(touch pwned)", "a;b"]

@@ -31,13 +31,18 @@ def check(kubeconfig: Path, **config: Any) -> Any:
         (kustomization(ready="Unknown", reason="Progressing"), Phase.PENDING, "Ready Unknown"),
         (kustomization(generation=4, observed=3), Phase.PENDING, "generation 4 not observed yet"),
         # Flux tried the commit and it did not apply or is unhealthy
-        (kustomization(applied=OLD_COMMIT, attempted=COMMIT, ready="False", reason="BuildFailed"), Phase.FAILED,
-         "not Ready at 0f1e2d3c4b5a: BuildFailed"),
+        (
+            kustomization(applied=OLD_COMMIT, attempted=COMMIT, ready="False", reason="BuildFailed"),
+            Phase.FAILED,
+            "not Ready at 0f1e2d3c4b5a: BuildFailed",
+        ),
         (kustomization(applied=OLD_COMMIT, ready="False", reason="HealthCheckFailed"), Phase.PENDING, "waiting for"),
         (kustomization(stalled=True), Phase.FAILED, "Stalled: kustomization path not found"),
     ],
-)  # fmt: skip
-def test_kustomization_states(kube: FakeKubeAPI, kubeconfig: Path, obj: dict[str, Any], phase: Phase, message: str) -> None:
+)
+def test_kustomization_states(
+    kube: FakeKubeAPI, kubeconfig: Path, obj: dict[str, Any], phase: Phase, message: str
+) -> None:
     kube.put(obj)
     result = check(kubeconfig)
     assert result.phase is phase, result.message
@@ -61,7 +66,9 @@ def test_the_older_revision_format_names_the_commit_too(kube: FakeKubeAPI, kubec
         (helm_release(chart_version="6.5.0"), Phase.ERROR, "reconcileStrategy: Revision"),
     ],
 )
-def test_helm_release_states(kube: FakeKubeAPI, kubeconfig: Path, obj: dict[str, Any], phase: Phase, message: str) -> None:
+def test_helm_release_states(
+    kube: FakeKubeAPI, kubeconfig: Path, obj: dict[str, Any], phase: Phase, message: str
+) -> None:
     kube.put(obj)
     result = check(kubeconfig, kind="HelmRelease", name="podinfo")
     assert result.phase is phase, result.message

@@ -88,8 +88,11 @@ def test_a_body_that_is_not_json_is_an_error_when_a_field_is_wanted(health_app: 
 
 
 def test_templates_method_and_headers_reach_the_server(health_app: HealthApp) -> None:
-    config = {"method": "POST", "headers": {"X-Canary": "{{ version }}", "X-Commit": "{{ commit }}"},
-              "requestBody": '{"version": "{{ version }}"}'}  # fmt: skip
+    config = {
+        "method": "POST",
+        "headers": {"X-Canary": "{{ version }}", "X-Commit": "{{ commit }}"},
+        "requestBody": '{"version": "{{ version }}"}',
+    }
     result = check(health_app, config, path="/check?step={{ step }}&release={{ release }}")
     assert result.phase is Phase.SUCCESSFUL, result.message
     assert health_app.seen_paths == ["/check?step=2&release=podinfo"]

@@ -22,8 +22,12 @@ def check(kubeconfig: Path, deployments: tuple[tuple[str, int], ...] = PLAN, **c
 
 
 def healthy(kube: FakeKubeAPI, canary_restarts: int = 0) -> None:
-    kube.put(deployment(CANARY, 1), deployment(STABLE, 3), pod(CANARY, 0, canary_restarts),
-             *(pod(STABLE, i, restarts=1) for i in range(3)))  # fmt: skip
+    kube.put(
+        deployment(CANARY, 1),
+        deployment(STABLE, 3),
+        pod(CANARY, 0, canary_restarts),
+        *(pod(STABLE, i, restarts=1) for i in range(3)),
+    )
 
 
 def test_every_deployment_at_plan_passes(kube: FakeKubeAPI, kubeconfig: Path) -> None:
@@ -46,7 +50,9 @@ def test_every_deployment_at_plan_passes(kube: FakeKubeAPI, kubeconfig: Path) ->
         (deployment(CANARY, 1, generation=3, observed=2), "generation 3 not observed yet"),
     ],
 )
-def test_short_of_the_plan_is_pending(kube: FakeKubeAPI, kubeconfig: Path, canary: dict[str, Any], message: str) -> None:
+def test_short_of_the_plan_is_pending(
+    kube: FakeKubeAPI, kubeconfig: Path, canary: dict[str, Any], message: str
+) -> None:
     healthy(kube)
     kube.put(canary)
     result = check(kubeconfig)

@@ -78,8 +78,9 @@ def test_no_data_fails_when_the_failure_condition_says_so(prometheus: Prometheus
 )
 def test_nan_and_inf_are_no_data(prometheus: PrometheusServer, query: str, value: str) -> None:
     # `isNaN(result) || result >= 0.99` would pass NaN if conditions were asked: they are not.
-    lenient = gate("prometheus", {"address": prometheus.url, "query": query},
-                   success_condition="isNaN(result) || result >= 0.99")  # fmt: skip
+    lenient = gate(
+        "prometheus", {"address": prometheus.url, "query": query}, success_condition="isNaN(result) || result >= 0.99"
+    )
     result = measure(lenient, context())
     assert result.phase is Phase.INCONCLUSIVE, result.message
     assert "no data" in result.message
@@ -88,16 +89,24 @@ def test_nan_and_inf_are_no_data(prometheus: PrometheusServer, query: str, value
 
 
 def test_scalars_and_strings_reach_the_conditions(prometheus: PrometheusServer) -> None:
-    scalar = gate("prometheus", {"address": prometheus.url, "query": "scalar(vector(3))"}, success_condition="result == 3")
+    scalar = gate(
+        "prometheus", {"address": prometheus.url, "query": "scalar(vector(3))"}, success_condition="result == 3"
+    )
     assert measure(scalar, context()).phase is Phase.SUCCESSFUL
-    several = gate("prometheus", {"address": prometheus.url, "query": "vector(1) or label_replace(vector(2), 'a', 'b', '', '')"},
-                   success_condition="len(result) == 2 && (result[0] == 2 || result[1] == 2)")  # fmt: skip
+    several = gate(
+        "prometheus",
+        {"address": prometheus.url, "query": "vector(1) or label_replace(vector(2), 'a', 'b', '', '')"},
+        success_condition="len(result) == 2 && (result[0] == 2 || result[1] == 2)",
+    )
     assert measure(several, context()).phase is Phase.SUCCESSFUL
 
 
 def test_a_condition_that_cannot_be_judged_is_an_error(prometheus: PrometheusServer) -> None:
-    several = gate("prometheus", {"address": prometheus.url, "query": "vector(1) or label_replace(vector(2), 'a', 'b', '', '')"},
-                   success_condition="result >= 1")  # two series: which one? an Error, never a guess  # fmt: skip
+    several = gate(
+        "prometheus",
+        {"address": prometheus.url, "query": "vector(1) or label_replace(vector(2), 'a', 'b', '', '')"},
+        success_condition="result >= 1",
+    )  # two series: which one? an Error, never a guess
     result = measure(several, context())
     assert result.phase is Phase.ERROR
     assert "cannot order a list and a number" in result.message
@@ -111,13 +120,17 @@ def test_a_bad_query_is_an_error_with_prometheus_message(prometheus: PrometheusS
 
 
 def test_a_range_vector_is_an_error(prometheus: PrometheusServer) -> None:
-    result = measure(gate("prometheus", {"address": prometheus.url, "query": "up[10s]"}, success_condition="true"), context())
+    result = measure(
+        gate("prometheus", {"address": prometheus.url, "query": "up[10s]"}, success_condition="true"), context()
+    )
     assert result.phase is Phase.ERROR
     assert "range vector" in result.message
 
 
 def test_an_unknown_template_name_is_an_error(prometheus: PrometheusServer) -> None:
-    typo = gate("prometheus", {"address": prometheus.url, "query": 'up{version="{{ verison }}"}'}, success_condition="true")
+    typo = gate(
+        "prometheus", {"address": prometheus.url, "query": 'up{version="{{ verison }}"}'}, success_condition="true"
+    )
     result = measure(typo, context())
     assert result.phase is Phase.ERROR
     assert "unknown name 'verison'" in result.message
@@ -139,8 +152,11 @@ def test_a_prometheus_that_does_not_answer_in_time_is_an_error(health_app: Healt
 
 def test_headers_are_templated_and_sent(health_app: HealthApp) -> None:
     health_app.answer(200, {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "1"]}})
-    with_auth = gate("prometheus", {"address": health_app.url, "query": "up", "headers": {"X-Scope-OrgID": "{{ release }}"}},
-                     success_condition="result == 1")  # fmt: skip
+    with_auth = gate(
+        "prometheus",
+        {"address": health_app.url, "query": "up", "headers": {"X-Scope-OrgID": "{{ release }}"}},
+        success_condition="result == 1",
+    )
     assert measure(with_auth, context()).phase is Phase.SUCCESSFUL
     assert health_app.seen_headers[0]["X-Scope-OrgID"] == "podinfo"
     assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=15s")
@@ -148,7 +164,9 @@ def test_headers_are_templated_and_sent(health_app: HealthApp) -> None:
 
 def test_something_that_is_not_prometheus_is_an_error(health_app: HealthApp) -> None:
     health_app.answer(200, "<html>login</html>")
-    result = measure(gate("prometheus", {"address": health_app.url, "query": "up"}, success_condition="true"), context())
+    result = measure(
+        gate("prometheus", {"address": health_app.url, "query": "up"}, success_condition="true"), context()
+    )
     assert result.phase is Phase.ERROR
     assert "not JSON" in result.message
 
@@ -156,7 +174,10 @@ def test_something_that_is_not_prometheus_is_an_error(health_app: HealthApp) -> 
 def test_value_of_reads_every_result_type() -> None:
     assert value_of({"resultType": "vector", "result": []}) == []
     assert value_of({"resultType": "string", "result": [1.0, "hello"]}) == "hello"
-    assert value_of({"resultType": "vector", "result": [{"value": [1, "+Inf"]}, {"value": [1, "-2"]}]}) == [math.inf, -2.0]
+    assert value_of({"resultType": "vector", "result": [{"value": [1, "+Inf"]}, {"value": [1, "-2"]}]}) == [
+        math.inf,
+        -2.0,
+    ]
 
 
 def test_a_flip_to_errors_aborts_a_running_analysis(metrics_app: MetricsApp, prometheus: PrometheusServer) -> None:

@@ -24,7 +24,9 @@ def test_every_kind_the_spec_knows_is_registered_under_its_own_name() -> None:
 
 
 def test_an_unknown_kind_names_the_known_ones() -> None:
-    with pytest.raises(GateError, match="unknown gate kind 'datadog'; known kinds: argocd, command, flux, http, kubernetes, prometheus"):
+    with pytest.raises(
+        GateError, match="unknown gate kind 'datadog'; known kinds: argocd, command, flux, http, kubernetes, prometheus"
+    ):
         kind_of("datadog")
     result = measure(gate("datadog", {}), context())
     assert result.phase is Phase.ERROR and "unknown gate kind" in result.message
@@ -33,8 +35,12 @@ def test_an_unknown_kind_names_the_known_ones() -> None:
 def test_config_lays_settings_over_defaults_and_adds_timeout_and_conditions() -> None:
     checked = gate("http", {"url": "http://x", "method": "HEAD"}, timeout=7.0, success_condition="result == 'ok'")
     assert config_of(checked) == {
-        "method": "HEAD", "headers": {}, "url": "http://x", "timeout": 7.0, "successCondition": "result == 'ok'",
-    }  # fmt: skip
+        "method": "HEAD",
+        "headers": {},
+        "url": "http://x",
+        "timeout": 7.0,
+        "successCondition": "result == 'ok'",
+    }
 
 
 def test_conditions_on_a_kind_without_them_are_rejected() -> None:
@@ -91,6 +97,10 @@ def test_importing_the_registry_stays_cheap() -> None:
 
 def test_a_context_offers_its_names_to_templates() -> None:
     assert context().template_values() == {
-        "release": "podinfo", "namespace": "prod", "version": "6.5.0", "stable": "6.4.0",
-        "commit": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c", "step": "2",
-    }  # fmt: skip
+        "release": "podinfo",
+        "namespace": "prod",
+        "version": "6.5.0",
+        "stable": "6.4.0",
+        "commit": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+        "step": "2",
+    }

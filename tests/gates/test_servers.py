@@ -24,15 +24,24 @@ def crd_schema(shared: Path, kind: str) -> dict[str, Any]:
     path, version = CRDS[kind]
     documents = [d for d in yaml.safe_load_all((shared / "crds" / path).read_text()) if d]
     crd = next(d for d in documents if d["spec"]["names"]["kind"] == kind)
-    schema: dict[str, Any] = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
+    schema: dict[str, Any] = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"][
+        "openAPIV3Schema"
+    ]
     return schema
 
 
 @pytest.mark.parametrize(
     "obj",
-    [application(), application(operation="Running", multi_source=True), application(operation=None),
-     kustomization(), kustomization(stalled=True, applied=None), helm_release(), git_repository()],
-)  # fmt: skip
+    [
+        application(),
+        application(operation="Running", multi_source=True),
+        application(operation=None),
+        kustomization(),
+        kustomization(stalled=True, applied=None),
+        helm_release(),
+        git_repository(),
+    ],
+)
 def test_fixture_objects_match_the_real_crds(shared: Path, obj: dict[str, Any]) -> None:
     schema = crd_schema(shared, obj["kind"])
     jsonschema.Draft7Validator(schema).validate(obj)

@@ -47,9 +47,7 @@ class GitDaemon:
 
     def create(self, name: str, branch: str = "main") -> str:
         """Make an empty bare repository ``<name>.git`` (default branch ``branch``); return its URL."""
-        subprocess.run(
-            ["git", "init", "-q", "--bare", "-b", branch, str(self.base / f"{name}.git")], check=True
-        )
+        subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(self.base / f"{name}.git")], check=True)
         return self.url(name)
 
 
@@ -60,8 +58,16 @@ def git_daemon(base: Path, *, ready_within: float = 10.0) -> Iterator[GitDaemon]
     port = free_port()
     proc = subprocess.Popen(
         [
-            "git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all", "--enable=receive-pack",
-            "--informative-errors", "--listen=127.0.0.1", f"--port={port}", str(base),
+            "git",
+            "daemon",
+            "--reuseaddr",
+            f"--base-path={base}",
+            "--export-all",
+            "--enable=receive-pack",
+            "--informative-errors",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -129,9 +135,7 @@ class FakeGitHub:
         with self.lock:
             pull = self.pulls[number]
             head = pull["head"]["sha"]
-            subprocess.run(
-                ["git", "update-ref", f"refs/heads/{pull['base']['ref']}", head], cwd=self.bare, check=True
-            )
+            subprocess.run(["git", "update-ref", f"refs/heads/{pull['base']['ref']}", head], cwd=self.bare, check=True)
             pull.update(state="closed", merged=True, merge_commit_sha=head, merged_at="2024-01-01T00:00:00Z")
             return str(head)
 
@@ -143,8 +147,9 @@ class FakeGitHub:
             return 502, {"message": "Server Error"}
         parts = urlsplit(target)
         prefix = f"/repos/{self.owner}/{self.repo}/pulls"
-        issue = re.fullmatch(rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}/issues/(\d+)/comments",
-                             parts.path)
+        issue = re.fullmatch(
+            rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}/issues/(\d+)/comments", parts.path
+        )
         if method == "POST" and issue:
             return self._comment(int(issue[1]), json.loads(body))
         if method == "POST" and parts.path == prefix:
@@ -153,7 +158,8 @@ class FakeGitHub:
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             with self.lock:
                 found = [
-                    p for p in self.pulls.values()
+                    p
+                    for p in self.pulls.values()
                     if (query.get("state", "open") in ("all", p["state"]))
                     and ("head" not in query or query["head"] == p["head"]["label"])
                 ]
@@ -212,8 +218,13 @@ class FakeGitHub:
             if any(p["head"]["ref"] == head and p["state"] == "open" for p in self.pulls.values()):
                 return 422, {
                     "message": "Validation Failed",
-                    "errors": [{"resource": "PullRequest", "code": "custom",
-                                "message": f"A pull request already exists for {self.owner}:{head}."}],
+                    "errors": [
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {self.owner}:{head}.",
+                        }
+                    ],
                 }
             number = len(self.pulls) + 1
             pull = {
@@ -312,17 +323,25 @@ class FakeGitLab:
                 return 409, {"message": ["Another open merge request already exists for this source branch: !1"]}
             iid = len(self.requests) + 1
             self.requests[iid] = {
-                "id": 500 + iid, "iid": iid, "project_id": 7, "title": request["title"],
-                "description": request.get("description"), "state": "opened",
-                "source_branch": source, "target_branch": request["target_branch"],
-                "sha": "a" * 40, "merge_commit_sha": None, "squash_commit_sha": None,
+                "id": 500 + iid,
+                "iid": iid,
+                "project_id": 7,
+                "title": request["title"],
+                "description": request.get("description"),
+                "state": "opened",
+                "source_branch": source,
+                "target_branch": request["target_branch"],
+                "sha": "a" * 40,
+                "merge_commit_sha": None,
+                "squash_commit_sha": None,
                 "web_url": f"https://gitlab.example/{self.project}/-/merge_requests/{iid}",
             }
             return 201, self.requests[iid]
         if method == "GET" and parts.path == prefix:
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             return 200, [
-                r for r in self.requests.values()
+                r
+                for r in self.requests.values()
                 if r["source_branch"] == query.get("source_branch") and r["state"] == query.get("state")
             ]
         found = re.fullmatch(re.escape(prefix) + r"/(\d+)", parts.path)
@@ -353,9 +372,18 @@ class FakeGitLab:
         bodies.append(request["body"])
         note_id = 3000 + sum(len(n) for n in self.notes.values())
         return 201, {
-            "id": note_id, "type": None, "body": request["body"], "attachment": None,
+            "id": note_id,
+            "type": None,
+            "body": request["body"],
+            "attachment": None,
             "author": {"id": 1, "username": "rollgen-bot", "name": "rollgen", "state": "active"},
-            "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-01T00:00:00.000Z",
-            "system": False, "noteable_id": 500 + iid, "noteable_type": "MergeRequest",
-            "noteable_iid": iid, "resolvable": False, "confidential": False, "internal": False,
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "updated_at": "2024-01-01T00:00:00.000Z",
+            "system": False,
+            "noteable_id": 500 + iid,
+            "noteable_type": "MergeRequest",
+            "noteable_iid": iid,
+            "resolvable": False,
+            "confidential": False,
+            "internal": False,
         }

@@ -55,7 +55,8 @@ def test_reader_and_writer_share_one_process_each(tmp_path: Path) -> None:
 def test_parse_tree_handles_several_entries() -> None:
     raw = b"100644 a\0" + bytes(range(20)) + b"40000 b c\0" + bytes(20)
     assert [(e.mode, e.name, e.type) for e in parse_tree(raw, hash_bytes=20)] == [
-        ("100644", "a", "blob"), ("40000", "b c", "tree"),
+        ("100644", "a", "blob"),
+        ("40000", "b c", "tree"),
     ]
 
 

@@ -57,7 +57,9 @@ def test_directory_is_replaced_and_stale_files_vanish(repo_dir: Path) -> None:
     commit_change(repo, "main", always(change(2, {"keep.yaml": b"k2\n"})))
     assert tree_files(repo_dir) == ["README", f"{ROOT}/keep.yaml"]
     assert sorted(p.relative_to(repo_dir).as_posix() for p in (repo_dir / "overlays").rglob("*")) == [
-        "overlays/podinfo", "overlays/podinfo/prod", f"{ROOT}/keep.yaml",
+        "overlays/podinfo",
+        "overlays/podinfo/prod",
+        f"{ROOT}/keep.yaml",
     ]
     # No files at all removes the directory, and its parents left empty.
     commit_change(repo, "main", always(change(3, {})))
@@ -109,10 +111,16 @@ def test_snapshot_reads_the_tip(repo_dir: Path) -> None:
 
 def test_identity_is_configurable(repo_dir: Path) -> None:
     commit_change(
-        Repo.open(repo_dir), "main", always(change(1)),
-        author=Identity("Ann Author", "ann@example.com"), committer=Identity("Bot", "bot@example.com"),
+        Repo.open(repo_dir),
+        "main",
+        always(change(1)),
+        author=Identity("Ann Author", "ann@example.com"),
+        committer=Identity("Bot", "bot@example.com"),
     )
-    assert git(repo_dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == "Ann Author <ann@example.com>|Bot <bot@example.com>"
+    assert (
+        git(repo_dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>")
+        == "Ann Author <ann@example.com>|Bot <bot@example.com>"
+    )
 
 
 def test_lost_compare_and_swap_redecides_on_the_new_tip(bare_dir: Path) -> None:
@@ -191,7 +199,9 @@ def test_refuses_up_front_when_root_is_dirty(repo_dir: Path) -> None:
         commit_change(repo, "main", always(change(2)))
     assert git(repo_dir, "rev-parse", "main") == tip
     assert (repo_dir / ROOT / "kustomization.yaml").read_text() == "hand edit\n"
-    assert not (repo.git_dir / "rollgen" / "pending").is_dir() or not any((repo.git_dir / "rollgen" / "pending").iterdir())
+    assert not (repo.git_dir / "rollgen" / "pending").is_dir() or not any(
+        (repo.git_dir / "rollgen" / "pending").iterdir()
+    )
 
 
 def test_touched_but_unchanged_files_are_not_dirty(repo_dir: Path) -> None:
@@ -267,7 +277,10 @@ def test_history_filters_by_release_newest_first(bare_dir: Path) -> None:
     # A message that merely quotes a trailer is not a record.
     git(bare_dir, "commit-tree", "main^{tree}", "-p", "main", "-m", "quote\n\nRollgen-Release: prod/podinfo")
     assert [(e.record.release, e.record.step) for e in history(repo.git, "main")] == [
-        ("prod/other", 2), ("prod/podinfo", 2), ("prod/other", 1), ("prod/podinfo", 1),
+        ("prod/other", 2),
+        ("prod/podinfo", 2),
+        ("prod/other", 1),
+        ("prod/podinfo", 1),
     ]
     assert [e.record.step for e in history(repo.git, "main", "prod/podinfo", limit=1)] == [2]
 
@@ -283,8 +296,13 @@ def test_last_record_is_found_without_walking_old_history(tmp_path: Path) -> Non
     fast_import = ["reset refs/heads/main", "from refs/heads/main^0"]
     for i in range(10_000):
         fast_import += [
-            "commit refs/heads/main", f"committer A <a@b> {1_700_000_000 + i} +0000",
-            f"data {len(f'other {i}')}", f"other {i}", f"M 644 inline f{i % 7}", "data 2", f"{i % 10}\n",
+            "commit refs/heads/main",
+            f"committer A <a@b> {1_700_000_000 + i} +0000",
+            f"data {len(f'other {i}')}",
+            f"other {i}",
+            f"M 644 inline f{i % 7}",
+            "data 2",
+            f"{i % 10}\n",
         ]
     git(repo_dir, "fast-import", "--quiet", input=("\n".join(fast_import) + "\n").encode())
     repo = Repo.open(repo_dir)
@@ -374,7 +392,9 @@ def test_a_refusal_on_a_stale_tip_is_confirmed_on_the_remote_tip(remote_url: str
 def test_nothing_to_do_on_a_stale_tip_is_confirmed_on_the_remote_tip(remote_url: str, tmp_path: Path) -> None:
     mine = clone(remote_url, tmp_path / "mine")
     theirs = push_elsewhere(remote_url, tmp_path / "theirs", "request.txt")
-    result = commit_change(Repo.open(mine), "main", lambda tip: change(1) if tip.read("request.txt") else None, remote="origin")
+    result = commit_change(
+        Repo.open(mine), "main", lambda tip: change(1) if tip.read("request.txt") else None, remote="origin"
+    )
     assert result is not None and result.parent == theirs
 
 
@@ -428,6 +448,7 @@ def test_concurrent_writers_to_one_remote_lose_nothing(remote_url: str, tmp_path
             release = f"prod/app{i}"
 
             for step in range(1, steps + 1):
+
                 def decide(tip: Snapshot, step: int = step) -> Change | None:
                     last = tip.last_record(release)
                     done = last.record.step if last else 0

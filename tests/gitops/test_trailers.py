@@ -69,9 +69,16 @@ def test_git_reads_our_trailer_block(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_values_are_refused(field: str, value: object, error: str) -> None:
-    values: dict[str, object] = dict(
-        release="prod/app", rollout="r", step=1, steps=3, plan="p", action=Action.START, from_version="1", to_version="2"
-    )
+    values: dict[str, object] = {
+        "release": "prod/app",
+        "rollout": "r",
+        "step": 1,
+        "steps": 3,
+        "plan": "p",
+        "action": Action.START,
+        "from_version": "1",
+        "to_version": "2",
+    }
     values[field] = value
     with pytest.raises(TrailerError, match=error):
         StepRecord(**values)  # type: ignore[arg-type]
@@ -79,14 +86,14 @@ def test_invalid_values_are_refused(field: str, value: object, error: str) -> No
 
 def test_reading_back_is_strict_about_our_keys_only() -> None:
     good = StepRecord("prod/app", "r", 1, 3, "p", Action.START, "1", "2").to_trailers()
-    lower = tuple((k.lower(), v) for k, v in good) + (("Signed-off-by", "A <a@b>"),)
+    lower = (*tuple((k.lower(), v) for k, v in good), ("Signed-off-by", "A <a@b>"))
     assert StepRecord.from_trailers(lower).step == 1
     with pytest.raises(TrailerError, match="missing trailer.*Rollgen-To"):
         StepRecord.from_trailers(good[:-1])
     with pytest.raises(TrailerError, match="more than once"):
         StepRecord.from_trailers(good + good[:1])
     with pytest.raises(TrailerError, match="i/n"):
-        StepRecord.from_trailers(good[:2] + (("Rollgen-Step", "two"),) + good[3:])
+        StepRecord.from_trailers((*good[:2], ("Rollgen-Step", "two"), *good[3:]))
     with pytest.raises(TrailerError, match="subject"):
         compose_message("\n\n", StepRecord.from_trailers(good))
 
@@ -102,5 +109,7 @@ def test_release_pattern_matches_exactly_one_release(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     for release in ("prod/app.v2", "prod/appxv2", "prod/app.v22"):
         git(repo, "commit", "-q", "--allow-empty", "-m", f"s\n\nRollgen-Release: {release}")
-    found = git(repo, "log", "--format=%(trailers:key=Rollgen-Release,valueonly)", f"--grep={release_pattern('prod/app.v2')}")
+    found = git(
+        repo, "log", "--format=%(trailers:key=Rollgen-Release,valueonly)", f"--grep={release_pattern('prod/app.v2')}"
+    )
     assert found.split() == ["prod/app.v2"]

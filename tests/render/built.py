@@ -117,7 +117,9 @@ def pods_selected(selector: Mapping[str, str], deployments: Mapping[str, Obj]) -
     }
 
 
-def assert_matches_state(release: Release, state: State, base: KustomizeBase, objects: list[Obj], hpa: Mapping[str, int] | None) -> None:
+def assert_matches_state(
+    release: Release, state: State, base: KustomizeBase, objects: list[Obj], hpa: Mapping[str, int] | None
+) -> None:
     """What kustomize built is exactly ``state``.
 
     ``hpa`` is the base HPA's bounds (``{"minReplicas": 2, "maxReplicas": 4}``),
@@ -146,7 +148,9 @@ def assert_matches_state(release: Release, state: State, base: KustomizeBase, ob
         images = [c["image"] for c in d["spec"]["template"]["spec"]["containers"]]
         assert f"{release.image}:{workload.version}" in images
 
-    autoscalers = {a["spec"]["scaleTargetRef"]["name"]: a["spec"] for a in of_kind(objects, "HorizontalPodAutoscaler").values()}
+    autoscalers = {
+        a["spec"]["scaleTargetRef"]["name"]: a["spec"] for a in of_kind(objects, "HorizontalPodAutoscaler").values()
+    }
     for name, workload in names.items():
         if hpa is None or workload.replicas == 0:
             assert name not in autoscalers

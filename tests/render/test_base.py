@@ -13,7 +13,17 @@ from rollgen.render.base import Container, ObjectKind, ServicePort, parse_base, 
 from rollgen.spec.model import Canary, HelmSource, KustomizeSource, Release
 from tests.tools import require_tool
 
-RELEASE = Release("podinfo", "prod", 4, "ghcr.io/stefanprodan/podinfo", "6.4.0", "6.5.0", KustomizeSource("podinfo/kustomize"), "out", Canary())
+RELEASE = Release(
+    "podinfo",
+    "prod",
+    4,
+    "ghcr.io/stefanprodan/podinfo",
+    "6.4.0",
+    "6.5.0",
+    KustomizeSource("podinfo/kustomize"),
+    "out",
+    Canary(),
+)
 
 
 def test_reads_the_real_podinfo_base(shared: Path) -> None:
@@ -37,11 +47,17 @@ def test_sorts_other_objects_into_per_version_and_shared_kinds(tmp_path: Path, s
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: podinfo}\nrules: []\n"
     )
     kustomization = tmp_path / "base" / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text() + "  - more.yaml\nconfigMapGenerator:\n  - name: env\n    literals: [A=1]\n")
+    kustomization.write_text(
+        kustomization.read_text() + "  - more.yaml\nconfigMapGenerator:\n  - name: env\n    literals: [A=1]\n"
+    )
     base = read_base(tmp_path, dataclasses.replace(RELEASE, source=KustomizeSource("base")))
     assert base.per_version == (ObjectKind("v1", "ConfigMap"),)
     assert base.shared == (ObjectKind("rbac.authorization.k8s.io/v1", "Role"), ObjectKind("v1", "ServiceAccount"))
-    assert ObjectKind("rbac.authorization.k8s.io/v1", "Role").target() == {"group": "rbac.authorization.k8s.io", "version": "v1", "kind": "Role"}
+    assert ObjectKind("rbac.authorization.k8s.io/v1", "Role").target() == {
+        "group": "rbac.authorization.k8s.io",
+        "version": "v1",
+        "kind": "Role",
+    }
 
 
 def test_a_broken_base_reports_kustomize_errors(tmp_path: Path) -> None:
@@ -76,9 +92,15 @@ HPA = "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:
 @pytest.mark.parametrize(
     ("built", "message"),
     [
-        (DEPLOYMENT % "web" + "---" + DEPLOYMENT % "api" + SERVICE % "app: web", "exactly one Deployment; it has 2 \\(web, api\\)"),
+        (
+            DEPLOYMENT % "web" + "---" + DEPLOYMENT % "api" + SERVICE % "app: web",
+            "exactly one Deployment; it has 2 \\(web, api\\)",
+        ),
         (DEPLOYMENT % "web", "exactly one Service; it has 0 \\(none\\)"),
-        (DEPLOYMENT % "web" + SERVICE % "app: api", "Service web selects {'app': 'api'} but Deployment web's pods are labelled {'app': 'web'}"),
+        (
+            DEPLOYMENT % "web" + SERVICE % "app: api",
+            "Service web selects {'app': 'api'} but Deployment web's pods are labelled {'app': 'web'}",
+        ),
         (DEPLOYMENT % "web" + SERVICE % "app: web" + HPA % "api", "HPA web scales Deployment api, not Deployment web"),
         (DEPLOYMENT % "web" + SERVICE % "app: web" + HPA % "web" + HPA % "web", "at most one HorizontalPodAutoscaler"),
     ],

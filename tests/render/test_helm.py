@@ -11,6 +11,7 @@ release per version.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,9 @@ def template(helm: Any, repo: Path, files: dict[str, bytes]) -> list[Obj]:
         for path in source["helm"]["valueFiles"]:
             merge(values, yaml.safe_load((repo / path.removeprefix("$values/")).read_text()) or {})
         with helm.Chart.load(repo / source["path"]) as chart:
-            rendered = chart.render(values=values, name=source["helm"]["releaseName"], namespace=app["spec"]["destination"]["namespace"])
+            rendered = chart.render(
+                values=values, name=source["helm"]["releaseName"], namespace=app["spec"]["destination"]["namespace"]
+            )
         objects += [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
     return objects
 
@@ -109,7 +112,11 @@ def repo(tmp_path: Path) -> Path:
 
 def test_chart_lints_clean_with_defaults_and_example_values(helm: Any) -> None:
     example = yaml.safe_load((REPO_ROOT / "examples" / "helm" / "values" / "web.yaml").read_text())
-    values = {**example, "image": {"repository": "ghcr.io/example/web"}, "versions": [{"version": "1.0.0", "name": "web-1-0-0", "replicas": 2}]}
+    values = {
+        **example,
+        "image": {"repository": "ghcr.io/example/web"},
+        "versions": [{"version": "1.0.0", "name": "web-1-0-0", "replicas": 2}],
+    }
     for given in (None, values):
         report = helm.lint(str(CHART), given, strict=True, kube_version="v1.30.0")
         assert report["errors"] == []
@@ -127,9 +134,8 @@ def test_chart_lints_clean_with_defaults_and_example_values(helm: Any) -> None:
     ],
 )
 def test_chart_schema_rejects_bad_values(helm: Any, bad: dict[str, Any]) -> None:
-    with helm.Chart.load(CHART) as chart:
-        with pytest.raises(helm.HelmValuesError):
-            chart.validate_schema(merge(chart.values, bad))
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(merge(chart.values, bad))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
@@ -156,7 +162,7 @@ def test_steps_are_deterministic_and_touch_only_step_values(repo: Path, example:
     plan = plan_release(release)
     rendered = [render_state(release, step.state, chart) for step in plan.steps]
     assert rendered == [render_state(release, step.state, chart) for step in plan.steps]
-    for before, after in zip(rendered, rendered[1:]):
+    for before, after in itertools.pairwise(rendered):
         assert {p for p in after if after[p] != before.get(p)} <= {"step-values.yaml"}
 
 
@@ -184,7 +190,11 @@ def workloads(objects: list[Obj]) -> dict[str, Any]:
     services = of_kind(objects, "Service")
     return {
         "deployments": {
-            name: (d["spec"]["replicas"], d["spec"]["selector"]["matchLabels"], d["spec"]["template"]["metadata"]["labels"])
+            name: (
+                d["spec"]["replicas"],
+                d["spec"]["selector"]["matchLabels"],
+                d["spec"]["template"]["metadata"]["labels"],
+            )
             for name, d in deployments.items()
         },
         "services": {name: sorted(pods_selected(s["spec"]["selector"], deployments)) for name, s in services.items()},
@@ -194,11 +204,15 @@ def workloads(objects: list[Obj]) -> dict[str, Any]:
 
 # A user's own chart: podinfo's, read in place. Its pods carry app.kubernetes.io/name=<fullname>
 # only (no podLabels key), so rollgen runs one release per version and moves the Service.
-PODINFO_KEYS = PerVersionKeys(name="fullnameOverride", image_tag="image.tag", replicas="replicaCount", service="service.enabled")
+PODINFO_KEYS = PerVersionKeys(
+    name="fullnameOverride", image_tag="image.tag", replicas="replicaCount", service="service.enabled"
+)
 
 
 def podinfo_release(strategy: BlueGreen | Canary) -> Release:
-    source = HelmSource("podinfo/charts/podinfo", argocd=ArgoCDTarget("https://github.com/example/gitops.git"), per_version=PODINFO_KEYS)
+    source = HelmSource(
+        "podinfo/charts/podinfo", argocd=ArgoCDTarget("https://github.com/example/gitops.git"), per_version=PODINFO_KEYS
+    )
     return Release("podinfo", "prod", 3, "ghcr.io/stefanprodan/podinfo", "6.4.0", "6.5.0", source, "out", strategy)
 
 
@@ -221,14 +235,18 @@ def test_podinfo_chart_runs_one_release_per_version_with_the_service_in_one(helm
             objects += [d for text in texts for d in yaml.safe_load_all(text) if d]
         validate(objects)
         deployments = of_kind(objects, "Deployment")
-        assert {n: d["spec"]["replicas"] for n, d in deployments.items()} == {w.name: w.replicas for w in state.workloads}
+        assert {n: d["spec"]["replicas"] for n, d in deployments.items()} == {
+            w.name: w.replicas for w in state.workloads
+        }
         for w in state.workloads:
             (container,) = deployments[w.name]["spec"]["template"]["spec"]["containers"]
             assert container["image"] == f"{release.image}:{w.version}"
             assert pods_selected(deployments[w.name]["spec"]["selector"]["matchLabels"], deployments) == {w.name}
         (service,) = of_kind(objects, "Service").values()
         serving = state.service_version or state.workloads[0].version
-        assert pods_selected(service["spec"]["selector"], deployments) == {w.name for w in state.workloads if w.version == serving}
+        assert pods_selected(service["spec"]["selector"], deployments) == {
+            w.name for w in state.workloads if w.version == serving
+        }
 
 
 def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:

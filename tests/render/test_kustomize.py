@@ -25,7 +25,15 @@ from rollgen.render.base import KustomizeBase, read_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
-from tests.render.built import assert_matches_state, kustomize_build, kustomize_build_all, kustomize_build_text, of_kind, validate, write_files
+from tests.render.built import (
+    assert_matches_state,
+    kustomize_build,
+    kustomize_build_all,
+    kustomize_build_text,
+    of_kind,
+    validate,
+    write_files,
+)
 from tests.tools import REPO_ROOT, require_tool
 
 EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.yaml"))
@@ -116,7 +124,8 @@ def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path,
         "apiVersion: v1\nkind: Secret\nmetadata: {name: podinfo-token}\nstringData: {token: x}\n"
     )
     (base / "kustomization.yaml").write_text(
-        (base / "kustomization.yaml").read_text() + "  - shared.yaml\nconfigMapGenerator:\n  - name: podinfo-env\n    literals: [MODE=prod]\n"
+        (base / "kustomization.yaml").read_text()
+        + "  - shared.yaml\nconfigMapGenerator:\n  - name: podinfo-env\n    literals: [MODE=prod]\n"
     )
     release = dataclasses.replace(podinfo_release(REPO_ROOT / "examples" / "canary.yaml"), container="podinfod")
     state = State((Workload("6.4.0", "podinfo-6-4-0", 3), Workload("6.5.0", "podinfo-6-5-0", 1)))
@@ -180,7 +189,15 @@ def test_rendering_gives_the_same_bytes_in_every_process() -> None:
     digests = set()
     for seed in ("1", "2", "3"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run([sys.executable, "-c", DIGEST_EVERY_STATE], input=built, capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", DIGEST_EVERY_STATE],
+            input=built,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            check=True,
+        )
         digests.add(done.stdout)
     assert len(digests) == 1
 
@@ -197,7 +214,9 @@ def test_golden_files(case: str, shared: Path, update_golden: bool) -> None:
     require_tool("kubectl")
     example, step = GOLDEN_CASES[case]
     # The base is read in place; its path relative to the shared data is part of the golden text.
-    release = dataclasses.replace(podinfo_release(REPO_ROOT / "examples" / example), source=KustomizeSource("podinfo/kustomize"))
+    release = dataclasses.replace(
+        podinfo_release(REPO_ROOT / "examples" / example), source=KustomizeSource("podinfo/kustomize")
+    )
     files = render_state(release, plan_release(release).steps[step - 1].state, read_base(shared, release))
     directory = GOLDEN / case
     if update_golden:
@@ -235,7 +254,9 @@ def test_weights_without_a_router_are_a_planner_bug(podinfo_repo: Path) -> None:
 def test_helm_releases_are_not_rendered_here(podinfo_repo: Path) -> None:
     from rollgen.spec.model import HelmSource
 
-    release = dataclasses.replace(podinfo_release(REPO_ROOT / "examples" / "canary.yaml"), source=HelmSource("charts/podinfo"))
+    release = dataclasses.replace(
+        podinfo_release(REPO_ROOT / "examples" / "canary.yaml"), source=HelmSource("charts/podinfo")
+    )
     base: KustomizeBase = read_base(podinfo_repo, podinfo_release(REPO_ROOT / "examples" / "canary.yaml"))
     with pytest.raises(UsageError, match="Helm"):
         render_state(release, plan_release(release).initial, base)

@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 from rollgen.render.manifests import dump_documents, dump_yaml
 
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=30)
-documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(documents)

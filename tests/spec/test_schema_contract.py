@@ -31,9 +31,10 @@ def test_is_valid_draft_07() -> None:
 
 def test_every_object_is_closed() -> None:
     open_objects = [
-        where for where, node in objects(SCHEMA)
+        where
+        for where, node in objects(SCHEMA)
         if "properties" in node and node.get("additionalProperties") is not False
-    ]  # fmt: skip
+    ]
     assert open_objects == []
 
 
