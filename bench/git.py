@@ -36,7 +36,7 @@ from rollgen.gitops.repo import Change, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.spec import load_release
-from tests.gitops.servers import git_daemon
+from testkit.gitservers import git_daemon
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # A long canary (many surge/drain steps) so every repetition has a step to promote to.

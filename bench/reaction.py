@@ -34,8 +34,8 @@ from rollgen import controller, rollout
 from rollgen.demo import git, release_document, write_base
 from rollgen.gitops.repo import Repo
 from rollgen.spec import load_release
-from tests.gates.servers import MetricsApp, PrometheusServer
-from tests.gitops.servers import GitDaemon, git_daemon
+from testkit.gateservers import MetricsApp, PrometheusServer
+from testkit.gitservers import GitDaemon, git_daemon
 
 ERROR_RATIO = (
     'sum(irate(http_requests_total{version="{{ version }}",code="500"}[3s]))'

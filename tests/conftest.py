@@ -1,10 +1,15 @@
+"""Fixtures every test directory can use: git identity isolation, the shared data, real servers on loopback."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.tools import shared_data
+from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
+from testkit.gitservers import GitDaemon, git_daemon
+from testkit.tools import require_tool, shared_data
 
 
 @pytest.fixture
@@ -22,3 +27,46 @@ def _isolated_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: py
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@rollgen.invalid")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "rollgen-test")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@rollgen.invalid")
+
+
+@pytest.fixture(scope="session")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitDaemon]:
+    """A real ``git daemon`` on loopback serving bare repositories (push enabled)."""
+    require_tool("git")
+    with git_daemon(tmp_path_factory.mktemp("served")) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def metrics_app() -> Iterator[MetricsApp]:
+    """An app exposing http_requests_total{app="podinfo",version=...}; set error rates per version."""
+    with MetricsApp() as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def prometheus(metrics_app: MetricsApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """Debian's prometheus on loopback, scraping ``metrics_app`` every second, ready and with samples."""
+    binary = require_tool("prometheus")
+    target = metrics_app.url.removeprefix("http://")
+    with PrometheusServer(binary, tmp_path_factory.mktemp("prometheus"), [target]) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def kube_api() -> Iterator[FakeKubeAPI]:
+    with FakeKubeAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def kube(kube_api: FakeKubeAPI) -> FakeKubeAPI:
+    """The loopback Kubernetes API, emptied for this test."""
+    kube_api.clear()
+    return kube_api
+
+
+@pytest.fixture
+def kubeconfig(kube: FakeKubeAPI, tmp_path: Path) -> Path:
+    """A kubeconfig file pointing at ``kube`` with its bearer token."""
+    return kube.write_kubeconfig(tmp_path / "kubeconfig")

@@ -11,8 +11,8 @@ import yaml
 
 from rollgen.plan import plan_release
 from rollgen.spec import load_release
-from tests.test_cli_validate import rollgen
-from tests.tools import REPO_ROOT, require_tool
+from testkit.cli import rollgen
+from testkit.tools import REPO_ROOT, require_tool
 
 CANARY = REPO_ROOT / "examples" / "canary.yaml"
 

@@ -7,13 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.tools import REPO_ROOT
+from testkit.cli import rollgen
+from testkit.tools import REPO_ROOT
 
 SPEC_DIR = Path(__file__).parent / "spec"
-
-
-def rollgen(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rollgen", *args], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
 def test_valid_files_exit_zero_and_print_nothing() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.cli import main
-from tests.test_rollout import make_repo, write_spec
+from testkit.rollouts import make_repo, write_spec
 
 
 def test_start_status_promote_abort_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

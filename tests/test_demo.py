@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.cli import main
-from tests.tools import require_tool
+from testkit.tools import require_tool
 
 
 @pytest.mark.slow

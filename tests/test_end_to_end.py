@@ -25,10 +25,9 @@ from rollgen.plan import plan_release
 from rollgen.render import Renderer
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from tests.gates.conftest import kube, kube_api, kubeconfig, metrics_app, prometheus  # noqa: F401 - fixtures
-from tests.gates.objects import application
-from tests.gates.servers import FakeKubeAPI, MetricsApp, PrometheusServer
-from tests.tools import require_tool
+from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
+from testkit.kubeobjects import application
+from testkit.tools import require_tool
 
 ERROR_RATIO = (
     'sum(rate(http_requests_total{version="{{ version }}",code="500"}[4s]))'
@@ -122,7 +121,7 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
     prometheus: PrometheusServer,
     metrics_app: MetricsApp,
     kube: FakeKubeAPI,
-    kubeconfig: Path,  # noqa: F811
+    kubeconfig: Path,
 ) -> None:
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
@@ -153,7 +152,7 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
 def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
     tmp_path: Path,
     prometheus: PrometheusServer,
-    metrics_app: MetricsApp,  # noqa: F811
+    metrics_app: MetricsApp,
 ) -> None:
     metrics_app.set_error_rate("2.1.0", 0.5)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.1.0"))
@@ -170,7 +169,7 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
     assert git(work, "log", "-1", "--format=%s", "origin/main").startswith("web: abort, 1.0.0 restored")
 
 
-def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeAPI, kubeconfig: Path) -> None:  # noqa: F811
+def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeAPI, kubeconfig: Path) -> None:
     document = release_document(
         "1.0.0", "2.0.0", [argocd_gate(kubeconfig, "web")], ({"setWeight": 50},), progress_deadline="2s"
     )
@@ -214,7 +213,7 @@ def test_a_flapping_metric_respects_failure_limit(tmp_path: Path, failure_limit:
 
 def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(
     tmp_path: Path,
-    prometheus: PrometheusServer,  # noqa: F811
+    prometheus: PrometheusServer,
     metrics_app: MetricsApp,
 ) -> None:
     """A cron job in a new clone each time measures on where the last one stopped."""

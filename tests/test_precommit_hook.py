@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import REPO_ROOT, require_tool
+from testkit.tools import REPO_ROOT, require_tool
 
 GOOD = (REPO_ROOT / "examples" / "recreate.yaml").read_text()
 

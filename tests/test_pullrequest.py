@@ -18,9 +18,9 @@ from rollgen.plan import plan_release
 from rollgen.pullrequest import pull_request_body
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from tests.gitops.conftest import clone, daemon, git  # noqa: F401 (daemon is a fixture)
-from tests.gitops.servers import FakeGitHub, FakeGitLab, GitDaemon, serve
-from tests.test_rollout import canary, make_repo, write_spec
+from testkit.git import clone, git
+from testkit.gitservers import FakeGitHub, FakeGitLab, GitDaemon, serve
+from testkit.rollouts import canary, make_repo, write_spec
 
 TOKEN = "ghp_PRMODE0123456789SENTINELtoken"
 TOKEN_ENV = "ROLLGEN_TEST_PR_TOKEN"

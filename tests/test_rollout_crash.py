@@ -17,8 +17,8 @@ from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.spec import load_release
-from tests.gitops.conftest import git
-from tests.test_rollout import canary, make_repo, output_files, write_spec
+from testkit.git import git
+from testkit.rollouts import canary, make_repo, output_files, write_spec
 
 KILLS = 50
 

@@ -13,9 +13,9 @@ import pytest
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.gitops.trailers import Action
-from tests.gitops.conftest import clone, daemon, git  # noqa: F401 (daemon is a fixture)
-from tests.gitops.servers import GitDaemon
-from tests.test_rollout import canary, make_repo, write_spec
+from testkit.git import clone, git
+from testkit.gitservers import GitDaemon
+from testkit.rollouts import canary, make_repo, write_spec
 
 RELEASES = 100
 PROCESSES = 4

@@ -9,9 +9,9 @@ import pytest
 
 from rollgen.analysis import Phase
 from rollgen.gates.registry import measure
-from tests.gates.helpers import COMMIT, OLD_COMMIT, context, gate
-from tests.gates.objects import application
-from tests.gates.servers import FakeKubeAPI, refused_url
+from testkit.gates import COMMIT, OLD_COMMIT, context, gate
+from testkit.gateservers import FakeKubeAPI, refused_url
+from testkit.kubeobjects import application
 
 APP_PATH = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/podinfo-prod"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from rollgen.analysis import Phase
 from rollgen.gates.registry import measure
-from tests.gates.helpers import COMMIT, context, gate
+from testkit.gates import COMMIT, context, gate
 
 
 def run_python(code: str, **settings: Any) -> Any:

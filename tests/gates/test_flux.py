@@ -9,9 +9,9 @@ import pytest
 
 from rollgen.analysis import Phase
 from rollgen.gates.registry import measure
-from tests.gates.helpers import COMMIT, OLD_COMMIT, context, gate
-from tests.gates.objects import git_repository, helm_release, kustomization
-from tests.gates.servers import FakeKubeAPI
+from testkit.gates import COMMIT, OLD_COMMIT, context, gate
+from testkit.gateservers import FakeKubeAPI
+from testkit.kubeobjects import git_repository, helm_release, kustomization
 
 KS_PATH = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps"
 REPO_PATH = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/deploy"

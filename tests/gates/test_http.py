@@ -10,8 +10,8 @@ from rollgen.analysis import Phase
 from rollgen.gates.http import json_path
 from rollgen.gates.kind import GateError
 from rollgen.gates.registry import measure
-from tests.gates.helpers import COMMIT, context, gate
-from tests.gates.servers import HealthApp, refused_url
+from testkit.gates import COMMIT, context, gate
+from testkit.gateservers import HealthApp, refused_url
 
 
 def check(health_app: HealthApp, config: dict[str, Any], path: str = "/healthz", **settings: Any) -> Any:

@@ -9,9 +9,9 @@ import pytest
 
 from rollgen.analysis import Phase
 from rollgen.gates.registry import measure
-from tests.gates.helpers import context, gate
-from tests.gates.objects import deployment, pod
-from tests.gates.servers import FakeKubeAPI
+from testkit.gates import context, gate
+from testkit.gateservers import FakeKubeAPI
+from testkit.kubeobjects import deployment, pod
 
 CANARY, STABLE = "podinfo-6-5-0", "podinfo-6-4-0"
 PLAN = ((CANARY, 1), (STABLE, 3))

@@ -10,8 +10,8 @@ from rollgen.analysis import Phase, Result, run
 from rollgen.gates.prometheus import value_of
 from rollgen.gates.registry import measure
 from rollgen.spec.model import Gate
-from tests.gates.helpers import context, gate
-from tests.gates.servers import HealthApp, MetricsApp, PrometheusServer, refused_url
+from testkit.gates import context, gate
+from testkit.gateservers import HealthApp, MetricsApp, PrometheusServer, refused_url
 
 # The spec's example query, over 5 s rather than 1 m so a flipped error rate shows within seconds.
 SUCCESS_RATE = (

@@ -15,7 +15,7 @@ from rollgen.gates import registry
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.registry import KINDS, config_of, kind_of, measure
 from rollgen.spec.vocabulary import GATE_KINDS
-from tests.gates.helpers import context, gate
+from testkit.gates import context, gate
 
 
 def test_every_kind_the_spec_knows_is_registered_under_its_own_name() -> None:

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.gates.objects import application, git_repository, helm_release, kustomization
-from tests.gates.servers import merge_patch, selector_matches
+from testkit.gateservers import merge_patch, selector_matches
+from testkit.kubeobjects import application, git_repository, helm_release, kustomization
 
 CRDS = {
     "Application": ("argo-cd/application-crd.yaml", "v1alpha1"),

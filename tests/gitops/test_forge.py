@@ -12,8 +12,8 @@ from rollgen.gitops.errors import ForgeError
 from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
 from rollgen.gitops.repo import Change, Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
-from tests.gitops.conftest import clone, git
-from tests.gitops.servers import FakeGitHub, FakeGitLab, GitDaemon, serve
+from testkit.git import clone, git
+from testkit.gitservers import FakeGitHub, FakeGitLab, GitDaemon, serve
 
 SENTINEL = "ghp_SENTINEL0123456789abcdefSECRET"
 

@@ -8,7 +8,7 @@ import pytest
 
 from rollgen.gitops.errors import GitError
 from rollgen.gitops.git import Git, ObjectReader, TreeEntry, TreeWriter, parse_tree, redact
-from tests.gitops.conftest import git
+from testkit.git import git
 
 
 def test_redact_hides_url_credentials_only() -> None:

@@ -15,9 +15,9 @@ from rollgen.gitops.repo import Change, CommitResult, Identity, Repo, commit_cha
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history, read_file_at
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.gitops.worktree import Worktree
-from tests.gitops.conftest import clone, git, init_repo
-from tests.gitops.servers import GitDaemon
-from tests.tools import require_tool
+from testkit.git import clone, git, init_repo
+from testkit.gitservers import GitDaemon
+from testkit.tools import require_tool
 
 ROOT = "overlays/podinfo/prod"
 

@@ -18,7 +18,7 @@ from rollgen.gitops.trailers import (
     release_pattern,
     rollout_id,
 )
-from tests.gitops.conftest import git
+from testkit.git import git
 
 dns = st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,20}[a-z0-9])?", fullmatch=True)
 token = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9:._+-]{0,30}", fullmatch=True)

@@ -11,7 +11,7 @@ import pytest
 from rollgen.errors import UsageError
 from rollgen.render.base import Container, ObjectKind, ServicePort, parse_base, read_base
 from rollgen.spec.model import Canary, HelmSource, KustomizeSource, Release
-from tests.tools import require_tool
+from testkit.tools import require_tool
 
 RELEASE = Release(
     "podinfo",

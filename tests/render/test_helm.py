@@ -26,19 +26,19 @@ from rollgen.render.base import read_base
 from rollgen.render.helm import read_chart, render_state
 from rollgen.spec import load_release
 from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
-from tests.render.built import (
+from testkit.built import (
     Obj,
     _crd_validator,
     _route_weights,
     assert_matches_state,
+    every_state,
     kustomize_build,
     of_kind,
     pods_selected,
     validate,
     write_files,
 )
-from tests.render.test_kustomize import every_state
-from tests.tools import REPO_ROOT, missing, shared_data
+from testkit.tools import REPO_ROOT, missing, shared_data
 
 EXAMPLES = sorted((REPO_ROOT / "examples" / "helm").glob("*.yaml"))
 CHART = REPO_ROOT / "charts" / "rollgen-app"

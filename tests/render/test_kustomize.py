@@ -14,19 +14,19 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.plan import Plan, State, Workload, abort_states, plan_release
+from rollgen.plan import State, Workload, abort_states, plan_release
 from rollgen.render.base import KustomizeBase, read_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
-from tests.render.built import (
+from testkit.built import (
     assert_matches_state,
+    every_state,
     kustomize_build,
     kustomize_build_all,
     kustomize_build_text,
@@ -34,7 +34,7 @@ from tests.render.built import (
     validate,
     write_files,
 )
-from tests.tools import REPO_ROOT, require_tool
+from testkit.tools import REPO_ROOT, require_tool
 
 EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.yaml"))
 PODINFO_HPA = {"minReplicas": 2, "maxReplicas": 4}
@@ -67,15 +67,6 @@ def examples_repo(tmp_path: Path) -> Path:
     require_tool("kubectl")
     shutil.copytree(REPO_ROOT / "examples" / "apps", tmp_path / "examples" / "apps")
     return tmp_path
-
-
-def every_state(plan: Plan) -> Iterator[State]:
-    """The initial state, each step's, and each state of every abort path."""
-    yield plan.initial
-    for step in plan.steps:
-        yield step.state
-    for index in range(1, len(plan.steps) + 1):
-        yield from abort_states(plan, index)
 
 
 def check_every_state(repo: Path, release: Release, hpa: dict[str, int] | None) -> int:
@@ -170,7 +161,7 @@ from rollgen.plan import plan_release
 from rollgen.render.base import parse_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
-from tests.render.test_kustomize import EXAMPLES
+EXAMPLES = sorted(Path("examples").glob("*.yaml"))
 base = parse_base(sys.stdin.read(), "examples/apps/web/base")
 digest = hashlib.sha256()
 for example in EXAMPLES:

@@ -11,7 +11,7 @@ from rollgen.plan import plan_release
 from rollgen.render import Renderer
 from rollgen.render import base as base_module
 from rollgen.spec import load_release
-from tests.tools import REPO_ROOT, require_tool
+from testkit.tools import REPO_ROOT, require_tool
 
 
 def test_base_is_read_once_and_again_after_an_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.spec import validate_file
-from tests.tools import REPO_ROOT
+from testkit.tools import REPO_ROOT
 
 HERE = Path(__file__).parent
 INVALID = sorted((HERE / "invalid").glob("*.yaml"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from tests.tools import REPO_ROOT
+from testkit.tools import REPO_ROOT
 
 SCHEMA = json.loads((REPO_ROOT / "schemas" / "release.schema.json").read_text())
 

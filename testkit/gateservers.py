@@ -1,7 +1,7 @@
 """Real servers on loopback for gate tests: a metrics app, Prometheus scraping it, a Kubernetes API.
 
 Importable by any test (the controller's too): the fixtures in
-``tests/gates/conftest.py`` wrap these, session-scoped.
+``tests/conftest.py`` wrap these, session-scoped.
 
 - :class:`MetricsApp`: a stdlib HTTP server exposing ``http_requests_total`` in the
   Prometheus text format, labelled by app/version/code, whose error rate a test sets.

@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,10 @@ import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from rollgen.plan import State, workload_name
+from rollgen.plan import Plan, State, abort_states, workload_name
 from rollgen.render.base import KustomizeBase
 from rollgen.spec.model import Release
-from tests.tools import require_tool, shared_data
+from testkit.tools import require_tool, shared_data
 
 KUBERNETES_VERSION = "1.30.0"
 CRDS = {
@@ -206,3 +206,12 @@ def _route_weights(objects: list[Obj], services: Mapping[str, Obj], deployments:
             (target,) = pods_selected({**service, **subset["labels"]}, deployments)
             weights[target] = weights.get(target, 0) + dest["weight"]
     return weights
+
+
+def every_state(plan: Plan) -> Iterator[State]:
+    """The initial state, each step's, and each state of every abort path."""
+    yield plan.initial
+    for step in plan.steps:
+        yield step.state
+    for index in range(1, len(plan.steps) + 1):
+        yield from abort_states(plan, index)

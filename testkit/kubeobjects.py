@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gates.helpers import COMMIT
+from testkit.gates import COMMIT
 
 SYNCED_AT = "2024-05-01T10:00:00Z"
 RECONCILED_AT = "2024-05-01T10:00:05Z"

@@ -1,0 +1,34 @@
+"""Plain git, run as a user would, for setting up and inspecting repositories in tests."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from testkit.tools import require_tool
+
+
+def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
+    """Run plain git (as a user would) and return its stdout."""
+    done = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {done.stderr.decode()}")
+    return done.stdout.decode().rstrip()
+
+
+def init_repo(path: Path, *, bare: bool = False) -> Path:
+    """A repository on ``main`` with one commit holding ``README``."""
+    require_tool("git")
+    git(path.parent, "init", "-q", "-b", "main", *(["--bare"] if bare else []), path.name)
+    blob = git(path, "hash-object", "-w", "--stdin", input=b"hello\n")
+    tree = git(path, "mktree", input=f"100644 blob {blob}\tREADME\n".encode())
+    commit = git(path, "commit-tree", tree, "-m", "initial")
+    git(path, "update-ref", "refs/heads/main", commit)
+    if not bare:
+        git(path, "reset", "-q", "--hard")
+    return path
+
+
+def clone(url: str, path: Path) -> Path:
+    git(path.parent, "clone", "-q", url, path.name)
+    return path
