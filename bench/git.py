@@ -36,6 +36,7 @@ from rollgen.gitops.repo import Change, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.spec import load_release
+from testkit.git import git
 from testkit.gitservers import git_daemon
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -57,10 +58,6 @@ spec:
 """
 
 ROOT = "overlays/podinfo/prod"
-
-
-def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=True).stdout.decode().strip()
 
 
 def rendered(i: int) -> dict[str, bytes]:

@@ -8,12 +8,17 @@ from pathlib import Path
 from testkit.tools import require_tool
 
 
-def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
-    """Run plain git (as a user would) and return its stdout."""
+def git_bytes(cwd: Path, *args: str, input: bytes | None = None) -> bytes:
+    """Run plain git (as a user would) and return its stdout unchanged (blobs may be binary)."""
     done = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=False)
     if done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {done.stderr.decode()}")
-    return done.stdout.decode().rstrip()
+    return done.stdout
+
+
+def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
+    """Run plain git (as a user would) and return its stdout as text, without the trailing newline."""
+    return git_bytes(cwd, *args, input=input).decode().rstrip()
 
 
 def init_repo(path: Path, *, bare: bool = False) -> Path:

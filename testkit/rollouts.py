@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from testkit.git import git, init_repo
+from testkit.git import git, git_bytes, init_repo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # What the output directory holds before any rollout: rollgen must give back exactly these bytes.
@@ -76,4 +75,4 @@ def output_files(repo: Path, name: str = "web", rev: str = "HEAD") -> dict[str, 
 
 
 def _show(repo: Path, rev: str) -> bytes:
-    return subprocess.run(["git", "cat-file", "blob", rev], cwd=repo, capture_output=True, check=True).stdout
+    return git_bytes(repo, "cat-file", "blob", rev)

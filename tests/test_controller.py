@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+import testkit.git
 from rollgen.analysis import Measurement, MeasurementPolicy, Phase
 from rollgen.controller import (
     LIVE,
@@ -367,8 +368,7 @@ def test_later_commits_are_the_descendants_of_the_step_on_the_branch(tmp_path: P
     from rollgen.controller import _later_commits
     from rollgen.gitops.repo import Repo
 
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+    git = partial(testkit.git.git, tmp_path)
 
     git("init", "-q", "-b", "main")
     git("commit", "-q", "--allow-empty", "-m", "base")

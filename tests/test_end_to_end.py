@@ -26,6 +26,7 @@ from rollgen.render import Renderer
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
+from testkit.git import git
 from testkit.kubeobjects import application
 from testkit.tools import require_tool
 
@@ -34,10 +35,6 @@ ERROR_RATIO = (
     ' / sum(rate(http_requests_total{version="{{ version }}"}[4s]))'
 )
 STEPS = ({"setWeight": 25}, {"analysis": {"gates": ["errors"]}}, {"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def setup(tmp_path: Path, document: Mapping[str, Any], *, seed: bool = False) -> tuple[Repo, Release, Path]:

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from testkit.git import git
 from testkit.tools import REPO_ROOT, require_tool
 
 GOOD = (REPO_ROOT / "examples" / "recreate.yaml").read_text()
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +19,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed copy of this checkout: try-repo installs the hook from a git repository's HEAD."""
     require_tool("pre-commit")
     copy = tmp_path_factory.mktemp("hook-repo") / "rollgen"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    for name in tracked.stdout.splitlines():
+    for name in git(REPO_ROOT, "ls-files", "-co", "--exclude-standard").splitlines():
         source = REPO_ROOT / name
         if source.is_file():
             target = copy / name
