@@ -58,10 +58,11 @@ from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch, tracking_ref
 from rollgen.gitops.repo import Identity, Repo
 from rollgen.gitops.snapshot import Snapshot
-from rollgen.plan import WAVES_RESTARTS_GATE, Step, Workload
+from rollgen.plan import Step, Workload
 from rollgen.progress import Display, summary
 from rollgen.rollout import RolloutState
 from rollgen.spec.model import Analysis, Canary, Gate, Release
+from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE
 
 LIVENESS_KINDS: Final = ("argocd", "flux", "kubernetes")
 LIVE: Final = "live"

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Union
+from typing import TypeAlias
 
 from rollgen.errors import UsageError
 from rollgen.replicas import (
@@ -45,7 +45,7 @@ from rollgen.spec.model import (
 )
 from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE
 
-Wait = Union[Pause, Analysis]
+Wait: TypeAlias = Pause | Analysis
 
 
 def slug(version: str) -> str:

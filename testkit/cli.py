@@ -10,4 +10,6 @@ from testkit.tools import REPO_ROOT
 
 
 def rollgen(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rollgen", *args], capture_output=True, text=True, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "rollgen", *args], capture_output=True, text=True, cwd=cwd, timeout=60, check=False
+    )

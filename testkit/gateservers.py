@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 LOOPBACK = "127.0.0.1"
 
@@ -279,7 +279,7 @@ class FakeKubeAPI(_Served):
     received; ``stall`` makes every answer wait that long (to test timeouts).
     """
 
-    PLURALS = {
+    PLURALS: ClassVar[dict[str, str]] = {
         "Application": "applications",
         "Kustomization": "kustomizations",
         "HelmRelease": "helmreleases",

@@ -210,7 +210,11 @@ class FakeGitHub:
     def _create(self, request: dict[str, Any]) -> tuple[int, Any]:
         head, base = request.get("head", ""), request.get("base", "")
         sha = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{head}"], cwd=self.bare, capture_output=True, text=True
+            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{head}"],
+            cwd=self.bare,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
         if not sha or not request.get("title"):
             return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "invalid"}]}

@@ -64,7 +64,7 @@ def m(phase: Phase, at: float) -> Measurement:
     return Measurement(phase, None, phase.value.lower(), at)
 
 
-S, F, P, I, E = Phase.SUCCESSFUL, Phase.FAILED, Phase.PENDING, Phase.INCONCLUSIVE, Phase.ERROR
+S, F, P, I, E = Phase.SUCCESSFUL, Phase.FAILED, Phase.PENDING, Phase.INCONCLUSIVE, Phase.ERROR  # noqa: E741 - one letter per phase keeps the table readable
 T0 = 1000.0  # the step's commit time
 
 # (name, gates, step waits, measurements by stage/gate, now, deadline, expected decision)

@@ -38,6 +38,7 @@ def try_repo(hook_repo: Path, project: Path) -> subprocess.CompletedProcess[str]
         capture_output=True,
         text=True,
         timeout=600,
+        check=False,
     )
 
 

@@ -42,7 +42,7 @@ class Setup:
 
 
 @pytest.fixture
-def setup(daemon: GitDaemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:  # noqa: F811
+def setup(daemon: GitDaemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
     """A clone of a served repository holding the example base, and a spec in pull-request mode."""
     seed = make_repo(tmp_path / "seed")
     url = daemon.create(tmp_path.name)

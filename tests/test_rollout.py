@@ -58,7 +58,7 @@ def test_rollout_to_completion_then_undo(work: Path) -> None:
         rollout.promote(repo, release)
     with pytest.raises(UsageError, match="nothing to abort"):
         rollout.abort(repo, release)
-    with pytest.raises(UsageError, match="stable is 1.0.0 but 1.1.0 runs"):
+    with pytest.raises(UsageError, match=r"stable is 1\.0\.0 but 1\.1\.0 runs"):
         rollout.start(repo, release)
     back = rollout.undo(repo, release)
     assert (back.state.action, back.state.from_version, back.state.to_version) == (Action.UNDO, "1.1.0", "1.0.0")

@@ -47,7 +47,7 @@ while pending:
 
 
 @pytest.mark.slow
-def test_hundred_releases_four_processes_one_remote(daemon: GitDaemon, tmp_path: Path) -> None:  # noqa: F811
+def test_hundred_releases_four_processes_one_remote(daemon: GitDaemon, tmp_path: Path) -> None:
     names = tuple(f"ns{i:03d}" for i in range(RELEASES))
     seed = make_repo(tmp_path / "seed", names)
     url = daemon.create("scale")

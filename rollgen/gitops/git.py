@@ -18,6 +18,7 @@ number of object reads from one ``git cat-file --batch-command`` and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -187,10 +188,8 @@ class _Pipe:
         return self._git.error(self._argv, result)
 
     def _close_stdin(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError):  # the process is gone already; closing still releases our end
             self._stdin.close()
-        except BrokenPipeError:
-            pass  # the process is gone already; closing still releases our end
 
     def close(self) -> None:
         self._close_stdin()  # end of input: the process answers what is left and exits

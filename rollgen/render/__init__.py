@@ -31,7 +31,7 @@ def _fingerprint(directory: Path) -> tuple[int, int]:
     newest, count = 0, 0
     for folder, _, names in os.walk(directory):
         for name in names:
-            newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
+            newest = max(newest, (Path(folder) / name).stat().st_mtime_ns)
             count += 1
     return newest, count
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeAlias
 
 from rollgen.analysis import MeasurementPolicy
 from rollgen.durations import parse_duration
 from rollgen.spec.vocabulary import GATE_KINDS
 
-IntOrPercent = Union[int, str]
+IntOrPercent: TypeAlias = int | str
 Traffic = Literal["replicas", "istio", "gatewayAPI"]
 
 
@@ -68,7 +68,7 @@ class HelmSource:
     per_version: PerVersionKeys | None = None
 
 
-Source = Union[KustomizeSource, HelmSource]
+Source: TypeAlias = KustomizeSource | HelmSource
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Analysis:
     gates: tuple[str, ...]
 
 
-CanaryStep = Union[SetWeight, SetCanaryScale, Pause, Analysis]
+CanaryStep: TypeAlias = SetWeight | SetCanaryScale | Pause | Analysis
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class Recreate:
     analysis: Analysis | None = None
 
 
-Strategy = Union[Canary, BlueGreen, RollingUpdate, Recreate]
+Strategy: TypeAlias = Canary | BlueGreen | RollingUpdate | Recreate
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,12 @@ what makes hostile input safe:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from rollgen.errors import Problem
 
@@ -31,7 +32,7 @@ MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 64
 
-PathKey = Union[str, int]
+PathKey: TypeAlias = str | int
 JsonPath = tuple[PathKey, ...]
 
 _CORE = "tag:yaml.org,2002:"
@@ -132,6 +133,7 @@ def _check_flow_depth(text: str, name: str) -> None:
             raise LoadError(Problem(name, line, col, f"nesting too deep (more than {MAX_DEPTH} levels)"))
 
 
+@functools.cache  # built once, on first use: the yaml import stays lazy
 def _loader() -> Any:
     """A loader class: libyaml's C parser (when PyYAML has it) with YAML 1.2 core-schema tags.
 
@@ -160,18 +162,12 @@ def _loader() -> Any:
     return Loader
 
 
-_LOADER: Any = None
-
-
 def _compose(text: str, name: str) -> Any:
     """Compose exactly one document's node graph, translating parser errors."""
     import yaml
 
-    global _LOADER
-    if _LOADER is None:
-        _LOADER = _loader()
     try:
-        nodes = yaml.compose_all(text, Loader=_LOADER)
+        nodes = yaml.compose_all(text, Loader=_loader())
         first = next(nodes, None)
         if first is None:
             raise LoadError(Problem(name, 1, 1, "empty document: expected a Release document"))

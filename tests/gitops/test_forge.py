@@ -84,7 +84,7 @@ def test_token_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "token").write_text(SENTINEL + "\n")
     monkeypatch.delenv("ROLLGEN_TEST_TOKEN")
     assert Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "token").reveal() == SENTINEL
-    with pytest.raises(UsageError, match="cannot read the API token file .*absent"):
+    with pytest.raises(UsageError, match=r"cannot read the API token file .*absent"):
         Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "absent")
     with pytest.raises(UsageError, match=r"no API token found \(set \$ROLLGEN_TEST_TOKEN\)"):
         Token.load(env="ROLLGEN_TEST_TOKEN")
@@ -128,7 +128,7 @@ def test_closing_a_pull_request_comments_once_and_cannot_undo_a_merge(
         assert 2 not in api.comments
         api.failing.add("PATCH")
         third = forge.open_pull_request(push_step_branch(repo, "origin", "main", step_change(3)).name, "main", "s3", "")
-        with pytest.raises(ForgeError, match="PATCH .*/pulls/3 answered 502") as caught:
+        with pytest.raises(ForgeError, match=r"PATCH .*/pulls/3 answered 502") as caught:
             forge.close_pull_request(third.number, "x")
         assert forge.get_pull_request(third.number).state == "open" and SENTINEL not in str(caught.value)
 

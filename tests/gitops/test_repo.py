@@ -195,7 +195,7 @@ def test_refuses_up_front_when_root_is_dirty(repo_dir: Path) -> None:
     commit_change(repo, "main", always(change(1)))
     tip = git(repo_dir, "rev-parse", "main")
     (repo_dir / ROOT / "kustomization.yaml").write_text("hand edit\n")
-    with pytest.raises(DirtyWorktreeError, match="kustomization.yaml"):
+    with pytest.raises(DirtyWorktreeError, match=r"kustomization\.yaml"):
         commit_change(repo, "main", always(change(2)))
     assert git(repo_dir, "rev-parse", "main") == tip
     assert (repo_dir / ROOT / "kustomization.yaml").read_text() == "hand edit\n"

@@ -88,7 +88,7 @@ def test_reading_back_is_strict_about_our_keys_only() -> None:
     good = StepRecord("prod/app", "r", 1, 3, "p", Action.START, "1", "2").to_trailers()
     lower = (*tuple((k.lower(), v) for k, v in good), ("Signed-off-by", "A <a@b>"))
     assert StepRecord.from_trailers(lower).step == 1
-    with pytest.raises(TrailerError, match="missing trailer.*Rollgen-To"):
+    with pytest.raises(TrailerError, match=r"missing trailer.*Rollgen-To"):
         StepRecord.from_trailers(good[:-1])
     with pytest.raises(TrailerError, match="more than once"):
         StepRecord.from_trailers(good + good[:1])

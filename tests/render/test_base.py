@@ -64,7 +64,7 @@ def test_a_broken_base_reports_kustomize_errors(tmp_path: Path) -> None:
     require_tool("kubectl")
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
-    with pytest.raises(UsageError, match="kubectl kustomize base failed:\n.*missing.yaml"):
+    with pytest.raises(UsageError, match=r"kubectl kustomize base failed:\n.*missing\.yaml"):
         read_base(tmp_path, dataclasses.replace(RELEASE, source=KustomizeSource("base")))
 
 

@@ -229,7 +229,7 @@ def test_the_container_to_roll_out_must_be_named_when_there_are_several(podinfo_
     release = podinfo_release(REPO_ROOT / "examples" / "canary.yaml")
     base = read_base(podinfo_repo, release)
     two = dataclasses.replace(base, containers=base.containers * 2)
-    with pytest.raises(UsageError, match="set spec.container"):
+    with pytest.raises(UsageError, match=r"set spec\.container"):
         render_state(release, plan_release(release).initial, two)
     with pytest.raises(UsageError, match="container web is not in Deployment podinfo"):
         render_state(dataclasses.replace(release, container="web"), plan_release(release).initial, base)
