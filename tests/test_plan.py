@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import doctest
 import itertools
 import math
 from collections.abc import Sequence
@@ -9,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import rollgen.plan
 from rollgen.errors import UsageError
 from rollgen.plan import (
     WAVES_RESTARTS_GATE,
@@ -88,10 +86,6 @@ def expected_bounds(replicas: int, surge: IntOrPercent, unavailable: IntOrPercen
 def spec_steps(plan: Plan) -> list[Step]:
     """The commits the spec asked for (not the inserted surge/drain ones, nor promotion and cleanup)."""
     return [s for s in plan.steps if s.action in ("setWeight", "setCanaryScale")]
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(rollgen.plan).failed == 0
 
 
 # --- canary by replica ratio: a commented table of concrete plans -------------------------------

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import doctest
 import json
 import re
 
 import yaml
 
-import rollgen.plantable
 from rollgen.plan import plan_release
 from rollgen.plantable import format_plan, plan_to_data
 from rollgen.spec.model import Analysis, BlueGreen, Canary, KustomizeSource, Pause, Release, SetWeight, Strategy
@@ -35,10 +33,6 @@ def rows(text: str) -> dict[str, list[str]]:
     """Table rows by step number, split on runs of two or more spaces."""
     table = text.split("\n\n")[1].splitlines()
     return {re.split(r"\s{2,}", line.strip())[0]: re.split(r"\s{2,}", line.strip()) for line in table}
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(rollgen.plantable).failed == 0
 
 
 def test_table_shows_pods_weights_availability_traffic_and_waits() -> None:

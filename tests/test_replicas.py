@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import doctest
 from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import rollgen.replicas
 from rollgen.errors import RollgenError
 from rollgen.replicas import (
     Bounds,
@@ -18,11 +16,6 @@ from rollgen.replicas import (
     routed_canary_replicas,
     safe_transition,
 )
-
-
-def test_docstring_examples_hold() -> None:
-    assert doctest.testmod(rollgen.replicas).failed == 0
-
 
 # ---------------------------------------------------------------- resolve_bounds
 
