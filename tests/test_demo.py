@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from rollgen.cli import main
+from testkit.git import git
 from testkit.tools import require_tool
 
 
@@ -21,9 +21,7 @@ def test_demo_rolls_a_good_release_out_and_aborts_a_bad_one(tmp_path: Path, caps
 
     shown = capsys.readouterr().out
     assert "COMPLETED" in shown and "ABORTED" in shown and "byte-identical to before the rollout" in shown
-    log = subprocess.run(
-        ["git", "log", "--format=%s", "main"], cwd=kept / "gitops", capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    log = git(kept / "gitops", "log", "--format=%s", "main").splitlines()
     assert log[0] == "web: abort, 2.0.0 restored (rollout 2.0.0 -> 2.1.0 stopped at step 1)"
     assert log[1] == "web: step 1/5 setWeight 25% (2.0.0 -> 2.1.0)"
     assert log[2] == "web: complete 1.0.0 -> 2.0.0"
