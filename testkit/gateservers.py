@@ -34,6 +34,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on now, for a server started as another process (git daemon, Prometheus)."""
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
