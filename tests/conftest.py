@@ -70,3 +70,12 @@ def kube(kube_api: FakeKubeAPI) -> FakeKubeAPI:
 def kubeconfig(kube: FakeKubeAPI, tmp_path: Path) -> Path:
     """A kubeconfig file pointing at ``kube`` with its bearer token."""
     return kube.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (in their order, then the rest in theirs).
+
+    Under pytest-xdist a long test started last leaves one core idle until it ends; started first,
+    the other workers take the short tests meanwhile.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
