@@ -515,6 +515,7 @@ class _Operation:
         pull = forge.find_open(pushed.name)
         if pull is None:
             record = change.record
+            assert record is not None, "a rollout step's change always carries its record"
             plan = plan_for(self.release, record.from_version, record.to_version)[1]
             # A step proposed on a branch with no commit yet is diffed against the empty tree.
             base = pushed.base or self.repo.git.run("hash-object", "-t", "tree", "--stdin", input=b"").text

@@ -107,12 +107,14 @@ class Change:
     ``root`` that are not listed are deleted (a step's stale files vanish),
     and an empty mapping removes ``root``. ``message`` is the subject line,
     optionally a blank line and a body; the record's trailers are appended.
+    A change without a record (``rollgen detect`` writing a spec) carries no
+    trailers, so no rollout reads it as one of its steps.
     """
 
     root: str
     files: Mapping[str, bytes]
     message: str
-    record: StepRecord
+    record: StepRecord | None
 
     def __post_init__(self) -> None:
         check_path(self.root)
@@ -129,7 +131,7 @@ class CommitResult:
     commit: str
     parent: str | None
     branch: str
-    record: StepRecord
+    record: StepRecord | None
     attempts: int
     worktree_updated: bool = field(default=False)
 
@@ -261,15 +263,20 @@ def push_step_branch(
     author: Identity | None = None,
     committer: Identity | None = None,
     max_attempts: int = 8,
+    name: str | None = None,
 ) -> StepBranch:
-    """Commit ``change`` on the remote ``base_branch`` tip and push it to :func:`step_branch`.
+    """Commit ``change`` on the remote ``base_branch`` tip and push it to ``name`` (default :func:`step_branch`).
 
     Re-running after a crash is safe: when the step branch already holds
     the same files under ``change.root``, that branch is returned as is.
     A change that writes nothing new is refused (a pull request needs a diff).
     """
     _check_branch(base_branch)
-    name = step_branch(change.record)
+    if name is None:
+        if change.record is None:
+            raise UsageError("a change without a record needs a branch name to be proposed")
+        name = step_branch(change.record)
+    _check_branch(name)
     with ObjectReader(repo.git) as reader, TreeWriter(repo.git) as writer:
         for attempt in range(1, max_attempts + 1):
             if attempt > 1:
@@ -314,7 +321,7 @@ def _build(
         if who is not None:
             env.update(who.env(role))
     args = ["commit-tree", tree, *(("-p", base) if base else ()), *(("-S",) if repo.sign else ()), "-F", "-"]
-    message = compose_message(change.message, change.record)
+    message = change.message if change.record is None else compose_message(change.message, change.record)
     return repo.git.run(*args, input=message.encode(), env=env).text
 
 

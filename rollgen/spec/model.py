@@ -199,6 +199,23 @@ class GitSettings:
 
 
 @dataclass(frozen=True)
+class ImagePolicy:
+    """How ``rollgen detect`` picks the newest allowed tag (see :mod:`rollgen.registry.policy`).
+
+    ``kind`` is ``semver`` (``expression`` a range), ``regex`` (``expression``
+    a pattern, ``order`` and an optional group ``key``) or ``buildNumber``
+    (``expression`` a pattern with a group ``build``, numerical order).
+    """
+
+    kind: Literal["semver", "regex", "buildNumber"]
+    expression: str
+    order: Literal["semver", "numerical", "alphabetical"] = "semver"
+    key: str | None = None
+    prereleases: bool = False
+    pin: Literal["tag", "digest"] = "tag"
+
+
+@dataclass(frozen=True)
 class Release:
     name: str
     namespace: str
@@ -213,6 +230,8 @@ class Release:
     gates: tuple[Gate, ...] = ()
     git: GitSettings = field(default_factory=GitSettings)
     progress_deadline: float | None = None
+    digest: str | None = None
+    image_policy: ImagePolicy | None = None
 
     def gate(self, name: str) -> Gate:
         for gate in self.gates:
@@ -238,7 +257,24 @@ def build_release(data: Mapping[str, Any]) -> Release:
         gates=tuple(_gate(g) for g in spec.get("gates", ())),
         git=_git(spec.get("git", {})),
         progress_deadline=_seconds(spec.get("progressDeadline")),
+        digest=spec.get("digest"),
+        image_policy=_image_policy(spec.get("imagePolicy")),
     )
+
+
+def _image_policy(data: Mapping[str, Any] | None) -> ImagePolicy | None:
+    if data is None:
+        return None
+    pin = data.get("pin", "tag")
+    if "semver" in data:
+        return ImagePolicy(
+            "semver", data["semver"]["range"], prereleases=data["semver"].get("prereleases", False), pin=pin
+        )
+    if "regex" in data:
+        regex = data["regex"]
+        return ImagePolicy("regex", regex["pattern"], regex["order"], regex.get("key"), pin=pin)
+    pattern = data["buildNumber"].get("pattern", "^(?P<build>[0-9]+)$")
+    return ImagePolicy("buildNumber", pattern, "numerical", "build", pin=pin)
 
 
 def _seconds(text: str | None) -> float | None:

@@ -1,0 +1,126 @@
+"""Which tag an image policy picks: pure, no registry access.
+
+>>> from rollgen.spec.model import ImagePolicy
+>>> newest(ImagePolicy("semver", ">=6.0.0 <7"), ["5.9.0", "6.1.0", "v6.2.0", "6.3.0-rc.1", "7.0.0", "latest"])
+'v6.2.0'
+>>> newest(ImagePolicy("buildNumber", "^main-(?P<build>[0-9]+)$", "numerical", "build"), ["main-9", "main-10", "pr-99"])
+'main-10'
+
+Patterns come from a spec, so they run on RE2 (linear time whatever the
+pattern), never on Python's backtracking engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from rollgen.errors import UsageError
+from rollgen.spec.model import ImagePolicy
+
+# One comparator: an operator and a version that may stop after the major or minor part ("<7", ">=6.1").
+_COMPARATOR = re.compile(r"(>=|<=|>|<|=)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?")
+
+_NUMBER = re.compile(r"[0-9]{1,40}(?:\.[0-9]{1,40})?")
+
+
+@dataclass(frozen=True)
+class _Comparator:
+    op: str
+    version: Any  # semver.Version (imported lazily)
+
+    def holds(self, candidate: Any) -> bool:
+        order: int = candidate.compare(self.version)
+        holds: bool = {
+            ">=": order >= 0,
+            "<=": order <= 0,
+            ">": order > 0,
+            "<": order < 0,
+            "=": order == 0,
+        }[self.op]
+        return holds
+
+
+def parse_range(text: str) -> tuple[tuple[_Comparator, ...], ...]:
+    """``">=6.0.0 <7 || 8.x"``-style ranges: alternatives of comparators that must all hold.
+
+    Partial versions are filled with zeros (``<7`` is ``<7.0.0``). A bare
+    version means ``=``. Raises UsageError naming the part it cannot read.
+    """
+    import semver
+
+    alternatives = []
+    for alternative in text.split("||"):
+        comparators = []
+        for part in re.findall(r"(?:>=|<=|>|<|=)?\s*[^\s<>=|]+", alternative):
+            found = _COMPARATOR.fullmatch(part.strip())
+            if found is None:
+                raise UsageError(f'cannot read {part.strip()!r} in semver range {text!r}: use e.g. ">=6.0.0 <7"')
+            op, major, minor, patch, pre = found.groups()
+            version = semver.Version(int(major), int(minor or 0), int(patch or 0), pre)
+            comparators.append(_Comparator(op or "=", version))
+        if not comparators:
+            raise UsageError(f"semver range {text!r} has an empty alternative")
+        alternatives.append(tuple(comparators))
+    return tuple(alternatives)
+
+
+def newest(policy: ImagePolicy, tags: Iterable[str]) -> str | None:
+    """The tag ``policy`` allows that sorts highest, or None when it allows none.
+
+    Ties (``6.2.0`` and ``v6.2.0``, equal numbers) go to the alphabetically
+    highest tag, so the answer never depends on the registry's listing order.
+    """
+    key = _semver_key(policy) if policy.kind == "semver" else _pattern_key(policy)
+    best: tuple[Any, str] | None = None
+    for tag in tags:
+        value = key(tag)
+        if value is not None and (best is None or (value, tag) > best):
+            best = (value, tag)
+    return None if best is None else best[1]
+
+
+def _semver_key(policy: ImagePolicy) -> Callable[[str], Any]:
+    import semver
+
+    alternatives = parse_range(policy.expression)
+
+    def key(tag: str) -> Any:
+        text = tag[1:] if tag.startswith("v") else tag
+        if not semver.Version.is_valid(text):
+            return None
+        version = semver.Version.parse(text)
+        if version.prerelease and not policy.prereleases:
+            return None
+        if not any(all(c.holds(version) for c in comparators) for comparators in alternatives):
+            return None
+        return version
+
+    return key
+
+
+def _pattern_key(policy: ImagePolicy) -> Callable[[str], Any]:
+    import re2  # type: ignore[import-untyped]
+
+    try:
+        pattern = re2.compile(policy.expression)
+    except re2.error as exc:
+        raise UsageError(f"imagePolicy pattern {policy.expression!r} is not a valid RE2 expression: {exc}") from None
+    if policy.key is not None and policy.key not in pattern.groupindex:
+        raise UsageError(f"imagePolicy pattern {policy.expression!r} has no named group {policy.key!r}")
+
+    def key(tag: str) -> Any:
+        found = pattern.search(tag)
+        if found is None:
+            return None
+        value = tag if policy.key is None else found.group(policy.key)
+        if policy.order == "alphabetical":
+            return value
+        if not _NUMBER.fullmatch(value):
+            return None  # a numerical order cannot place a key that is no number: the tag is not a candidate
+        return Decimal(value)
+
+    return key
