@@ -34,7 +34,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from rollgen.errors import RollgenError
@@ -169,9 +168,13 @@ class RegistryClient:
                 elif self._credentials is not None and self._basic:
                     sent["Authorization"] = self._credentials.basic()
             response = self._send(method, url, sent)
-            if response.status == 401 and same_origin and "Authorization" not in sent:
-                if self._authenticate(response.headers.get("www-authenticate", ""), scope):
-                    continue
+            if (
+                response.status == 401
+                and same_origin
+                and "Authorization" not in sent
+                and self._authenticate(response.headers.get("www-authenticate", ""), scope)
+            ):
+                continue
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 continue
