@@ -248,6 +248,15 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("rollgen.controller", "configure"),
         _lazy("rollgen.controller", "cli_run"),
     ),
+    "detect": (
+        "write the newest allowed image of each release into its spec",
+        "One pass for cron or CI: for each release spec with an imagePolicy (SPEC files, or every spec under DIR), "
+        "list the image's tags in its registry, pick the newest the policy allows, resolve its digest, and record "
+        "tag and digest in the spec by a commit or a pull request (git.mode); only those lines of the file change. "
+        "Exit 0 when every release was handled (nothing new included), 1 when any failed, 2 on usage errors.",
+        _lazy("rollgen.detect", "configure"),
+        _lazy("rollgen.detect", "cli_detect"),
+    ),
     "demo": (
         "show the whole loop on a local Git repository, no cluster needed",
         "Build a GitOps repository in a temporary directory, start a small local HTTP service, and roll out a "

@@ -113,6 +113,7 @@ class RegistryClient:
         self._basic = False  # the registry asked for basic credentials once: send them up front
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
 
     def tags(self, repository: str) -> list[str]:
         """Every tag of ``repository``, across all pages."""
@@ -151,10 +152,11 @@ class RegistryClient:
         return digest
 
     def close(self) -> None:
-        """Close this thread's connections."""
-        for connection in getattr(self._local, "connections", {}).values():
+        """Close every connection (of every thread); call once the threads are done."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
             connection.close()
-        self._local.connections = {}
 
     def _request(self, method: str, url: str, repository: str, headers: dict[str, str]) -> _Response:
         scope = f"repository:{repository}:pull"
@@ -227,6 +229,8 @@ class RegistryClient:
             if connection is None:
                 kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
                 connection = connections[key] = kind(parts.netloc, timeout=remaining)
+                with self._lock:
+                    self._opened.append(connection)
             connection.timeout = remaining
             if connection.sock is not None:
                 connection.sock.settimeout(remaining)

@@ -1,0 +1,311 @@
+"""``rollgen detect SPEC|DIR...``: write the newest allowed image into each release spec.
+
+One pass, for cron or CI. For every release spec with a ``spec.imagePolicy``:
+list the image's tags in its registry, pick the newest the policy allows,
+resolve its digest, and when tag or digest differ from the spec's
+``version``/``digest``, record them in the spec on its branch -- a commit
+(``git.mode: commit``, pushed with the same compare-and-swap as every rollgen
+commit) or a pull request (``git.mode: pull-request``). The spec is edited in
+place (:mod:`rollgen.spec.edit`): only the version and digest lines change.
+Starting the rollout is left to ``rollgen advance``, which acts on the spec.
+
+Registries are asked concurrently (a few threads, kept-alive connections);
+commits are made one after the other. A release that fails is reported and
+the others go on. Exit 0 when every release was handled (nothing new is
+success), 1 when any failed, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
+from rollgen.output import add_output_option, emit
+
+if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
+    from rollgen.gitops.repo import Repo
+    from rollgen.gitops.snapshot import Snapshot
+    from rollgen.registry.client import RegistryClient
+    from rollgen.spec.model import Release
+
+WORKERS = 8
+_RELEASE_DOC = re.compile(r"^kind:\s*['\"]?Release['\"]?\s*(#.*)?$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The newest allowed tag of a release's image and the digest it points at."""
+
+    tag: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one release's detection did; ``status`` is updated, proposed, current, skipped or failed."""
+
+    spec: str
+    release: str
+    status: str
+    version: str | None = None
+    digest: str | None = None
+    previous: str | None = None
+    commit: str | None = None
+    pull_request: str | None = None
+    message: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "release": self.release,
+            "status": self.status,
+            "version": self.version,
+            "digest": self.digest,
+            "previous": self.previous,
+            "commit": self.commit,
+            "pullRequest": self.pull_request,
+            "message": self.message,
+        }
+
+    def line(self) -> str:
+        if self.status == "failed":
+            return f"{self.release}: failed: {self.message}"
+        if self.status == "skipped":
+            return f"{self.release}: skipped ({self.message})"
+        if self.status == "current":
+            return f"{self.release}: up to date at {self.version} ({self.digest})"
+        where = f"commit {self.commit[:12]}" if self.commit else f"pull request {self.pull_request}"
+        return f"{self.release}: {self.previous} -> {self.version} ({self.digest}), {self.status}: {where}"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="SPEC|DIR", help="release specs, or directories to search for them")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="registry deadline (default 60)")
+    add_output_option(parser)
+
+
+def cli_detect(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    results = detect(spec_files(args.paths), deadline=time.monotonic() + args.timeout)
+    if args.output == "text":
+        for result in results:
+            print(result.line())
+    else:
+        emit([r.to_data() for r in results], args.output)
+    return EXIT_FAILURE if any(r.status == "failed" for r in results) else EXIT_OK
+
+
+def spec_files(paths: Iterable[str]) -> list[Path]:
+    """The named files, and every YAML file under a named directory that holds a Release."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            for found in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and ".git" not in p.parts):
+                try:
+                    if _RELEASE_DOC.search(found.read_text(errors="replace")):
+                        files.append(found)
+                except OSError:
+                    continue
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"{name}: no such file or directory")
+    return files
+
+
+def detect(paths: Sequence[Path], *, deadline: float, workers: int = WORKERS) -> list[Result]:
+    """Detect every spec's newest image; commit or propose the changed ones. Never raises for one release."""
+    from rollgen.spec import load_release
+
+    loaded: list[tuple[Path, Release | Result]] = []
+    for path in paths:
+        try:
+            loaded.append((path, load_release(path)))
+        except RollgenError as exc:
+            loaded.append((path, Result(str(path), str(path), "failed", message=str(exc))))
+    wanted = [(p, r) for p, r in loaded if not isinstance(r, Result) and r.image_policy is not None]
+    found = lookup_all([r for _, r in wanted], deadline=deadline, workers=workers)
+    answers = dict(zip((id(r) for _, r in wanted), found, strict=True))
+    results = []
+    for path, release in loaded:
+        if isinstance(release, Result):
+            results.append(release)
+        elif release.image_policy is None:
+            results.append(Result(str(path), _key(release), "skipped", message="no spec.imagePolicy"))
+        else:
+            results.append(_record(path, release, answers[id(release)]))
+    return results
+
+
+def lookup_all(releases: Sequence[Release], *, deadline: float, workers: int = WORKERS) -> list[Found | RollgenError]:
+    """Each release's :class:`Found` (or the error that stopped it), asked concurrently.
+
+    One client per registry is shared by the threads: tokens are asked for
+    once per repository, and each thread keeps its connections alive.
+    """
+    from rollgen.registry import credentials
+    from rollgen.registry.client import ImageName, RegistryClient
+
+    clients: dict[str, RegistryClient] = {}
+    problems: dict[str, RollgenError] = {}
+    for release in releases:
+        name = ImageName.parse(release.image)
+        if name.registry not in clients and name.registry not in problems:
+            try:
+                clients[name.registry] = RegistryClient(name, credentials.lookup(name.registry), deadline=deadline)
+            except RollgenError as exc:
+                problems[name.registry] = exc
+
+    def one(release: Release) -> Found | RollgenError:
+        name = ImageName.parse(release.image)
+        if name.registry in problems:
+            return problems[name.registry]
+        try:
+            return lookup(clients[name.registry], release)
+        except RollgenError as exc:
+            return exc
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(releases)))) as pool:
+            return list(pool.map(one, releases))
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def lookup(client: RegistryClient, release: Release) -> Found:
+    """The newest tag ``release``'s policy allows, with its digest."""
+    from rollgen.registry.client import ImageName
+    from rollgen.registry.policy import newest
+
+    assert release.image_policy is not None
+    repository = ImageName.parse(release.image).repository
+    tags = client.tags(repository)
+    tag = newest(release.image_policy, tags)
+    if tag is None:
+        raise RollgenError(f"none of the {len(tags)} tags of {release.image} matches spec.imagePolicy")
+    return Found(tag, client.digest(repository, tag))
+
+
+def _record(path: Path, release: Release, found: Found | RollgenError) -> Result:
+    key = _key(release)
+    if isinstance(found, RollgenError):
+        return Result(str(path), key, "failed", message=str(found))
+    if (found.tag, found.digest) == (release.version, release.digest):
+        return Result(str(path), key, "current", found.tag, found.digest, release.version)
+    try:
+        if release.git.mode == "pull-request":
+            url = _propose(path, release, found)
+            return Result(str(path), key, "proposed", found.tag, found.digest, release.version, pull_request=url)
+        commit = _commit(path, release, found)
+    except RollgenError as exc:
+        return Result(str(path), key, "failed", found.tag, found.digest, release.version, message=str(exc))
+    if commit is None:  # the branch already holds this version (another pass, or a human, was first)
+        return Result(str(path), key, "current", found.tag, found.digest, release.version)
+    return Result(str(path), key, "updated", found.tag, found.digest, release.version, commit=commit)
+
+
+def _key(release: Release) -> str:
+    return f"{release.namespace}/{release.name}"
+
+
+def _where(path: Path) -> tuple[Repo, str]:
+    """The repository holding ``path`` and the spec's path inside it."""
+    from rollgen.gitops.repo import Repo
+
+    repo = Repo.open(path.resolve().parent)
+    top = Path(repo.git.text("rev-parse", "--show-toplevel"))
+    relative = path.resolve().relative_to(top).as_posix()
+    if "/" not in relative:
+        raise UsageError(f"{path}: rollgen detect edits specs in a directory of the repository, not at its top")
+    return repo, relative
+
+
+def _decide(relative: str, release: Release, found: Found) -> Any:
+    """The commit's ``decide``: the spec as the branch tip holds it, with the new version lines."""
+    from rollgen.gitops.repo import Change
+    from rollgen.spec.edit import set_version
+
+    directory, _, name = relative.rpartition("/")
+
+    def decide(tip: Snapshot) -> Change | None:
+        text = tip.read(relative)
+        if text is None:
+            raise UsageError(f"{relative} is not on branch {release.git.branch}: commit the spec first")
+        edited = set_version(text.decode(), found.tag, found.digest).encode()
+        if edited == text:
+            return None
+        files = tip.files(directory)
+        files[name] = edited
+        return Change(directory, files, _message(release, relative, found), None)
+
+    return decide
+
+
+def _message(release: Release, relative: str, found: Found) -> str:
+    return (
+        f"{_key(release)}: new image {found.tag} detected (was {release.version})\n\n"
+        f"{release.image}:{found.tag} is {found.digest};\n"
+        f"{relative} now names it in spec.version and spec.digest."
+    )
+
+
+def _identity(release: Release) -> Any:
+    from rollgen.gitops.repo import Identity
+
+    author = release.git.author
+    return None if author is None else Identity(author.name, author.email)
+
+
+def _commit(path: Path, release: Release, found: Found) -> str | None:
+    from rollgen.gitops.repo import commit_change
+    from rollgen.rollout import default_remote
+
+    repo, relative = _where(path)
+    who = _identity(release)
+    result = commit_change(
+        repo,
+        release.git.branch,
+        _decide(relative, release, found),
+        remote=default_remote(repo, release),
+        author=who,
+        committer=who,
+    )
+    return None if result is None else result.commit
+
+
+def _propose(path: Path, release: Release, found: Found) -> str:
+    from rollgen.gitops.git import ObjectReader
+    from rollgen.gitops.remote import fetch, tracking_ref
+    from rollgen.gitops.repo import push_step_branch
+    from rollgen.gitops.snapshot import Snapshot
+    from rollgen.rollout import default_remote, forge_for
+
+    repo, relative = _where(path)
+    remote, base = default_remote(repo, release), release.git.branch
+    if remote is None:
+        raise UsageError(f"git.mode pull-request pushes to remote {release.git.remote!r}, which this repository lacks")
+    forge = forge_for(repo, release)
+    branch = f"rollgen/{_key(release)}/detect-{found.tag}"
+    pull = forge.find_open(branch)
+    if pull is not None:
+        return pull.url
+    fetch(repo.git, remote, base)
+    with ObjectReader(repo.git) as reader:
+        tip = reader.info(f"{tracking_ref(remote, base)}^{{commit}}")
+        change = _decide(relative, release, found)(Snapshot(repo.git, reader, tip.sha if tip else None))
+    if change is None:
+        raise UsageError(f"{base} already names {found.tag}; pull the branch and run again")
+    who = _identity(release)
+    pushed = push_step_branch(repo, remote, base, change, author=who, committer=who, name=branch)
+    title, _, body = change.message.partition("\n\n")
+    return forge.open_pull_request(pushed.name, base, title, body).url
