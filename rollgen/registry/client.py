@@ -237,7 +237,7 @@ class RegistryClient:
             try:
                 connection.request(method, target, headers={**headers, "User-Agent": "rollgen"})
                 response = connection.getresponse()
-                body = response.read(MAX_BODY + 1) if method != "HEAD" else b""
+                body = response.read(MAX_BODY + 1)  # a HEAD answer reads as b"" and frees the connection
                 if len(body) > MAX_BODY:
                     connection.close()
                     del connections[key]

@@ -13,7 +13,10 @@ of a registry: requests without a valid token get ``401`` with
 ``/token`` endpoint issues a random token after checking basic credentials;
 requests with a token are forwarded. (docker-registry's own ``auth: token``
 needs JWTs signed with a certificate chain; the proxy exercises the same
-client-side flow without a PKI.)
+client-side flow without a PKI.) docker-registry 2.8 ignores ``n`` on
+``tags/list`` and returns every tag at once; the proxy pages the list by
+``n`` and ``last`` with a ``Link: <...>; rel="next"`` header, as registries
+that paginate tags (distribution 3, GHCR, Harbor) do.
 """
 
 from __future__ import annotations
@@ -137,22 +140,40 @@ class Pusher:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         location = self.call("POST", f"/v2/{repository}/blobs/uploads/").getheader("Location")
         target = location.split(self.registry.host, 1)[-1]
-        self.call("PUT", f"{target}{'&' if '?' in target else '?'}digest={digest}", data,
-                  {"Content-Type": "application/octet-stream"})
+        self.call(
+            "PUT",
+            f"{target}{'&' if '?' in target else '?'}digest={digest}",
+            data,
+            {"Content-Type": "application/octet-stream"},
+        )
         return digest
 
     def image(self, repository: str, label: str) -> bytes:
         """An OCI manifest (config + one layer) unique to ``label``, its blobs uploaded."""
-        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {"v": label}},
-                             "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Labels": {"v": label}},
+                "rootfs": {"type": "layers", "diff_ids": []},
+            }
+        ).encode()
         layer = f"layer of {label}\n".encode()
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": self.blob(repository, config), "size": len(config)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": self.blob(repository, layer), "size": len(layer)}],
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": self.blob(repository, config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": self.blob(repository, layer),
+                    "size": len(layer),
+                }
+            ],
         }
         return json.dumps(manifest).encode()
 
@@ -180,6 +201,7 @@ class TokenGate:
     password: str = ""
     tokens: set[str] = field(default_factory=set)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
 
     @property
@@ -207,6 +229,7 @@ def token_gate(registry: Registry, username: str, password: str) -> Iterator[Tok
 
         def do_GET(self) -> None:
             authorization = self.headers.get("Authorization", "")
+            gate.paths.append(self.path)
             gate.authorizations.append(authorization)
             if self.path.startswith("/token"):
                 from urllib.parse import parse_qs, urlsplit
@@ -221,23 +244,31 @@ def token_gate(registry: Registry, username: str, password: str) -> Iterator[Tok
                 return
             if authorization.removeprefix("Bearer ") not in gate.tokens:
                 name = self.path.split("/v2/", 1)[-1].rsplit("/tags/", 1)[0].rsplit("/manifests/", 1)[0]
-                challenge = (f'Bearer realm="{gate.url}/token",service="rollgen-test",'
-                             f'scope="repository:{name}:pull"')
-                self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
-                            {"Content-Type": "application/json", "WWW-Authenticate": challenge})
+                challenge = f'Bearer realm="{gate.url}/token",service="rollgen-test",scope="repository:{name}:pull"'
+                self._reply(
+                    401,
+                    b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                    {"Content-Type": "application/json", "WWW-Authenticate": challenge},
+                )
                 return
             accept = self.headers.get("Accept")
-            request = urllib.request.Request(registry.url + self.path, method=self.command,
-                                             headers={"Accept": accept} if accept else {})
+            request = urllib.request.Request(
+                registry.url + self.path, method=self.command, headers={"Accept": accept} if accept else {}
+            )
             try:
                 answer = urllib.request.urlopen(request, timeout=30)
             except urllib.error.HTTPError as refused:  # relay the registry's own errors (404...)
                 answer = refused
             with answer:
                 body = answer.read()
-                keep = {k: v for k, v in answer.headers.items()
-                        if k.lower() in ("content-type", "link", "docker-content-digest")}
-                self._reply(answer.status, body, keep)
+                keep = {
+                    k: v
+                    for k, v in answer.headers.items()
+                    if k.lower() in ("content-type", "link", "docker-content-digest")
+                }
+            if answer.status == 200 and "/tags/list" in self.path:
+                body = _paginate(self.path, body, keep)
+            self._reply(answer.status, body, keep)
 
         do_HEAD = do_GET
 
@@ -272,3 +303,19 @@ def copy_tags(registry: Registry, repository: str, digest: str, tags: list[str])
         index.mkdir(parents=True, exist_ok=True)
         (current / "link").write_text(digest)
         (index / "link").write_text(digest)
+
+
+def _paginate(path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """One page of a full tag list: at most ``n`` tags after ``last`` (sorted), and a next link when more remain."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    parts = urlsplit(path)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    if "n" not in query:
+        return body
+    listing = json.loads(body)
+    tags = sorted(t for t in listing.get("tags") or [] if t > query.get("last", ""))
+    page = tags[: int(query["n"])]
+    if len(tags) > len(page):
+        headers["Link"] = f'<{parts.path}?{urlencode({"n": query["n"], "last": page[-1]})}>; rel="next"'
+    return json.dumps({"name": listing["name"], "tags": page}).encode()
