@@ -60,7 +60,7 @@ def test_wrong_token_credentials_fail_without_echoing_them(registry: Registry) -
             client.tags("team/web")
         client.close()
     assert "wrong-password-123" not in str(failure.value)
-    assert "Credentials(username='alice')" == repr(Credentials("alice", "wrong-password-123"))
+    assert repr(Credentials("alice", "wrong-password-123")) == "Credentials(username='alice')"
 
 
 def test_digest_is_the_tags_manifest(registry: Registry) -> None:
@@ -69,7 +69,7 @@ def test_digest_is_the_tags_manifest(registry: Registry) -> None:
     try:
         assert client.digest("team/web", "1.2.0") == pushed
         assert client.digest("team/web", "1.0.0") != pushed
-        with pytest.raises(RegistryError, match="HTTP 404; check spec.image"):
+        with pytest.raises(RegistryError, match=r"HTTP 404; check spec\.image"):
             client.digest("team/web", "9.9.9")
     finally:
         client.close()
@@ -124,5 +124,5 @@ def test_credentials_from_env_docker_config_and_helper(tmp_path: Path, monkeypat
     assert credentials.lookup("helped.example", docker) == Credentials("h", "from-helper")
     assert credentials.lookup("unknown.example", docker) is None  # the store has nothing: anonymous
     (config / "config.json").write_text(json.dumps({"credHelpers": {"helped.example": "absent"}}))
-    with pytest.raises(UsageError, match="docker-credential-absent .* not on PATH"):
+    with pytest.raises(UsageError, match=r"docker-credential-absent .* not on PATH"):
         credentials.lookup("helped.example", docker)
