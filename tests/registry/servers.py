@@ -251,10 +251,13 @@ def token_gate(registry: Registry, username: str, password: str) -> Iterator[Tok
                     {"Content-Type": "application/json", "WWW-Authenticate": challenge},
                 )
                 return
-            accept = self.headers.get("Accept")
-            request = urllib.request.Request(
-                registry.url + self.path, method=self.command, headers={"Accept": accept} if accept else {}
-            )
+            # Forwarded with the registry's own credentials (when it has htpasswd on), never the client's;
+            # a tag list is asked for whole and paged here (see _paginate).
+            upstream = {"Accept": self.headers.get("Accept") or "*/*"}
+            if registry.auth:
+                upstream["Authorization"] = registry.auth
+            target = self.path.partition("?")[0] if "/tags/list" in self.path else self.path
+            request = urllib.request.Request(registry.url + target, method=self.command, headers=upstream)
             try:
                 answer = urllib.request.urlopen(request, timeout=30)
             except urllib.error.HTTPError as refused:  # relay the registry's own errors (404...)
