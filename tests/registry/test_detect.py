@@ -197,7 +197,7 @@ def test_pull_request_mode_proposes_the_version(registry: Registry, daemon: GitD
         "    pullRequest: {repository: acme/gitops, provider: github, tokenEnv: FORGE_TOKEN}\n"
     )
     spec = SPEC.format(name="web", image=f"{registry.host}/team/web", git=git_block)
-    url, work = _gitops(daemon, tmp_path, {"web.yaml": spec})
+    _, work = _gitops(daemon, tmp_path, {"web.yaml": spec})
     bare = daemon.base / f"{tmp_path.name}.git"
     with serve(FakeGitHub("acme", "gitops", "forge-token", bare)) as github:
         env = {**_env(registry), "FORGE_TOKEN": "forge-token"}
