@@ -200,7 +200,10 @@ def _record(path: Path, release: Release, found: Found | RollgenError) -> Result
     key = _key(release)
     if isinstance(found, RollgenError):
         return Result(str(path), key, "failed", message=str(found))
-    if (found.tag, found.digest) == (release.version, release.digest):
+    assert release.image_policy is not None
+    # Pinned by digest, a moved tag (same tag, new digest) is a change too; pinned by tag it is not.
+    moved = release.image_policy.pin == "digest" and found.digest != release.digest
+    if found.tag == release.version and not moved:
         return Result(str(path), key, "current", found.tag, found.digest, release.version)
     try:
         if release.git.mode == "pull-request":

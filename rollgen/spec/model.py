@@ -205,6 +205,7 @@ class ImagePolicy:
     ``kind`` is ``semver`` (``expression`` a range), ``regex`` (``expression``
     a pattern, ``order`` and an optional group ``key``) or ``buildNumber``
     (``expression`` a pattern with a group ``build``, numerical order).
+    ``pin: digest`` makes a tag moved to another image a change to record.
     """
 
     kind: Literal["semver", "regex", "buildNumber"]

@@ -322,3 +322,61 @@ def _paginate(path: str, body: bytes, headers: dict[str, str]) -> bytes:
     if len(tags) > len(page):
         headers["Link"] = f'<{parts.path}?{urlencode({"n": query["n"], "last": page[-1]})}>; rel="next"'
     return json.dumps({"name": listing["name"], "tags": page}).encode()
+
+
+def skopeo_push(registry: Registry, repository: str, tag: str, work: Path) -> str:
+    """Build a one-layer OCI image layout in ``work`` and push it with skopeo; returns the pushed digest."""
+    import io
+    import tarfile
+
+    program = require_tool("skopeo")
+    layout = work / "layout"
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(data: bytes) -> dict[str, Any]:
+        hex_digest = hashlib.sha256(data).hexdigest()
+        (blobs / hex_digest).write_bytes(data)
+        return {"digest": f"sha256:{hex_digest}", "size": len(data)}
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        content = f"{repository}:{tag}\n".encode()
+        info = tarfile.TarInfo("version.txt")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    layer_blob = blob(layer.getvalue())
+    config = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer_blob["digest"]]}}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(json.dumps(config).encode())},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer_blob}],
+    }
+    entry = {"mediaType": OCI_MANIFEST, **blob(json.dumps(manifest).encode())}
+    entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    authfile = work / "auth.json"
+    auths = {registry.host: {"auth": registry.auth.removeprefix("Basic ")}} if registry.auth else {}
+    authfile.write_text(json.dumps({"auths": auths}))
+    digestfile = work / "digest"
+    subprocess.run(
+        [
+            program,
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            "--dest-authfile",
+            str(authfile),
+            "--digestfile",
+            str(digestfile),
+            f"oci:{layout}:{tag}",
+            f"docker://{registry.host}/{repository}:{tag}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return digestfile.read_text().strip()

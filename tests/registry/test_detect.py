@@ -14,7 +14,7 @@ import pytest
 
 from tests.gitops.conftest import clone, git
 from tests.gitops.servers import FakeGitHub, GitDaemon, git_daemon, serve
-from tests.registry.servers import Registry, copy_tags, docker_registry, push_tags, token_gate
+from tests.registry.servers import Registry, copy_tags, docker_registry, push_tags, skopeo_push, token_gate
 from tests.tools import REPO_ROOT
 
 USER, PASSWORD = "ci-bot", "pa55-never-printed"
@@ -221,3 +221,33 @@ def test_pull_request_mode_proposes_the_version(registry: Registry, daemon: GitD
     proposed = git(bare, "show", f"{pull['head']['sha']}:releases/web.yaml")
     assert _changed(text, proposed + "\n")[0] == ('  version: "1.1.0"        # tag', '  version: "1.1.5"        # tag')
     assert git(bare, "rev-parse", "main") != pull["head"]["sha"]  # nothing committed to the branch itself
+
+
+def test_a_tag_pushed_with_skopeo_and_a_moved_tag(registry: Registry, daemon: GitDaemon, tmp_path: Path) -> None:
+    # Its own repository, holding only what this test pushes.
+    url, work = _gitops(
+        daemon, tmp_path, {"jobs.yaml": SPEC.format(name="jobs", image=f"{registry.host}/team/jobs", git="")}
+    )
+    (tmp_path / "push1").mkdir()
+    pushed = skopeo_push(registry, "team/jobs", "1.3.0", tmp_path / "push1")
+    first = _detect(work, "releases", "-o", "json", env=_env(registry))
+    assert first.returncode == 0, first.stderr
+    assert [(r["version"], r["digest"], r["status"]) for r in json.loads(first.stdout)] == [
+        ("1.3.0", pushed, "updated")
+    ]
+    # The same tag moved to another image: pinned by digest, that is a change to record.
+    moved = push_tags(registry, "team/jobs", ["1.3.0"], label="jobs 1.3.0, rebuilt")["1.3.0"]
+    assert moved != pushed
+    second = _detect(work, "releases", "-o", "json", env=_env(registry))
+    [row] = json.loads(second.stdout)
+    assert (row["previous"], row["version"], row["digest"], row["status"]) == ("1.3.0", "1.3.0", moved, "updated")
+    # Pinned by tag, a moved tag is not news.
+    spec = work / "releases" / "jobs.yaml"
+    spec.write_text(spec.read_text().replace("pin: digest", "pin: tag"))
+    git(work, "commit", "-q", "-am", "follow tags only")
+    git(work, "push", "-q", "origin", "main")
+    push_tags(registry, "team/jobs", ["1.3.0"], label="jobs 1.3.0, rebuilt again")
+    third = _detect(work, "releases", "-o", "json", env=_env(registry))
+    assert [r["status"] for r in json.loads(third.stdout)] == ["current"]
+    fresh = clone(url, tmp_path / "fresh")
+    assert f'digest: "{moved}"' in (fresh / "releases" / "jobs.yaml").read_text()
