@@ -128,15 +128,35 @@ def _semver_key(policy: ImagePolicy) -> Callable[[str], Any]:
     return key
 
 
-def _pattern_key(policy: ImagePolicy) -> Callable[[str], Any]:
+def expression_problem(kind: str, expression: str, key: str | None) -> str | None:
+    """What is wrong with a policy's range or pattern (for ``rollgen validate``), or None."""
+    try:
+        if kind == "semver":
+            parse_range(expression)
+        else:
+            _compile(expression, key)
+    except UsageError as exc:
+        return str(exc)
+    return None
+
+
+def _compile(expression: str, key: str | None) -> Any:
     import re2  # type: ignore[import-untyped]
 
+    options = re2.Options()
+    options.log_errors = False  # the error is reported once, in rollgen's words
     try:
-        pattern = re2.compile(policy.expression)
+        pattern = re2.compile(expression, options)
     except re2.error as exc:
-        raise UsageError(f"imagePolicy pattern {policy.expression!r} is not a valid RE2 expression: {exc}") from None
-    if policy.key is not None and policy.key not in pattern.groupindex:
-        raise UsageError(f"imagePolicy pattern {policy.expression!r} has no named group {policy.key!r}")
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise UsageError(f"imagePolicy pattern {expression!r} is not a valid RE2 expression ({reason})") from None
+    if key is not None and key not in pattern.groupindex:
+        raise UsageError(f"imagePolicy pattern {expression!r} has no named group {key!r}")
+    return pattern
+
+
+def _pattern_key(policy: ImagePolicy) -> Callable[[str], Any]:
+    pattern = _compile(policy.expression, policy.key)
 
     def key(tag: str) -> Any:
         found = pattern.search(tag)

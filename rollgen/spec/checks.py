@@ -298,6 +298,19 @@ def check_git(doc: Document) -> Iterator[Problem]:
         yield doc.problem((*where, "pullRequest"), "git.pullRequest applies only with mode: pull-request", at_key=True)
 
 
+def check_image_policy(doc: Document) -> Iterator[Problem]:
+    policy = _get(doc.data, "spec", "imagePolicy")
+    keys = {"semver": None, "regex": _get(policy, "regex", "key"), "buildNumber": "build"}
+    for kind, field in (("semver", "range"), ("regex", "pattern"), ("buildNumber", "pattern")):
+        expression = _get(policy, kind, field)
+        if isinstance(expression, str):
+            from rollgen.registry.policy import expression_problem  # RE2 only for specs with a policy
+
+            problem = expression_problem(kind, expression, keys[kind])
+            if problem is not None:
+                yield doc.problem(("spec", "imagePolicy", kind, field), problem)
+
+
 CHECKS: tuple[Check, ...] = (
     check_versions,
     check_paths,
@@ -308,6 +321,7 @@ CHECKS: tuple[Check, ...] = (
     check_bounds,
     check_blue_green,
     check_git,
+    check_image_policy,
 )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import time
+from pathlib import Path
 
 import pytest
 
 from rollgen.errors import UsageError
 from rollgen.registry.policy import newest
+from rollgen.spec import validate_file
 from rollgen.spec.edit import set_version
 from rollgen.spec.model import ImagePolicy
 
@@ -115,3 +117,25 @@ def test_edit_adds_a_missing_digest_after_version_and_keeps_plain_style_safe() -
 def test_edit_refuses_a_spec_without_version() -> None:
     with pytest.raises(UsageError, match=r"no spec\.version"):
         set_version("spec:\n  replicas: 1\n", "1.0.0")
+
+
+@pytest.mark.parametrize(
+    ("policy", "where", "message"),
+    [
+        ('{regex: {pattern: "^main-(", order: numerical}}', "11:34", "not a valid RE2 expression (missing ): ^main-()"),
+        ('{regex: {pattern: "^main-", order: numerical, key: n}}', "11:34", "has no named group 'n'"),
+        ("{buildNumber: {pattern: '^b[0-9]+$'}}", "11:40", "has no named group 'build'"),
+        ("{semver: {range: '>=one'}}", "11:33", "cannot read '>=one' in semver range"),
+    ],
+)
+def test_validate_reports_a_bad_policy_where_it_is(tmp_path: Path, policy: str, where: str, message: str) -> None:
+    spec = tmp_path / "web.yaml"
+    spec.write_text(
+        "apiVersion: rollgen.io/v1alpha1\nkind: Release\nmetadata:\n  name: web\nspec:\n  namespace: prod\n"
+        '  replicas: 2\n  image: registry.example/web\n  stable: "1.0.0"\n  version: "1.1.0"\n'
+        f"  imagePolicy: {policy}\n  source: {{kustomize: {{base: apps/web/base}}}}\n  output: {{path: overlays/web}}\n"
+        "  strategy: {canary: {steps: [{setWeight: 50}]}}\n  gates: [{name: up, kubernetes: {}}]\n"
+    )
+    problems = validate_file(spec).problems
+    assert [f"{p.line}:{p.col}" for p in problems] == [where]
+    assert message in problems[0].message
