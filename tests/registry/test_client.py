@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import stat
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -126,3 +130,79 @@ def test_credentials_from_env_docker_config_and_helper(tmp_path: Path, monkeypat
     (config / "config.json").write_text(json.dumps({"credHelpers": {"helped.example": "absent"}}))
     with pytest.raises(UsageError, match=r"docker-credential-absent .* not on PATH"):
         credentials.lookup("helped.example", docker)
+
+
+class _Odd(BaseHTTPRequestHandler):
+    """A registry that misbehaves on purpose: redirects away, answers too much, never answers, pages elsewhere."""
+
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[int, str, str]]] = []
+    other_port: ClassVar[int] = 0
+
+    def do_GET(self) -> None:
+        port = self.server.server_address[1]
+        self.seen.append((port, self.path, self.headers.get("Authorization", "")))
+        if self.path.startswith("/v2/away/") and "Authorization" not in self.headers:
+            self._send(401, b"", {"WWW-Authenticate": 'Basic realm="odd"'})
+        elif self.path.startswith("/v2/away/"):
+            self._send(307, b"", {"Location": f"http://127.0.0.1:{self.other_port}/v2/landed/tags/list"})
+        elif self.path.startswith("/v2/landed/"):
+            self._send(200, b'{"tags": ["1.0.0"]}', {})
+        elif self.path.startswith("/v2/huge/"):
+            self._send(200, b'{"tags": ["' + b"x" * (9 * 1024 * 1024) + b'"]}', {})
+        elif self.path.startswith("/v2/slow/"):
+            time.sleep(3)
+            self._send(200, b'{"tags": []}', {})
+        else:  # /v2/elsewhere/: the next page is on another host
+            link = f'<http://127.0.0.1:{self.other_port}/v2/elsewhere/tags/list?last=a>; rel="next"'
+            self._send(200, b'{"tags": ["a"]}', {"Link": link})
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up: its deadline passed
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def odd() -> Iterator[tuple[str, int]]:
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Odd) for _ in range(2)]
+    _Odd.seen.clear()
+    _Odd.other_port = servers[1].server_address[1]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield f"127.0.0.1:{servers[0].server_address[1]}", servers[1].server_address[1]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def test_misbehaving_registries_are_bounded(odd: tuple[str, int]) -> None:
+    host, other = odd
+    client = RegistryClient(ImageName.parse(f"{host}/x"), Credentials("u", "pw-xyz"), deadline=time.monotonic() + 30)
+    try:
+        assert client.tags("away") == ["1.0.0"]
+        # Basic credentials after the challenge; the redirect to another origin was followed without them.
+        seen = [(port == other, auth != "") for port, _, auth in _Odd.seen]
+        assert seen == [(False, False), (False, True), (True, False)]
+        with pytest.raises(RegistryError, match="larger than"):
+            client.tags("huge")
+        with pytest.raises(RegistryError, match="next page is on another host"):
+            client.tags("elsewhere")
+    finally:
+        client.close()
+    hurried = RegistryClient(ImageName.parse(f"{host}/x"), None, deadline=time.monotonic() + 0.5)
+    started = time.monotonic()
+    with pytest.raises(RegistryError, match=r"cannot reach .*TimeoutError"):
+        hurried.tags("slow")
+    assert time.monotonic() - started < 2
+    hurried.close()
