@@ -15,7 +15,7 @@ of ``-n`` passes:
 
 The 1,000 tags are written once through the registry's API and then linked
 into the other 99 repositories' storage (the registry serves each as its own
-repository); see ``tests/registry/servers.py``.
+repository); see ``testkit/registryservers.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from rollgen.registry.client import MANIFEST_TYPES
 from rollgen.registry.policy import newest
 from rollgen.spec import load_release
 from rollgen.spec.model import ImagePolicy
-from tests.registry.servers import Registry, copy_tags, docker_registry, push_tags
+from testkit.registryservers import Registry, copy_tags, docker_registry, push_tags
 
 RELEASES = 100
 TAGS = 1000

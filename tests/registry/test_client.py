@@ -19,7 +19,7 @@ from rollgen.errors import UsageError
 from rollgen.registry import credentials
 from rollgen.registry.client import ImageName, RegistryClient, RegistryError
 from rollgen.registry.credentials import Credentials
-from tests.registry.servers import Registry, copy_tags, docker_registry, push_tags, token_gate
+from testkit.registryservers import Registry, copy_tags, docker_registry, push_tags, token_gate
 
 FILLER = [f"build-{i}" for i in range(250)]
 

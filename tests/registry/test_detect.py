@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitops.conftest import clone, git
-from tests.gitops.servers import FakeGitHub, GitDaemon, git_daemon, serve
-from tests.registry.servers import Registry, copy_tags, docker_registry, push_tags, skopeo_push, token_gate
-from tests.tools import REPO_ROOT
+from testkit.git import clone, git
+from testkit.gitservers import FakeGitHub, GitDaemon, git_daemon, serve
+from testkit.registryservers import Registry, copy_tags, docker_registry, push_tags, skopeo_push, token_gate
+from testkit.tools import REPO_ROOT
 
 USER, PASSWORD = "ci-bot", "pa55-never-printed"
 

@@ -38,8 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.gitops.servers import free_port
-from tests.tools import require_tool
+from testkit.gateservers import free_port
+from testkit.tools import require_tool
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
