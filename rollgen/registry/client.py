@@ -160,7 +160,8 @@ class RegistryClient:
 
     def _request(self, method: str, url: str, repository: str, headers: dict[str, str]) -> _Response:
         scope = f"repository:{repository}:pull"
-        for _ in range(_MAX_REDIRECTS + 1):
+        answered = False  # one challenge answered per request: a token that expired is renewed once, not forever
+        for _ in range(_MAX_REDIRECTS + 2):
             same_origin = _origin(url) == self._origin
             sent = dict(headers)
             if same_origin:
@@ -173,9 +174,10 @@ class RegistryClient:
             if (
                 response.status == 401
                 and same_origin
-                and "Authorization" not in sent
+                and not answered
                 and self._authenticate(response.headers.get("www-authenticate", ""), scope)
             ):
+                answered = True
                 continue
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])

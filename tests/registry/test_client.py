@@ -206,3 +206,15 @@ def test_misbehaving_registries_are_bounded(odd: tuple[str, int]) -> None:
         hurried.tags("slow")
     assert time.monotonic() - started < 2
     hurried.close()
+
+
+def test_an_expired_token_is_renewed_once(registry: Registry) -> None:
+    with token_gate(registry, "alice", "s3cret-pass") as gate:
+        client = _client(gate.host, Credentials("alice", "s3cret-pass"))
+        try:
+            assert "1.2.0" in client.tags("team/web")
+            gate.tokens.clear()  # the token service forgets every token it issued: they expired
+            assert client.digest("team/web", "1.2.0").startswith("sha256:")
+        finally:
+            client.close()
+    assert len(gate.token_requests) == 2
