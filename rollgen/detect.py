@@ -208,11 +208,14 @@ def _record(path: Path, release: Release, found: Found | RollgenError) -> Result
     try:
         if release.git.mode == "pull-request":
             url = _propose(path, release, found)
-            return Result(str(path), key, "proposed", found.tag, found.digest, release.version, pull_request=url)
-        commit = _commit(path, release, found)
+            if url is not None:
+                return Result(str(path), key, "proposed", found.tag, found.digest, release.version, pull_request=url)
+            commit = None
+        else:
+            commit = _commit(path, release, found)
     except RollgenError as exc:
         return Result(str(path), key, "failed", found.tag, found.digest, release.version, message=str(exc))
-    if commit is None:  # the branch already holds this version (another pass, or a human, was first)
+    if commit is None:  # the branch already holds this version (another pass, a human, or a merged pull request)
         return Result(str(path), key, "current", found.tag, found.digest, release.version)
     return Result(str(path), key, "updated", found.tag, found.digest, release.version, commit=commit)
 
@@ -286,7 +289,8 @@ def _commit(path: Path, release: Release, found: Found) -> str | None:
     return None if result is None else result.commit
 
 
-def _propose(path: Path, release: Release, found: Found) -> str:
+def _propose(path: Path, release: Release, found: Found) -> str | None:
+    """The URL of the pull request proposing ``found`` (opened now or before); None when the branch has it."""
     from rollgen.gitops.git import ObjectReader
     from rollgen.gitops.remote import fetch, tracking_ref
     from rollgen.gitops.repo import push_step_branch
@@ -307,7 +311,7 @@ def _propose(path: Path, release: Release, found: Found) -> str:
         tip = reader.info(f"{tracking_ref(remote, base)}^{{commit}}")
         change = _decide(relative, release, found)(Snapshot(repo.git, reader, tip.sha if tip else None))
     if change is None:
-        raise UsageError(f"{base} already names {found.tag}; pull the branch and run again")
+        return None  # the branch already names it: the pull request was merged
     who = _identity(release)
     pushed = push_step_branch(repo, remote, base, change, author=who, committer=who, name=branch)
     title, _, body = change.message.partition("\n\n")

@@ -300,7 +300,8 @@ def check_git(doc: Document) -> Iterator[Problem]:
 
 def check_image_policy(doc: Document) -> Iterator[Problem]:
     policy = _get(doc.data, "spec", "imagePolicy")
-    keys = {"semver": None, "regex": _get(policy, "regex", "key"), "buildNumber": "build"}
+    key = _get(policy, "regex", "key")
+    keys = {"semver": None, "regex": key if isinstance(key, str) else None, "buildNumber": "build"}
     for kind, field in (("semver", "range"), ("regex", "pattern"), ("buildNumber", "pattern")):
         expression = _get(policy, kind, field)
         if isinstance(expression, str):

@@ -212,15 +212,19 @@ def test_pull_request_mode_proposes_the_version(registry: Registry, daemon: GitD
         git(work, "push", "-q", "origin", "main")
         first = _detect(work, "releases", env=env)
         second = _detect(work, "releases", env=env)
+        github.merge(1)
+        merged = _detect(work, "releases", env=env)  # this checkout was not pulled: the branch is what counts
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout.startswith("prod/web: 1.1.0 -> 1.1.5 (sha256:") and "proposed: pull request " in first.stdout
     assert second.stdout == first.stdout  # the open pull request is found, not opened twice
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert merged.stdout.startswith("prod/web: up to date at 1.1.5 (sha256:")
     [pull] = github.pulls.values()
     assert pull["head"]["ref"] == "rollgen/prod/web/detect-1.1.5"
     assert pull["title"] == "prod/web: new image 1.1.5 detected (was 1.1.0)"
     proposed = git(bare, "show", f"{pull['head']['sha']}:releases/web.yaml")
     assert _changed(text, proposed + "\n")[0] == ('  version: "1.1.0"        # tag', '  version: "1.1.5"        # tag')
-    assert git(bare, "rev-parse", "main") != pull["head"]["sha"]  # nothing committed to the branch itself
+    assert git(bare, "rev-list", "--count", f"main..{pull['head']['sha']}") == "0"  # merged, not committed again
 
 
 def test_a_tag_pushed_with_skopeo_and_a_moved_tag(registry: Registry, daemon: GitDaemon, tmp_path: Path) -> None:
