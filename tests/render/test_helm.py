@@ -166,6 +166,7 @@ def test_steps_are_deterministic_and_touch_only_step_values(repo: Path, example:
         assert {p for p in after if after[p] != before.get(p)} <= {"step-values.yaml"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_helm_and_kustomize_paths_build_the_same_workloads(helm: Any, repo: Path, example: Path) -> None:
     helm_release = load_release(example)
