@@ -62,9 +62,8 @@ from rollgen.plan import Step, Workload
 from rollgen.progress import Display, summary
 from rollgen.rollout import RolloutState
 from rollgen.spec.model import Analysis, Canary, Gate, Release
-from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE
+from rollgen.spec.vocabulary import LIVENESS_KINDS, WAVES_RESTARTS_GATE
 
-LIVENESS_KINDS: Final = ("argocd", "flux", "kubernetes")
 LIVE: Final = "live"
 
 

@@ -7,7 +7,9 @@ weights) and what must happen after the commit is live before the next one
 (``after``: gates to judge, pauses). Renderers turn a State into files; the
 controller walks the steps.
 
-Everything here is pure: values in, values out.
+Everything here is pure: values in, values out. Releases come from validated
+specs, and validation (``rollgen.spec.checks``) holds every rule a spec must
+meet, with its position; the planner does not check them a second time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import TypeAlias
 
 from rollgen.errors import UsageError
+from rollgen.names import slug as slug  # the renderers name objects with it through the planner
+from rollgen.names import workload_name
 from rollgen.replicas import (
     Bounds,
     achieved_weight,
@@ -46,22 +50,6 @@ from rollgen.spec.model import (
 from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE
 
 Wait: TypeAlias = Pause | Analysis
-
-
-def slug(version: str) -> str:
-    """The DNS-safe form of a version used in object names.
-
-    >>> slug("6.5.0")
-    '6-5-0'
-    >>> slug("v2_RC.1")
-    'v2-rc-1'
-    """
-    return re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
-
-
-def workload_name(app: str, version: str) -> str:
-    """Name of the Deployment running ``version`` of ``app``: ``podinfo-6-5-0``."""
-    return f"{app}-{slug(version)}"
 
 
 @dataclass(frozen=True)
@@ -243,21 +231,6 @@ def canary_steps(canary: Canary, replicas: int) -> tuple[CanaryStep, ...]:
     >>> [s.replicas for s in canary_steps(Canary(waves=Waves(count=3)), 10) if isinstance(s, SetCanaryScale)]
     [1, 4, 7, 10]
     """
-    given = [
-        name
-        for name, present in (
-            ("steps", bool(canary.steps)),
-            ("stepWeight", canary.step_weight is not None or canary.max_weight is not None),
-            ("stepWeights", bool(canary.step_weights)),
-            ("waves", canary.waves is not None),
-        )
-        if present
-    ]
-    if len(given) != 1:
-        found = ", ".join(given) or "none"
-        raise UsageError(
-            f"canary needs exactly one of steps, stepWeight+maxWeight, stepWeights or waves; found {found}"
-        )
     checks = (canary.analysis,) if canary.analysis else ()
     if canary.steps:
         return canary.steps
@@ -265,23 +238,14 @@ def canary_steps(canary: Canary, replicas: int) -> tuple[CanaryStep, ...]:
         return _waves(canary, canary.waves, replicas, checks)
     if canary.step_weights:
         weights = canary.step_weights
-    elif canary.step_weight is None or canary.max_weight is None or canary.max_weight < canary.step_weight:
-        raise UsageError(
-            f"stepWeight needs a maxWeight of at least stepWeight; got stepWeight {canary.step_weight}, maxWeight {canary.max_weight}"
-        )
     else:
+        assert canary.step_weight is not None and canary.max_weight is not None  # validation requires both
         weights = tuple(range(canary.step_weight, canary.max_weight + 1, canary.step_weight))
     return tuple(step for weight in weights for step in (SetWeight(weight), *checks))
 
 
 def _waves(canary: Canary, waves: Waves, replicas: int, checks: tuple[Analysis, ...]) -> tuple[CanaryStep, ...]:
-    if canary.traffic != "replicas":
-        raise UsageError(f"waves move pods and traffic follows them only with traffic: replicas, not {canary.traffic}")
     rest = replicas - 1
-    if waves.count > rest:
-        raise UsageError(
-            f"waves.count {waves.count} is more than the {rest} pods left to move after the first canary pod ({replicas} replicas)"
-        )
     after: tuple[Analysis, ...] = (Analysis((WAVES_RESTARTS_GATE,)), *checks)
     # Flooring puts the smaller waves first: the least proven version moves the fewest pods.
     pods = (1, *(1 + wave * rest // waves.count for wave in range(1, waves.count + 1)))
@@ -447,7 +411,7 @@ def _ratio_canary(release: Release, canary: Canary) -> Plan:
             target, action, asked = {stable: stable_pods, new: canary_pods}, "setWeight", spec_step.weight
             what = f"setWeight {spec_step.weight}"
         else:
-            scale = _canary_scale(spec_step, n)
+            scale = spec_step.replicas
             target, action, asked = {stable: n - scale, new: scale}, "setCanaryScale", None
             what = f"setCanaryScale {scale}"
         steps.warn_if_unchanged(_ratio_state(release.name, stable, new, target), what)
@@ -465,12 +429,6 @@ def _bounds(replicas: int, max_surge: IntOrPercent, max_unavailable: IntOrPercen
         return resolve_bounds(replicas, max_surge, max_unavailable)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _canary_scale(step: SetCanaryScale, replicas: int) -> int:
-    if step.replicas > replicas:
-        raise UsageError(f"setCanaryScale {step.replicas} is more than the release's {replicas} replicas")
-    return step.replicas
 
 
 def _move_pods(
@@ -521,11 +479,7 @@ def _routed_canary(release: Release, canary: Canary) -> Plan:
             to_pods, to_weight = max(pods, routed_canary_replicas(n, spec_step.weight)), spec_step.weight
             action, asked, what = "setWeight", spec_step.weight, f"setWeight {spec_step.weight}"
         else:
-            to_pods, to_weight = _canary_scale(spec_step, n), weight
-            if to_pods < pods:
-                raise UsageError(
-                    f"setCanaryScale {to_pods} would shrink the canary below the {pods} pods it runs at weight {weight}%"
-                )
+            to_pods, to_weight = spec_step.replicas, weight
             action, asked, what = "setCanaryScale", None, f"setCanaryScale {to_pods}"
         steps.warn_if_unchanged(state(to_pods, to_weight), what)
         move(to_pods, to_weight, action, asked)
@@ -539,8 +493,6 @@ def _routed_canary(release: Release, canary: Canary) -> Plan:
 def _blue_green(release: Release, bg: BlueGreen) -> Plan:
     n, blue, green = release.replicas, release.stable, release.version
     first = n if bg.preview_replica_count is None else bg.preview_replica_count
-    if first > n:
-        raise UsageError(f"previewReplicaCount {first} is more than the release's {n} replicas")
     preview = green if bg.preview_service else None
     steps = _Steps(release)
 

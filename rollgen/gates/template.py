@@ -14,11 +14,24 @@ program), and an unknown name is an error rather than an empty string:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Final
 
 from rollgen.errors import RollgenError
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# Every name a gate is given (``GateContext.template_values``); validation refuses any other.
+NAMES: Final = frozenset({"release", "namespace", "version", "stable", "commit", "step"})
+
+
+def placeholders(text: str) -> Iterator[tuple[int, str]]:
+    """Each ``{{ name }}`` in ``text``: its offset and the name.
+
+    >>> list(placeholders("a{{ version }}b{{x}}"))
+    [(1, 'version'), (15, 'x')]
+    """
+    for match in _PLACEHOLDER.finditer(text):
+        yield match.start(), match.group(1)
 
 
 class TemplateError(RollgenError):

@@ -8,12 +8,17 @@ schema and these checks together are the whole definition of a valid spec.
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem
-from rollgen.spec.vocabulary import GATE_KINDS, WAVES_RESTARTS_GATE
+from rollgen.gates.template import NAMES as TEMPLATE_NAMES
+from rollgen.gates.template import placeholders
+from rollgen.names import MAX_NAME, slug, workload_name
+from rollgen.replicas import routed_canary_replicas
+from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
 from rollgen.spec.yamldoc import Document, JsonPath
 
 Check = Callable[[Document], Iterator[Problem]]
@@ -41,9 +46,43 @@ def _items(data: Any, *path: str) -> list[tuple[int, Any]]:
 
 
 def check_versions(doc: Document) -> Iterator[Problem]:
+    """Each version runs in its own Deployment, named from its slug: the names must exist and differ."""
     stable, version = _get(doc.data, "spec", "stable"), _get(doc.data, "spec", "version")
     if isinstance(stable, str) and stable == version:
         yield doc.problem(("spec", "version"), f"spec.version must differ from spec.stable (both are {stable!r})")
+        return
+    app = _get(doc.data, "metadata", "name")
+    for key, value in (("stable", stable), ("version", version)):
+        if not isinstance(value, str):
+            continue
+        if not slug(value):
+            yield doc.problem(("spec", key), f"{key}: {value!r} has no letter or digit to name its Deployment after")
+        elif isinstance(app, str) and len(workload_name(app, value)) > MAX_NAME:
+            name = workload_name(app, value)
+            yield doc.problem(("spec", key), f"{key}: the Deployment name {name!r} is longer than {MAX_NAME} characters")
+    if isinstance(stable, str) and isinstance(version, str) and slug(stable) and slug(stable) == slug(version):
+        yield doc.problem(
+            ("spec", "version"),
+            f"spec.version {version!r} and spec.stable {stable!r} would both run in the Deployment named for "
+            f"{slug(version)!r}: versions must differ in more than case and punctuation",
+        )
+
+
+def check_liveness(doc: Document) -> Iterator[Problem]:
+    """A step counts as live only on evidence: a sync or rollout gate, or an explicit ``liveness`` choice."""
+    spec = _get(doc.data, "spec")
+    if not isinstance(spec, dict) or "liveness" in spec:
+        return
+    gates = [g for _, g in _items(spec, "gates") if isinstance(g, dict)]
+    if any(kind in g for g in gates for kind in LIVENESS_KINDS):
+        return
+    kinds = ", ".join(LIVENESS_KINDS)
+    yield doc.problem(
+        ("spec", "gates") if "gates" in spec else ("spec",),
+        f"no gate tells when a commit is live (a gate of kind {kinds}): add one, or state the choice "
+        "explicitly with spec.liveness: {assumeAfter: 2m} (each step counts as live that long after its commit)",
+        at_key="gates" in spec,
+    )
 
 
 def check_paths(doc: Document) -> Iterator[Problem]:
@@ -61,9 +100,10 @@ def check_paths(doc: Document) -> Iterator[Problem]:
     paths.append((("spec", "git", "pullRequest", "tokenFile"), _get(spec, "git", "pullRequest", "tokenFile")))
     for where, value in paths:
         if isinstance(value, str):
-            reason = _outside_repo(value)
+            reason = _outside_repo(value) or _not_canonical(value)
             if reason:
-                yield doc.problem(where, f"{where[-1]}: {value!r} {reason}")
+                label = where[-1] if isinstance(where[-1], str) else f"{where[-2]}[{where[-1]}]"
+                yield doc.problem(where, f"{label}: {value!r} {reason}")
     output, base = _get(spec, "output", "path"), _get(spec, "source", "kustomize", "base")
     if isinstance(output, str) and isinstance(base, str) and not _outside_repo(output) and not _outside_repo(base):
         a, b = posixpath.normpath(output), posixpath.normpath(base)
@@ -72,6 +112,17 @@ def check_paths(doc: Document) -> Iterator[Problem]:
                 ("spec", "output", "path"),
                 "output.path must not overlap the source base: rollgen rewrites the whole output directory",
             )
+
+
+def _not_canonical(path: str) -> str | None:
+    """Paths are compared as written (ownership, overlap, commit trailers): one spelling per directory."""
+    odd = [c for c in path if unicodedata.category(c) in ("Cc", "Cf")]
+    if odd:
+        return f"holds a control or invisible character ({', '.join(f'U+{ord(c):04X}' for c in odd)})"
+    canonical = posixpath.normpath(path)
+    if canonical != path:
+        return f"must be written as {canonical!r} (no trailing '/', './' or '//')"
+    return None
 
 
 def _outside_repo(path: str) -> str | None:
@@ -97,16 +148,52 @@ def check_durations(doc: Document) -> Iterator[Problem]:
         for key in ("interval", "initialDelay", "timeout"):
             found.append((("spec", "gates", i, key), _get(gate, key)))
     for where, value in found:
-        if not isinstance(value, str):
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
             continue
         try:
             seconds = parse_duration(value)
         except ValueError:
             continue  # the schema reports the malformed text
         if seconds > _MAX_SECONDS:
-            yield doc.problem(where, f"{where[-1]}: {value} is longer than 7 days")
+            yield doc.problem(where, f"{where[-1]}: {_duration_text(value)} is longer than 7 days")
         elif seconds == 0 and where[-1] in ("timeout", "interval", "progressDeadline"):
             yield doc.problem(where, f"{where[-1]}: must be longer than 0s")
+
+
+def _duration_text(value: str | int) -> str:
+    return f"{value}s" if isinstance(value, int) else value
+
+
+def check_templates(doc: Document) -> Iterator[Problem]:
+    """``{{ name }}`` in a gate's settings must be a name the gate is given at run time."""
+    known = ", ".join(sorted(TEMPLATE_NAMES))
+    for i, gate in _items(doc.data, "spec", "gates"):
+        if not isinstance(gate, dict):
+            continue
+        for kind in GATE_KINDS:
+            for where, text in _strings(gate.get(kind), ("spec", "gates", i, kind)):
+                for offset, name in placeholders(text):
+                    if name not in TEMPLATE_NAMES:
+                        yield _at_offset(doc, where, text, offset, f"unknown name {name!r} in {{{{ }}}}; known: {known}")
+
+
+def _strings(data: Any, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    if isinstance(data, str):
+        yield where, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, (*where, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _strings(value, (*where, i))
+
+
+def _at_offset(doc: Document, where: JsonPath, text: str, offset: int, message: str) -> Problem:
+    """A problem at character ``offset`` of a scalar: exact for one-line scalars, the scalar's start otherwise."""
+    line, col = doc.values.get(where, (0, 0))
+    if "\n" not in text:
+        col += offset + (1 if where in doc.quoted else 0)
+    return Problem(doc.path, line + 1, col + 1, message)
 
 
 def check_gates(doc: Document) -> Iterator[Problem]:
@@ -151,11 +238,7 @@ def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[P
     try:
         parse(text)
     except ConditionError as exc:
-        line, col = doc.values.get(where, (0, 0))
-        # Conditions are one-line scalars: point at the offending character,
-        # past the opening quote when there is one.
-        col += exc.offset + (1 if where in doc.quoted else 0)
-        yield Problem(doc.path, line + 1, col + 1, f"{where[-1]}: {exc.message}")
+        yield _at_offset(doc, where, text, exc.offset, f"{where[-1]}: {exc.message}")
 
 
 def _referenced_gates(spec: Any) -> Iterator[tuple[JsonPath, Any]]:
@@ -232,6 +315,14 @@ def check_canary(doc: Document) -> Iterator[Problem]:
                 f"waves.count ({count}) must be at most spec.replicas - 1 ({replicas - 1}): each wave moves at least one pod",
             )
     traffic = canary.get("traffic", "replicas")
+    if "waves" in canary and traffic != "replicas":
+        yield doc.problem(
+            (*where, "waves"),
+            f"waves move pods and traffic follows them only with traffic: replicas, not {traffic}",
+            at_key=True,
+        )
+    if traffic != "replicas" and isinstance(replicas, int):
+        yield from _routed_scale(doc, where, _items(canary, "steps"), replicas)
     for block, needs in (("istio", "istio"), ("gatewayAPI", "gatewayAPI")):
         if block in canary and traffic != needs:
             yield doc.problem(
@@ -245,6 +336,22 @@ def check_canary(doc: Document) -> Iterator[Problem]:
             (*where, "steps", 0),
             "the first canary step must be setWeight or setCanaryScale: a pause or analysis needs a step to judge",
         )
+
+
+def _routed_scale(doc: Document, where: JsonPath, steps: list[tuple[int, Any]], replicas: int) -> Iterator[Problem]:
+    """With routed traffic canary pods never shrink: a setCanaryScale may not go below what the weight needs."""
+    pods, weight = 0, 0
+    for i, step in steps:
+        set_weight, scale = _get(step, "setWeight"), _get(step, "setCanaryScale", "replicas")
+        if isinstance(set_weight, int):
+            pods, weight = max(pods, routed_canary_replicas(replicas, min(max(set_weight, 0), 100))), set_weight
+        elif isinstance(scale, int):
+            if scale < pods:
+                yield doc.problem(
+                    (*where, "steps", i, "setCanaryScale", "replicas"),
+                    f"setCanaryScale {scale} would shrink the canary below the {pods} pods it runs at weight {weight}%",
+                )
+            pods = max(pods, scale)
 
 
 def _increasing(
@@ -279,6 +386,11 @@ def check_blue_green(doc: Document) -> Iterator[Problem]:
     preview, name = bg.get("previewService"), _get(doc.data, "metadata", "name")
     if isinstance(preview, str) and preview == name:
         yield doc.problem((*where, "previewService"), f"previewService must differ from the main Service ({name!r})")
+    count, replicas = bg.get("previewReplicaCount"), _get(doc.data, "spec", "replicas")
+    if isinstance(count, int) and isinstance(replicas, int) and count > replicas:
+        yield doc.problem(
+            (*where, "previewReplicaCount"), f"previewReplicaCount ({count}) exceeds spec.replicas ({replicas})"
+        )
     if bg.get("autoPromotionEnabled") is False and "autoPromotionSeconds" in bg:
         yield doc.problem(
             (*where, "autoPromotionSeconds"),
@@ -314,6 +426,8 @@ def check_image_policy(doc: Document) -> Iterator[Problem]:
 
 CHECKS: tuple[Check, ...] = (
     check_versions,
+    check_liveness,
+    check_templates,
     check_paths,
     check_durations,
     check_gates,

@@ -233,6 +233,8 @@ class Release:
     progress_deadline: float | None = None
     digest: str | None = None
     image_policy: ImagePolicy | None = None
+    # spec.liveness.assumeAfter: seconds after which a step counts as live without a liveness gate.
+    liveness_assume_after: float | None = None
 
     def gate(self, name: str) -> Gate:
         for gate in self.gates:
@@ -260,6 +262,7 @@ def build_release(data: Mapping[str, Any]) -> Release:
         progress_deadline=_seconds(spec.get("progressDeadline")),
         digest=spec.get("digest"),
         image_policy=_image_policy(spec.get("imagePolicy")),
+        liveness_assume_after=_seconds(spec.get("liveness", {}).get("assumeAfter")),
     )
 
 
@@ -278,7 +281,7 @@ def _image_policy(data: Mapping[str, Any] | None) -> ImagePolicy | None:
     return ImagePolicy("buildNumber", pattern, "numerical", "build", pin=pin)
 
 
-def _seconds(text: str | None) -> float | None:
+def _seconds(text: str | int | None) -> float | None:
     return None if text is None else parse_duration(text)
 
 

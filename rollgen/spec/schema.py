@@ -61,7 +61,34 @@ def schema_problems(document: Document) -> list[Problem]:
                     document.problem((*where, name), f"unknown field {name!r}; allowed: {allowed}", at_key=True)
                 )
             continue
-        problems.append(document.problem(where, f"{_field(where)}: {_message(error, kind, node)}"))
+        message = f"{_field(where)}: {_message(error, kind, node)}"
+        if kind == "Type" and "string" in _types(node) and where in document.numbers:
+            text = document.numbers[where]
+            message = f"{_field(where)}: YAML reads an unquoted {text} as a number; quote it: \"{text}\""
+        problems.append(document.problem(where, message))
+    return problems + whole_number_problems(document)
+
+
+def whole_number_problems(document: Document) -> list[Problem]:
+    """``replicas: 4.0``: JSON Schema counts 4.0 as an integer, the planner and Kubernetes do not."""
+    problems: list[Problem] = []
+
+    def walk(data: Any, node: dict[str, Any], where: JsonPath) -> None:
+        if "$ref" in node:
+            node = _schema_node(node["$ref"].lstrip("#/").split("/"))
+        if isinstance(data, float) and "integer" in _types(node) and data.is_integer():
+            problems.append(document.problem(where, f"{_field(where)}: must be a whole number: {int(data)}, not {data}"))
+        elif isinstance(data, dict):
+            properties, extra = node.get("properties", {}), node.get("additionalProperties")
+            for key, value in data.items():
+                child = properties.get(key, extra)
+                if isinstance(child, dict):
+                    walk(value, child, (*where, key))
+        elif isinstance(data, list) and isinstance(node.get("items"), dict):
+            for i, value in enumerate(data):
+                walk(value, node["items"], (*where, i))
+
+    walk(document.data, schema(), ())
     return problems
 
 
@@ -83,6 +110,14 @@ def _message(error: Any, kind: str, node: dict[str, Any]) -> str:
     if kind == "Required":
         return f"missing required field {error.kind.property!r}"
     return str(error.message)
+
+
+def _types(node: dict[str, Any]) -> tuple[str, ...]:
+    """The JSON types a schema node allows, following one ``$ref``."""
+    if "$ref" in node:
+        node = _schema_node(node["$ref"].lstrip("#/").split("/"))
+    kind = node.get("type", ())
+    return (kind,) if isinstance(kind, str) else tuple(kind)
 
 
 def _schema_node(path: list[Any]) -> dict[str, Any]:

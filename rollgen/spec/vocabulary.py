@@ -7,6 +7,8 @@ model's classes (``rollgen validate`` must start fast).
 from __future__ import annotations
 
 GATE_KINDS = ("argocd", "flux", "kubernetes", "prometheus", "http", "command")
+# The kinds that tell whether a commit is live; the controller judges them after every commit.
+LIVENESS_KINDS = ("argocd", "flux", "kubernetes")
 # The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
 # it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
 WAVES_RESTARTS_GATE = "waves-restarts"

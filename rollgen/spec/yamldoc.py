@@ -49,6 +49,8 @@ class Document:
     values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     quoted: set[JsonPath] = field(default_factory=set)
+    # The source text of unquoted numbers: a hint to quote ``version: 6.10`` must show 6.10, not 6.1.
+    numbers: dict[JsonPath, str] = field(default_factory=dict)
 
     def problem(self, where: JsonPath, message: str, *, at_key: bool = False) -> Problem:
         """A problem at ``where``: its value (or its key), else the nearest enclosing node."""
@@ -226,6 +228,8 @@ class _Builder:
         if isinstance(node, ScalarNode):
             if node.style in ("'", '"'):
                 self.document.quoted.add(where)
+            elif tag in (_CORE + "int", _CORE + "float"):
+                self.document.numbers[where] = node.value
             return self.scalar(node, tag)
         if isinstance(node, SequenceNode):
             if tag != _CORE + "seq":
