@@ -40,14 +40,26 @@ Exit codes: 0 success, 1 failure (invalid spec, aborted rollout), 2 bad input or
 
 
 def _configure_validate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="release spec files")
+    parser.add_argument(
+        "files", nargs="+", metavar="PATH", help="release spec files, or directories: every release spec under them"
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        metavar="DIR",
+        help="repository root that spec paths are relative to (default: git top level)",
+    )
     add_output_option(parser)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from rollgen.spec import validate_file
+    from rollgen.spec import validate_files
+    from rollgen.spec.discover import release_specs
 
-    results = [validate_file(Path(name), name, build=False) for name in args.files]
+    paths = release_specs(Path(name) for name in args.files)
+    if args.repo is not None and not args.repo.is_dir():
+        raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
+    results = validate_files(paths, repo=args.repo)
     problems = [p for r in results for p in r.problems]
     if args.output == "text":
         for problem in problems:

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import TypeAlias
 
 from rollgen.errors import UsageError
-from rollgen.names import slug as slug  # the renderers name objects with it through the planner
 from rollgen.names import workload_name
 from rollgen.replicas import (
     Bounds,

@@ -21,7 +21,8 @@ import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from rollgen.plan import Plan, State, abort_states, workload_name
+from rollgen.names import workload_name
+from rollgen.plan import Plan, State, abort_states
 from rollgen.render.base import KustomizeBase
 from rollgen.spec.model import Release
 from testkit.tools import require_tool, shared_data

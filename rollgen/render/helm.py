@@ -45,7 +45,8 @@ from pathlib import Path
 import yaml
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, Workload, slug
+from rollgen.names import slug
+from rollgen.plan import State, Workload
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
 

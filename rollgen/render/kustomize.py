@@ -95,7 +95,8 @@ import posixpath
 from collections.abc import Mapping
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, Workload, slug, workload_name
+from rollgen.names import slug, workload_name
+from rollgen.plan import State, Workload
 from rollgen.render.base import Container, KustomizeBase, ObjectKind
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release

@@ -59,7 +59,9 @@ def check_versions(doc: Document) -> Iterator[Problem]:
             yield doc.problem(("spec", key), f"{key}: {value!r} has no letter or digit to name its Deployment after")
         elif isinstance(app, str) and len(workload_name(app, value)) > MAX_NAME:
             name = workload_name(app, value)
-            yield doc.problem(("spec", key), f"{key}: the Deployment name {name!r} is longer than {MAX_NAME} characters")
+            yield doc.problem(
+                ("spec", key), f"{key}: the Deployment name {name!r} is longer than {MAX_NAME} characters"
+            )
     if isinstance(stable, str) and isinstance(version, str) and slug(stable) and slug(stable) == slug(version):
         yield doc.problem(
             ("spec", "version"),
@@ -174,7 +176,9 @@ def check_templates(doc: Document) -> Iterator[Problem]:
             for where, text in _strings(gate.get(kind), ("spec", "gates", i, kind)):
                 for offset, name in placeholders(text):
                     if name not in TEMPLATE_NAMES:
-                        yield _at_offset(doc, where, text, offset, f"unknown name {name!r} in {{{{ }}}}; known: {known}")
+                        yield _at_offset(
+                            doc, where, text, offset, f"unknown name {name!r} in {{{{ }}}}; known: {known}"
+                        )
 
 
 def _strings(data: Any, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:

@@ -64,7 +64,7 @@ def schema_problems(document: Document) -> list[Problem]:
         message = f"{_field(where)}: {_message(error, kind, node)}"
         if kind == "Type" and "string" in _types(node) and where in document.numbers:
             text = document.numbers[where]
-            message = f"{_field(where)}: YAML reads an unquoted {text} as a number; quote it: \"{text}\""
+            message = f'{_field(where)}: YAML reads an unquoted {text} as a number; quote it: "{text}"'
         problems.append(document.problem(where, message))
     return problems + whole_number_problems(document)
 
@@ -77,7 +77,9 @@ def whole_number_problems(document: Document) -> list[Problem]:
         if "$ref" in node:
             node = _schema_node(node["$ref"].lstrip("#/").split("/"))
         if isinstance(data, float) and "integer" in _types(node) and data.is_integer():
-            problems.append(document.problem(where, f"{_field(where)}: must be a whole number: {int(data)}, not {data}"))
+            problems.append(
+                document.problem(where, f"{_field(where)}: must be a whole number: {int(data)}, not {data}")
+            )
         elif isinstance(data, dict):
             properties, extra = node.get("properties", {}), node.get("additionalProperties")
             for key, value in data.items():

@@ -1,0 +1,127 @@
+"""What a spec names in its repository: that it exists, and that no output path overlaps what is read.
+
+Plain filesystem reads (no git, no kubectl): the repository root is the
+directory holding ``.git`` above the spec, or ``--repo``. Every path is
+compared relative to that root, as the spec writes it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rollgen.errors import Problem
+from rollgen.spec.yamldoc import Document, JsonPath
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A repository path a spec writes (its output) or reads, and where the spec names it."""
+
+    path: str
+    at: Problem  # the position; its message says what the path is
+
+    def overlaps(self, other: Claim) -> bool:
+        a, b = self.path, other.path
+        return a == b or b.startswith(a + "/") or a.startswith(b + "/") or "." in (a, b)
+
+
+def repository_root(spec: Path) -> Path | None:
+    """The top of the git work tree holding ``spec`` (a ``.git`` directory or file), if any."""
+    for directory in (spec.resolve().parent, *spec.resolve().parent.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def _relative(repo: Path, path: Path) -> str:
+    try:
+        return posixpath.normpath(path.resolve().relative_to(repo.resolve()).as_posix())
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[Claim, ...]]:
+    """The spec's output claim and everything its release reads (the spec file itself included)."""
+    from rollgen.kustomize_inputs import inputs
+
+    spec_data = _get(doc.data, "spec")
+    output = _get(spec_data, "output", "path")
+    out = (
+        Claim(posixpath.normpath(output), doc.problem(("spec", "output", "path"), "output.path"))
+        if isinstance(output, str)
+        else None
+    )
+    reads = [Claim(_relative(repo, spec), Problem(doc.path, 1, 1, "the release spec"))]
+    base = _get(spec_data, "source", "kustomize", "base")
+    if isinstance(base, str):
+        at = ("spec", "source", "kustomize", "base")
+        # The base itself is checked from the text alone (``checks.check_paths``), repository or not.
+        read = [d.as_posix() for d in inputs(repo, base) if d.as_posix() != posixpath.normpath(base)]
+        reads += [Claim(d, doc.problem(at, f"the base reads {d}")) for d in read]
+    helm = _get(spec_data, "source", "helm")
+    named: list[tuple[JsonPath, Any]] = [(("spec", "source", "helm", "chart"), _get(helm, "chart"))]
+    values = _get(helm, "values")
+    named += [
+        (("spec", "source", "helm", "values", i), v) for i, v in enumerate(values if isinstance(values, list) else ())
+    ]
+    token = ("spec", "git", "pullRequest", "tokenFile")
+    named.append((token, _get(spec_data, "git", "pullRequest", "tokenFile")))
+    reads += [Claim(posixpath.normpath(v), doc.problem(w, str(w[-1]))) for w, v in named if isinstance(v, str)]
+    return out, tuple(reads)
+
+
+def existence_problems(doc: Document, repo: Path) -> Iterator[Problem]:
+    """A base, chart or values file the spec names but the repository lacks."""
+    from rollgen.kustomize_inputs import kustomization_file
+
+    spec_data = _get(doc.data, "spec")
+    base = _get(spec_data, "source", "kustomize", "base")
+    if isinstance(base, str) and kustomization_file(repo / base) is None:
+        what = "is not a directory" if not (repo / base).is_dir() else "has no kustomization.yaml"
+        yield doc.problem(("spec", "source", "kustomize", "base"), f"base: {base!r} {what} under {repo}")
+    chart = _get(spec_data, "source", "helm", "chart")
+    if isinstance(chart, str) and not (repo / chart / "Chart.yaml").is_file():
+        what = "is not a directory" if not (repo / chart).is_dir() else "has no Chart.yaml"
+        yield doc.problem(("spec", "source", "helm", "chart"), f"chart: {chart!r} {what} under {repo}")
+    values = _get(spec_data, "source", "helm", "values")
+    for i, value in enumerate(values if isinstance(values, list) else ()):
+        if isinstance(value, str) and not (repo / value).is_file():
+            yield doc.problem(("spec", "source", "helm", "values", i), f"values: {value!r} is not a file under {repo}")
+
+
+def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim]) -> list[Problem]:
+    """Each output overlapping another output, or anything read: one problem at each end."""
+    outs, ins = list(outputs), list(reads)
+    problems: list[Problem] = []
+    for i, a in enumerate(outs):
+        for b in outs[i + 1 :]:
+            if a.overlaps(b):
+                problems.append(_at(a, f"output.path {a.path!r} overlaps the output.path {b.path!r} of {_where(b)}"))
+                problems.append(_at(b, f"output.path {b.path!r} overlaps the output.path {a.path!r} of {_where(a)}"))
+        for b in ins:
+            if a.overlaps(b):
+                problems.append(
+                    _at(
+                        a,
+                        f"output.path {a.path!r} overlaps {b.path!r}, which a release reads ({b.at.message}, {_where(b)}): rollgen rewrites the whole output directory",
+                    )
+                )
+    return problems
+
+
+def _at(claim: Claim, message: str) -> Problem:
+    return Problem(claim.at.path, claim.at.line, claim.at.col, message)
+
+
+def _where(claim: Claim) -> str:
+    return f"{claim.at.path}:{claim.at.line}:{claim.at.col}"

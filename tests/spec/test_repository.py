@@ -1,0 +1,115 @@
+"""`rollgen validate` over a real repository: directories, several releases, what they read and write."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rollgen.kustomize_inputs import inputs
+from rollgen.spec.discover import release_specs
+from tests.tools import REPO_ROOT
+
+SPEC = """\
+apiVersion: rollgen.io/v1alpha1
+kind: Release
+metadata:
+  name: {name}
+spec:
+  namespace: prod
+  replicas: 4
+  image: ghcr.io/example/web
+  stable: "1.0.0"
+  version: "1.1.0"
+  source: {{kustomize: {{base: {base}}}}}
+  output: {{path: {output}}}
+  strategy: {{recreate: {{}}}}
+  gates: [{{name: synced, argocd: {{application: web}}}}]
+"""
+
+
+def repository(tmp_path: Path) -> Path:
+    repo = tmp_path / "gitops"
+    shutil.copytree(REPO_ROOT / "examples" / "apps" / "web" / "base", repo / "apps" / "web" / "base")
+    (repo / "apps/web/env/prod").mkdir(parents=True)
+    (repo / "apps/web/env/prod/kustomization.yaml").write_text("resources: [../../base]\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "releases").mkdir()
+    (repo / "docs").mkdir()
+    (repo / "docs/notes.yaml").write_text("kind: Release\n")  # not a rollgen spec: no apiVersion
+    return repo
+
+
+def spec(repo: Path, name: str, base: str, output: str) -> Path:
+    path = repo / "releases" / f"{name}.yaml"
+    path.write_text(SPEC.format(name=name, base=base, output=output))
+    return path
+
+
+def validate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rollgen", "validate", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=60,
+    )
+
+
+def test_a_layered_base_reads_its_parent() -> None:
+    assert [p.as_posix() for p in inputs(REPO_ROOT, "examples/apps/web/base")] == ["examples/apps/web/base"]
+
+
+def test_directory_form_finds_release_specs_only(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "web", "apps/web/env/prod", "out/web")
+    assert release_specs([repo]) == [repo / "releases" / "web.yaml"]
+    run = validate(repo, ".")
+    assert (run.returncode, run.stdout) == (0, ""), run.stdout + run.stderr
+
+
+def test_overlapping_outputs_between_releases_name_both_positions(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "prod", "apps/web/env/prod", "overlays/web")
+    spec(repo, "stage", "apps/web/env/prod", "overlays/web/stage")
+    run = validate(repo, "releases")
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        "releases/prod.yaml:12:18: output.path 'overlays/web' overlaps the output.path 'overlays/web/stage' "
+        "of releases/stage.yaml:12:18",
+        "releases/stage.yaml:12:18: output.path 'overlays/web/stage' overlaps the output.path 'overlays/web' "
+        "of releases/prod.yaml:12:18",
+    ]
+
+
+def test_output_may_not_overlap_what_a_layered_base_or_a_spec_reads(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "web", "apps/web/env/prod", "apps/web/base")
+    spec(repo, "api", "apps/web/env/prod", "releases")
+    run = validate(repo, "releases/web.yaml", "releases/api.yaml")
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert (
+        "releases/web.yaml:12:18: output.path 'apps/web/base' overlaps 'apps/web/base', which a release reads "
+        "(the base reads apps/web/base, releases/web.yaml:11:30): rollgen rewrites the whole output directory"
+    ) in lines
+    assert any(
+        line.startswith("releases/api.yaml:12:18: output.path 'releases' overlaps 'releases/api.yaml'")
+        for line in lines
+    )
+    assert any(
+        line.startswith("releases/api.yaml:12:18: output.path 'releases' overlaps 'releases/web.yaml'")
+        for line in lines
+    )
+
+
+def test_missing_base_is_reported_relative_to_the_repository(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "web", "apps/nope", "out/web")
+    run = validate(tmp_path, str(repo / "releases"))
+    assert run.returncode == 1
+    assert f"releases/web.yaml:11:30: base: 'apps/nope' is not a directory under {repo}" in run.stdout
+    run = validate(tmp_path, "--repo", str(tmp_path), str(repo / "releases"))
+    assert f"base: 'apps/nope' is not a directory under {tmp_path}" in run.stdout
