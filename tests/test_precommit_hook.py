@@ -47,6 +47,8 @@ def test_hook_passes_a_good_spec_and_rejects_a_bad_one(hook_repo: Path, tmp_path
     project = tmp_path / "gitops"
     (project / "releases").mkdir(parents=True)
     (project / "releases" / "web.yaml").write_text(GOOD)
+    # validate checks that the base the spec names is there, relative to the repository root.
+    shutil.copytree(REPO_ROOT / "examples" / "apps" / "web" / "base", project / "examples" / "apps" / "web" / "base")
     (project / "deploy.yaml").write_text("kind: Deployment\n")  # not a release: the hook leaves it alone
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
