@@ -145,6 +145,20 @@ def read_base(repo_root: Path, release: Release) -> KustomizeBase:
 
 def parse_base(built: str, where: str) -> KustomizeBase:
     """Describe a built base (``kubectl kustomize`` output); ``where`` names it in errors."""
+    try:
+        return _parse_base(built, where)
+    except (KeyError, TypeError, AttributeError, IndexError) as error:
+        # Kustomize builds objects the API server would refuse; say which field is missing, not a traceback.
+        missing = (
+            f"the field {error.args[0]!r} is missing" if isinstance(error, KeyError) else "a field has the wrong type"
+        )
+        raise UsageError(
+            f"{where}: {missing} in the built base (rollgen reads the Deployment's metadata.name and "
+            "spec.template with its labels and containers (name, image), and the Service's ports (port))"
+        ) from None
+
+
+def _parse_base(built: str, where: str) -> KustomizeBase:
     objects = [d for d in yaml.load_all(built, Loader=_Loader) if d]
     deployment = _only(objects, "Deployment", where, required=True)
     service = _only(objects, "Service", where, required=True)

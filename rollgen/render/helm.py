@@ -42,13 +42,12 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from rollgen.errors import UsageError
 from rollgen.names import slug
 from rollgen.plan import State, Workload
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
+from rollgen.spec.repository import ChartError, chart_name
 
 Files = dict[str, bytes]
 STEP_VALUES = "step-values.yaml"
@@ -67,17 +66,14 @@ def read_chart(repo_root: Path, release: Release) -> HelmChart:
     """Check that ``source.helm.chart`` is a chart directory in the repository and read its name."""
     source = _source(release)
     path = posixpath.normpath(source.chart)
-    chart_yaml = repo_root / path / "Chart.yaml"
     try:
-        metadata = yaml.safe_load(chart_yaml.read_text())
-    except OSError as error:
-        raise UsageError(f"release {release.name}: no Helm chart at {path} ({error.strerror})") from None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-        raise UsageError(f"release {release.name}: {path}/Chart.yaml has no chart name")
+        name = chart_name(repo_root / path / "Chart.yaml", posixpath.join(path, "Chart.yaml"))
+    except ChartError as error:
+        raise UsageError(str(error)) from None
     for values in source.values:
         if not (repo_root / values).is_file():
             raise UsageError(f"release {release.name}: values file {values} is not in the repository")
-    return HelmChart(path, metadata["name"])
+    return HelmChart(path, name)
 
 
 def render_state(release: Release, state: State, chart: HelmChart) -> Files:

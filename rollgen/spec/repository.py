@@ -93,10 +93,48 @@ def existence_problems(doc: Document, repo: Path) -> Iterator[Problem]:
     if isinstance(chart, str) and not (repo / chart / "Chart.yaml").is_file():
         what = "is not a directory" if not (repo / chart).is_dir() else "has no Chart.yaml"
         yield doc.problem(("spec", "source", "helm", "chart"), f"chart: {chart!r} {what} under {repo}")
+    elif isinstance(chart, str):
+        try:
+            chart_name(repo / chart / "Chart.yaml", posixpath.join(posixpath.normpath(chart), "Chart.yaml"))
+        except ChartError as error:
+            yield doc.problem(("spec", "source", "helm", "chart"), f"chart: {error}")
     values = _get(spec_data, "source", "helm", "values")
     for i, value in enumerate(values if isinstance(values, list) else ()):
         if isinstance(value, str) and not (repo / value).is_file():
             yield doc.problem(("spec", "source", "helm", "values", i), f"values: {value!r} is not a file under {repo}")
+
+
+class ChartError(Exception):
+    """A ``Chart.yaml`` that cannot be read; the message starts with the file."""
+
+
+def chart_name(chart_yaml: Path, shown: str) -> str:
+    """The ``name`` in a chart's ``Chart.yaml`` (``shown`` names the file in errors).
+
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "Chart.yaml"
+    >>> _ = bad.write_bytes(b"name: [web")
+    >>> chart_name(bad, "charts/web/Chart.yaml")
+    Traceback (most recent call last):
+    ...
+    rollgen.spec.repository.ChartError: charts/web/Chart.yaml: not valid YAML (line 2, column 1)
+    """
+    import yaml
+
+    try:
+        text = chart_yaml.read_bytes().decode("utf-8")
+        metadata = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as error:
+        raise ChartError(f"{shown}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ChartError(f"{shown}: not UTF-8 (byte {error.start})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ChartError(f"{shown}: not valid YAML{where}") from None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise ChartError(f"{shown}: has no chart name (a top-level 'name: <chart>')")
+    return metadata["name"]
 
 
 def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim]) -> list[Problem]:

@@ -1,0 +1,91 @@
+"""Bad content in the repository (a base, a chart) gives `file: message` and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.tools import REPO_ROOT, require_tool
+
+KUSTOMIZE_SPEC = """\
+apiVersion: rollgen.io/v1alpha1
+kind: Release
+metadata: {name: web}
+spec:
+  namespace: prod
+  replicas: 4
+  image: ghcr.io/example/web
+  stable: "1.0.0"
+  version: "1.1.0"
+  source: {kustomize: {base: apps/web/base}}
+  output: {path: out/web}
+  strategy: {recreate: {}}
+  liveness: {assumeAfter: 1m}
+"""
+HELM_SPEC = KUSTOMIZE_SPEC.replace("{kustomize: {base: apps/web/base}}", "{helm: {chart: charts/web}}")
+
+
+def rollgen(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rollgen", *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def kustomize_repo(tmp_path: Path, deployment_edit: tuple[str, str], service_edit: tuple[str, str]) -> Path:
+    repo = tmp_path / "gitops"
+    base = repo / "apps" / "web" / "base"
+    shutil.copytree(REPO_ROOT / "examples" / "apps" / "web" / "base", base)
+    for name, (old, new) in (("deployment.yaml", deployment_edit), ("service.yaml", service_edit)):
+        text = (base / name).read_text()
+        assert old in text
+        (base / name).write_text(text.replace(old, new))
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "web.yaml").write_text(KUSTOMIZE_SPEC)
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("deployment_edit", "service_edit", "message"),
+    [
+        (("  template:", "  templat:"), ("", ""), "apps/web/base: the field 'template' is missing in the built base"),
+        (("", ""), ("port: 80", "protocol: TCP"), "apps/web/base: the field 'port' is missing in the built base"),
+    ],
+    ids=["deployment-without-template", "service-port-without-port"],
+)
+def test_a_broken_base_is_a_usage_error_naming_the_base(
+    tmp_path: Path, deployment_edit: tuple[str, str], service_edit: tuple[str, str], message: str
+) -> None:
+    require_tool("kubectl")
+    repo = kustomize_repo(tmp_path, deployment_edit, service_edit)
+    run = rollgen(repo, "render", "web.yaml", "--out", str(tmp_path / "out"))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name: [web\n", "charts/web/Chart.yaml: not valid YAML (line 2, column 1)"),
+        (b"name: w\xe9b\n", "charts/web/Chart.yaml: not UTF-8 (byte 7)"),
+        (b"version: 1.0.0\n", "charts/web/Chart.yaml: has no chart name"),
+    ],
+    ids=["malformed", "not-utf8", "no-name"],
+)
+def test_a_broken_chart_is_reported_by_validate_and_render(tmp_path: Path, content: bytes, message: str) -> None:
+    repo = tmp_path / "gitops"
+    (repo / "charts" / "web").mkdir(parents=True)
+    (repo / "charts" / "web" / "Chart.yaml").write_bytes(content)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "web.yaml").write_text(HELM_SPEC)
+    validate = rollgen(repo, "validate", "web.yaml")
+    assert validate.returncode == 1
+    assert validate.stdout.startswith(f"web.yaml:10:26: chart: {message}")
+    render = rollgen(repo, "render", "web.yaml", "--out", str(tmp_path / "out"))
+    assert render.returncode == 2, render.stdout + render.stderr
+    assert message in render.stderr
+    assert "Traceback" not in render.stderr
