@@ -403,6 +403,38 @@ def check_blue_green(doc: Document) -> Iterator[Problem]:
         )
 
 
+def check_per_version(doc: Document) -> Iterator[Problem]:
+    """A chart of one's own runs one Helm release per version; its one Service cannot split traffic."""
+    where: JsonPath = ("spec", "source", "helm", "perVersion")
+    keys = _get(doc.data, *where)
+    if not isinstance(keys, dict):
+        return
+    strategy = _get(doc.data, "spec", "strategy")
+    if isinstance(strategy, dict) and "canary" in strategy:
+        yield doc.problem(
+            where,
+            "perVersion (one Helm release per version) cannot split traffic for a canary: the chart's Service "
+            "selects one release's pods; use charts/rollgen-app, or blueGreen, rollingUpdate or recreate",
+            at_key=True,
+        )
+    if isinstance(_get(strategy, "blueGreen", "previewService"), str):
+        yield doc.problem(
+            ("spec", "strategy", "blueGreen", "previewService"),
+            "previewService needs charts/rollgen-app: with perVersion the chart has one Service",
+            at_key=True,
+        )
+    seen: dict[str, str] = {}
+    for field, dotted in keys.items():
+        if not isinstance(dotted, str):
+            continue
+        for other_field, other in seen.items():
+            if dotted == other or dotted.startswith(other + ".") or other.startswith(dotted + "."):
+                yield doc.problem(
+                    (*where, field), f"perVersion.{field} ({dotted}) overlaps perVersion.{other_field} ({other})"
+                )
+        seen[field] = dotted
+
+
 def check_git(doc: Document) -> Iterator[Problem]:
     where: JsonPath = ("spec", "git")
     git = _get(doc.data, *where)
@@ -410,6 +442,14 @@ def check_git(doc: Document) -> Iterator[Problem]:
         return
     if git.get("mode") == "pull-request" and "pullRequest" not in git:
         yield doc.problem((*where, "mode"), "mode: pull-request needs git.pullRequest (repository and token)")
+    repository = _get(git, "pullRequest", "repository")
+    if _get(git, "pullRequest", "provider") in (None, "github") and isinstance(repository, str):
+        # The schema's pattern admits GitLab's nested groups; GitHub has no such thing.
+        if repository.count("/") > 1:
+            yield doc.problem(
+                (*where, "pullRequest", "repository"),
+                f"repository: a GitHub repository is owner/name, got {repository!r}",
+            )
     if "pullRequest" in git and git.get("mode", "commit") != "pull-request":
         yield doc.problem((*where, "pullRequest"), "git.pullRequest applies only with mode: pull-request", at_key=True)
 
@@ -439,6 +479,7 @@ CHECKS: tuple[Check, ...] = (
     check_canary,
     check_bounds,
     check_blue_green,
+    check_per_version,
     check_git,
     check_image_policy,
 )

@@ -62,4 +62,5 @@ def test_liveness_choice_and_integer_durations_reach_the_model() -> None:
     assert release.liveness_assume_after == 90.0
     assert release.progress_deadline == 600.0
     assert release.strategy.steps[1].seconds == 30.0  # type: ignore[union-attr]
-    assert release.source.per_version.image_tag == "image.tag"  # type: ignore[union-attr]
+    own_chart = load_release(HERE / "valid" / "helm-own-chart.yaml")
+    assert own_chart.source.per_version.image_tag == "image.tag"  # type: ignore[union-attr]
