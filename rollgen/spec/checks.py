@@ -443,13 +443,12 @@ def check_git(doc: Document) -> Iterator[Problem]:
     if git.get("mode") == "pull-request" and "pullRequest" not in git:
         yield doc.problem((*where, "mode"), "mode: pull-request needs git.pullRequest (repository and token)")
     repository = _get(git, "pullRequest", "repository")
-    if _get(git, "pullRequest", "provider") in (None, "github") and isinstance(repository, str):
-        # The schema's pattern admits GitLab's nested groups; GitHub has no such thing.
-        if repository.count("/") > 1:
-            yield doc.problem(
-                (*where, "pullRequest", "repository"),
-                f"repository: a GitHub repository is owner/name, got {repository!r}",
-            )
+    github = _get(git, "pullRequest", "provider") in (None, "github")
+    # The schema's pattern admits GitLab's nested groups; GitHub has no such thing.
+    if github and isinstance(repository, str) and repository.count("/") > 1:
+        yield doc.problem(
+            (*where, "pullRequest", "repository"), f"repository: a GitHub repository is owner/name, got {repository!r}"
+        )
     if "pullRequest" in git and git.get("mode", "commit") != "pull-request":
         yield doc.problem((*where, "pullRequest"), "git.pullRequest applies only with mode: pull-request", at_key=True)
 

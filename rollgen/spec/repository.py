@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,15 @@ class Claim:
 
 def repository_root(spec: Path) -> Path | None:
     """The top of the git work tree holding ``spec`` (a ``.git`` directory or file), if any."""
-    for directory in (spec.resolve().parent, *spec.resolve().parent.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
+    return _root_of(spec.absolute().parent)
+
+
+@cache
+def _root_of(directory: Path) -> Path | None:
+    # Cached per directory: a directory of a thousand specs asks once.
+    if (directory / ".git").exists():
+        return directory
+    return None if directory.parent == directory else _root_of(directory.parent)
 
 
 def _relative(repo: Path, path: Path) -> str:
@@ -134,7 +140,8 @@ def chart_name(chart_yaml: Path, shown: str) -> str:
         raise ChartError(f"{shown}: not valid YAML{where}") from None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         raise ChartError(f"{shown}: has no chart name (a top-level 'name: <chart>')")
-    return metadata["name"]
+    name: str = metadata["name"]
+    return name
 
 
 def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim]) -> list[Problem]:

@@ -71,27 +71,37 @@ def schema_problems(document: Document) -> list[Problem]:
 
 def whole_number_problems(document: Document) -> list[Problem]:
     """``replicas: 4.0``: JSON Schema counts 4.0 as an integer, the planner and Kubernetes do not."""
-    problems: list[Problem] = []
+    problems = []
+    for where in document.numbers:  # only unquoted numbers can be floats: no walk over the whole document
+        value = _value(document.data, where)
+        if isinstance(value, float) and value.is_integer() and "integer" in _types(_node_at(where)):
+            problems.append(
+                document.problem(where, f"{_field(where)}: must be a whole number: {int(value)}, not {value}")
+            )
+    return problems
 
-    def walk(data: Any, node: dict[str, Any], where: JsonPath) -> None:
+
+def _value(data: Any, where: JsonPath) -> Any:
+    for part in where:
+        data = data[part]
+    return data
+
+
+def _node_at(where: JsonPath) -> dict[str, Any]:
+    """The schema node that describes the value at ``where`` (empty when the schema does not say)."""
+    node: dict[str, Any] = schema()
+    for part in where:
         if "$ref" in node:
             node = _schema_node(node["$ref"].lstrip("#/").split("/"))
-        if isinstance(data, float) and "integer" in _types(node) and data.is_integer():
-            problems.append(
-                document.problem(where, f"{_field(where)}: must be a whole number: {int(data)}, not {data}")
-            )
-        elif isinstance(data, dict):
-            properties, extra = node.get("properties", {}), node.get("additionalProperties")
-            for key, value in data.items():
-                child = properties.get(key, extra)
-                if isinstance(child, dict):
-                    walk(value, child, (*where, key))
-        elif isinstance(data, list) and isinstance(node.get("items"), dict):
-            for i, value in enumerate(data):
-                walk(value, node["items"], (*where, i))
-
-    walk(document.data, schema(), ())
-    return problems
+        child = (
+            node.get("items")
+            if isinstance(part, int)
+            else node.get("properties", {}).get(part, node.get("additionalProperties"))
+        )
+        if not isinstance(child, dict):
+            return {}
+        node = child
+    return node
 
 
 def _field(where: JsonPath) -> str:
