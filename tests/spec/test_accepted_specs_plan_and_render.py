@@ -14,7 +14,7 @@ from rollgen.plan import abort_states, plan_release
 from rollgen.render import Renderer
 from rollgen.spec import validate_file
 from rollgen.spec.model import Release
-from tests.tools import REPO_ROOT
+from testkit.tools import REPO_ROOT
 
 HERE = Path(__file__).parent
 EXAMPLES = sorted(REPO_ROOT.glob("examples/**/*.yaml"))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.tools import REPO_ROOT, require_tool
+from testkit.cli import rollgen
+from testkit.git import git
+from testkit.tools import REPO_ROOT, require_tool
 
 KUSTOMIZE_SPEC = """\
 apiVersion: rollgen.io/v1alpha1
@@ -29,12 +29,6 @@ spec:
 HELM_SPEC = KUSTOMIZE_SPEC.replace("{kustomize: {base: apps/web/base}}", "{helm: {chart: charts/web}}")
 
 
-def rollgen(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rollgen", *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=120
-    )
-
-
 def kustomize_repo(tmp_path: Path, deployment_edit: tuple[str, str], service_edit: tuple[str, str]) -> Path:
     repo = tmp_path / "gitops"
     base = repo / "apps" / "web" / "base"
@@ -43,7 +37,7 @@ def kustomize_repo(tmp_path: Path, deployment_edit: tuple[str, str], service_edi
         text = (base / name).read_text()
         assert old in text
         (base / name).write_text(text.replace(old, new))
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git(repo.parent, "init", "-q", str(repo))
     (repo / "web.yaml").write_text(KUSTOMIZE_SPEC)
     return repo
 
@@ -61,7 +55,7 @@ def test_a_broken_base_is_a_usage_error_naming_the_base(
 ) -> None:
     require_tool("kubectl")
     repo = kustomize_repo(tmp_path, deployment_edit, service_edit)
-    run = rollgen(repo, "render", "web.yaml", "--out", str(tmp_path / "out"))
+    run = rollgen("render", "web.yaml", "--out", str(tmp_path / "out"), cwd=repo)
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
@@ -80,12 +74,12 @@ def test_a_broken_chart_is_reported_by_validate_and_render(tmp_path: Path, conte
     repo = tmp_path / "gitops"
     (repo / "charts" / "web").mkdir(parents=True)
     (repo / "charts" / "web" / "Chart.yaml").write_bytes(content)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git(repo.parent, "init", "-q", str(repo))
     (repo / "web.yaml").write_text(HELM_SPEC)
-    validate = rollgen(repo, "validate", "web.yaml")
+    validate = rollgen("validate", "web.yaml", cwd=repo)
     assert validate.returncode == 1
     assert validate.stdout.startswith(f"web.yaml:10:26: chart: {message}")
-    render = rollgen(repo, "render", "web.yaml", "--out", str(tmp_path / "out"))
+    render = rollgen("render", "web.yaml", "--out", str(tmp_path / "out"), cwd=repo)
     assert render.returncode == 2, render.stdout + render.stderr
     assert message in render.stderr
     assert "Traceback" not in render.stderr

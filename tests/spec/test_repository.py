@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from rollgen.kustomize_inputs import inputs
 from rollgen.spec.discover import release_specs
-from tests.tools import REPO_ROOT
+from testkit.cli import rollgen
+from testkit.git import git
+from testkit.tools import REPO_ROOT
 
 SPEC = """\
 apiVersion: rollgen.io/v1alpha1
@@ -34,7 +35,7 @@ def repository(tmp_path: Path) -> Path:
     shutil.copytree(REPO_ROOT / "examples" / "apps" / "web" / "base", repo / "apps" / "web" / "base")
     (repo / "apps/web/env/prod").mkdir(parents=True)
     (repo / "apps/web/env/prod/kustomization.yaml").write_text("resources: [../../base]\n")
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git(repo.parent, "init", "-q", str(repo))
     (repo / "releases").mkdir()
     (repo / "docs").mkdir()
     (repo / "docs/notes.yaml").write_text("kind: Release\n")  # not a rollgen spec: no apiVersion
@@ -47,15 +48,8 @@ def spec(repo: Path, name: str, base: str, output: str) -> Path:
     return path
 
 
-def validate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rollgen", "validate", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=repo,
-        timeout=60,
-    )
+def validate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return rollgen("validate", *args, cwd=cwd)
 
 
 def test_a_layered_base_reads_its_parent() -> None:
