@@ -55,6 +55,7 @@ spec:
   version: "1.1.0"
   source: {kustomize: {base: apps/web/base}}
   output: {path: overlays/web/prod}
+  liveness: {assumeAfter: 0s}
   strategy:
     canary: {maxSurge: 1, maxUnavailable: 0, steps: [{setWeight: 5}, {setWeight: 50}, {setWeight: 95}]}
 """

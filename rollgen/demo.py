@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final, Self, TextIO
 
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, UsageError
+from rollgen.spec.vocabulary import LIVENESS_KINDS
 
 APP: Final = "web"
 GOOD: Final = ("1.0.0", "2.0.0")
@@ -158,6 +159,9 @@ def release_document(
     }
     if progress_deadline is not None:
         spec["progressDeadline"] = progress_deadline
+    if not any(kind in gate for gate in gates for kind in LIVENESS_KINDS):
+        # No cluster behind the demo: nothing can prove a commit live, so the spec says it assumes so.
+        spec["liveness"] = {"assumeAfter": "0s"}
     return {"apiVersion": "rollgen.io/v1alpha1", "kind": "Release", "metadata": {"name": app}, "spec": spec}
 
 
