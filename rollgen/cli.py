@@ -57,9 +57,21 @@ def _run_validate(args: argparse.Namespace) -> int:
     from rollgen.spec.discover import release_specs
 
     paths = release_specs(Path(name) for name in args.files)
+    if not paths:
+        raise UsageError(f"no release spec (apiVersion: rollgen.io/..., kind: Release) under {', '.join(args.files)}")
     if args.repo is not None and not args.repo.is_dir():
         raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
     results = validate_files(paths, repo=args.repo)
+    if args.repo is None:
+        from rollgen.spec.repository import repository_root
+
+        outside = [str(p) for p in paths if repository_root(p) is None]
+        if outside:
+            print(
+                f"note: not in a git repository, so the paths these specs name were not checked "
+                f"(give --repo DIR): {', '.join(outside)}",
+                file=sys.stderr,
+            )
     problems = [p for r in results for p in r.problems]
     if args.output == "text":
         for problem in problems:

@@ -107,3 +107,24 @@ def test_missing_base_is_reported_relative_to_the_repository(tmp_path: Path) -> 
     assert f"releases/web.yaml:11:30: base: 'apps/nope' is not a directory under {repo}" in run.stdout
     run = validate(tmp_path, "--repo", str(tmp_path), str(repo / "releases"))
     assert f"base: 'apps/nope' is not a directory under {tmp_path}" in run.stdout
+
+
+def test_a_directory_without_release_specs_is_a_usage_error(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    run = validate(repo, "docs")
+    assert (run.returncode, run.stdout) == (2, "")
+    assert "no release spec (apiVersion: rollgen.io/..., kind: Release) under docs" in run.stderr
+
+
+def test_outside_a_repository_the_paths_are_not_checked_and_validate_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "web.yaml"
+    path.write_text(SPEC.format(name="web", base="apps/nope", output="out/web"))
+    run = validate(tmp_path, "web.yaml")
+    assert (run.returncode, run.stdout) == (0, "")
+    assert (
+        "note: not in a git repository, so the paths these specs name were not checked (give --repo DIR): web.yaml"
+        in run.stderr
+    )
+    run = validate(tmp_path, "--repo", ".", "web.yaml")
+    assert run.returncode == 1
+    assert run.stdout.startswith("web.yaml:11:30: base: 'apps/nope' is not a directory under .")
