@@ -153,11 +153,15 @@ def convert_canary(canary: Manifest, manifests: tuple[Manifest, ...], options: O
             obj["metadata"]["name"] = name
             obj["spec"] = {**obj.get("spec", {}), "scaleTargetRef": {**obj["spec"]["scaleTargetRef"], "name": name}}
             objects["hpa.yaml"] = obj
+    replicas = deployment.get("spec", {}).get("replicas")
+    if replicas is None and "hpa.yaml" in objects:
+        # The HPA scales a Deployment without replicas; its minimum is what runs when idle.
+        replicas = objects["hpa.yaml"].get("spec", {}).get("minReplicas")
     gates: list[dict[str, Any]] = []
     strategy = _strategy(canary, spec, (manifests, options), gates, notes)
     release_spec: dict[str, Any] = {
         "namespace": canary.data.get("metadata", {}).get("namespace") or options.namespace,
-        "replicas": deployment.get("spec", {}).get("replicas", 1),
+        "replicas": replicas or 1,
         "image": image[0],
         **versions(image[1], options),
         "source": {"kustomize": {"base": options.base_path}},
@@ -231,6 +235,13 @@ def _strategy(
         return {"blueGreen": result}
     canary_spec: dict[str, Any] = {"traffic": provider[0]}
     canary_spec |= provider[1]
+    if hooks["pre-rollout"]:
+        notes.add(
+            canary,
+            ("spec", "analysis", "webhooks"),
+            f"pre-rollout webhooks run with the first weight ({weights[0]}%) already on the new version: "
+            "Flagger runs them before any traffic moves, rollgen judges gates only against a committed step",
+        )
     explicit = bool(
         hooks["pre-rollout"]
         or hooks["confirm-rollout"]
@@ -248,16 +259,14 @@ def _strategy(
             canary_spec["analysis"] = {"gates": checks}
         return {"canary": canary_spec}
     steps: list[dict[str, Any]] = []
-    if hooks["confirm-rollout"]:
-        steps.append({"pause": {}})
-    if hooks["pre-rollout"]:
-        steps.append({"analysis": {"gates": hooks["pre-rollout"]}})
     for i, weight in enumerate(weights):
         if hooks["confirm-traffic-increase"] and i:
             steps.append({"pause": {}})
         steps.append({"setWeight": weight})
-        if checks:
-            steps.append({"analysis": {"gates": checks}})
+        # rollgen judges gates against a committed step, so pre-rollout checks run at the first weight.
+        first = hooks["pre-rollout"] if i == 0 else []
+        if first + checks:
+            steps.append({"analysis": {"gates": first + checks}})
     if hooks["confirm-promotion"]:
         steps.append({"pause": {}})
     return {"canary": {**canary_spec, "steps": steps}}
@@ -305,14 +314,17 @@ def _metrics(
             canary,
             where,
             metric,
-            frozenset({"name", "templateRef", "thresholdRange", "interval", "templateVariables"}),
+            frozenset({"name", "templateRef", "thresholdRange", "interval", "templateVariables", "threshold"}),
             {},
         )
         window = str(metric.get("interval", "1m"))
         query, address = _query(canary, where, metric, context, window, notes)
         if query is None:
             continue
-        bounds = metric.get("thresholdRange", {}) or {}
+        bounds = dict(metric.get("thresholdRange", {}) or {})
+        if not bounds and isinstance(metric.get("threshold"), (int, float)) and metric.get("name") in _OLD_THRESHOLD:
+            # Flagger's deprecated metric threshold: a minimum success rate, a maximum duration.
+            bounds[_OLD_THRESHOLD[str(metric["name"])]] = metric["threshold"]
         conditions = [f"result >= {bounds['min']}" for _ in [0] if "min" in bounds]
         conditions += [f"result <= {bounds['max']}" for _ in [0] if "max" in bounds]
         if not conditions:
@@ -437,6 +449,13 @@ def _webhooks(
                 f"webhook type {kind} is not converted: {_WEBHOOK_WHY.get(kind, 'rollgen has no equivalent')}",
             )
             continue
+        if kind == "confirm-rollout":
+            notes.add(
+                canary,
+                (*where, "type"),
+                "confirm-rollout is not converted: a rollout starts when a human runs `rollgen start` or merges the spec",
+            )
+            continue
         if kind.startswith("confirm-"):
             notes.add(
                 canary,
@@ -445,6 +464,15 @@ def _webhooks(
             )
             found[kind].append(str(hook.get("name")))
             continue
+        mentioned = json.dumps(hook.get("metadata", {}), sort_keys=True)
+        for suffix in ("-canary", "-primary"):
+            if f"{canary.name}{suffix}" in mentioned:
+                notes.add(
+                    canary,
+                    (*where, "metadata"),
+                    f"the webhook's command addresses {canary.name}{suffix}, a Service Flagger creates and rollgen "
+                    f"does not: point it at the base Service or the version's pods",
+                )
         payload = {
             "name": "{{ release }}",
             "namespace": "{{ namespace }}",
@@ -466,4 +494,5 @@ def _webhooks(
     return found
 
 
+_OLD_THRESHOLD = {"request-success-rate": "min", "request-duration": "max"}
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h))+$")
