@@ -60,7 +60,8 @@ def read_manifests(paths: Iterable[Path]) -> tuple[Manifest, ...]:
         try:
             found += parse_manifests(raw, name)
         except LoadError as exc:
-            raise UnreadableInput(f"{exc.problem} (is it a Helm template? render it first)") from None
+            hint = " (a Helm template? render it first)" if "invalid YAML" in exc.problem.message else ""
+            raise UnreadableInput(f"{exc.problem}{hint}") from None
     return tuple(found)
 
 
