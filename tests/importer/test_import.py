@@ -9,6 +9,7 @@ with the real kustomize.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -386,3 +387,25 @@ def test_imported_release_renders_a_step_kustomize_builds(tmp_path: Path) -> Non
     }
     step = plan_release(load_release(tmp_path / "apps/podinfo/release.yaml")).steps[0]
     assert pinned == {w.name: (w.replicas, w.replicas) for w in step.state.workloads}
+
+
+def test_imported_rollout_renders_every_setweight_step_kustomize_builds(tmp_path: Path) -> None:
+    """Each weight step of an imported Rollout builds to the pods Argo Rollouts would run."""
+    example = shared_data() / "argo-rollouts" / "examples" / "rollout-canary.yaml"
+    done = rollgen("import", example, "--out", "apps/demo", "--version", "green", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    release = load_release(tmp_path / "apps/demo/release.yaml")
+    for step in plan_release(release).steps:
+        if step.set_weight is None:
+            continue
+        # A step's files refer to the base relatively from the release's output path: render them there.
+        output = tmp_path / release.output_path
+        shutil.rmtree(output, ignore_errors=True)
+        rendered = rollgen(
+            "render", "apps/demo/release.yaml", "--step", str(step.index), "--out", release.output_path, cwd=tmp_path
+        )
+        assert rendered.returncode == 0, rendered.stderr
+        deployments = of_kind(kustomize_build(output), "Deployment")
+        assert {n: d["spec"]["replicas"] for n, d in deployments.items()} == {
+            w.name: w.replicas for w in step.state.workloads
+        }
