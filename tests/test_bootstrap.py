@@ -4,7 +4,6 @@ real kustomize, point at every release's output and are written once (running ag
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,9 @@ import pytest
 import yaml
 
 from rollgen.spec import load_release
-from tests.render.built import _crd_validator, kustomize_build
-from tests.tools import REPO_ROOT
+from testkit.built import _crd_validator, kustomize_build
+from testkit.cli import rollgen
+from testkit.tools import REPO_ROOT
 
 CRDS = {
     "Application": ("crds/argo-cd/application-crd.yaml", "v1alpha1"),
@@ -28,8 +28,7 @@ HELM_SPECS = sorted((REPO_ROOT / "examples" / "helm").glob("*.yaml"))
 
 
 def bootstrap(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "rollgen", "bootstrap", *map(str, args), "--repo-url", REPO_URL]
-    return subprocess.run(command, check=False, capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    return rollgen("bootstrap", *map(str, args), "--repo-url", REPO_URL)
 
 
 def built(out: Path) -> list[dict[str, Any]]:

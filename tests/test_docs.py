@@ -12,7 +12,7 @@ import pytest
 
 from rollgen import docs
 from rollgen.spec.schema import schema
-from tests.tools import REPO_ROOT
+from testkit.tools import REPO_ROOT
 
 DOCS = REPO_ROOT / "docs"
 

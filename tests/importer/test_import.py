@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -24,21 +23,15 @@ from rollgen.importer.flagger import flagger_weights
 from rollgen.plan import plan_release
 from rollgen.spec import load_release
 from rollgen.spec.model import Analysis
-from tests.render.built import kustomize_build, of_kind
-from tests.tools import REPO_ROOT, shared_data
+from testkit import cli
+from testkit.built import kustomize_build, of_kind
+from testkit.tools import REPO_ROOT, shared_data
 
 NOTE = re.compile(r"^  (?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
 
 
 def rollgen(*args: str | Path, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rollgen", *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+    return cli.rollgen(*map(str, args), cwd=cwd)
 
 
 def argo_examples() -> list[Path]:
