@@ -87,8 +87,14 @@ def split_image(image: str) -> tuple[str, str] | None:
     return repository, tag
 
 
-def versions(tag: str, options: Options) -> dict[str, str]:
+def versions(tag: str, options: Options, notes: Notes, image: tuple[Manifest, JsonPath]) -> dict[str, str]:
     """``stable`` (what runs: the manifest's tag) and ``version`` (the next one, ``--version``)."""
+    if options.version is None or options.version == tag:
+        notes.add(
+            *image,
+            f"the input runs {tag} and names no next version: spec.version is {tag} too, which `rollgen validate` "
+            "refuses until you set the version to roll out (or import with --version)",
+        )
     return {"stable": tag, "version": options.version or tag}
 
 

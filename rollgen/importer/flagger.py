@@ -163,7 +163,7 @@ def convert_canary(canary: Manifest, manifests: tuple[Manifest, ...], options: O
         "namespace": canary.data.get("metadata", {}).get("namespace") or options.namespace,
         "replicas": replicas or 1,
         "image": image[0],
-        **versions(image[1], options),
+        **versions(image[1], options, notes, (found, ("spec", "template", "spec", "containers", 0, "image"))),
         "source": {"kustomize": {"base": options.base_path}},
         "output": {"path": options.output_path},
     }

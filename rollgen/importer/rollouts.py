@@ -80,10 +80,11 @@ def convert_rollout(rollout: Manifest, manifests: tuple[Manifest, ...], options:
         notes.add(rollout, ("spec",), "no pod template with a container (template or workloadRef)")
         raise NotConvertible(notes)
     image = split_image(str(containers[0].get("image", "")))
+    image_at: JsonPath = ("spec", "template", "spec", "containers", 0, "image")
     if image is None:
         notes.add(
             rollout,
-            ("spec", "template", "spec", "containers", 0, "image"),
+            image_at,
             "the image has no tag rollgen can use as a version (digests and untagged images are not versions)",
         )
         raise NotConvertible(notes)
@@ -121,7 +122,7 @@ def convert_rollout(rollout: Manifest, manifests: tuple[Manifest, ...], options:
         "namespace": data.get("metadata", {}).get("namespace") or options.namespace,
         "replicas": replicas,
         "image": image[0],
-        **versions(image[1], options),
+        **versions(image[1], options, notes, (rollout, image_at)),
         "source": {"kustomize": {"base": options.base_path}},
         "output": {"path": options.output_path},
     }

@@ -402,3 +402,11 @@ def test_imported_rollout_renders_every_setweight_step_kustomize_builds(tmp_path
         assert {n: d["spec"]["replicas"] for n, d in deployments.items()} == {
             w.name: w.replicas for w in step.state.workloads
         }
+
+
+def test_without_a_next_version_the_note_says_what_to_set(tmp_path: Path) -> None:
+    example = shared_data() / "argo-rollouts" / "examples" / "rollout-canary.yaml"
+    done = rollgen("import", example, "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0
+    assert f"{example}:21:9: the input runs blue and names no next version" in done.stdout
+    assert rollgen("validate", "out/release.yaml", cwd=tmp_path).returncode == 1
