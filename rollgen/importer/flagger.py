@@ -55,7 +55,7 @@ _SPEC_WHY = {
 }
 _SERVICE_KEYS = frozenset({"name", "port", "targetPort", "portName", "hosts", "gateways", "gatewayRefs"})
 _ANALYSIS_WHY = {
-    "iterations": "rollgen has no iteration count; imported as blue/green with the metrics judged before promotion",
+    "iterations": "each check is a gate measured `iterations` times",
     "match": "rollgen routes by weight only, never by header or cookie",
     "mirror": "rollgen does not mirror traffic",
     "mirrorWeight": "rollgen does not mirror traffic",
@@ -183,7 +183,16 @@ def _service(
         ("spec", "service"),
         service,
         _SERVICE_KEYS,
-        {"portDiscovery": "the base Service lists the ports it serves", "apex": "rollgen names its own Services"},
+        {
+            "portDiscovery": "the base Service lists the ports it serves",
+            "apex": "rollgen names its own Services",
+            "primary": "rollgen names its own Services",
+            "canary": "rollgen names its own Services",
+            **dict.fromkeys(
+                ("trafficPolicy", "match", "rewrite", "timeout", "retries", "headers", "corsPolicy", "delegation"),
+                "rollgen's routes carry weights only: keep such options in mesh configuration of your own",
+            ),
+        },
     )
     port = service.get("port", 80)
     entry = {"name": service.get("portName", "http"), "port": port, "targetPort": service.get("targetPort", port)}
@@ -210,7 +219,11 @@ def _strategy(
         _ANALYSIS_WHY,
     )
     threshold = int(analysis.get("threshold", 1) or 1)
-    policy = {"interval": str(analysis.get("interval", "1m")), "count": threshold, "failureLimit": threshold - 1}
+    weights = flagger_weights(analysis)
+    iterations = analysis.get("iterations")
+    # Weighted: one passing check per step, so count the threshold; iterations: that many checks, then promotion.
+    count = int(iterations) if not weights and isinstance(iterations, int) and iterations > 0 else threshold
+    policy = {"interval": str(analysis.get("interval", "1m")), "count": count, "failureLimit": threshold - 1}
     provider = _provider(canary, spec, notes)
     metric_gates = _metrics(canary, analysis, (provider[0], manifests, options), policy, gates, notes)
     hooks = _webhooks(canary, analysis, gates, notes)
@@ -219,14 +232,22 @@ def _strategy(
         notes.add(
             canary,
             (*where, "threshold"),
-            f"threshold {threshold}: each check is a gate measured every {policy['interval']}, count {threshold}, "
+            f"threshold {threshold}: each check is a gate measured every {policy['interval']}, count {count}, "
             f"failureLimit {threshold - 1}; rollgen counts failures per gate and per step, Flagger across "
-            "metrics over the whole analysis, and a passing step takes "
-            f"{threshold} measurements where Flagger advances after one",
+            "metrics over the whole analysis"
+            + (
+                ""
+                if not weights
+                else f", and a passing step takes {count} measurements where Flagger advances after one"
+            ),
         )
-    weights = flagger_weights(analysis)
     if not weights:
         # Flagger without weights runs iterations against the new version, then switches: blue/green.
+        notes.add(
+            canary,
+            (*where, "iterations") if "iterations" in analysis else where,
+            f"no weights: imported as blueGreen, the checks judged before the switch ({_ANALYSIS_WHY['iterations']})",
+        )
         result: dict[str, Any] = {}
         if hooks["pre-rollout"] + checks:
             result["prePromotionAnalysis"] = {"gates": hooks["pre-rollout"] + checks}

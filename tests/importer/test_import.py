@@ -22,7 +22,7 @@ from rollgen.analysis import Measurement, MeasurementPolicy, Phase, assess
 from rollgen.importer.flagger import flagger_weights
 from rollgen.plan import plan_release
 from rollgen.spec import load_release
-from rollgen.spec.model import Analysis
+from rollgen.spec.model import Analysis, BlueGreen
 from testkit import cli
 from testkit.built import kustomize_build, of_kind
 from testkit.tools import REPO_ROOT, shared_data
@@ -410,3 +410,22 @@ def test_without_a_next_version_the_note_says_what_to_set(tmp_path: Path) -> Non
     assert done.returncode == 0
     assert f"{example}:21:9: the input runs blue and names no next version" in done.stdout
     assert rollgen("validate", "out/release.yaml", cwd=tmp_path).returncode == 1
+
+
+def test_flagger_iterations_become_blue_green_checks_measured_that_often(tmp_path: Path) -> None:
+    analysis = """\
+        interval: 1m
+        threshold: 2
+        iterations: 5
+        metrics:
+          - name: errors
+            templateRef: {name: errors}
+            thresholdRange: {max: 1}
+        """
+    (tmp_path / "canary.yaml").write_text(canary_yaml(analysis))
+    done, out = imported(tmp_path, tmp_path / "canary.yaml", version="1.1.0")
+    assert done.returncode == 0, done.stderr
+    release = load_release(out / "release.yaml")
+    assert release.strategy == BlueGreen(pre_promotion_analysis=Analysis(("errors",)))
+    gate = release.gate("errors")
+    assert (gate.policy.interval, gate.policy.count, gate.policy.failure_limit) == (60.0, 5, 1)
