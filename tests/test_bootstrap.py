@@ -3,6 +3,7 @@ real kustomize, point at every release's output and are written once (running ag
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from rollgen.spec import load_release
-from testkit.built import _crd_validator, kustomize_build
+from testkit.built import _crd_validator, kustomize_build, of_kind
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT
 
@@ -127,3 +128,28 @@ def test_bad_input_is_a_usage_error(tmp_path: Path, engine: str) -> None:
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"apiVersion": "rollgen.io/v1alpha1", "kind": "Release"}))
     done = bootstrap(engine, tmp_path / "bad.yaml", "--out", tmp_path / "o")
     assert done.returncode == 2 and "bad.yaml:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_each_object_points_at_a_directory_that_builds(tmp_path: Path, shared: Path) -> None:
+    """In a repository holding the releases' state before their rollouts, every path the engine is told to
+    apply builds with kustomize into the release's Deployments."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "examples", repo / "examples")
+    specs = [Path("examples") / p.name for p in KUSTOMIZE_SPECS]
+    for spec in specs:
+        release = load_release(repo / spec)
+        done = rollgen("render", str(spec), "--step", "0", "--out", release.output_path, cwd=repo)
+        assert done.returncode == 0, done.stderr
+    for engine, key in (("argocd", ("source", "path")), ("flux", ("path",))):
+        out = f"clusters/{engine}"
+        done = rollgen("bootstrap", engine, *map(str, specs), "--repo-url", REPO_URL, "--out", out, cwd=repo)
+        assert done.returncode == 0, done.stderr
+        paths = []
+        for obj in built(repo / "clusters" / engine):
+            if obj["kind"] in ("Application", "Kustomization"):
+                spec = obj["spec"]
+                paths.append(spec[key[0]][key[1]] if len(key) == 2 else spec[key[0]])
+        assert len(paths) == len(specs)
+        for path in paths:
+            deployments = of_kind(kustomize_build(repo / path), "Deployment")
+            assert len(deployments) == 1 and all(d["spec"]["replicas"] >= 1 for d in deployments.values())
