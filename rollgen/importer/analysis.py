@@ -10,11 +10,12 @@ cannot be, and the metric is left out with a note.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from rollgen.importer.conversion import Notes, label
+from rollgen.importer.conversion import PLACEHOLDER, TEMPLATE_NAMES, Notes, label
 from rollgen.importer.documents import Manifest
 from rollgen.spec.yamldoc import JsonPath
 
@@ -143,6 +144,14 @@ class Gates:
                 f"metric {metric.get('name')} uses an argument with no value given: metric left out",
             )
             return None
+        unknown = sorted({n for n in PLACEHOLDER.findall(substituted) if n not in TEMPLATE_NAMES})
+        if unknown:
+            notes.add(
+                template,
+                where,
+                f"metric {metric.get('name')} uses {', '.join(unknown)}, which rollgen cannot fill in: metric left out",
+            )
+            return None
         settings["query" if kind == "prometheus" else "url"] = substituted
         return {**gate, kind if kind == "prometheus" else "http": settings}
 
@@ -179,8 +188,6 @@ class Gates:
         if "body" in w:
             settings["requestBody"] = str(w["body"])
         elif "jsonBody" in w:
-            import json
-
             settings["requestBody"] = json.dumps(w["jsonBody"], sort_keys=True)
         if w.get("jsonPath"):
             # Argo writes JSON paths as Kubernetes JSONPath templates: {$.data.ok}

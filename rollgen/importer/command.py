@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import posixpath
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, Problem, UsageError
-from rollgen.importer.conversion import Conversion, NotConvertible, Options
+from rollgen.importer.conversion import Conversion, NotConvertible, Notes, Options
 from rollgen.importer.documents import Manifest, read_manifests
 from rollgen.render.manifests import dump_yaml
 
@@ -52,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out}: not an empty directory (import never overwrites files)")
     manifests = read_manifests(Path(name) for name in args.files)
-    base_path = args.base_path or posixpath.join(Path(args.out).as_posix(), "base")
     try:
-        conversion = convert(manifests, lambda name, namespace: _options(args, base_path, name, namespace))
+        conversion = convert(manifests, lambda name, namespace: _options(args, name, namespace))
     except NotConvertible as exc:
         _report(exc.notes.found)
         print("rollgen: nothing convertible: the notes above say why", file=sys.stderr)
@@ -69,15 +69,25 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _options(args: argparse.Namespace, base_path: str, name: str, namespace: str | None) -> Options:
+def _default_base_path(out: Path) -> str:
+    """``OUT/base`` relative to the working directory, taken to be the GitOps repository's root."""
+    relative = Path(os.path.relpath(out.absolute(), Path.cwd())).as_posix()
+    if relative.startswith(".."):
+        raise UsageError(
+            f"--out {out} is outside the working directory: run in the GitOps repository or give --base-path "
+            "(where the base will sit in the repository)"
+        )
+    return posixpath.join(relative, "base")
+
+
+def _options(args: argparse.Namespace, name: str, namespace: str | None) -> Options:
+    base_path = args.base_path or _default_base_path(Path(args.out))
     output = args.output_path or f"overlays/{name}/{namespace or args.namespace}"
     return Options(base_path, output, args.namespace, args.version, args.prometheus)
 
 
 def convert(manifests: tuple[Manifest, ...], options_for: OptionsFor) -> Conversion:
     """Convert the first Rollout or Canary of ``manifests``; the others get a note each."""
-    from rollgen.importer.conversion import Notes
-
     primary = [m for m in manifests if m.kind in ("Rollout", "Canary")]
     if not primary:
         notes = Notes()

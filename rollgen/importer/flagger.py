@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollgen.importer.conversion import (
+    PLACEHOLDER,
+    TEMPLATE_NAMES,
     Conversion,
     NotConvertible,
     Notes,
@@ -414,8 +416,8 @@ def _query(
     query = str(spec.get("query", ""))
     variables = {str(k): str(v) for k, v in (metric.get("templateVariables", {}) or {}).items()}
     names = _placeholders(window, variables)
-    query = _PLACEHOLDER.sub(lambda m: names.get(m.group(1), m.group(0)), query)
-    left = [m.group(1) for m in _PLACEHOLDER.finditer(query) if m.group(1) not in _ROLLGEN_NAMES]
+    query = PLACEHOLDER.sub(lambda m: names.get(m.group(1), m.group(0)), query)
+    left = [m.group(1) for m in PLACEHOLDER.finditer(query) if m.group(1) not in TEMPLATE_NAMES]
     if left:
         notes.add(
             template,
@@ -431,10 +433,6 @@ def _query(
             "select the canary by its version label ({{ version }}) instead",
         )
     return query, str(provider.get("address") or options.prometheus)
-
-
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
-_ROLLGEN_NAMES = frozenset({"release", "namespace", "version", "stable", "commit", "step"})
 
 
 def _placeholders(window: str, variables: Mapping[str, str]) -> dict[str, str]:

@@ -101,23 +101,23 @@ def test_every_flagger_example_imports_to_a_valid_spec(tmp_path: Path, example: 
 
 def test_exit_codes_nothing_convertible_unreadable_and_nonempty_out(tmp_path: Path) -> None:
     templates = shared_data() / "argo-rollouts" / "examples" / "analysis-templates.yaml"
-    done = rollgen("import", templates, "--out", tmp_path / "a")
+    done = rollgen("import", templates, "--out", "a", cwd=tmp_path)
     assert done.returncode == 1
     assert f"{templates}:6:1: no Argo Rollouts Rollout or Flagger Canary" in done.stdout
     helm_template = shared_data() / "flagger" / "charts" / "podinfo" / "templates" / "canary.yaml"
-    done = rollgen("import", helm_template, "--out", tmp_path / "b")
+    done = rollgen("import", helm_template, "--out", "b", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{helm_template}:1:" in done.stderr
     canary = shared_data() / "flagger" / "artifacts" / "examples" / "istio-canary.yaml"
-    done = rollgen("import", canary, "--out", tmp_path / "c")  # the target Deployment is not given
+    done = rollgen("import", canary, "--out", "c", cwd=tmp_path)  # the target Deployment is not given
     assert done.returncode == 1
     assert re.search(rf"{re.escape(str(canary))}:9:3: Deployment podinfo is not among the input files", done.stdout)
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "keep").write_text("x")
-    done = rollgen("import", argo_examples()[0], "--out", tmp_path / "d")
+    done = rollgen("import", argo_examples()[0], "--out", "d", cwd=tmp_path)
     assert done.returncode == 2 and "not an empty directory" in done.stderr
     assert not list((tmp_path / "d").glob("release.yaml"))
-    assert rollgen("import", tmp_path / "missing.yaml", "--out", tmp_path / "e").returncode == 2
+    assert rollgen("import", "missing.yaml", "--out", "e", cwd=tmp_path).returncode == 2
 
 
 def test_import_is_deterministic(tmp_path: Path) -> None:
@@ -328,6 +328,9 @@ def test_analysis_templates_become_prometheus_and_http_gates(tmp_path: Path) -> 
                   url: "http://{{args.service}}.prod.svc/status"
                   jsonPath: "{$.ready}"
                   timeoutSeconds: 5
+            - name: odd
+              provider:
+                web: {url: "http://{{args.service}}/{{ workflow.name }}"}
             - name: smoke
               provider:
                 job: {spec: {template: {spec: {containers: [{name: t, image: busybox}], restartPolicy: Never}}}}
@@ -337,6 +340,7 @@ def test_analysis_templates_become_prometheus_and_http_gates(tmp_path: Path) -> 
     done, out = imported(tmp_path, tmp_path / "rollout.yaml", version="1.1.0")
     assert done.returncode == 0, done.stderr
     assert re.search(r"rollout\.yaml:\d+:\d+: metric smoke: provider job is not converted", done.stdout)
+    assert re.search(r"rollout\.yaml:\d+:\d+: metric odd uses workflow.name, which rollgen cannot fill in", done.stdout)
     assert rollgen("validate", out / "release.yaml", cwd=tmp_path).returncode == 0
     release = load_release(out / "release.yaml")
     prometheus, web = release.gate("health-success-rate"), release.gate("health-ready")
