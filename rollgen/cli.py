@@ -281,6 +281,22 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("rollgen.detect", "configure"),
         _lazy("rollgen.detect", "cli_detect"),
     ),
+    "import": (
+        "convert an Argo Rollouts Rollout or a Flagger Canary into a release spec",
+        "Convert a Rollout (with its AnalysisTemplates) or a Canary (with its MetricTemplates, webhooks and target "
+        "Deployment) into DIR/release.yaml and a Kustomize base DIR/base/, and list what cannot be expressed as "
+        "FILE:LINE:COL notes. Exit 0 converted (notes are warnings), 1 nothing convertible, 2 unreadable input.",
+        _lazy("rollgen.importer.command", "configure"),
+        _lazy("rollgen.importer.command", "run"),
+    ),
+    "bootstrap": (
+        "write the Argo CD or Flux objects that apply every release's output",
+        "Write what points Argo CD (an Application per release, or one ApplicationSet) or Flux (a GitRepository and "
+        "a Kustomization or HelmRelease per release) at the output of every release spec given, with automated "
+        "sync, pruning, self-heal and health checks. Running it again changes nothing.",
+        _lazy("rollgen.bootstrap", "configure"),
+        _lazy("rollgen.bootstrap", "run"),
+    ),
     "demo": (
         "show the whole loop on a local Git repository, no cluster needed",
         "Build a GitOps repository in a temporary directory, start a small local HTTP service, and roll out a "

@@ -1,0 +1,122 @@
+"""``rollgen import FILE...``: the command's options and the shell around the pure converters."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import posixpath
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, Problem, UsageError
+from rollgen.importer.conversion import Conversion, NotConvertible, Notes, Options
+from rollgen.importer.documents import Manifest, read_manifests
+from rollgen.render.manifests import dump_yaml
+
+# The options depend on the release's name and namespace, which only the input knows.
+OptionsFor = Callable[[str, "str | None"], Options]
+SCHEMA_LINE = "# yaml-language-server: $schema=https://rollgen.io/schemas/release.schema.json\n"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="the Rollout or Canary, and the objects it refers to (AnalysisTemplates, MetricTemplates, "
+        "the target Deployment, Services, HPA)",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="empty directory for release.yaml and base/")
+    parser.add_argument(
+        "--base-path",
+        metavar="PATH",
+        help="where base/ will sit in the GitOps repository, for source.kustomize.base (default: DIR/base)",
+    )
+    parser.add_argument(
+        "--output-path", metavar="PATH", help="output.path of the release (default: overlays/NAME/NAMESPACE)"
+    )
+    parser.add_argument("--namespace", default="default", help="namespace when the input names none (default default)")
+    parser.add_argument(
+        "--version", metavar="TAG", help="the version to roll out next (default: the tag the input runs)"
+    )
+    parser.add_argument(
+        "--prometheus",
+        default="http://prometheus.monitoring:9090",
+        metavar="URL",
+        help="Prometheus address for metrics whose input names none (Flagger's builtin metrics)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {out}: not an empty directory (import never overwrites files)")
+    manifests = read_manifests(Path(name) for name in args.files)
+    try:
+        conversion = convert(manifests, lambda name, namespace: _options(args, name, namespace))
+    except NotConvertible as exc:
+        _report(exc.notes.found)
+        print("rollgen: nothing convertible: the notes above say why", file=sys.stderr)
+        return EXIT_FAILURE
+    write(out, conversion)
+    _report(list(conversion.notes))
+    print(
+        f"wrote {out / 'release.yaml'} and {out / 'base'}/ ({len(conversion.notes)} note(s)); "
+        f"check it with: rollgen validate {out / 'release.yaml'}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _default_base_path(out: Path) -> str:
+    """``OUT/base`` relative to the working directory, taken to be the GitOps repository's root."""
+    relative = Path(os.path.relpath(out.absolute(), Path.cwd())).as_posix()
+    if relative.startswith(".."):
+        raise UsageError(
+            f"--out {out} is outside the working directory: run in the GitOps repository or give --base-path "
+            "(where the base will sit in the repository)"
+        )
+    return posixpath.join(relative, "base")
+
+
+def _options(args: argparse.Namespace, name: str, namespace: str | None) -> Options:
+    base_path = args.base_path or _default_base_path(Path(args.out))
+    output = args.output_path or f"overlays/{name}/{namespace or args.namespace}"
+    return Options(base_path, output, args.namespace, args.version, args.prometheus)
+
+
+def convert(manifests: tuple[Manifest, ...], options_for: OptionsFor) -> Conversion:
+    """Convert the first Rollout or Canary of ``manifests``; the others get a note each."""
+    primary = [m for m in manifests if m.kind in ("Rollout", "Canary")]
+    if not primary:
+        notes = Notes()
+        if manifests:
+            notes.add(manifests[0], ("kind",), "no Argo Rollouts Rollout or Flagger Canary among the input files")
+        raise NotConvertible(notes)
+    first = primary[0]
+    options = options_for(first.name, (first.data.get("metadata", {}) or {}).get("namespace"))
+    if first.kind == "Rollout":
+        from rollgen.importer.rollouts import convert_rollout
+
+        conversion = convert_rollout(first, manifests, options)
+    else:
+        from rollgen.importer.flagger import convert_canary
+
+        conversion = convert_canary(first, manifests, options)
+    extra = tuple(m.at(("kind",), f"{m.kind} {m.name} is not converted: one release per import") for m in primary[1:])
+    return Conversion(conversion.name, conversion.release, conversion.base, conversion.notes + extra)
+
+
+def write(out: Path, conversion: Conversion) -> None:
+    (out / "base").mkdir(parents=True, exist_ok=True)
+    (out / "release.yaml").write_text(SCHEMA_LINE + dump_yaml(conversion.release))
+    for name, content in sorted(conversion.base.items()):
+        (out / "base" / name).write_bytes(content)
+
+
+def _report(notes: list[Problem]) -> None:
+    if notes:
+        print("cannot express (or expressed differently):")
+    for note in sorted(notes):
+        print(f"  {note}")

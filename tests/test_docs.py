@@ -1,0 +1,60 @@
+"""docs/: the reference is what the schema gives (regenerate with ``python -m rollgen.docs``), every field
+of the schema has its row, and every relative link in the docs and the README leads to a file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollgen import docs
+from rollgen.spec.schema import schema
+from testkit.tools import REPO_ROOT
+
+DOCS = REPO_ROOT / "docs"
+
+
+def test_reference_is_generated_from_the_current_schema() -> None:
+    assert docs.REFERENCE == DOCS / "reference.md"
+    assert DOCS.joinpath("reference.md").read_text() == docs.reference_markdown(schema()), (
+        "docs/reference.md drifted from schemas/release.schema.json: run python -m rollgen.docs"
+    )
+
+
+def fields(node: Mapping[str, Any], root: Mapping[str, Any]) -> Iterator[str]:
+    """The name of every property anywhere in the schema, following references."""
+    if "$ref" in node:
+        target: Any = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        yield from fields(target, root)
+    for name, child in node.get("properties", {}).items():
+        yield name
+        yield from fields(child, root)
+    if isinstance(node.get("items"), Mapping):
+        yield from fields(node["items"], root)
+
+
+def test_every_schema_field_has_a_row() -> None:
+    text = docs.reference_markdown(schema())
+    rows = re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(fields(schema(), schema()))
+
+
+def test_check_mode_fails_on_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(docs, "REFERENCE", tmp_path / "reference.md")
+    assert docs.main(["--check"]) == 1  # missing
+    assert docs.main([]) == 0
+    assert docs.main(["--check"]) == 0
+    (tmp_path / "reference.md").write_text(docs.REFERENCE.read_text().replace("Pods", "Pod", 1))
+    assert docs.main(["--check"]) == 1
+
+
+@pytest.mark.parametrize("page", [REPO_ROOT / "README.md", *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name)
+def test_relative_links_lead_to_files(page: Path) -> None:
+    for target in re.findall(r"\]\(([\w./-]+)(?:#[^)]*)?\)", page.read_text()):
+        if "://" not in target and not target.startswith("mailto:"):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
