@@ -15,7 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rollgen.importer.conversion import PLACEHOLDER, TEMPLATE_NAMES, Notes, label
+from rollgen.gates.template import NAMES as TEMPLATE_NAMES
+from rollgen.importer.conversion import PLACEHOLDER, Notes, label
 from rollgen.importer.documents import Manifest
 from rollgen.spec.yamldoc import JsonPath
 

@@ -18,9 +18,8 @@ from rollgen.render.manifests import dump_yaml
 from rollgen.spec.yamldoc import JsonPath
 
 LIVENESS_GATE = "live"
-# A {{ name }} in a query or URL, and the names a gate fills in (GateContext.template_values).
+# A {{ name }} in a query or URL (the names a gate fills in are rollgen.gates.template.NAMES).
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
-TEMPLATE_NAMES = frozenset({"release", "namespace", "version", "stable", "commit", "step"})
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 _LABEL = re.compile(r"[^a-z0-9-]+")
 

@@ -28,9 +28,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.importer.conversion import (
     PLACEHOLDER,
-    TEMPLATE_NAMES,
     Conversion,
     NotConvertible,
     Notes,
