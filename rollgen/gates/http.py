@@ -24,7 +24,7 @@ from rollgen.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
-from rollgen.gates.web import fetch
+from rollgen.web import fetch
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(-?[0-9]+)\]|\[(?:'([^']*)'|\"([^\"]*)\")\]")
 

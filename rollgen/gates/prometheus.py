@@ -23,7 +23,7 @@ from rollgen.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
-from rollgen.gates.web import fetch
+from rollgen.web import fetch
 
 
 def _number(text: Any) -> float:
