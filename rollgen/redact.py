@@ -31,7 +31,9 @@ _SENSITIVE_NAME = r"[a-z0-9_.-]*(?:token|key|secret|passw(?:or)?d|pwd|sig|signat
 _PARAMETER = re.compile(rf"(?i)([?&;]|\b)({_SENSITIVE_NAME})=([^&#\s'\"]+)")
 
 # "Authorization: Bearer abc" / "PRIVATE-TOKEN: abc" as an echoed header line.
-_HEADER = re.compile(rf"(?i)\b(authorization|proxy-authorization|{_SENSITIVE_NAME})(\s*:\s*)(?:(bearer|basic|token)\s+)?([^\s'\",]+)")
+_HEADER = re.compile(
+    rf"(?i)\b(authorization|proxy-authorization|{_SENSITIVE_NAME})(\s*:\s*)(?:(bearer|basic|token)\s+)?([^\s'\",]+)"
+)
 
 # A secret shorter than this is not looked for by value: replacing "a" everywhere would
 # mangle a message without protecting anything.
@@ -41,7 +43,9 @@ _MIN_SECRET = 4
 def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     """``text`` with credentials replaced by ``***``: URL userinfo, credential-like
     parameters and header lines, and each of ``secrets`` wherever it appears."""
-    for secret in sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True):
+    # Stripped too: a value with a stray line break may be echoed without it.
+    known = {s for secret in secrets for s in (secret, secret.strip()) if len(s) >= _MIN_SECRET}
+    for secret in sorted(known, key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
     text = _USERINFO.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
     text = _PARAMETER.sub(lambda m: f"{m.group(1)}{m.group(2)}={HIDDEN}", text)

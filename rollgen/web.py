@@ -37,8 +37,8 @@ from rollgen.redact import redact
 # misbehaving endpoint stall the caller or fill memory.
 MAX_BODY = 1 << 20
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")  # no CR, LF, NUL or other control characters
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # no CR, LF, NUL or other control characters
 _CHUNK = 64 * 1024
 
 
@@ -70,9 +70,9 @@ def origin(url: str) -> tuple[str, str, int]:
 def check_headers(headers: Mapping[str, str]) -> None:
     """Refuse a header that cannot go on the wire, naming it but never showing its value."""
     for name, value in headers.items():
-        if not _HEADER_NAME.match(name):
+        if not _HEADER_NAME.fullmatch(name):
             raise WebError(f"header name {redact(name)!r} is not a valid HTTP header name")
-        if not _HEADER_VALUE.match(value):
+        if not _HEADER_VALUE.fullmatch(value):
             raise WebError(
                 f"header {name}: its value holds a line break, a control character or a character "
                 "outside Latin-1, which cannot be sent (value not shown)"
@@ -216,7 +216,7 @@ def fetch(
     check_headers(headers)
     deadline = _Deadline(timeout)
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    too_slow = f"{shown}: no whole answer within {timeout:g}s"
+    too_slow = f"{shown}: no answer within {timeout:g}s"
     try:
         try:
             answer = _opener(deadline, follow_redirects, shown).open(request, timeout=timeout)
