@@ -21,7 +21,9 @@ def run_python(code: str, **settings: Any) -> Any:
 
 def test_exit_zero_passes_and_nonzero_fails() -> None:
     assert run_python("print('smoke ok')").phase is Phase.SUCCESSFUL
-    failed = run_python("import sys; print('checking', flush=True); print('login page broken', file=sys.stderr); sys.exit(3)")
+    failed = run_python(
+        "import sys; print('checking', flush=True); print('login page broken', file=sys.stderr); sys.exit(3)"
+    )
     assert failed.phase is Phase.FAILED
     assert failed.value == 3
     assert "exited 3" in failed.message

@@ -156,7 +156,9 @@ def test_a_token_file_with_windows_line_ends_is_read_without_them(tmp_path: Path
     assert Token.load(file=tmp_path / "token").reveal() == SENTINEL
 
 
-@pytest.mark.parametrize("raw", [f"ghp_\r{SENTINEL}", f"{SENTINEL}\rX-Injected: 1", f"{SENTINEL}\u00e9\u2019", f"{SENTINEL} x"])
+@pytest.mark.parametrize(
+    "raw", [f"ghp_\r{SENTINEL}", f"{SENTINEL}\rX-Injected: 1", f"{SENTINEL}\u00e9\u2019", f"{SENTINEL} x"]
+)
 def test_a_token_that_cannot_go_in_a_header_is_refused_on_load_without_showing_it(
     raw: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
