@@ -12,7 +12,7 @@ from rollgen.spec.model import Gate
 
 COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 OLD_COMMIT = "a" * 40
-ROOT = str(Path(__file__).resolve().parents[2])  # this checkout: a command gate's relative workingDir starts here
+ROOT = str(Path(__file__).resolve().parents[1])  # this checkout: a command gate's relative workingDir starts here
 
 
 def gate(

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from rollgen.web import WebError, fetch
-from tests.gates.servers import HealthApp, StreamingApp
+from testkit.gateservers import HealthApp, StreamingApp
 
 SECRET = "s3cr3t-Value-42"
 
