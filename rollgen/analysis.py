@@ -75,6 +75,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from rollgen.errors import RollgenError
+from rollgen.redact import redact
 
 # Argo Rollouts' DefaultErrorRetryInterval: how soon an errored measurement is retried
 # when the gate has no interval of its own.
@@ -345,7 +346,8 @@ def measure_if_due(
     result = measure()
     if kept and kept[-1].phase is Phase.PENDING:
         kept = kept[:-1]
-    kept += (Measurement(result.phase, result.value, result.message, now),)
+    # Redacted once more where measurements are kept (git notes, status output), whatever the gate.
+    kept += (Measurement(result.phase, result.value, redact(result.message), now),)
     return assess(policy, kept, started_at), kept
 
 

@@ -327,13 +327,16 @@ def advance(
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
     measured = False
     later = _later_commits(repo, state.commit, tip)
+    # Gates resolve the spec's relative paths (a command's workingDir) from here, not the cwd.
+    root = repo.git.text("rev-parse", "--show-toplevel") if repo.worktree is not None else None
     live = rollout.live_state(repo, release, state)
     workloads = live.workloads if live is not None else ()
     while True:
         judgement = decide(stages, records, state.since, at(), deadline)
         if not isinstance(judgement.decision, Measure):
             break
-        records = {**records, **_measure(release, state, later, workloads, stages, judgement.decision, records, at)}
+        measured_at = _measure(release, state, later, workloads, stages, judgement.decision, records, at, root)
+        records = {**records, **measured_at}
         measured = True
     decision = judgement.decision
     outcome = None
@@ -404,6 +407,7 @@ def _measure(
     due: Measure,
     records: Records,
     clock: Callable[[], float],
+    root: str | None,
 ) -> dict[str, tuple[Measurement, ...]]:
     """Measure the due gates in parallel (a slow gate must not delay the others' verdicts)."""
     stage = next(s for s in stages if s.key == due.stage)
@@ -417,6 +421,7 @@ def _measure(
         step=state.step,
         deployments=tuple((w.name, w.replicas) for w in workloads),
         later_commits=later,
+        root=root,
     )
 
     def one(name: str) -> tuple[str, tuple[Measurement, ...]]:

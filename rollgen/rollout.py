@@ -235,14 +235,13 @@ def forge_for(repo: Repo, release: Release) -> Forge:
         raise UsageError(f"{release_key(release)}: git.mode pull-request needs git.pullRequest")
     file = _root(repo) / settings.token_file if settings.token_file else None
     token = Token.load(env=settings.token_env, file=file)
-    # Only a given apiURL is passed on: each forge class knows its public default.
-    api = {"api_url": settings.api_url} if settings.api_url else {}
+    # Without an apiURL (None), each forge class uses its public default.
     if settings.provider == "gitlab":
-        return GitLab(settings.repository, token, **api)
+        return GitLab(settings.repository, token, api_url=settings.api_url)
     owner, _, name = settings.repository.partition("/")
     if "/" in name:
         raise UsageError(f"git.pullRequest.repository: a GitHub repository is owner/name, got {settings.repository!r}")
-    return GitHub(owner, name, token, **api)
+    return GitHub(owner, name, token, api_url=settings.api_url)
 
 
 def pending_pull_request(repo: Repo, release: Release, state: RolloutState | None) -> PullRequest | None:

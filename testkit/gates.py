@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -11,6 +12,7 @@ from rollgen.spec.model import Gate
 
 COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 OLD_COMMIT = "a" * 40
+ROOT = str(Path(__file__).resolve().parents[1])  # this checkout: a command gate's relative workingDir starts here
 
 
 def gate(
@@ -43,6 +45,7 @@ def context(**overrides: Any) -> GateContext:
         "commit": COMMIT,
         "step": 2,
         "deployments": (("podinfo-6-5-0", 1), ("podinfo-6-4-0", 3)),
+        "root": ROOT,
     }
     values.update(overrides)
     return GateContext(**values)

@@ -428,10 +428,17 @@ class HealthApp(_Served):
         self.seen_headers: list[Message] = []  # case-insensitive, as HTTP header names are
         self.seen_paths: list[str] = []
         self.seen_bodies: list[bytes] = []
+        self.headers: dict[str, str] = {}
 
-    def answer(self, status: int = 200, body: bytes | str | Any = b"ok\n", delay: float = 0.0) -> None:
+    def answer(
+        self,
+        status: int = 200,
+        body: bytes | str | Any = b"ok\n",
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Answer ``status`` with ``body`` (bytes, text, or anything else as JSON) after ``delay`` s."""
-        self.status, self.delay = status, delay
+        self.status, self.delay, self.headers = status, delay, dict(headers or {})
         if isinstance(body, bytes):
             self.body, self.content_type = body, "text/plain"
         elif isinstance(body, str):
@@ -452,6 +459,8 @@ class HealthApp(_Served):
                     self.send_response(app.status)
                     self.send_header("Content-Type", app.content_type)
                     self.send_header("Content-Length", str(len(app.body)))
+                    for name, value in app.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(app.body)
                 except OSError:
@@ -461,3 +470,45 @@ class HealthApp(_Served):
 
         self._start(Handler)
         return self
+
+
+class StreamingApp(_Served):
+    """An endpoint that answers 200 and then sends ``chunk`` every ``every`` seconds, without end.
+
+    ``every=2, chunk=b"x"`` is a server trickling a byte every 2 s; ``every=0`` with a large
+    chunk is an endless answer as fast as the client reads. No Content-Length: the body
+    ends only when the connection does. ``sent`` counts the bytes written so far.
+    """
+
+    def __init__(self, chunk: bytes = b"x", every: float = 2.0) -> None:
+        self.chunk, self.every = chunk, every
+        self.sent = 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> StreamingApp:
+        app = self
+
+        class Handler(_Quiet):
+            protocol_version = "HTTP/1.0"  # the body ends when the connection closes
+
+            def do_GET(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    while not app._stop.wait(app.every):
+                        self.wfile.write(app.chunk)
+                        self.wfile.flush()
+                        app.sent += len(app.chunk)
+                except OSError:
+                    pass  # the client hung up: what a bounded client does
+
+            do_POST = do_PATCH = do_PUT = do_GET
+
+        self._start(Handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        super().__exit__(*exc)

@@ -8,6 +8,11 @@ the gate's conditions. A missing or null field is no data. No answer within
 the timeout, a refused connection or a body that is not JSON when ``jsonPath``
 is set is an Error. ``requestBody`` (templated) is sent as the request's body.
 
+``bodyRegex`` is RE2 syntax (:mod:`rollgen.gates.pattern`): matched in linear
+time, so the timeout holds whatever the pattern. Redirects are followed only
+within the URL's origin, and credentials (URL userinfo, sent as basic auth;
+credential-like query values; header values) never appear in a message.
+
     spec: {url: "http://podinfo-canary.prod:9898/healthz", body: "ok"}
 """
 
@@ -23,8 +28,10 @@ from typing import Any
 from rollgen.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
+from rollgen.gates.pattern import PatternError, compile_pattern
 from rollgen.gates.template import render
-from rollgen.gates.web import fetch
+from rollgen.redact import redact
+from rollgen.web import fetch
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(-?[0-9]+)\]|\[(?:'([^']*)'|\"([^\"]*)\")\]")
 
@@ -74,8 +81,14 @@ class Http:
         url = render(config["url"], values)
         headers = {name: render(str(value), values) for name, value in config["headers"].items()}
         body = render(config["requestBody"], values).encode() if "requestBody" in config else None
+        pattern = None
+        if "bodyRegex" in config:
+            try:
+                pattern = compile_pattern(config["bodyRegex"])
+            except PatternError as error:
+                raise GateError(f"bodyRegex {config['bodyRegex']!r}: {error}") from None
         response = fetch(url, timeout=float(config["timeout"]), method=config["method"], headers=headers, data=body)
-        shown = f"{config['method']} {url}: HTTP {response.status}"
+        shown = redact(f"{config['method']} {url}: HTTP {response.status}", secrets=tuple(headers.values()))
         expected = config.get("expectedStatus")
         if expected is None and not 200 <= response.status < 300:
             return Result(Phase.FAILED, response.status, f"{shown}, expected 2xx")
@@ -84,13 +97,8 @@ class Http:
         text = response.text
         if "body" in config and text.strip() != str(config["body"]).strip():
             return Result(Phase.FAILED, text[:200], f"{shown}, body {text[:200]!r} is not {config['body']!r}")
-        if "bodyRegex" in config:
-            try:
-                found = re.search(config["bodyRegex"], text)
-            except re.error as error:
-                raise GateError(f"bodyRegex {config['bodyRegex']!r}: {error}") from None
-            if found is None:
-                return Result(Phase.FAILED, text[:200], f"{shown}, body does not match {config['bodyRegex']!r}")
+        if pattern is not None and pattern.search(text) is None:
+            return Result(Phase.FAILED, text[:200], f"{shown}, body does not match {config['bodyRegex']!r}")
         value: Any = text
         missing: str | None = None
         if "jsonPath" in config:

@@ -27,7 +27,9 @@ class GateContext:
     merge commit of the step's pull request). Argo CD and Flux sync the branch
     tip, so a sync of any of these carries the step (:attr:`carriers`).
     ``deployments`` are the versioned Deployments of the step with the replicas
-    the plan gives each (0: it must be gone or scaled to zero).
+    the plan gives each (0: it must be gone or scaled to zero). ``root`` is the
+    repository's working copy, where the spec's relative paths start (None on a
+    bare repository).
     """
 
     release: str
@@ -38,6 +40,7 @@ class GateContext:
     step: int
     deployments: tuple[tuple[str, int], ...] = ()
     later_commits: tuple[str, ...] = ()
+    root: str | None = None
 
     @property
     def carriers(self) -> frozenset[str]:

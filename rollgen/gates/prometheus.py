@@ -3,8 +3,12 @@
 ``result`` is a float for a scalar, a list of floats (one per series) for a
 vector, and a string for a string; a one-series vector also compares as a number
 (``result >= 0.99``). An empty vector, NaN or ±Inf is no data: Inconclusive unless
-``failureCondition`` holds (see ``rollgen.analysis``). A Prometheus that errors,
-times out or cannot be reached is an Error.
+``failureCondition`` holds (see ``rollgen.analysis``). A Prometheus that errors
+(an HTTP status other than 2xx, whatever the body says), times out or cannot be
+reached is an Error, and so is an answer that is not in Prometheus's shape (a
+sample value that is not a number string, such as a JSON ``true``): a broken
+check, not a measurement of the app. Redirects are followed only within the
+address's origin (see :mod:`rollgen.web`).
 
     spec: {address: http://127.0.0.1:9090, query: 'sum(rate(...{version="{{ version }}"}[1m]))',
            headers: {Authorization: "Bearer ..."}}
@@ -23,12 +27,20 @@ from rollgen.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
-from rollgen.gates.web import fetch
+from rollgen.redact import redact
+from rollgen.web import fetch
 
 
 def _number(text: Any) -> float:
-    # Prometheus sends sample values as strings: "0.5", "NaN", "+Inf".
-    return float(text)
+    # Prometheus sends every sample value as a string: "0.5", "NaN", "+Inf". Anything else
+    # (a JSON true, a bare number, null) is not Prometheus's answer: an Error, never a guess
+    # (Python would read true as 1.0, and a gate would pass on it).
+    if not isinstance(text, str):
+        raise GateError(f"sample value {json.dumps(text)} is not a number string, as Prometheus sends them")
+    try:
+        return float(text)
+    except ValueError:
+        raise GateError(f"sample value {text[:40]!r} is not a number") from None
 
 
 def value_of(data: Mapping[str, Any]) -> Any:
@@ -72,7 +84,8 @@ class Prometheus:
             raise GateError(
                 f"Prometheus answered HTTP {response.status} with something that is not JSON: {response.text[:200]!r}"
             ) from None
-        if not isinstance(answer, dict) or answer.get("status") != "success":
+        # Both must say so: a proxy or a broken Prometheus may answer 500 with a success body.
+        if not 200 <= response.status < 300 or not isinstance(answer, dict) or answer.get("status") != "success":
             error = answer.get("error", response.text[:200]) if isinstance(answer, dict) else response.text[:200]
             kind = answer.get("errorType", "error") if isinstance(answer, dict) else "error"
             return Result(Phase.ERROR, None, f"Prometheus HTTP {response.status}, {kind}: {error}")
@@ -81,7 +94,7 @@ class Prometheus:
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise GateError(f"unexpected Prometheus answer ({error}): {response.text[:200]!r}") from None
         result = judge(value, config.get("successCondition"), config.get("failureCondition"))
-        return Result(result.phase, result.value, f"{result.message} [query: {query}]")
+        return Result(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
 
 
 KIND = Prometheus()

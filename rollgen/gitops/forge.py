@@ -20,16 +20,19 @@ and :class:`GitLab` merge requests.
 
 The token never leaves the ``Authorization`` header: it is not in any
 ``repr``, error message or log line, and redirects are not followed, so it
-is never sent to another host.
+is never sent to another host. A token that cannot be sent in a header (a
+line break, a space, a non-ASCII character) is refused when it is loaded,
+without showing it. Every answer is read through :func:`rollgen.web.fetch`:
+at most :data:`MAX_ANSWER` bytes and within ``timeout`` seconds in all, however
+slowly the server sends.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import urllib.error
+import re
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +40,17 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from rollgen.errors import UsageError
 from rollgen.gitops.errors import ForgeError
+from rollgen.redact import redact
+from rollgen.web import WebError, fetch
 
 PullState = Literal["open", "closed", "merged"]
 _T = TypeVar("_T")
+
+# A page of pull requests is some hundreds of KiB; more is a misbehaving server.
+MAX_ANSWER = 8 << 20
+
+# What a token may hold: visible ASCII. Anything else cannot travel in an HTTP header.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,13 @@ class Token:
         value = value.strip()
         if not value or "\n" in value:
             raise UsageError("the API token is empty or spans several lines")
+        if not _TOKEN.fullmatch(value):
+            # Never the value, nor where in it: the message may end up in a CI log.
+            raise UsageError(
+                "the API token holds a space, a control character (such as a carriage return) or a "
+                "non-ASCII character, so it cannot be sent in an HTTP header; check the variable or file it "
+                "comes from (the token is not shown)"
+            )
         self._value = value
 
     @classmethod
@@ -124,13 +142,6 @@ class Token:
         return "***"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: urllib would replay the Authorization header to the new host."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class _Api:
     """JSON over HTTPS with one authentication header; errors become ForgeError."""
@@ -146,26 +157,28 @@ class _Api:
         """Return (status, decoded JSON) for 2xx and 4xx answers; raise ForgeError otherwise."""
         url = self.base_url.rstrip("/") + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)
-        request.add_header("Accept", "application/json")
-        request.add_header("User-Agent", "rollgen")
-        request.add_header(self.auth_header, f"{self.auth_scheme}{self.token.reveal()}")
-        for name, value in self.extra_headers:
-            request.add_header(name, value)
+        headers = {"Accept": "application/json", "User-Agent": "rollgen", **dict(self.extra_headers)}
+        headers[self.auth_header] = f"{self.auth_scheme}{self.token.reveal()}"
         if data is not None:
-            request.add_header("Content-Type", "application/json")
-        opener = urllib.request.build_opener(_NoRedirect)
+            headers["Content-Type"] = "application/json"
         try:
-            with opener.open(request, timeout=self.timeout) as response:
-                return response.status, self._decode(response.read(), method, path)
-        except urllib.error.HTTPError as exc:
-            payload = self._decode(exc.read(), method, path)
-            if 400 <= exc.code < 500 and exc.code not in (401, 403, 404):
-                return exc.code, payload
-            raise self.error(method, path, exc.code, payload) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ForgeError(self._clean(f"{method} {url} failed: {reason}")) from None
+            # No redirects: the token must not follow one, and a POST must not turn into a GET.
+            response = fetch(
+                url,
+                timeout=self.timeout,
+                method=method,
+                headers=headers,
+                data=data,
+                limit=MAX_ANSWER,
+                follow_redirects=False,
+                secrets=(self.token.reveal(),),
+            )
+        except WebError as exc:
+            raise ForgeError(self._clean(f"{exc} (the forge API call failed)")) from None
+        payload = self._decode(response.body, method, path)
+        if 200 <= response.status < 300 or (400 <= response.status < 500 and response.status not in (401, 403, 404)):
+            return response.status, payload
+        raise self.error(method, path, response.status, payload)
 
     def expect(self, method: str, path: str, ok: int, *, query: dict[str, str] | None = None, body: Any = None) -> Any:
         """The decoded answer of a call that must answer status ``ok``; any other is a ForgeError."""
@@ -183,10 +196,10 @@ class _Api:
         try:
             return json.loads(raw) if raw else None
         except ValueError:
-            raise ForgeError(f"{method} {self.base_url}{path} did not answer JSON") from None
+            raise ForgeError(self._clean(f"{method} {self.base_url}{path} did not answer JSON")) from None
 
     def _clean(self, text: str) -> str:
-        return text.replace(self.token.reveal(), "***")
+        return redact(text, secrets=(self.token.reveal(),))
 
 
 def _open(
@@ -211,11 +224,14 @@ def _open(
 class GitHub:
     """Pull requests on GitHub (or GitHub Enterprise: ``api_url="https://ghe.example/api/v3"``)."""
 
-    def __init__(self, owner: str, repo: str, token: Token, *, api_url: str = "https://api.github.com") -> None:
+    def __init__(
+        self, owner: str, repo: str, token: Token, *, api_url: str | None = None, timeout: float = 30.0
+    ) -> None:
         self.owner = owner
         self._repo = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}"
         self._path = f"{self._repo}/pulls"
-        self._api = _Api(api_url, token, "Authorization", "Bearer ", (("X-GitHub-Api-Version", "2022-11-28"),))
+        github = (("X-GitHub-Api-Version", "2022-11-28"),)
+        self._api = _Api(api_url or "https://api.github.com", token, "Authorization", "Bearer ", github, timeout)
 
     def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
         # 422: "A pull request already exists for owner:head"
@@ -242,9 +258,9 @@ class GitHub:
 class GitLab:
     """Merge requests on GitLab; ``project`` is the numeric id or the ``group/name`` path."""
 
-    def __init__(self, project: str, token: Token, *, api_url: str = "https://gitlab.com/api/v4") -> None:
+    def __init__(self, project: str, token: Token, *, api_url: str | None = None, timeout: float = 30.0) -> None:
         self._path = f"/projects/{urllib.parse.quote(project, safe='')}/merge_requests"
-        self._api = _Api(api_url, token, "PRIVATE-TOKEN", "")
+        self._api = _Api(api_url or "https://gitlab.com/api/v4", token, "PRIVATE-TOKEN", "", (), timeout)
 
     def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
         # 409: "Another open merge request already exists for this source branch"

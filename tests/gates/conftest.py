@@ -23,3 +23,19 @@ def health_app(_health_server: HealthApp) -> HealthApp:
     _health_server.seen_paths.clear()
     _health_server.seen_bodies.clear()
     return _health_server
+
+
+@pytest.fixture(scope="session")
+def _other_server() -> Iterator[HealthApp]:
+    with HealthApp() as app:
+        yield app
+
+
+@pytest.fixture
+def other_app(_other_server: HealthApp) -> HealthApp:
+    """A second endpoint, on another port than ``health_app``: another origin."""
+    _other_server.answer()
+    _other_server.seen_headers.clear()
+    _other_server.seen_paths.clear()
+    _other_server.seen_bodies.clear()
+    return _other_server

@@ -21,7 +21,9 @@ def run_python(code: str, **settings: Any) -> Any:
 
 def test_exit_zero_passes_and_nonzero_fails() -> None:
     assert run_python("print('smoke ok')").phase is Phase.SUCCESSFUL
-    failed = run_python("import sys; print('checking'); print('login page broken', file=sys.stderr); sys.exit(3)")
+    failed = run_python(
+        "import sys; print('checking', flush=True); print('login page broken', file=sys.stderr); sys.exit(3)"
+    )
     assert failed.phase is Phase.FAILED
     assert failed.value == 3
     assert "exited 3" in failed.message
@@ -87,3 +89,32 @@ def test_a_bad_working_directory_is_an_error(tmp_path: Path) -> None:
     result = run_python("pass", config={"workingDir": str(tmp_path / "missing")})
     assert result.phase is Phase.ERROR
     assert "cannot run" in result.message
+
+
+def test_only_a_documented_environment_reaches_the_command(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_SENTINEL_never_passed")
+    monkeypatch.setenv("ROLLGEN_TEST_SHARED", "passed on request")
+    monkeypatch.setenv("TZ", "UTC")
+    code = "import os, json; json.dump(dict(os.environ), open('env.json', 'w'))"
+    config = {"workingDir": str(tmp_path), "passEnv": ["ROLLGEN_TEST_SHARED"], "env": {"TARGET": "x"}}
+    result = run_python(code, config=config)
+    assert result.phase is Phase.SUCCESSFUL, result.message
+    seen = json.loads((tmp_path / "env.json").read_text())
+    assert "GITHUB_TOKEN" not in seen
+    assert seen["ROLLGEN_TEST_SHARED"] == "passed on request" and seen["TARGET"] == "x"
+    assert seen["TZ"] == "UTC" and seen["PATH"] == os.environ["PATH"]
+    assert seen["ROLLGEN_VERSION"] == "6.5.0"
+    allowed = {"PATH", "HOME", "LANG", "TZ", "TMPDIR"} | {"ROLLGEN_TEST_SHARED", "TARGET"}
+    assert {n for n in seen if not n.startswith(("ROLLGEN_", "LC_"))} <= allowed
+
+
+def test_the_working_directory_is_relative_to_the_repository_root(tmp_path: Path, monkeypatch: Any) -> None:
+    (tmp_path / "repo" / "smoke").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # rollgen started elsewhere than the repository root
+    config = {
+        "command": [sys.executable, "-c", "import os; open('cwd', 'w').write(os.getcwd())"],
+        "workingDir": "smoke",
+    }
+    result = measure(gate("command", config), context(root=str(tmp_path / "repo")))
+    assert result.phase is Phase.SUCCESSFUL, result.message
+    assert Path((tmp_path / "repo" / "smoke" / "cwd").read_text()) == tmp_path / "repo" / "smoke"

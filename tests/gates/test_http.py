@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -139,3 +140,50 @@ def test_an_invalid_regex_is_an_error(health_app: HealthApp) -> None:
 def test_json_path_outside_the_subset_is_rejected(path: str) -> None:
     with pytest.raises(GateError, match="jsonPath"):
         json_path({}, path)
+
+
+SECRET = "s3cr3t-Value-42"
+
+
+def test_a_redirect_to_another_origin_is_an_error_and_the_credentials_stay(
+    health_app: HealthApp, other_app: HealthApp
+) -> None:
+    # The other host answers a healthy 200: following it would judge on a stranger's answer.
+    health_app.answer(302, b"", headers={"Location": other_app.url + "/healthz"})
+    result = check(health_app, {"headers": {"Authorization": f"Bearer {SECRET}", "X-Api-Key": SECRET}})
+    assert result.phase is Phase.ERROR, result.message
+    assert "to another origin" in result.message and SECRET not in result.message
+    assert other_app.seen_paths == []
+
+
+def test_a_same_origin_redirect_is_followed(health_app: HealthApp, other_app: HealthApp) -> None:
+    other_app.answer(302, b"", headers={"Location": "/ready"})
+    other_app.seen_paths.clear()
+    result = measure(gate("http", {"url": other_app.url + "/healthz", "expectedStatus": [302]}), context())
+    assert result.phase is Phase.SUCCESSFUL, result.message
+    assert other_app.seen_paths[:2] == ["/healthz", "/ready"]
+
+
+def test_a_catastrophic_regex_cannot_hold_the_gate_past_its_timeout(health_app: HealthApp) -> None:
+    health_app.answer(200, "1" * 50_000)
+    started = time.monotonic()
+    result = check(health_app, {"bodyRegex": "(1+1+)+x"}, timeout=1.0)
+    assert time.monotonic() - started < 2
+    assert result.phase is Phase.FAILED, result.message
+    assert "does not match" in result.message
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(health_app: HealthApp) -> None:
+    health_app.answer(503, "down")
+    url = health_app.url.replace("http://", f"http://bot:{SECRET}@") + f"/healthz?access_token={SECRET}&v=1"
+    result = measure(gate("http", {"url": url}), context())
+    assert result.phase is Phase.FAILED
+    assert SECRET not in result.message and "access_token=***" in result.message
+    assert health_app.seen_headers[0]["Authorization"].startswith("Basic ")
+    assert SECRET not in health_app.seen_paths[0].split("access_token=")[0]  # not in the path, only the query
+
+
+def test_a_header_value_that_cannot_be_sent_is_never_echoed(health_app: HealthApp) -> None:
+    result = check(health_app, {"headers": {"X-Api-Key": f"{SECRET}\n"}})
+    assert result.phase is Phase.ERROR
+    assert "header X-Api-Key" in result.message and SECRET not in result.message

@@ -200,3 +200,46 @@ def test_a_flip_to_errors_aborts_a_running_analysis(metrics_app: MetricsApp, pro
     assert measured[:2] == [Phase.SUCCESSFUL, Phase.SUCCESSFUL]
     assert measured[-1] is Phase.FAILED
     assert len(measurements) < 12  # a 5 s rate window turns within a few measurements
+
+
+def test_an_http_error_status_is_an_error_whatever_the_body_says(health_app: HealthApp) -> None:
+    health_app.answer(500, {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "1"]}})
+    result = measure(
+        gate("prometheus", {"address": health_app.url, "query": "up"}, success_condition="result == 1"), context()
+    )
+    assert result.phase is Phase.ERROR, result.message
+    assert "HTTP 500" in result.message
+
+
+@pytest.mark.parametrize("sample", [True, 1, None, [1]])
+def test_a_sample_that_is_not_a_number_string_is_an_error(health_app: HealthApp, sample: object) -> None:
+    # Prometheus sends every sample value as a string ("1", "NaN"); a JSON true is not 1.0.
+    health_app.answer(200, {"status": "success", "data": {"resultType": "vector", "result": [{"value": [1, sample]}]}})
+    result = measure(
+        gate("prometheus", {"address": health_app.url, "query": "up"}, success_condition="result == 1"), context()
+    )
+    assert result.phase is Phase.ERROR, result.message
+    assert "not a number" in result.message
+
+
+def test_a_redirect_to_another_origin_is_an_error(health_app: HealthApp, other_app: HealthApp) -> None:
+    other_app.answer(200, {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "1"]}})
+    health_app.answer(302, b"", headers={"Location": other_app.url + "/api/v1/query?query=vector(1)"})
+    checked = gate(
+        "prometheus",
+        {"address": health_app.url, "query": "up", "headers": {"Authorization": "Bearer prom-SECRET-token"}},
+        success_condition="result == 1",
+    )
+    result = measure(checked, context())
+    assert result.phase is Phase.ERROR, result.message
+    assert "another origin" in result.message and "prom-SECRET-token" not in result.message
+    assert other_app.seen_paths == []
+
+
+def test_credentials_in_the_address_never_show(health_app: HealthApp) -> None:
+    health_app.answer(200, "<html>")
+    address = health_app.url.replace("http://", "http://bot:prom-SECRET@")
+    result = measure(gate("prometheus", {"address": address, "query": "up"}, success_condition="true"), context())
+    assert result.phase is Phase.ERROR
+    assert "prom-SECRET" not in result.message
+    assert health_app.seen_headers[0]["Authorization"].startswith("Basic ")

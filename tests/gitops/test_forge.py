@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from rollgen.gitops.errors import ForgeError
 from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
 from rollgen.gitops.repo import Change, Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
+from testkit.gateservers import StreamingApp
 from testkit.git import clone, git
 from testkit.gitservers import FakeGitHub, FakeGitLab, GitDaemon, serve
 
@@ -147,3 +149,51 @@ def test_gitlab_closes_a_merge_request_with_a_note() -> None:
             forge.close_pull_request(merged.number, "too late")
         with pytest.raises(ForgeError, match="404"):
             forge.close_pull_request(9, "absent")
+
+
+def test_a_token_file_with_windows_line_ends_is_read_without_them(tmp_path: Path) -> None:
+    (tmp_path / "token").write_bytes(SENTINEL.encode() + b"\r\n")
+    assert Token.load(file=tmp_path / "token").reveal() == SENTINEL
+
+
+@pytest.mark.parametrize(
+    "raw", [f"ghp_\r{SENTINEL}", f"{SENTINEL}\rX-Injected: 1", f"{SENTINEL}\u00e9\u2019", f"{SENTINEL} x"]
+)
+def test_a_token_that_cannot_go_in_a_header_is_refused_on_load_without_showing_it(
+    raw: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROLLGEN_TEST_TOKEN", raw)
+    (tmp_path / "token").write_text(raw, encoding="utf-8")
+    for load in (lambda: Token.load(env="ROLLGEN_TEST_TOKEN"), lambda: Token.load(file=tmp_path / "token")):
+        with pytest.raises(UsageError, match="API token") as caught:
+            load()
+        assert SENTINEL not in str(caught.value) and "ghp_" not in str(caught.value)
+
+
+def test_a_huge_answer_is_refused_without_reading_it_all() -> None:
+    with StreamingApp(b"[" + b" " * 65535, every=0) as endless:
+        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=endless.url, timeout=10)
+        with pytest.raises(ForgeError, match="larger than"):
+            forge.find_open("x")
+        assert endless.sent < 100_000_000
+
+
+def test_a_trickling_forge_cannot_hold_a_call_past_its_deadline() -> None:
+    with StreamingApp(b" ", every=0.2) as trickle:
+        forge = GitLab("group/gitops", Token(SENTINEL), api_url=trickle.url, timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(ForgeError, match="no answer within 1s"):
+            forge.get_pull_request(1)
+        assert time.monotonic() - started < 3
+
+
+def test_credentials_in_the_api_url_never_show() -> None:
+    with serve(FakeGitLab("group/gitops", "other")) as api:
+        url = api.url.replace("http://", "http://admin:url-SECRET-pw@")
+        with pytest.raises(ForgeError, match="401") as caught:
+            GitLab("group/gitops", Token(SENTINEL), api_url=url).find_open("b")
+    assert "url-SECRET-pw" not in str(caught.value) and SENTINEL not in str(caught.value)
+    forge = GitHub("acme", "gitops", Token(SENTINEL), api_url="http://admin:url-SECRET-pw@127.0.0.1:9")
+    with pytest.raises(ForgeError) as unreachable:
+        forge.find_open("x")
+    assert "url-SECRET-pw" not in str(unreachable.value)
