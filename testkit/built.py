@@ -22,7 +22,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
 from rollgen.plan import Plan, State, abort_states, workload_name
-from rollgen.render.base import KustomizeBase
+from rollgen.render.userbase import KustomizeBase
 from rollgen.spec.model import Release
 from testkit.tools import require_tool, shared_data
 

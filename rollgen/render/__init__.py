@@ -53,7 +53,7 @@ class Renderer:
         return helm.render_state(self.release, state, helm.read_chart(self.repo_root, self.release))
 
     def _base(self, source: KustomizeSource) -> Any:
-        from rollgen.render.base import read_base
+        from rollgen.render.userbase import read_base
 
         key = (self.repo_root.resolve(), source.base)
         fingerprint = _fingerprint(self.repo_root / source.base)

@@ -69,7 +69,7 @@ Deployment's ``spec.replicas`` with the plan before it counts a step as live.
 Without an HPA in the base the count is set with Kustomize's ``replicas``.
 
 >>> from rollgen.plan import State, Workload
->>> from rollgen.render.base import Container, ServicePort
+>>> from rollgen.render.userbase import Container, ServicePort
 >>> from rollgen.spec.model import Canary, KustomizeSource, Release
 >>> release = Release("web", "prod", 4, "ghcr.io/example/web", "1.0.0", "1.1.0",
 ...     KustomizeSource("apps/web/base"), "overlays/web/prod", Canary())
@@ -96,7 +96,7 @@ from collections.abc import Mapping
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, Workload, slug, workload_name
-from rollgen.render.base import Container, KustomizeBase, ObjectKind
+from rollgen.render.userbase import Container, KustomizeBase, ObjectKind
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 

@@ -20,7 +20,7 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, Workload, abort_states, plan_release
-from rollgen.render.base import KustomizeBase, read_base
+from rollgen.render.userbase import KustomizeBase, read_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
@@ -158,7 +158,7 @@ DIGEST_EVERY_STATE = r"""
 import hashlib, sys
 from pathlib import Path
 from rollgen.plan import plan_release
-from rollgen.render.base import parse_base
+from rollgen.render.userbase import parse_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
 EXAMPLES = sorted(Path("examples").glob("*.yaml"))
