@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,7 +130,8 @@ def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path,
     assert set(of_kind(objects, "PodDisruptionBudget")) == {"podinfo"}
     configmaps = of_kind(objects, "ConfigMap")
     secrets = of_kind(objects, "Secret")
-    assert {n.rsplit("-", 1)[0] for n in configmaps} == {"podinfo-env-6-4-0", "podinfo-env-6-5-0"}  # hash suffix kept
+    # Each version freezes the base as built, generated hash suffix included; the version suffix follows it.
+    assert {re.sub(r"^podinfo-env-[a-z0-9]{10}-", "", n) for n in configmaps} == {"6-4-0", "6-5-0"}
     assert set(secrets) == {"podinfo-token-6-4-0", "podinfo-token-6-5-0"}
     for name, deployment_obj in of_kind(objects, "Deployment").items():
         pod = deployment_obj["spec"]["template"]["spec"]
@@ -138,7 +140,7 @@ def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path,
         assert sidecar["image"] == "busybox:1.36"  # only the rolled-out container changes image
         # Each version reads its own copies, generated hash suffix and all.
         suffix = name.removeprefix("podinfo")
-        (configmap,) = [c for c in configmaps if c.startswith(f"podinfo-env{suffix}-")]
+        (configmap,) = [c for c in configmaps if c.startswith("podinfo-env-") and c.endswith(suffix)]
         refs = {next(iter(ref.values()))["name"] for ref in sidecar["envFrom"]}
         assert refs == {configmap, f"podinfo-token{suffix}"}
 
