@@ -22,8 +22,8 @@ import yaml
 from rollgen.errors import UsageError
 from rollgen.plan import State, plan_release
 from rollgen.render import kustomize
-from rollgen.render.userbase import read_base
 from rollgen.render.helm import read_chart, render_state
+from rollgen.render.userbase import read_base
 from rollgen.spec import load_release
 from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
 from testkit.built import (

@@ -21,11 +21,12 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, Workload, abort_states, plan_release
-from rollgen.render.userbase import KustomizeBase, read_base
 from rollgen.render.kustomize import render_state
+from rollgen.render.userbase import KustomizeBase, read_base
 from rollgen.spec import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
 from testkit.built import (
+    assert_deployment_strategies,
     assert_matches_state,
     every_state,
     kustomize_build,
@@ -72,7 +73,8 @@ def examples_repo(tmp_path: Path) -> Path:
 
 def check_every_state(repo: Path, release: Release, hpa: dict[str, int] | None) -> int:
     base = read_base(repo, release)
-    states = list(dict.fromkeys(every_state(plan_release(release))))
+    plan = plan_release(release)
+    states = list(dict.fromkeys(every_state(plan)))
     outputs = []
     for number, state in enumerate(states):
         # One output directory per state, so no state sees files another one left behind.
@@ -82,6 +84,7 @@ def check_every_state(repo: Path, release: Release, hpa: dict[str, int] | None) 
     for state, objects in zip(states, kustomize_build_all(outputs), strict=True):
         validate(objects)
         assert_matches_state(release, state, base, objects, hpa)
+        assert_deployment_strategies(plan, objects)
     return len(states)
 
 
