@@ -38,7 +38,7 @@ version: 1.0.0
 config: 3f2a9c0d1e
 inputs: 0123456789abcdef
 >>> read_revision_file(text)
-('1.0.0-3f2a9c', Revision(version='1.0.0', config='3f2a9c0d1e', digest=None, inputs='0123456789abcdef'))
+('1.0.0-3f2a9c', Revision(version='1.0.0', config='3f2a9c0d1e', digest=None, inputs='0123456789abcdef'), False)
 """
 
 from __future__ import annotations
@@ -99,19 +99,23 @@ def image_reference(image: str, revision: Revision) -> str:
     return f"{image}:{revision.version}{pinned}"
 
 
-def revision_file(name: str, revision: Revision) -> bytes:
-    """The ``revision.yaml`` text of a version directory running ``revision`` under label ``name``."""
-    fields = {"label": name, "version": revision.version, "digest": revision.digest, "config": revision.config}
-    fields["inputs"] = revision.inputs
+def revision_file(name: str, revision: Revision, *, adopted: bool = False) -> bytes:
+    """The ``revision.yaml`` text of a version directory running ``revision`` under label ``name``.
+
+    ``adopted`` marks the revision rollgen found running and adopted: it keeps
+    the Deployment it had (see :mod:`rollgen.render.adopt`).
+    """
+    fields: dict[str, object] = {"label": name, "version": revision.version, "digest": revision.digest}
+    fields.update(config=revision.config, inputs=revision.inputs, adopted=adopted or None)
     body = yaml.safe_dump({k: v for k, v in fields.items() if v is not None}, sort_keys=False)
     return (_HEADER + body).encode()
 
 
-def read_revision_file(text: bytes) -> tuple[str, Revision]:
-    """The label and revision a ``revision.yaml`` records."""
+def read_revision_file(text: bytes) -> tuple[str, Revision, bool]:
+    """The label, revision and adopted mark a ``revision.yaml`` records."""
     data: Any = yaml.safe_load(text)
     revision = Revision(str(data["version"]), str(data["config"]), data.get("digest"), data.get("inputs"))
-    return str(data["label"]), revision
+    return str(data["label"]), revision, bool(data.get("adopted"))
 
 
 def live_revisions(files: Mapping[str, bytes]) -> dict[str, Revision]:
@@ -126,7 +130,7 @@ def live_revisions(files: Mapping[str, bytes]) -> dict[str, Revision]:
     for path, text in files.items():
         directory, name = posixpath.split(path)
         if name == REVISION_FILE and posixpath.dirname(directory) == VERSIONS:
-            found[directory] = read_revision_file(text)
+            found[directory] = read_revision_file(text)[:2]
     ranked = sorted(found, key=lambda d: (order.index(d) if d in order else len(order), d))
     return dict(found[d] for d in ranked)
 

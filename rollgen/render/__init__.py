@@ -67,6 +67,15 @@ class Renderer:
 
         return helm.render_state(self.release, state, helm.read_chart(self.repo_root, self.release))
 
+    def adopt(self) -> Files:
+        """The files that adopt what runs today (see :mod:`rollgen.render.adopt`)."""
+        if not isinstance(self.release.source, KustomizeSource):
+            raise UsageError(f"release {self.release.name}: adopting a Helm release is not supported yet")
+        from rollgen.render.adopt import render_adopted
+
+        inputs, base = self._base(self.release.source)
+        return render_adopted(self.release, base, inputs)
+
     def _new(self, name: str, base: KustomizeBase, inputs: str, revisions: Mapping[str, Revision]) -> Frozen:
         from rollgen.render import kustomize
 

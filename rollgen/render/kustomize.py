@@ -112,7 +112,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from rollgen.errors import UsageError
@@ -144,10 +144,13 @@ class Frozen:
 
     ``base.built`` is written verbatim as the directory's ``base.yaml``; the
     overlay builds from that file, never from the user's base again.
+    ``adopted`` is set for a revision rollgen adopted (:mod:`rollgen.render.adopt`):
+    it keeps running as the base's own Deployment, unrenamed, until it is removed.
     """
 
     revision: Revision
     base: KustomizeBase
+    adopted: bool = False
 
 
 def render_state(release: Release, state: State, base: KustomizeBase, frozen: Mapping[str, Frozen] = _NONE) -> Files:
@@ -171,12 +174,17 @@ def render_state(release: Release, state: State, base: KustomizeBase, frozen: Ma
 
     documents: dict[str, object] = {}
     texts: dict[str, str] = {}
-    for workload in state.workloads:
-        where = f"{VERSIONS}/{slug(workload.version)}"
-        source = sources[workload.version]
+    for planned in state.workloads:
+        where = f"{VERSIONS}/{slug(planned.version)}"
+        source = sources[planned.version]
+        # An adopted revision runs as the Deployment that was there before rollgen: renaming it
+        # would delete and recreate it. Its selector stays as it was (immutable).
+        workload = replace(planned, name=source.base.deployment) if source.adopted else planned
         documents[f"{where}/kustomization.yaml"] = _version_overlay(release, state, source, workload)
         texts[f"{where}/{FROZEN_BASE}"] = source.base.built
-        texts[f"{where}/{REVISION_FILE}"] = revision_file(workload.version, source.revision).decode()
+        texts[f"{where}/{REVISION_FILE}"] = revision_file(
+            workload.version, source.revision, adopted=source.adopted
+        ).decode()
     documents["shared/kustomization.yaml"] = _shared_overlay(release, state, shared)
     texts[f"shared/{FROZEN_BASE}"] = shared.built
     generated = _generated(release, state, shared)
@@ -216,14 +224,14 @@ def frozen_revisions(files: Mapping[str, bytes], output: str) -> dict[str, Froze
             raise UsageError(
                 f"{output}/{directory} has {REVISION_FILE} but no {FROZEN_BASE}: restore it from Git history"
             )
-        label, revision = read_revision_file(text)
-        found[label] = Frozen(revision, parse_base(built.decode(), f"{output}/{directory}/{FROZEN_BASE}"))
+        label, revision, adopted = read_revision_file(text)
+        found[label] = Frozen(revision, parse_base(built.decode(), f"{output}/{directory}/{FROZEN_BASE}"), adopted)
     return found
 
 
 def _version_overlay(release: Release, state: State, source: Frozen, workload: Workload) -> dict[str, object]:
     base = source.base
-    image = _image_name(_container(release, base).image)
+    image = _image_name(rolled_container(release, base).image)
     suffix = _suffix(base, workload)
     patches = [_delete(SERVICE)] + [_delete(kind) for kind in base.shared]
     patches.append(
@@ -413,7 +421,7 @@ def _json_patch(kind: ObjectKind, operations: list[dict[str, object]]) -> dict[s
     return {"target": _target(kind), "patch": dump_yaml(operations)}
 
 
-def _container(release: Release, base: KustomizeBase) -> Container:
+def rolled_container(release: Release, base: KustomizeBase) -> Container:
     """The container whose image rollgen sets: ``spec.container``, or the base's only one."""
     names = [c.name for c in base.containers]
     if release.container is not None:

@@ -165,3 +165,44 @@ def test_a_renderer_refuses_a_revision_whose_base_changed_since_it_was_computed(
     set_env(repo, "newer")
     with pytest.raises(UsageError, match="the base changed meanwhile"):
         Renderer(repo, rollout).render(plan_release(rollout).steps[0].state, frozen=before, revisions={name: desired})
+
+
+@pytest.mark.parametrize("example", ["canary.yaml", "blue-green.yaml", "rolling-update.yaml"])
+def test_an_adopted_app_keeps_its_deployment_through_a_rollout_and_an_abort(repo: Path, example: str) -> None:
+    # What the team runs today: the base applied as is, one unversioned Deployment `web`.
+    (today,) = of_kind(kustomize_build(repo / "examples" / "apps" / "web" / "base"), "Deployment").values()
+    release = load_release(REPO_ROOT / "examples" / example)
+    adopted = Renderer(repo, release).adopt()
+
+    (kept,) = deployments(repo / "out", adopted).values()
+    assert kept["metadata"]["name"] == "web"
+    assert kept["spec"]["selector"] == today["spec"]["selector"]  # immutable: left exactly as it was
+    assert kept["spec"]["template"]["spec"] == today["spec"]["template"]["spec"]  # same image, same configuration
+    assert kept["spec"]["template"]["metadata"]["labels"] == {"app": "web", "version": "1.0.0"}
+    assert live_revision(adopted) == Revision("1.0.0", live_revision(adopted).config)  # type: ignore[union-attr]
+
+    plan = plan_release(release)
+    # The plan's own starting state, rendered over the adopted output, is the adopted output.
+    assert Renderer(repo, release).render(plan.initial, frozen=adopted) == adopted
+    tip = adopted
+    for step in plan.steps:
+        tip = Renderer(repo, release).render(step.state, frozen=tip)
+        built = deployments(repo / "out", tip)
+        stable_pods = step.state.replicas(release.stable)
+        if any(w.version == release.stable for w in step.state.workloads):
+            # The adopted Deployment runs the stable until a state removes it; never a renamed copy.
+            assert built["web"]["spec"]["template"]["metadata"]["labels"]["version"] == "1.0.0"
+            assert built["web"]["spec"].get("replicas", stable_pods) == stable_pods
+        assert "web-1-0-0" not in built
+        if step.index < len(plan.steps):
+            back = tip
+            for state in abort_states(plan, step.index):
+                back = Renderer(repo, release).render(state, frozen=back)
+            assert back == adopted, step.index  # an abort returns to the adopted app, never to nothing
+    assert live_revision(tip) == Revision("1.1.0", live_revision(adopted).config)  # type: ignore[union-attr]
+
+
+def test_adoption_refuses_a_spec_whose_stable_is_not_what_runs(repo: Path) -> None:
+    release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "canary.yaml"), stable="0.9.0")
+    with pytest.raises(UsageError, match=r"the base runs 1\.0\.0 but the spec says stable 0\.9\.0"):
+        Renderer(repo, release).adopt()
