@@ -46,6 +46,7 @@ import yaml
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, Workload, slug
+from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
 
@@ -114,6 +115,7 @@ def render_state(release: Release, state: State, chart: HelmChart) -> Files:
 def release_values(release: Release) -> dict[str, object]:
     """Values of rollgen-app that the spec fixes for the whole rollout."""
     values: dict[str, object] = {"app": release.name, "image": {"repository": release.image}}
+    values["strategy"] = deployment_strategy(release)
     strategy = release.strategy
     if isinstance(strategy, Canary) and strategy.traffic == "istio":
         istio = strategy.istio

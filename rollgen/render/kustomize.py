@@ -117,11 +117,11 @@ from types import MappingProxyType
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, Workload, slug, workload_name
+from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.render.userbase import Container, KustomizeBase, ObjectKind, parse_base
-from rollgen.replicas import resolve_bounds
 from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
-from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Recreate, Release, RollingUpdate
+from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 # The base has exactly one of each (checked when it is read): these patch targets select
@@ -263,29 +263,6 @@ def _version_overlay(release: Release, state: State, source: Frozen, workload: W
             patches.append(_json_patch(HPA, bounds))
     overlay["patches"] = patches
     return overlay
-
-
-def deployment_strategy(release: Release) -> dict[str, object]:
-    """The ``strategy`` every rendered Deployment carries, so Kubernetes' 25%/25% defaults never apply.
-
-    A rolling update and a replica-ratio canary use the plan's pod bounds
-    (absolute counts: the same numbers the plan table prints); recreate stops
-    every pod first. Blue/green and routed canaries never change a running
-    Deployment's pods (each revision has its own Deployment), so should one
-    change anyway it loses no pod: one extra at a time, none unavailable.
-    """
-    strategy = release.strategy
-    if isinstance(strategy, Recreate):
-        return {"type": "Recreate"}
-    if isinstance(strategy, RollingUpdate) or (isinstance(strategy, Canary) and strategy.traffic == "replicas"):
-        try:
-            bounds = resolve_bounds(release.replicas, strategy.max_surge, strategy.max_unavailable)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        surge, unavailable = bounds.surge, bounds.unavailable
-    else:
-        surge, unavailable = 1, 0
-    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}
 
 
 def _suffix(base: KustomizeBase, workload: Workload) -> str:

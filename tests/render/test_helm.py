@@ -30,6 +30,7 @@ from testkit.built import (
     Obj,
     _crd_validator,
     _route_weights,
+    assert_deployment_strategies,
     assert_matches_state,
     every_state,
     kustomize_build,
@@ -144,7 +145,8 @@ def test_every_state_of_every_helm_example_renders_and_matches_the_plan(helm: An
     base = read_base(REPO_ROOT, dataclasses.replace(release, source=KustomizeSource("examples/apps/web/base")))
     autoscaling = yaml.safe_load((REPO_ROOT / "examples" / "helm" / "values" / "web.yaml").read_text())["autoscaling"]
     hpa = {k: autoscaling[k] for k in ("minReplicas", "maxReplicas")}
-    states = list(dict.fromkeys(every_state(plan_release(release))))
+    plan = plan_release(release)
+    states = list(dict.fromkeys(every_state(plan)))
     assert len(states) > 2
     for number, state in enumerate(states):
         where, files = render_in(repo, release, state, number)
@@ -152,6 +154,7 @@ def test_every_state_of_every_helm_example_renders_and_matches_the_plan(helm: An
         objects = template(helm, repo, files)
         validate(objects)
         assert_matches_state(release, state, base, objects, hpa)
+        assert_deployment_strategies(plan, objects)
         assert len(of_kind(objects, "PodDisruptionBudget")) == 1
 
 
