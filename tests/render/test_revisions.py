@@ -206,3 +206,17 @@ def test_adoption_refuses_a_spec_whose_stable_is_not_what_runs(repo: Path) -> No
     release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "canary.yaml"), stable="0.9.0")
     with pytest.raises(UsageError, match=r"the base runs 1\.0\.0 but the spec says stable 0\.9\.0"):
         Renderer(repo, release).adopt()
+
+
+def test_a_pinned_digest_keeps_the_tag_readable_and_is_recorded(repo: Path) -> None:
+    release = load_release(REPO_ROOT / "examples" / "canary.yaml")
+    digest = "sha256:" + "0123456789abcdef" * 4
+    desired = desired_revision(repo, release, None, digest=digest)
+    state = plan_release(release).steps[0].state
+    files = Renderer(repo, release).render(state, revisions={release.version: desired})
+    built = deployments(repo / "out", files)
+    (container,) = built["web-1-1-0"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"ghcr.io/example/web:1.1.0@{digest}"
+    (stable,) = built["web-1-0-0"]["spec"]["template"]["spec"]["containers"]
+    assert stable["image"] == "ghcr.io/example/web:1.0.0"
+    assert live_revision(files) == desired and live_revision(files).digest == digest  # type: ignore[union-attr]
