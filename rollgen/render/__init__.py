@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from rollgen.errors import UsageError
 from rollgen.plan import State
 from rollgen.revision import Revision
-from rollgen.spec.model import KustomizeSource, Release
+from rollgen.spec.model import HelmSource, KustomizeSource, Release
 
 if TYPE_CHECKING:
     from rollgen.render.kustomize import Frozen
@@ -63,9 +63,33 @@ class Renderer:
                 if workload.version not in sources:
                     sources[workload.version] = self._new(workload.version, base, inputs, revisions)
             return kustomize.render_state(self.release, state, base, sources)
-        from rollgen.render import helm
+        return self._render_chart(state, frozen, revisions)
 
-        return helm.render_state(self.release, state, helm.read_chart(self.repo_root, self.release))
+    def _render_chart(self, state: State, frozen: Mapping[str, bytes], revisions: Mapping[str, Revision]) -> Files:
+        from rollgen.render import helm
+        from rollgen.render.desired import desired_revision
+
+        chart = helm.read_chart(self.repo_root, self.release)
+        sources = helm.frozen_chart_revisions(frozen)
+        new = [w.version for w in state.workloads if w.version not in sources]
+        source = self.release.source
+        assert isinstance(source, HelmSource)  # not a Kustomize release
+        # A user's own chart (per_version) takes no frozen values: its releases are not revisions yet.
+        if new and source.per_version is None:
+            container = helm.container_values(self.repo_root, self.release, chart)
+            # A chart is not built to compute its configuration: desired_revision digests its files.
+            now = desired_revision(self.repo_root, self.release, None)
+            for name in new:
+                wanted = revisions.get(name, Revision(name, now.config))
+                if wanted.config != now.config:
+                    raise UsageError(
+                        f"release {self.release.name}: revision {name} was computed from configuration "
+                        f"{wanted.config}, but the chart and values files give {now.config} now: they changed "
+                        "meanwhile; run again"
+                    )
+                revision = Revision(wanted.version, now.config, wanted.digest, now.inputs)
+                sources[name] = helm.ChartRevision(revision, container)
+        return helm.render_state(self.release, state, chart, sources)
 
     def adopt(self) -> Files:
         """The files that adopt what runs today (see :mod:`rollgen.render.adopt`)."""
