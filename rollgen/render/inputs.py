@@ -26,6 +26,8 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 # Fields whose values are paths relative to the kustomization (strings or lists of strings).
 _PATH_LISTS = ("resources", "bases", "components", "crds", "patchesStrategicMerge", "configurations", "transformers")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
+# The C loader when PyYAML has it: a controller pass reads every release's kustomizations.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def inputs(repo_root: Path, base: str) -> tuple[Path, ...]:
@@ -65,7 +67,7 @@ def _visit(directory: Path, found: set[Path]) -> None:
     if kustomization is None:
         return
     try:
-        data: Any = yaml.safe_load(kustomization.read_text())
+        data: Any = yaml.load(kustomization.read_bytes(), Loader=_Loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return  # the build reports it; the fingerprint still covers the directory's bytes
     if not isinstance(data, dict):
