@@ -22,8 +22,8 @@ from rollgen.render.desired import desired_revision
 from rollgen.revision import Revision, label, live_revision, live_revisions
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from tests.render.built import Obj, kustomize_build, kustomize_build_text, of_kind, write_files
-from tests.tools import REPO_ROOT, require_tool
+from testkit.built import Obj, kustomize_build, kustomize_build_text, of_kind, write_files
+from testkit.tools import REPO_ROOT, require_tool
 
 Files = dict[str, bytes]
 
