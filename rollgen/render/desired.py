@@ -29,8 +29,8 @@ def input_fingerprint(repo_root: Path, release: Release) -> str:
     return fingerprint(repo_root, [repo_root / source.chart, *(repo_root / v for v in source.values)])
 
 
-def desired_revision(repo_root: Path, release: Release, live: Revision | None, digest: str | None = None) -> Revision:
-    """The revision the spec (``release.version``, ``digest``) and the repository's configuration ask for.
+def desired_revision(repo_root: Path, release: Release, live: Revision | None) -> Revision:
+    """The revision the spec (``version``, ``digest``) and the repository's configuration ask for.
 
     ``live`` is the revision the output runs (:func:`rollgen.revision.live_revision`).
     Builds the Kustomize base only when its inputs differ from those ``live``
@@ -38,7 +38,7 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None, d
     """
     current = input_fingerprint(repo_root, release)
     if live is not None and live.inputs == current:
-        return Revision(release.version, live.config, digest, current)
+        return Revision(release.version, live.config, release.digest, current)
     source = release.source
     if isinstance(source, KustomizeSource):
         from rollgen.render.userbase import read_base
@@ -49,4 +49,4 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None, d
             raise UsageError(f"release {release.name}: no Helm chart at {source.chart} under {repo_root}")
         # A chart is not built here (rendering it needs Helm): its files and values are the configuration.
         config = current[:10]
-    return Revision(release.version, config, digest, current)
+    return Revision(release.version, config, release.digest, current)

@@ -209,9 +209,9 @@ def test_adoption_refuses_a_spec_whose_stable_is_not_what_runs(repo: Path) -> No
 
 
 def test_a_pinned_digest_keeps_the_tag_readable_and_is_recorded(repo: Path) -> None:
-    release = load_release(REPO_ROOT / "examples" / "canary.yaml")
     digest = "sha256:" + "0123456789abcdef" * 4
-    desired = desired_revision(repo, release, None, digest=digest)
+    release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "canary.yaml"), digest=digest)
+    desired = desired_revision(repo, release, None)
     state = plan_release(release).steps[0].state
     files = Renderer(repo, release).render(state, revisions={release.version: desired})
     built = deployments(repo / "out", files)
