@@ -1,8 +1,9 @@
 """The directories a Kustomize build reads, found by walking the kustomization graph.
 
 Plain filesystem reads, no ``kubectl``: ``rollgen validate`` uses the list to
-keep an output path away from everything a release reads, and a cheap
-fingerprint of a base can hash exactly these directories.
+keep an output path away from everything a release reads, and
+:func:`fingerprint` hashes exactly what a build reads, so an unchanged base
+needs no build to tell that it is unchanged.
 
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
@@ -15,8 +16,9 @@ fingerprint of a base can hash exactly these directories.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +36,22 @@ def kustomization_file(directory: Path) -> Path | None:
     return None
 
 
-def inputs(repo_root: Path, base: str) -> tuple[Path, ...]:
-    """Every directory (relative to ``repo_root``, sorted) the build of ``base`` reads files from.
+def reads(repo_root: Path, base: str) -> tuple[str, ...]:
+    """What the build of ``base`` reads, relative to ``repo_root``, sorted: directories read whole, and files.
 
-    Remote resources (URLs) are left out; entries that do not exist are left to
-    ``kubectl kustomize`` to report; a path leaving ``repo_root`` is kept as
-    written (``../x``) so a caller can see it.
+    A file a kustomization names (a patch, a generator source) is listed alone,
+    not its directory. Remote resources (URLs) are left out; entries that do
+    not exist are left to ``kubectl kustomize`` to report; a path leaving
+    ``repo_root`` is kept as written (``../x``) so a caller can see it.
     """
-    seen: set[str] = set()
+    directories: set[str] = set()
+    files: set[str] = set()
     pending = [posixpath.normpath(base)]
     while pending:
         directory = pending.pop()
-        if directory in seen:
+        if directory in directories:
             continue
-        seen.add(directory)
+        directories.add(directory)
         found = kustomization_file(repo_root / directory)
         if found is None:
             continue
@@ -57,9 +61,41 @@ def inputs(repo_root: Path, base: str) -> tuple[Path, ...]:
             target = posixpath.normpath(posixpath.join(directory, entry))
             if (repo_root / target).is_dir():
                 pending.append(target)
-            else:
-                seen.add(posixpath.dirname(target) or ".")
-    return tuple(Path(d) for d in sorted(seen))
+            elif (repo_root / target).exists():
+                files.add(target)
+    loose = {f for f in files if not any(f.startswith(f"{d}/") or d == "." for d in directories)}
+    return tuple(sorted(directories | loose))
+
+
+def inputs(repo_root: Path, base: str) -> tuple[Path, ...]:
+    """Every directory (relative to ``repo_root``, sorted) the build of ``base`` reads files from."""
+    found = {p if (repo_root / p).is_dir() else (posixpath.dirname(p) or ".") for p in reads(repo_root, base)}
+    return tuple(Path(d) for d in sorted(found))
+
+
+def fingerprint(repo_root: Path, paths: Iterable[str]) -> str:
+    """A digest of the names (relative to ``repo_root``, so any clone agrees) and bytes of every file under ``paths``.
+
+    Two equal fingerprints of a base's :func:`reads` mean ``kubectl kustomize``
+    would build the same thing, so an unchanged repository needs no build.
+    """
+    digest = hashlib.sha256()
+    root = repo_root.resolve()
+    for path in sorted(set(_files(root, paths))):
+        data = path.read_bytes()
+        for part in (path.relative_to(root).as_posix().encode() if path.is_relative_to(root) else b"", data):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.hexdigest()[:16]
+
+
+def _files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
+    for name in paths:
+        path = (root / name).resolve()
+        if path.is_dir():
+            yield from (p for p in path.rglob("*") if p.is_file() and ".git" not in p.relative_to(path).parts)
+        elif path.is_file():
+            yield path
 
 
 def _load(path: Path) -> Any:

@@ -23,7 +23,7 @@ import yaml
 
 from rollgen.names import workload_name
 from rollgen.plan import Plan, State, abort_states
-from rollgen.render.base import KustomizeBase
+from rollgen.render.userbase import KustomizeBase
 from rollgen.spec.model import Release
 from testkit.tools import require_tool, shared_data
 
@@ -216,3 +216,18 @@ def every_state(plan: Plan) -> Iterator[State]:
         yield step.state
     for index in range(1, len(plan.steps) + 1):
         yield from abort_states(plan, index)
+
+
+def assert_deployment_strategies(plan: Plan, objects: list[dict[str, object]]) -> None:
+    """Every built Deployment replaces its own pods within the plan's bounds, never Kubernetes' 25%/25% defaults."""
+    for deployment in of_kind(objects, "Deployment").values():
+        strategy = deployment["spec"]["strategy"]  # type: ignore[index]
+        if plan.strategy == "recreate":
+            assert strategy == {"type": "Recreate"}
+        elif plan.max_surge is not None and plan.max_unavailable is not None:
+            # Absolute counts, the plan's own numbers: what the plan table prints is what Kubernetes does.
+            bounds = {"maxSurge": plan.max_surge, "maxUnavailable": plan.max_unavailable}
+            assert strategy == {"type": "RollingUpdate", "rollingUpdate": bounds}
+        else:
+            # Blue/green and routed canaries keep every serving pod: none may go unavailable.
+            assert strategy["rollingUpdate"]["maxUnavailable"] == 0  # type: ignore[index]

@@ -11,7 +11,19 @@ contract): one Helm release runs every version. Files::
     <output>/helmrelease.yaml      Flux HelmRelease, when source.helm.flux is set
 
 A step's commit touches ``step-values.yaml`` only, so its diff is the move
-itself. The HPA decision of :mod:`rollgen.render.kustomize` holds unchanged
+itself.
+
+**Revisions** (:mod:`rollgen.revision`). Each ``versions`` entry of
+``step-values.yaml`` carries the revision it runs, frozen when the revision
+started rolling out: ``tag`` (the image version, ``@digest`` when pinned),
+``config`` (the digest of the chart's files and the values files it was built
+from) and ``container``, the container values as merged then (the chart's
+defaults, then each values file). The chart runs each Deployment from its
+entry's frozen ``container``, so an edit of the values files is a new
+revision and reaches pods only by a rollout, and an abort restores what ran.
+Only the container is frozen: other values (Service ports, autoscaling
+bounds, the PodDisruptionBudget) and the chart's templates themselves are
+read live by every version. The HPA decision of :mod:`rollgen.render.kustomize` holds unchanged
 (the chart implements it: HPAs pinned while several versions run, none at
 zero replicas, no ``spec.replicas`` beside an HPA).
 
@@ -39,19 +51,35 @@ include the chart's own ``values.yaml`` unless listed, so it is listed first).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
 
 from rollgen.errors import UsageError
 from rollgen.names import slug
 from rollgen.plan import State, Workload
+from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
+from rollgen.revision import Revision
 from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
 from rollgen.spec.repository import ChartError, chart_name
 
 Files = dict[str, bytes]
 STEP_VALUES = "step-values.yaml"
 RELEASE_VALUES = "release-values.yaml"
+_NONE: Mapping[str, ChartRevision] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ChartRevision:
+    """A revision of a rollgen-app release and the container values frozen with it."""
+
+    revision: Revision
+    container: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -76,8 +104,14 @@ def read_chart(repo_root: Path, release: Release) -> HelmChart:
     return HelmChart(path, name)
 
 
-def render_state(release: Release, state: State, chart: HelmChart) -> Files:
+def render_state(
+    release: Release, state: State, chart: HelmChart, revisions: Mapping[str, ChartRevision] = _NONE
+) -> Files:
     """Every file of ``state``'s output directory, by path relative to ``release.output_path``.
+
+    ``revisions`` maps labels to their frozen revisions (rollgen-app only); a
+    label it lacks renders as before revisions: its version is the tag and
+    the container values are read live.
 
     The result is the whole content of the directory: a writer removes files
     it does not list (a version whose release left the state).
@@ -94,7 +128,7 @@ def render_state(release: Release, state: State, chart: HelmChart) -> Files:
             documents[path] = version_values(release, state, workload, source.per_version)
             releases[workload.name] = [posixpath.join(output, path)]
     else:
-        documents = {RELEASE_VALUES: release_values(release), STEP_VALUES: step_values(release, state)}
+        documents = {RELEASE_VALUES: release_values(release), STEP_VALUES: step_values(release, state, revisions)}
         releases = {source.release_name or release.name: [posixpath.join(output, path) for path in documents]}
     files = {path: header + dump_yaml(doc) for path, doc in documents.items()}
     if source.argocd is not None:
@@ -111,6 +145,7 @@ def render_state(release: Release, state: State, chart: HelmChart) -> Files:
 def release_values(release: Release) -> dict[str, object]:
     """Values of rollgen-app that the spec fixes for the whole rollout."""
     values: dict[str, object] = {"app": release.name, "image": {"repository": release.image}}
+    values["strategy"] = deployment_strategy(release)
     strategy = release.strategy
     if isinstance(strategy, Canary) and strategy.traffic == "istio":
         istio = strategy.istio
@@ -132,9 +167,17 @@ def release_values(release: Release) -> dict[str, object]:
     return values
 
 
-def step_values(release: Release, state: State) -> dict[str, object]:
+def step_values(release: Release, state: State, revisions: Mapping[str, ChartRevision] = _NONE) -> dict[str, object]:
     """Values of rollgen-app that a step moves; every key always present, so a diff shows values, not keys."""
-    versions = [{"version": w.version, "name": w.name, "replicas": w.replicas} for w in state.workloads]
+    versions: list[dict[str, object]] = []
+    for w in state.workloads:
+        entry: dict[str, object] = {"version": w.version, "name": w.name, "replicas": w.replicas}
+        frozen = revisions.get(w.version)
+        if frozen is not None:
+            pinned = f"@{frozen.revision.digest}" if frozen.revision.digest else ""
+            entry.update(tag=frozen.revision.version + pinned, config=frozen.revision.config)
+            entry["container"] = dict(frozen.container)
+        versions.append(entry)
     preview = (
         None if state.preview_version is None else {"name": preview_name(release), "version": state.preview_version}
     )
@@ -167,6 +210,42 @@ def version_values(release: Release, state: State, workload: Workload, keys: Per
     if keys.service is not None:
         _set(values, keys.service, workload.version == serving)
     return values
+
+
+def frozen_chart_revisions(files: Mapping[str, bytes]) -> dict[str, ChartRevision]:
+    """The revisions frozen in a rollgen-app output's ``step-values.yaml`` (``files``: the output as committed)."""
+    text = files.get(STEP_VALUES)
+    data: Any = yaml.safe_load(text) if text is not None else None
+    found: dict[str, ChartRevision] = {}
+    for entry in (data or {}).get("versions") or ():
+        if isinstance(entry, dict) and "config" in entry:
+            version, _, digest = str(entry["tag"]).partition("@")
+            revision = Revision(version, str(entry["config"]), digest or None)
+            found[str(entry["version"])] = ChartRevision(revision, entry.get("container") or {})
+    return found
+
+
+def container_values(repo_root: Path, release: Release, chart: HelmChart) -> dict[str, Any]:
+    """The ``container`` values as Helm merges them now: the chart's defaults, then each values file in order."""
+    merged: dict[str, Any] = {}
+    for path in (posixpath.join(chart.path, "values.yaml"), *_source(release).values):
+        try:
+            data: Any = yaml.safe_load((repo_root / path).read_bytes())
+        except (OSError, yaml.YAMLError) as error:
+            raise UsageError(f"release {release.name}: cannot read values file {path}: {error}") from None
+        container = data.get("container") if isinstance(data, dict) else None
+        if isinstance(container, dict):
+            _merge(merged, container)
+    return merged
+
+
+def _merge(into: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Helm's merge of values files: maps merge key by key, anything else replaces."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def _set(values: dict[str, object], dotted: str, value: object) -> None:

@@ -3,23 +3,42 @@
 Layout (checked with kubectl's kustomize v5.5)::
 
     <output>/kustomization.yaml          namespace + one entry per sub-overlay and generated file
-    <output>/versions/<slug>/kustomization.yaml   one per version in the state
-    <output>/shared/kustomization.yaml   the base's Service (selector set) and shared objects
+    <output>/versions/<slug>/kustomization.yaml   one per revision in the state
+    <output>/versions/<slug>/base.yaml   that revision's configuration: the user's base as built
+    <output>/versions/<slug>/revision.yaml        its label, version, digest, config digest
+    <output>/shared/kustomization.yaml   the Service (selector set) and shared objects
+    <output>/shared/base.yaml            the build they come from (the oldest revision's)
     <output>/preview-service.yaml        blue/green preview Service, when the state has one
     <output>/virtualservice.yaml, destinationrule.yaml     istio weights
     <output>/httproute.yaml, version-services.yaml         Gateway API weights
 
-A **version overlay** takes the user's base (a relative path; the base is
-never copied) with ``nameSuffix: -<slug>``, ``labels`` app=<release> and
-version=<version> with ``includeSelectors: true`` (each version's Deployment
-gets its own selector at creation; it never changes later), ``images`` (the
-tag is the version) and ``patches`` that delete the base's Service and every
-shared kind. When the plan keeps the base's Deployment name (a rolling
+**Revisions are frozen** (:mod:`rollgen.revision`). Each version overlay
+builds from its own ``base.yaml``, the bytes ``kubectl kustomize`` printed for
+the user's base when that revision started rolling out, never from the user's
+base itself. A later edit of the base is a new revision (a config-only one is
+labelled ``<version>-<config[:6]>``) and reaches pods only by a rollout; pods
+that already run keep their build, and an abort, which commits the
+pre-rollout files back, restores what ran and not only the files. The state's
+labels are the plan's versions; :class:`Frozen` maps each to its revision and
+build (the stable's from the output at the branch tip, a new one's from the
+base as built now).
+
+A **version overlay** takes its frozen build with ``nameSuffix: -<slug>``,
+``labels`` app=<release> and version=<label> with ``includeSelectors: true``
+(each version's Deployment gets its own selector at creation; it never
+changes later), ``images`` (the tag is the revision's version, pinned to its
+digest when it has one) and ``patches`` that delete the Service and every
+shared kind and set the Deployment's ``strategy`` (the plan's bounds, so
+Kubernetes' 25%/25% defaults never apply; see :func:`deployment_strategy`).
+When the plan keeps the base's Deployment name (a rolling
 update: one Deployment changes version) there is no suffix and the labels go
 on templates only, as that Deployment's selector is immutable. Versions live under ``versions/`` so no version slug can collide
 with ``shared/`` or a generated file, and a reviewer sees them grouped.
 
-The **shared overlay** takes the same base, deletes the Deployment, the HPA
+The **shared overlay** takes the build of the oldest revision in the state
+(the stable while it runs: a change to the Service or another shared object
+is configuration too, and reaches the cluster with the commit that removes
+the stable, after the rollout's gates), deletes the Deployment, the HPA
 and the per-version kinds, and replaces the Service's selector: the base's
 selector plus ``app`` (a replica-ratio or mesh canary: every version's pods)
 or plus ``version`` too (blue/green: the selector switch is the cut-over).
@@ -69,15 +88,15 @@ Deployment's ``spec.replicas`` with the plan before it counts a step as live.
 Without an HPA in the base the count is set with Kustomize's ``replicas``.
 
 >>> from rollgen.plan import State, Workload
->>> from rollgen.render.base import Container, ServicePort
+>>> from rollgen.render.userbase import Container, ServicePort
 >>> from rollgen.spec.model import Canary, KustomizeSource, Release
 >>> release = Release("web", "prod", 4, "ghcr.io/example/web", "1.0.0", "1.1.0",
 ...     KustomizeSource("apps/web/base"), "overlays/web/prod", Canary())
 >>> base = KustomizeBase("web", (Container("web", "ghcr.io/example/web:1.0.0"),), (("app", "web"),),
-...     4, "web", (("app", "web"),), (ServicePort(80, "http", "http"),), None, (), ())
+...     4, "web", (("app", "web"),), (ServicePort(80, "http", "http"),), None, (), (), "kind: Deployment")
 >>> files = render_state(release, State((Workload("1.0.0", "web-1-0-0", 3), Workload("1.1.0", "web-1-1-0", 1))), base)
 >>> sorted(files)
-['kustomization.yaml', 'shared/kustomization.yaml', 'versions/1-0-0/kustomization.yaml', 'versions/1-1-0/kustomization.yaml']
+['kustomization.yaml', 'shared/base.yaml', 'shared/kustomization.yaml', 'versions/1-0-0/base.yaml', 'versions/1-0-0/kustomization.yaml', 'versions/1-0-0/revision.yaml', 'versions/1-1-0/base.yaml', 'versions/1-1-0/kustomization.yaml', 'versions/1-1-0/revision.yaml']
 >>> print(files["kustomization.yaml"].decode(), end="")
 # Rendered by rollgen from release web: edit the release spec, not this file.
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -93,12 +112,16 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from rollgen.errors import UsageError
 from rollgen.names import slug, workload_name
 from rollgen.plan import State, Workload
-from rollgen.render.base import Container, KustomizeBase, ObjectKind
+from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
+from rollgen.render.userbase import Container, KustomizeBase, ObjectKind, parse_base
+from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
 from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
@@ -112,30 +135,60 @@ ISTIO_API = "networking.istio.io/v1"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 
 Files = dict[str, bytes]
+FROZEN_BASE = "base.yaml"
+_NONE: Mapping[str, Frozen] = MappingProxyType({})
 
 
-def render_state(release: Release, state: State, base: KustomizeBase) -> Files:
+@dataclass(frozen=True)
+class Frozen:
+    """One revision's configuration as built, as its version directory freezes it.
+
+    ``base.built`` is written verbatim as the directory's ``base.yaml``; the
+    overlay builds from that file, never from the user's base again.
+    ``adopted`` is set for a revision rollgen adopted (:mod:`rollgen.render.adopt`):
+    it keeps running as the base's own Deployment, unrenamed, until it is removed.
+    """
+
+    revision: Revision
+    base: KustomizeBase
+    adopted: bool = False
+
+
+def render_state(release: Release, state: State, base: KustomizeBase, frozen: Mapping[str, Frozen] = _NONE) -> Files:
     """Every file of ``state``'s overlay, by path relative to ``release.output_path``.
 
-    The result is the whole content of the output directory: a writer must
-    remove files it does not list (a version that left the state).
+    ``base`` is the user's base as built now; ``frozen`` maps labels to the
+    revisions already frozen in the output (the stable side, read from the
+    branch tip). A label it does not hold is a new revision built from
+    ``base``, its version the label itself. The result is the whole content of
+    the output directory: a writer must remove files it does not list (a
+    version that left the state).
     """
     if not isinstance(release.source, KustomizeSource):
         raise UsageError(f"release {release.name} renders from Helm, not from a Kustomize base")
-    output = posixpath.normpath(release.output_path)
-    base_path = posixpath.normpath(release.source.base)
-    image = _image_name(_container(release, base).image)
     header = f"# Rendered by rollgen from release {release.name}: edit the release spec, not this file.\n"
+    sources = {w.version: frozen.get(w.version) or live(base, w.version) for w in state.workloads}
+    # Shared objects (the Service, the ServiceAccount, ...) come from the oldest revision still in the
+    # state: the stable while it runs, the new revision once it runs alone. A change to them is
+    # configuration too and must not reach running pods before the rollout has passed its gates.
+    shared = sources[state.workloads[0].version].base if state.workloads else base
 
     documents: dict[str, object] = {}
-    for workload in state.workloads:
-        where = f"versions/{slug(workload.version)}"
-        relative = posixpath.relpath(base_path, posixpath.join(output, where))
-        documents[f"{where}/kustomization.yaml"] = _version_overlay(release, state, base, workload, relative, image)
-    documents["shared/kustomization.yaml"] = _shared_overlay(
-        release, state, base, posixpath.relpath(base_path, posixpath.join(output, "shared"))
-    )
-    generated = _generated(release, state, base)
+    texts: dict[str, str] = {}
+    for planned in state.workloads:
+        where = f"{VERSIONS}/{slug(planned.version)}"
+        source = sources[planned.version]
+        # An adopted revision runs as the Deployment that was there before rollgen: renaming it
+        # would delete and recreate it. Its selector stays as it was (immutable).
+        workload = replace(planned, name=source.base.deployment) if source.adopted else planned
+        documents[f"{where}/kustomization.yaml"] = _version_overlay(release, state, source, workload)
+        texts[f"{where}/{FROZEN_BASE}"] = source.base.built
+        texts[f"{where}/{REVISION_FILE}"] = revision_file(
+            workload.version, source.revision, adopted=source.adopted
+        ).decode()
+    documents["shared/kustomization.yaml"] = _shared_overlay(release, state, shared)
+    texts[f"shared/{FROZEN_BASE}"] = shared.built
+    generated = _generated(release, state, shared)
 
     resources = [path.removesuffix("/kustomization.yaml") for path in documents] + list(generated)
     files = {
@@ -144,15 +197,48 @@ def render_state(release: Release, state: State, base: KustomizeBase) -> Files:
     }
     files.update({path: header + dump_yaml(doc) for path, doc in documents.items()})
     files.update({path: header + dump_documents(docs) for path, docs in generated.items()})
-    return {path: text.encode() for path, text in files.items()}
+    encoded = {path: text.encode() for path, text in files.items()}
+    # Frozen files are written as built: no header, so base.yaml is byte for byte the build.
+    encoded.update({path: text.encode() for path, text in texts.items()})
+    return dict(sorted(encoded.items()))
 
 
-def _version_overlay(
-    release: Release, state: State, base: KustomizeBase, workload: Workload, relative: str, image: str
-) -> dict[str, object]:
+def live(base: KustomizeBase, name: str, inputs: str | None = None) -> Frozen:
+    """The revision ``name`` built from ``base`` as it is now (its version is the label)."""
+    return Frozen(Revision(name, config_digest([base.built.encode()]), inputs=inputs), base)
+
+
+def frozen_revisions(files: Mapping[str, bytes], output: str) -> dict[str, Frozen]:
+    """The revisions frozen in an output directory's ``files`` (paths relative to it), by label.
+
+    ``output`` names the directory in errors. Version directories written
+    before revisions existed (no ``revision.yaml``) are not frozen: their
+    label renders from the base as built now, as it always did.
+    """
+    found: dict[str, Frozen] = {}
+    for path, text in files.items():
+        directory, name = posixpath.split(path)
+        if name != REVISION_FILE or posixpath.dirname(directory) != VERSIONS:
+            continue
+        built = files.get(f"{directory}/{FROZEN_BASE}")
+        if built is None:
+            raise UsageError(
+                f"{output}/{directory} has {REVISION_FILE} but no {FROZEN_BASE}: restore it from Git history"
+            )
+        label, revision, adopted = read_revision_file(text)
+        found[label] = Frozen(revision, parse_base(built.decode(), f"{output}/{directory}/{FROZEN_BASE}"), adopted)
+    return found
+
+
+def _version_overlay(release: Release, state: State, source: Frozen, workload: Workload) -> dict[str, object]:
+    base = source.base
+    image = _image_name(rolled_container(release, base).image)
     suffix = _suffix(base, workload)
     patches = [_delete(SERVICE)] + [_delete(kind) for kind in base.shared]
-    overlay: dict[str, object] = {**KUSTOMIZATION, "resources": [relative]}
+    patches.append(
+        _json_patch(DEPLOYMENT, [{"op": "add", "path": "/spec/strategy", "value": deployment_strategy(release)}])
+    )
+    overlay: dict[str, object] = {**KUSTOMIZATION, "resources": [FROZEN_BASE]}
     if suffix:
         overlay["nameSuffix"] = suffix
     labels = {"app": release.name, "version": workload.version}
@@ -160,7 +246,7 @@ def _version_overlay(
     # the base's own Deployment (rolling update) keeps the selector it has, which is immutable.
     placement = {"includeSelectors": True} if suffix else {"includeSelectors": False, "includeTemplates": True}
     overlay["labels"] = [{"pairs": labels, **placement}]
-    overlay["images"] = [_image(image, release.image, workload.version)]
+    overlay["images"] = [_image(image, release.image, source.revision)]
     if base.autoscaler is None or workload.replicas == 0:
         # An HPA cannot hold zero pods (minReplicas >= 1; Kubernetes stops autoscaling a
         # Deployment at zero): a version drained to zero before its removal is pinned here.
@@ -193,7 +279,7 @@ def _suffix(base: KustomizeBase, workload: Workload) -> str:
     return suffix
 
 
-def _shared_overlay(release: Release, state: State, base: KustomizeBase, relative: str) -> dict[str, object]:
+def _shared_overlay(release: Release, state: State, base: KustomizeBase) -> dict[str, object]:
     dropped = [DEPLOYMENT] + ([HPA] if base.autoscaler else []) + list(base.per_version)
     patches = [_delete(kind) for kind in dropped]
     patches.append(
@@ -201,7 +287,7 @@ def _shared_overlay(release: Release, state: State, base: KustomizeBase, relativ
             SERVICE, [{"op": "add", "path": "/spec/selector", "value": _selector(release, base, state.service_version)}]
         )
     )
-    return {**KUSTOMIZATION, "resources": [relative], "patches": patches}
+    return {**KUSTOMIZATION, "resources": [FROZEN_BASE], "patches": patches}
 
 
 def _generated(release: Release, state: State, base: KustomizeBase) -> dict[str, list[dict[str, object]]]:
@@ -313,7 +399,7 @@ def _json_patch(kind: ObjectKind, operations: list[dict[str, object]]) -> dict[s
     return {"target": _target(kind), "patch": dump_yaml(operations)}
 
 
-def _container(release: Release, base: KustomizeBase) -> Container:
+def rolled_container(release: Release, base: KustomizeBase) -> Container:
     """The container whose image rollgen sets: ``spec.container``, or the base's only one."""
     names = [c.name for c in base.containers]
     if release.container is not None:
@@ -343,9 +429,11 @@ def _image_name(reference: str) -> str:
     return reference[:colon] if colon > reference.rfind("/") else reference
 
 
-def _image(current: str, wanted: str, version: str) -> dict[str, str]:
+def _image(current: str, wanted: str, revision: Revision) -> dict[str, str]:
     entry = {"name": current}
     if wanted != current:
         entry["newName"] = wanted
-    entry["newTag"] = version
+    # kustomize drops the tag when given ``digest``; the tag stays in the reference (readable, and
+    # what gates and humans match on) by carrying the digest in ``newTag``: ``web:1.0.0@sha256:...``.
+    entry["newTag"] = revision.version + (f"@{revision.digest}" if revision.digest else "")
     return entry

@@ -21,15 +21,17 @@ import yaml
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, plan_release
+from rollgen.render import helm as helm_module
 from rollgen.render import kustomize
-from rollgen.render.base import read_base
 from rollgen.render.helm import read_chart, render_state
+from rollgen.render.userbase import read_base
 from rollgen.spec import load_release
 from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
 from testkit.built import (
     Obj,
     _crd_validator,
     _route_weights,
+    assert_deployment_strategies,
     assert_matches_state,
     every_state,
     kustomize_build,
@@ -144,7 +146,8 @@ def test_every_state_of_every_helm_example_renders_and_matches_the_plan(helm: An
     base = read_base(REPO_ROOT, dataclasses.replace(release, source=KustomizeSource("examples/apps/web/base")))
     autoscaling = yaml.safe_load((REPO_ROOT / "examples" / "helm" / "values" / "web.yaml").read_text())["autoscaling"]
     hpa = {k: autoscaling[k] for k in ("minReplicas", "maxReplicas")}
-    states = list(dict.fromkeys(every_state(plan_release(release))))
+    plan = plan_release(release)
+    states = list(dict.fromkeys(every_state(plan)))
     assert len(states) > 2
     for number, state in enumerate(states):
         where, files = render_in(repo, release, state, number)
@@ -152,6 +155,7 @@ def test_every_state_of_every_helm_example_renders_and_matches_the_plan(helm: An
         objects = template(helm, repo, files)
         validate(objects)
         assert_matches_state(release, state, base, objects, hpa)
+        assert_deployment_strategies(plan, objects)
         assert len(of_kind(objects, "PodDisruptionBudget")) == 1
 
 
@@ -256,3 +260,44 @@ def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:
     chart = read_chart(shared_data(), release)
     with pytest.raises(UsageError, match="pod ratio"):
         render_state(release, plan.steps[0].state, chart)
+
+
+def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_container(helm: Any, repo: Path) -> None:
+    from rollgen.plan import abort_states
+    from rollgen.render import Renderer
+    from rollgen.render.desired import desired_revision
+    from rollgen.revision import label
+
+    release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "helm" / "canary.yaml"), version="1.0.0")
+    before = Renderer(repo, release).render(plan_release(release).initial)
+    live = helm_module.frozen_chart_revisions(before)["1.0.0"].revision
+    write_files(repo / release.output_path, before)
+    (stable,) = of_kind(template(helm, repo, before), "Deployment").values()
+
+    values = repo / "examples" / "helm" / "values" / "web.yaml"
+    edited = yaml.safe_load(values.read_text())
+    edited["container"]["env"] = [{"name": "MODE", "value": "new"}]
+    values.write_text(yaml.safe_dump(edited))
+    desired = desired_revision(repo, release, live)
+    name = label(desired, live)
+    assert name == f"1.0.0-{desired.config[:6]}" and desired.config != live.config
+    rollout = dataclasses.replace(release, version=name)
+    plan = plan_release(rollout)
+    tip = before
+    for step in plan.steps:
+        tip = Renderer(repo, rollout).render(step.state, frozen=tip, revisions={name: desired})
+        write_files(repo / release.output_path, tip)
+        built = of_kind(template(helm, repo, tip), "Deployment")
+        by_version = {d["spec"]["template"]["metadata"]["labels"]["version"]: d for d in built.values()}
+        if "1.0.0" in by_version:
+            assert by_version["1.0.0"]["spec"]["template"] == stable["spec"]["template"], step.index
+        if name in by_version:
+            (container,) = by_version[name]["spec"]["template"]["spec"]["containers"]
+            assert container["image"] == "ghcr.io/example/web:1.0.0"
+            assert container["env"] == [{"name": "MODE", "value": "new"}]
+        if step.index < len(plan.steps):
+            back = tip
+            for state in abort_states(plan, step.index):
+                back = Renderer(repo, rollout).render(state, frozen=back, revisions={name: desired})
+            assert back == before, step.index
+    assert set(helm_module.frozen_chart_revisions(tip)) == {name}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,11 +21,12 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.plan import State, Workload, abort_states, plan_release
-from rollgen.render.base import KustomizeBase, read_base
 from rollgen.render.kustomize import render_state
+from rollgen.render.userbase import KustomizeBase, read_base
 from rollgen.spec import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
 from testkit.built import (
+    assert_deployment_strategies,
     assert_matches_state,
     every_state,
     kustomize_build,
@@ -71,7 +73,8 @@ def examples_repo(tmp_path: Path) -> Path:
 
 def check_every_state(repo: Path, release: Release, hpa: dict[str, int] | None) -> int:
     base = read_base(repo, release)
-    states = list(dict.fromkeys(every_state(plan_release(release))))
+    plan = plan_release(release)
+    states = list(dict.fromkeys(every_state(plan)))
     outputs = []
     for number, state in enumerate(states):
         # One output directory per state, so no state sees files another one left behind.
@@ -81,6 +84,7 @@ def check_every_state(repo: Path, release: Release, hpa: dict[str, int] | None) 
     for state, objects in zip(states, kustomize_build_all(outputs), strict=True):
         validate(objects)
         assert_matches_state(release, state, base, objects, hpa)
+        assert_deployment_strategies(plan, objects)
     return len(states)
 
 
@@ -129,7 +133,8 @@ def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path,
     assert set(of_kind(objects, "PodDisruptionBudget")) == {"podinfo"}
     configmaps = of_kind(objects, "ConfigMap")
     secrets = of_kind(objects, "Secret")
-    assert {n.rsplit("-", 1)[0] for n in configmaps} == {"podinfo-env-6-4-0", "podinfo-env-6-5-0"}  # hash suffix kept
+    # Each version freezes the base as built, generated hash suffix included; the version suffix follows it.
+    assert {re.sub(r"^podinfo-env-[a-z0-9]{10}-", "", n) for n in configmaps} == {"6-4-0", "6-5-0"}
     assert set(secrets) == {"podinfo-token-6-4-0", "podinfo-token-6-5-0"}
     for name, deployment_obj in of_kind(objects, "Deployment").items():
         pod = deployment_obj["spec"]["template"]["spec"]
@@ -138,7 +143,7 @@ def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path,
         assert sidecar["image"] == "busybox:1.36"  # only the rolled-out container changes image
         # Each version reads its own copies, generated hash suffix and all.
         suffix = name.removeprefix("podinfo")
-        (configmap,) = [c for c in configmaps if c.startswith(f"podinfo-env{suffix}-")]
+        (configmap,) = [c for c in configmaps if c.startswith("podinfo-env-") and c.endswith(suffix)]
         refs = {next(iter(ref.values()))["name"] for ref in sidecar["envFrom"]}
         assert refs == {configmap, f"podinfo-token{suffix}"}
 
@@ -158,7 +163,7 @@ DIGEST_EVERY_STATE = r"""
 import hashlib, sys
 from pathlib import Path
 from rollgen.plan import plan_release
-from rollgen.render.base import parse_base
+from rollgen.render.userbase import parse_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release
 EXAMPLES = sorted(Path("examples").glob("*.yaml"))

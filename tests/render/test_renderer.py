@@ -9,7 +9,7 @@ import pytest
 
 from rollgen.plan import plan_release
 from rollgen.render import Renderer
-from rollgen.render import base as base_module
+from rollgen.render import userbase as base_module
 from rollgen.spec import load_release
 from testkit.tools import REPO_ROOT, require_tool
 

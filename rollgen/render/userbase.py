@@ -1,7 +1,7 @@
 """What the Kustomize renderer must know about the user's base, and reading it.
 
-The renderer never copies the base: each version's overlay points at it. It
-still needs a few facts to write those overlays: the Deployment's name and
+The renderer freezes the base as built in each version's overlay (see
+:mod:`rollgen.render.kustomize`) and needs a few facts to write those overlays: the Deployment's name and
 containers (for names and ``images``), the Service's name, selector and ports
 (to set selectors and to create preview / per-version Services like it), the
 HPA's name (see the HPA decision in :mod:`rollgen.render.kustomize`) and the
@@ -112,7 +112,8 @@ class KustomizeBase:
     (``None`` when unset). ``pod_labels`` are its pod template labels;
     ``service_selector`` is a subset of them (checked). ``per_version`` lists
     the kinds present that every version copies, ``shared`` those rendered
-    once for all versions, both sorted.
+    once for all versions, both sorted. ``built`` is the build itself, the text
+    a revision freezes in the output.
     """
 
     deployment: str
@@ -125,6 +126,7 @@ class KustomizeBase:
     autoscaler: str | None
     per_version: tuple[ObjectKind, ...]
     shared: tuple[ObjectKind, ...]
+    built: str
 
 
 def read_base(repo_root: Path, release: Release) -> KustomizeBase:
@@ -191,6 +193,7 @@ def _parse_base(built: str, where: str) -> KustomizeBase:
         autoscaler=None if hpa is None else hpa["metadata"]["name"],
         per_version=_sorted(k for k in others if k.kind in PER_VERSION_KINDS),
         shared=_sorted(k for k in others if k.kind not in PER_VERSION_KINDS),
+        built=built,
     )
 
 

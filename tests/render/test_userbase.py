@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.render.base import Container, ObjectKind, ServicePort, parse_base, read_base
+from rollgen.render.userbase import Container, ObjectKind, ServicePort, parse_base, read_base
 from rollgen.spec.model import Canary, HelmSource, KustomizeSource, Release
 from testkit.tools import require_tool
 

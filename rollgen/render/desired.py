@@ -1,0 +1,52 @@
+"""The revision a release's spec and repository ask for, computed cheaply.
+
+:func:`desired_revision` is what a controller pass calls for every release:
+it must cost next to nothing when nothing changed. The configuration's
+*inputs* (every file the Kustomize base reads, or the chart's files and the
+values files) are fingerprinted by their bytes; when the fingerprint equals
+the one the live revision recorded, the configuration is the live one and
+nothing is built. Otherwise the base is built once and its build digested: an
+edit that builds to the same bytes (a comment, a reordered file) gives the
+same configuration, so no new revision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rollgen.errors import UsageError
+from rollgen.kustomize_inputs import fingerprint, reads
+from rollgen.revision import Revision, config_digest
+from rollgen.spec.model import HelmSource, KustomizeSource, Release
+
+
+def input_fingerprint(repo_root: Path, release: Release) -> str:
+    """The fingerprint of every file the release's configuration is built from."""
+    source = release.source
+    if isinstance(source, KustomizeSource):
+        return fingerprint(repo_root, reads(repo_root, source.base))
+    assert isinstance(source, HelmSource)
+    return fingerprint(repo_root, [source.chart, *source.values])
+
+
+def desired_revision(repo_root: Path, release: Release, live: Revision | None) -> Revision:
+    """The revision the spec (``version``, ``digest``) and the repository's configuration ask for.
+
+    ``live`` is the revision the output runs (:func:`rollgen.revision.live_revision`).
+    Builds the Kustomize base only when its inputs differ from those ``live``
+    recorded.
+    """
+    current = input_fingerprint(repo_root, release)
+    if live is not None and live.inputs == current:
+        return Revision(release.version, live.config, release.digest, current)
+    source = release.source
+    if isinstance(source, KustomizeSource):
+        from rollgen.render.userbase import read_base
+
+        config = config_digest([read_base(repo_root, release).built.encode()])
+    else:
+        if not (repo_root / source.chart).is_dir():
+            raise UsageError(f"release {release.name}: no Helm chart at {source.chart} under {repo_root}")
+        # A chart is not built here (rendering it needs Helm): its files and values are the configuration.
+        config = current[:10]
+    return Revision(release.version, config, release.digest, current)
