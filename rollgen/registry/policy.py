@@ -141,15 +141,12 @@ def expression_problem(kind: str, expression: str, key: str | None) -> str | Non
 
 
 def _compile(expression: str, key: str | None) -> Any:
-    import re2  # type: ignore[import-untyped]
+    from rollgen.pattern import PatternError, compile_pattern
 
-    options = re2.Options()
-    options.log_errors = False  # the error is reported once, in rollgen's words
     try:
-        pattern = re2.compile(expression, options)
-    except re2.error as exc:
-        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise UsageError(f"imagePolicy pattern {expression!r} is not a valid RE2 expression ({reason})") from None
+        pattern = compile_pattern(expression)
+    except PatternError as exc:
+        raise UsageError(f"imagePolicy pattern {expression!r} is not a valid RE2 expression: {exc}") from None
     if key is not None and key not in pattern.groupindex:
         raise UsageError(f"imagePolicy pattern {expression!r} has no named group {key!r}")
     return pattern

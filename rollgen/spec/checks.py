@@ -231,9 +231,21 @@ def check_gates(doc: Document) -> Iterator[Problem]:
                 )
             elif isinstance(gate[key], str):
                 yield from _condition_problems(doc, ("spec", "gates", i, key), gate[key])
+        regex = gate[kind].get("bodyRegex") if isinstance(gate[kind], dict) else None
+        if isinstance(regex, str):
+            yield from _pattern_problems(doc, ("spec", "gates", i, kind, "bodyRegex"), regex)
         count = gate.get("count")
         if isinstance(count, int) and count > 1 and "interval" not in gate:
             yield doc.problem(("spec", "gates", i, "count"), "count > 1 needs an interval between measurements")
+
+
+def _pattern_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
+    from rollgen.pattern import PatternError, compile_pattern
+
+    try:
+        compile_pattern(text)
+    except PatternError as exc:
+        yield doc.problem(where, f"bodyRegex: {exc}")
 
 
 def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:

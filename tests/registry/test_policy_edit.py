@@ -122,7 +122,7 @@ def test_edit_refuses_a_spec_without_version() -> None:
 @pytest.mark.parametrize(
     ("policy", "where", "message"),
     [
-        ('{regex: {pattern: "^main-(", order: numerical}}', "11:34", "not a valid RE2 expression (missing ): ^main-()"),
+        ('{regex: {pattern: "^main-(", order: numerical}}', "11:34", "not a valid RE2 expression: missing ): ^main-("),
         ('{regex: {pattern: "^main-", order: numerical, key: n}}', "11:34", "has no named group 'n'"),
         ("{buildNumber: {pattern: '^b[0-9]+$'}}", "11:40", "has no named group 'build'"),
         ("{semver: {range: '>=one'}}", "11:33", "cannot read '>=one' in semver range"),
