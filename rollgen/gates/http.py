@@ -28,8 +28,8 @@ from typing import Any
 from rollgen.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
-from rollgen.pattern import PatternError, compile_pattern
 from rollgen.gates.template import render
+from rollgen.pattern import PatternError, compile_pattern
 from rollgen.redact import redact
 from rollgen.web import fetch
 
