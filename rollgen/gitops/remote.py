@@ -27,7 +27,7 @@ def tracking_ref(remote: str, branch: str) -> str:
     return f"refs/remotes/{remote}/{branch}"
 
 
-def fetch(git: Git, remote: str, branch: str) -> bool | None:
+def fetch_branch(git: Git, remote: str, branch: str) -> bool | None:
     """Fetch ``branch`` into its tracking ref.
 
     True when fetched, False when the remote has no such branch yet (a new

@@ -1,0 +1,62 @@
+"""The composition root of the commands that act on a GitOps repository.
+
+Loading the spec, opening the repository and picking the remote happen here
+and only here: every command gets the same :class:`Opened` from
+:func:`open_release`. The git layer is imported inside the functions, so that
+``rollgen --help`` and ``rollgen validate`` never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rollgen.gitops.repo import Repo
+    from rollgen.spec.model import Release
+
+
+@dataclass(frozen=True, kw_only=True)
+class Opened:
+    """A release spec, its GitOps repository, and the remote to fetch from and push to (None: local only)."""
+
+    release: Release
+    repo: Repo
+    remote: str | None
+
+
+def add_spec_and_repo(parser: argparse.ArgumentParser) -> None:
+    """The ``SPEC`` and ``--repo`` arguments every repository command takes."""
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    add_repo(parser)
+
+
+def add_repo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
+
+
+def load_release(spec: str) -> Release:
+    """The typed release in the file ``spec`` (SpecError with every problem otherwise)."""
+    from rollgen.spec import load_release as load
+
+    return load(Path(spec))
+
+
+def open_repository(path: str) -> Repo:
+    from rollgen.gitops.repo import Repo
+
+    return Repo.open(path)
+
+
+def remote_named(repo: Repo, name: str) -> str | None:
+    """``name`` when the repository has that remote, else None (work locally)."""
+    return name if name in repo.git.text("remote").split() else None
+
+
+def open_release(args: argparse.Namespace) -> Opened:
+    """The release of ``args.spec`` in the repository ``args.repo``, with the spec's ``git.remote`` if it exists."""
+    release = load_release(args.spec)
+    repo = open_repository(args.repo)
+    return Opened(release=release, repo=repo, remote=remote_named(repo, release.git.remote))
