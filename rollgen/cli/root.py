@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rollgen.errors import SpecError, UsageError
+
 if TYPE_CHECKING:
     from rollgen.gitops.repo import Repo
     from rollgen.spec.model import Release
@@ -38,10 +40,24 @@ def add_repo(parser: argparse.ArgumentParser) -> None:
 
 
 def load_release(spec: str) -> Release:
-    """The typed release in the file ``spec`` (SpecError with every problem otherwise)."""
+    """The typed release in the file ``spec``: SpecError (exit 1) with every problem, UsageError (2) if unreadable."""
     from rollgen.spec import load_release as load
 
-    return load(Path(spec))
+    try:
+        return load(Path(spec))
+    except SpecError as exc:
+        if not readable(Path(spec)):
+            raise UsageError(str(exc)) from None
+        raise
+
+
+def readable(path: Path) -> bool:
+    """Whether ``path`` is a file this process can read (an unreadable input exits 2, an invalid one 1)."""
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
 
 
 def open_repository(path: str) -> Repo:

@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from rollgen.cli.root import load_release
-from rollgen.errors import EXIT_FAILURE, EXIT_OK, UsageError
+from rollgen.cli.root import load_release, readable
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 from rollgen.output import add_output_option, emit
 
 # --- validate ----------------------------------------------------------------
@@ -41,6 +41,8 @@ def handle_validate(args: argparse.Namespace) -> int:
             },
             args.output,
         )
+    if not all(readable(Path(name)) for name in args.files):
+        return EXIT_USAGE  # its problem is printed with the others
     return EXIT_FAILURE if problems else EXIT_OK
 
 
