@@ -1,7 +1,7 @@
 """The controller end to end against real servers: Prometheus, the loopback Kubernetes API, git.
 
 Each test builds a GitOps repository (a clone of a bare remote) with the demo's
-Kustomize base, starts a rollout and lets ``controller.run`` drive it with 1 s
+Kustomize base, starts a rollout and lets ``controller.follow`` drive it with 1 s
 intervals, then checks what Git holds.
 """
 
