@@ -24,11 +24,22 @@ from typing import Final, TextIO
 
 from rollgen import rollout
 from rollgen.analysis import Measurement, measure_if_due
-from rollgen.decision import Abort, Advance, Judgement, Measure, Stage, WaitUntil, decide, record_key, stages_of
+from rollgen.decision import (
+    Abort,
+    Advance,
+    Judgement,
+    Measure,
+    Records,
+    Stage,
+    WaitUntil,
+    decide,
+    record_key,
+    stages_of,
+)
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, NothingToDo
 from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure
-from rollgen.gitops.notes import Records, fetch_notes, load_records, save_records
+from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
 from rollgen.plan import Workload
 from rollgen.progress import Display, summary

@@ -19,9 +19,6 @@ NOTES_REF: Final = "refs/notes/rollgen"
 NOTES_PUSH_ATTEMPTS: Final = 4
 _NOTES_IDENTITY: Final = Identity("rollgen", "rollgen@localhost")
 
-Records = Mapping[str, Sequence[Measurement]]
-"""Measurements taken after one commit, by stage and gate (:func:`rollgen.decision.record_key`)."""
-
 
 def load_records(repo: Repo, commit: str) -> dict[str, tuple[Measurement, ...]]:
     """The measurements kept in the git note on ``commit`` (none when it has no note)."""
@@ -38,8 +35,8 @@ def load_records(repo: Repo, commit: str) -> dict[str, tuple[Measurement, ...]]:
         ) from None
 
 
-def save_records(repo: Repo, commit: str, records: Records, remote: str | None) -> None:
-    """Keep ``records`` as the git note on ``commit``, and push the notes ref (as a compare-and-swap)."""
+def save_records(repo: Repo, commit: str, records: Mapping[str, Sequence[Measurement]], remote: str | None) -> None:
+    """Keep ``records`` (by stage and gate) as the git note on ``commit``, and push the notes ref (as a compare-and-swap)."""
     text = json.dumps(
         {"measurements": {k: [m.to_dict() for m in v] for k, v in sorted(records.items())}}, sort_keys=True
     )
