@@ -15,7 +15,7 @@ import pytest
 
 from rollgen.cli import COMMANDS, main
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from tests.test_rollout import make_repo, write_spec
+from testkit.rollouts import make_repo, write_spec
 
 INVALID = Path(__file__).resolve().parent / "spec" / "invalid" / "same-version.yaml"
 
