@@ -7,7 +7,7 @@
 2. Looking up a release's last record (``status``) and committing the next
    step after that lookup (``promote``, local) with 10 vs 10,000 commits of
    other history. Target ratio <= 1.2: the cost must not grow with history.
-3. The same through the operations users run: ``rollout.current_state``
+3. The same through the operations users run: ``current_state``
    (``rollgen status``) and ``rollout.promote`` (``rollgen promote``: plan,
    render from a real Kustomize base, commit) with 10 vs 10,000 commits.
 
@@ -38,6 +38,7 @@ from rollgen.gitops.repo import Change, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.spec import load_release
+from rollgen.state import current_state
 from testkit.git import git
 from testkit.gitservers import git_daemon
 
@@ -200,7 +201,7 @@ def bench_operations(work: Path, n: int) -> dict[int, tuple[float, float]]:
         git(path, "commit", "-q", "-m", "base and release")
         release = load_release(path / "release.yaml")
         rollout.start(repo, release)
-        status = [timed(partial(rollout.current_state, repo, release)) for _ in range(n)]
+        status = [timed(partial(current_state, repo, release)) for _ in range(n)]
         promote = [timed(partial(rollout.promote, repo, release)) for _ in range(n)]
         results[commits] = (median_ms(status), median_ms(promote))
     return results

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rollgen import controller, rollout
 from rollgen.demo import git, release_document, write_base
+from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
 from rollgen.spec import load_release
 from testkit.gateservers import MetricsApp, PrometheusServer
@@ -73,7 +74,7 @@ def one_run(
     rollout.start(repo, release, remote="origin")
     codes: list[int] = []
     runner = threading.Thread(
-        target=lambda: codes.append(controller.run(repo, release, remote="origin", out=io.StringIO(), live=False))
+        target=lambda: codes.append(controller.follow(repo, release, remote="origin", out=io.StringIO(), live=False))
     )
     runner.start()
     # Healthy for a while, turned bad at a random phase relative to scrapes and measurements.
@@ -86,7 +87,7 @@ def one_run(
     runner.join()
     assert codes == [1], f"run {n}: expected the rollout to abort, got {codes}"
     # The failed measurement's time, from the notes the controller kept on the step's commit.
-    notes = (controller.load_records(repo, sha) for sha in git(work, "rev-list", "origin/main").split())
+    notes = (load_records(repo, sha) for sha in git(work, "rev-list", "origin/main").split())
     failed = next(records for records in notes if records.get("1:analysis/errors"))["1:analysis/errors"][-1]
     return reaction, failed.at - bad_at
 

@@ -19,7 +19,6 @@ The pieces (:class:`DemoService`, :func:`write_base`, :func:`release_document`,
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import shutil
@@ -278,7 +277,7 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, *, live: bool 
             before = git(work, "rev-parse", f"HEAD:{release.output_path}") if expected == EXIT_FAILURE else ""
             say(f"{story}: rollgen start {path} && rollgen run {path}")
             rollout.start(repo, release, remote="origin")
-            code = controller.run(repo, release, remote="origin", out=stream, live=live)
+            code = controller.follow(repo, release, remote="origin", out=stream, live=live)
             results.append(code == expected)
             if before:
                 after = git(work, "rev-parse", f"HEAD:{release.output_path}")
@@ -293,11 +292,3 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, *, live: bool 
         kept = f"; repository kept in {directory}" if keep is not None else ""
         say(f"{done} in {time.monotonic() - began:.1f}s{kept}")
     return EXIT_OK if all(results) else EXIT_FAILURE
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="build the demo repository in DIR and keep it")
-
-
-def cli_demo(args: argparse.Namespace) -> int:
-    return run_demo(args.keep)

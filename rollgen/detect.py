@@ -273,8 +273,8 @@ def _identity(release: Release) -> Any:
 
 
 def _commit(path: Path, release: Release, found: Found) -> str | None:
+    from rollgen.gitops.remote import remote_named
     from rollgen.gitops.repo import commit_change
-    from rollgen.rollout import default_remote
 
     repo, relative = _where(path)
     who = _identity(release)
@@ -282,7 +282,7 @@ def _commit(path: Path, release: Release, found: Found) -> str | None:
         repo,
         release.git.branch,
         _decide(relative, release, found),
-        remote=default_remote(repo, release),
+        remote=remote_named(repo.git, release.git.remote),
         author=who,
         committer=who,
     )
@@ -291,14 +291,13 @@ def _commit(path: Path, release: Release, found: Found) -> str | None:
 
 def _propose(path: Path, release: Release, found: Found) -> str | None:
     """The URL of the pull request proposing ``found`` (opened now or before); None when the branch has it."""
-    from rollgen.gitops.git import ObjectReader
-    from rollgen.gitops.remote import fetch, tracking_ref
+    from rollgen.gitops.remote import remote_named
     from rollgen.gitops.repo import push_step_branch
-    from rollgen.gitops.snapshot import Snapshot
-    from rollgen.rollout import default_remote, forge_for
+    from rollgen.proposal import forge_for
+    from rollgen.state import branch_tip
 
     repo, relative = _where(path)
-    remote, base = default_remote(repo, release), release.git.branch
+    remote, base = remote_named(repo.git, release.git.remote), release.git.branch
     if remote is None:
         raise UsageError(f"git.mode pull-request pushes to remote {release.git.remote!r}, which this repository lacks")
     forge = forge_for(repo, release)
@@ -306,10 +305,8 @@ def _propose(path: Path, release: Release, found: Found) -> str | None:
     pull = forge.find_open(branch)
     if pull is not None:
         return pull.url
-    fetch(repo.git, remote, base)
-    with ObjectReader(repo.git) as reader:
-        tip = reader.info(f"{tracking_ref(remote, base)}^{{commit}}")
-        change = _decide(relative, release, found)(Snapshot(repo.git, reader, tip.sha if tip else None))
+    with branch_tip(repo, base, remote) as tip:
+        change = _decide(relative, release, found)(tip)
     if change is None:
         return None  # the branch already names it: the pull request was merged
     who = _identity(release)

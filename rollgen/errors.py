@@ -1,7 +1,16 @@
-"""The one error type users see, and the positioned problems bad input produces.
+"""The one error type users see, the exit-code contract, and the positioned problems bad input produces.
 
 Every failure that reaches the command line is a :class:`RollgenError`; the CLI
-prints its message (never a traceback) and exits with its ``exit_code``.
+prints its message (never a traceback) and exits with its ``exit_code``:
+
+==== ======================================================================
+0    success, or nothing to do (:class:`NothingToDo`)
+1    the thing asked for is not so: an invalid spec, a rollout aborted,
+     nothing to roll back (:class:`NotSoError`, :class:`SpecError`)
+2    usage or unreadable input (:class:`UsageError`)
+3    an unexpected error (a bug): one line on stderr, the traceback with ``--debug``
+130  interrupted
+==== ======================================================================
 """
 
 from __future__ import annotations
@@ -11,6 +20,13 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\
+Exit codes: 0 success or nothing to do; 1 the thing asked for is not so (invalid spec, rollout aborted,
+nothing to roll back); 2 usage or unreadable input; 3 unexpected error (--debug shows the traceback);
+130 interrupted."""
 
 
 @dataclass(frozen=True, order=True)
@@ -39,14 +55,28 @@ class RollgenError(Exception):
     exit_code = EXIT_FAILURE
 
 
+class NotSoError(RollgenError):
+    """The thing asked for is not so: nothing in progress to promote, nothing to retry or roll back."""
+
+    exit_code = EXIT_FAILURE
+
+
+class NothingToDo(RollgenError):
+    """What was asked for already holds (no rollout to advance, a rollout already aborted): success."""
+
+    exit_code = EXIT_OK
+
+
 class UsageError(RollgenError):
-    """Bad input or a request that makes no sense in the current state."""
+    """Bad input: a command line, a file or a setting that cannot be used as given."""
 
     exit_code = EXIT_USAGE
 
 
 class SpecError(UsageError):
-    """A release spec that failed validation; carries every problem found."""
+    """A release spec that failed validation; carries every problem found (exit 1, as ``validate``)."""
+
+    exit_code = EXIT_FAILURE
 
     def __init__(self, problems: tuple[Problem, ...]) -> None:
         self.problems = problems

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from rollgen.analysis import Phase
+from rollgen.decision import Abort, Advance, Hold, WaitUntil
+from rollgen.state import RolloutPhase, RolloutState
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the controller imports this module
     from rollgen.controller import Pass
-    from rollgen.rollout import RolloutState
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,6 @@ def _left(until: float | None, now: float) -> str:
 
 def frame(current: Pass, now: float) -> Frame:
     """The view of one pass at ``now`` (only the countdowns depend on ``now``)."""
-    from rollgen.controller import Abort, Advance, Hold, Wait
-
     lines = [headline(current.state)]
     key = [lines[0]]
     judgement = current.judgement
@@ -63,7 +62,7 @@ def frame(current: Pass, now: float) -> Frame:
             lines.append(stable + countdown)
             key.append(stable)
         decision = judgement.decision
-        if isinstance(decision, Wait):
+        if isinstance(decision, WaitUntil):
             until = f" ({_left(decision.until, now)} left)" if decision.until is not None else ""
             # Gate stages already show each gate; the wait line only says until when.
             said = "  waiting for the next measurement" if judgement.gates else f"  waiting: {decision.reason}"
@@ -122,7 +121,7 @@ def summary(last: RolloutState, seconds: float, reason: str) -> str:
     """The closing paragraph of ``rollgen run``."""
     name = last.release.partition("/")[2]
     took = f"in {seconds:.1f}s"
-    if last.phase == "completed":
+    if last.phase is RolloutPhase.COMPLETED:
         return (
             f"rollout {name} {last.from_version} -> {last.to_version} COMPLETED {took}: "
             f"{last.steps} steps, {last.to_version} now runs alone (@{last.commit[:7]})"

@@ -1,6 +1,6 @@
-"""Rollout operations: start, promote, abort, retry, undo; and where a rollout stands.
+"""Rollout operations: start, promote, abort, retry, undo.
 
-Git history is the only state. :func:`read_state` rebuilds a release's
+Git history is the only state. :func:`rollgen.state.read_state` rebuilds a release's
 rollout from its newest commit carrying the release's trailers; every
 operation is one :func:`~rollgen.gitops.repo.commit_change` whose ``decide``
 reads that state again on the tip it is handed. So a rerun after a crash, or
@@ -23,8 +23,8 @@ record's two versions, and the record's digest proves it is the same plan.
 
 Pull-request mode (``git.mode: pull-request``): a forward operation (start,
 promote, retry, undo) does not commit to the branch. It pushes the step's
-commit to its own branch (:func:`~rollgen.gitops.repo.push_step_branch`) and
-opens a pull request (:func:`propose`); merging it is the approval, after
+commit to its own branch and opens a pull request
+(:func:`rollgen.proposal.propose`); merging it is the approval, after
 which the branch history holds the step commit and its trailers like any
 other. A rerun while the pull request is open finds it and commits nothing.
 Aborts, and commits that change no file (``complete``), go straight to the
@@ -37,100 +37,24 @@ that no later merge lands an aborted step on top of the restored files.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-from rollgen.errors import RollgenError, UsageError
-from rollgen.gitops.forge import Forge, GitHub, GitLab, PullRequest, Token
-from rollgen.gitops.git import ObjectReader
-from rollgen.gitops.remote import fetch, tracking_ref
-from rollgen.gitops.repo import (
-    Change,
-    Identity,
-    Repo,
-    commit_change,
-    push_step_branch,
-    step_branch,
-)
-from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
+from rollgen.errors import NothingToDo, NotSoError, RollgenError, UsageError
+from rollgen.gitops.forge import PullRequest
+from rollgen.gitops.repo import Change, Identity, Repo, commit_change
+from rollgen.gitops.snapshot import Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, rollout_id
-from rollgen.plan import Plan, State, Step, Wait, abort_states, plan_release
-from rollgen.pullrequest import pull_request_body
-from rollgen.spec.model import Pause, Release
-
-Phase = Literal["progressing", "waiting", "completed", "aborting", "aborted", "none"]
+from rollgen.plan import Plan, State, abort_states
+from rollgen.proposal import close_step_pull_requests, propose
+from rollgen.spec.model import Release
+from rollgen.state import RolloutPhase, RolloutState, current_state, plan_for, read_state, release_key
 
 # Actions that put a plan step live (the rollout goes on from there).
 _FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
 
 
-@dataclass(frozen=True)
-class RolloutState:
-    """Where one release's rollout stands, as its newest rollgen commit records it.
-
-    ``step`` of ``steps`` is the plan position that commit put live (0 after
-    a finished abort; an unfinished abort keeps the step it left).
-    ``plan_step`` is that :class:`~rollgen.plan.Step` of the plan rebuilt
-    from the spec, None at step 0 or when the spec no longer plans what the
-    commit recorded (``plan_changed``). ``since`` is the commit time (Unix
-    seconds).
-    """
-
-    release: str
-    rollout: str
-    step: int
-    steps: int
-    action: Action
-    phase: Phase
-    from_version: str
-    to_version: str
-    plan: str
-    commit: str
-    since: int
-    plan_step: Step | None
-    plan_changed: bool = False
-
-    @property
-    def waits(self) -> tuple[Wait, ...]:
-        """What must happen after this commit is live before the next one (gates, pauses)."""
-        return self.plan_step.after if self.plan_step is not None and self.phase in ("progressing", "waiting") else ()
-
-    @property
-    def running(self) -> str:
-        """The version that runs once this state settles (the new one only after completion)."""
-        return self.to_version if self.phase == "completed" else self.from_version
-
-    def waiting_for(self) -> str:
-        """What the rollout waits for, in words (empty when nothing)."""
-        if self.plan_changed:
-            return "the spec's plan changed since this commit: abort, or restore the spec"
-        if self.phase == "aborting":
-            return "the abort's next commit (rollgen abort)"
-        if self.phase not in ("progressing", "waiting"):
-            return ""
-        parts: list[str] = []
-        for wait in self.waits:
-            if isinstance(wait, Pause):
-                parts.append(
-                    "a human (rollgen promote)"
-                    if wait.seconds is None
-                    else f"pause until {_iso(self.since + wait.seconds)}"
-                )
-            else:
-                parts.append("gates " + ", ".join(wait.gates))
-        if not parts:
-            parts.append(
-                "the commit to be live, then the next step"
-                if self.step < self.steps
-                else "the commit to be live, then completion"
-            )
-        return "; ".join(parts)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """What an operation did: the state afterwards, whether it committed, the pull request it opened.
 
@@ -144,159 +68,6 @@ class Outcome:
     committed: bool
     pull_request: PullRequest | None = None
     warnings: tuple[str, ...] = ()
-
-
-def release_key(release: Release) -> str:
-    """The ``<namespace>/<name>`` the trailers name a release by."""
-    return f"{release.namespace}/{release.name}"
-
-
-def default_remote(repo: Repo, release: Release) -> str | None:
-    """``release.git.remote`` when the repository has that remote, else None (commit locally)."""
-    names = repo.git.text("remote").split()
-    return release.git.remote if release.git.remote in names else None
-
-
-def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Release, Plan]:
-    """The release with these two versions (an undo swaps them) and its plan."""
-    swapped = dataclasses.replace(release, stable=from_version, version=to_version)
-    return swapped, plan_release(swapped)
-
-
-def read_state(snapshot: Snapshot, release: Release) -> RolloutState | None:
-    """The rollout of ``release`` as the history behind ``snapshot`` records it; None when none ever began."""
-    entry = snapshot.last_record(release_key(release))
-    return None if entry is None else state_of(entry, release)
-
-
-def state_of(entry: HistoryEntry, release: Release | None) -> RolloutState:
-    """The state one rollgen commit records; without the spec (``release`` None) no plan step is known."""
-    record = entry.record
-    plan = plan_for(release, record.from_version, record.to_version)[1] if release is not None else None
-    same = plan is not None and plan.digest() == record.plan and len(plan.steps) == record.steps
-    plan_step = plan.steps[record.step - 1] if plan is not None and same and record.step >= 1 else None
-    return RolloutState(
-        release=record.release,
-        rollout=record.rollout,
-        step=record.step,
-        steps=record.steps,
-        action=record.action,
-        phase=_phase(record, plan_step),
-        from_version=record.from_version,
-        to_version=record.to_version,
-        plan=record.plan,
-        commit=entry.sha,
-        since=entry.time,
-        plan_step=plan_step,
-        plan_changed=release is not None and not same,
-    )
-
-
-def current_state(
-    repo: Repo, release: Release, *, remote: str | None = None, at: str | None = None
-) -> RolloutState | None:
-    """The release's state on its branch (fetched first from ``remote`` when given), or at commit ``at``."""
-    with _tip(repo, release.git.branch, remote, at) as snapshot:
-        return read_state(snapshot, release)
-
-
-def states_on(repo: Repo, branch: str, *, remote: str | None = None, limit: int = 500) -> tuple[RolloutState, ...]:
-    """Every release's state on ``branch``, from its newest ``limit`` rollgen commits, without specs.
-
-    Without a spec no plan is known: each state names its step, versions and
-    action, but not what the step waits for. Sorted by release.
-    """
-    with _tip(repo, branch, remote) as snapshot:
-        if snapshot.tip is None:
-            return ()
-        newest: dict[str, HistoryEntry] = {}
-        for entry in history(repo.git, snapshot.tip, limit=limit):
-            newest.setdefault(entry.record.release, entry)
-    return tuple(state_of(newest[key], None) for key in sorted(newest))
-
-
-@contextmanager
-def _tip(repo: Repo, branch: str, remote: str | None, at: str | None = None) -> Iterator[Snapshot]:
-    """A view of ``branch``'s tip (fetched first from ``remote`` when given), or of commit ``at``."""
-    if at is None and remote is not None:
-        fetch(repo.git, remote, branch)  # a fetch racing another process's leaves a tip just as fresh
-        ref = tracking_ref(remote, branch)
-    else:
-        ref = at or f"refs/heads/{branch}"
-    with ObjectReader(repo.git) as reader:
-        tip = reader.info(f"{ref}^{{commit}}")
-        yield Snapshot(repo.git, reader, tip.sha if tip else None)
-
-
-def forge_for(repo: Repo, release: Release) -> Forge:
-    """The forge of ``git.pullRequest``, with its token (``tokenEnv``, else ``tokenFile`` in the repository)."""
-    settings = release.git.pull_request
-    if settings is None:
-        raise UsageError(f"{release_key(release)}: git.mode pull-request needs git.pullRequest")
-    file = _root(repo) / settings.token_file if settings.token_file else None
-    token = Token.load(env=settings.token_env, file=file)
-    # Without an apiURL (None), each forge class uses its public default.
-    if settings.provider == "gitlab":
-        return GitLab(settings.repository, token, api_url=settings.api_url)
-    owner, _, name = settings.repository.partition("/")
-    if "/" in name:
-        raise UsageError(f"git.pullRequest.repository: a GitHub repository is owner/name, got {settings.repository!r}")
-    return GitHub(owner, name, token, api_url=settings.api_url)
-
-
-def pending_pull_request(repo: Repo, release: Release, state: RolloutState | None) -> PullRequest | None:
-    """In pull-request mode, the open pull request proposing the step after ``state``, if any.
-
-    Only the next step of a rollout in progress is looked for (a proposed
-    start's branch name depends on a tip that may have moved since).
-    """
-    if release.git.mode != "pull-request" or state is None or state.phase not in ("progressing", "waiting"):
-        return None
-    if state.step >= state.steps:
-        return None
-    return forge_for(repo, release).find_open(_step_branch(state, state.step + 1))
-
-
-def close_step_pull_requests(repo: Repo, release: Release, aborted: RolloutState) -> tuple[str, ...]:
-    """Close every open step pull request of the ``aborted`` rollout; returns warnings, never raises.
-
-    Called once the abort is on the branch: the abort does not wait on the
-    forge, and a forge failure here leaves it committed, so it is a warning
-    telling the user what to close by hand.
-    """
-    comment = (
-        f"rollgen: rollout {aborted.rollout} of {aborted.release} ({aborted.from_version} -> "
-        f"{aborted.to_version}) was aborted by commit {aborted.commit}. This step must not be "
-        "merged: it would land on top of the abort."
-    )
-    try:
-        forge = forge_for(repo, release)
-        for index in range(1, aborted.steps + 1):
-            pull = forge.find_open(_step_branch(aborted, index))
-            if pull is not None:
-                forge.close_pull_request(pull.number, comment)
-    except RollgenError as exc:  # the token, the network, the forge: none of it undoes the abort
-        warning = (
-            f"the abort is committed, but its step pull requests could not be closed: {exc}; "
-            f"close any open pull request from {_step_branch(aborted, 1)} to step-{aborted.steps} by hand"
-        )
-        return (warning,)
-    return ()
-
-
-def _step_branch(state: RolloutState, index: int) -> str:
-    """The branch that proposes step ``index`` of ``state``'s rollout."""
-    record = StepRecord(
-        state.release,
-        state.rollout,
-        index,
-        state.steps,
-        state.plan,
-        Action.ADVANCE,
-        state.from_version,
-        state.to_version,
-    )
-    return step_branch(record)
 
 
 def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -316,8 +87,8 @@ def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome
         if current is not None:
             if _same_start(current, release) and current.step == 1:
                 return None  # this start already landed (a rerun, or a racing process)
-            if current.phase in ("progressing", "waiting", "aborting"):
-                raise UsageError(
+            if current.phase.unfinished:
+                raise NotSoError(
                     f"{current.release}: rollout {current.rollout} ({current.from_version} -> "
                     f"{current.to_version}) is in progress at step {current.step}/{current.steps}; "
                     "promote or abort it first"
@@ -330,7 +101,7 @@ def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome
                 )
         return ops.forward(tip, release.stable, release.version, 1, Action.START, new_rollout=True)
 
-    return ops.run(decide, propose=True)
+    return ops.commit(decide, propose_first=True)
 
 
 def promote(
@@ -356,16 +127,16 @@ def promote(
 
     def decide(tip: Snapshot) -> Change | None:
         done = read_state(tip, release)
-        if done is not None and done.phase == "completed" and target == [done.steps + 1]:
+        if done is not None and done.phase is RolloutPhase.COMPLETED and target == [done.steps + 1]:
             return None  # the complete commit asked for is there
         current = ops.in_progress(tip, "promote")
-        if current.phase == "aborting":
-            raise UsageError(f"{current.release}: rollout {current.rollout} is being aborted; run abort to finish it")
+        if current.phase is RolloutPhase.ABORTING:
+            raise NotSoError(f"{current.release}: rollout {current.rollout} is being aborted; run abort to finish it")
         wanted = _target(target, current.steps if full else current.step + 1)
         if current.step >= wanted:
             return None  # already there
         if current.step != wanted - 1 and not full:
-            raise UsageError(
+            raise NotSoError(
                 f"{current.release}: cannot promote to step {wanted}: the rollout is at {current.step}/{current.steps}"
             )
         if current.step == current.steps:
@@ -373,7 +144,7 @@ def promote(
         action = Action.PROMOTE if full else Action.ADVANCE
         return ops.forward(tip, current.from_version, current.to_version, wanted, action, rollout=current.rollout)
 
-    return ops.run(decide, propose=True)
+    return ops.commit(decide, propose_first=True)
 
 
 def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str | None = None) -> Outcome:
@@ -406,7 +177,7 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
         state = ops.abort_way(current)[done]
         return ops.abort_step(current, state, done + 1, way)
 
-    outcome = ops.run(decide)
+    outcome = ops.commit(decide)
     if release.git.mode != "pull-request":
         return outcome
     assert outcome.state is not None  # run without propose always reads a state back
@@ -419,9 +190,9 @@ def live_state(repo: Repo, release: Release, current: RolloutState) -> State | N
     None when the spec no longer plans the rollout, or after a finished abort
     (the output then holds the pre-rollout files, which no plan state names).
     """
-    if current.plan_changed or current.phase == "aborted":
+    if current.plan_changed or current.phase is RolloutPhase.ABORTED:
         return None
-    if current.phase != "aborting":
+    if current.phase is not RolloutPhase.ABORTING:
         return current.plan_step.state if current.plan_step is not None else None
     ops = _Operation(repo, release, None)
     way, done = ops.abort_way(current), ops.aborts_done(current)
@@ -430,15 +201,17 @@ def live_state(repo: Repo, release: Release, current: RolloutState) -> State | N
 
 def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
     """Start an aborted rollout again: a new rollout id, from step 1, with the same two versions."""
-    return _restart(repo, release, remote, Action.RETRY, "aborted", swap=False)
+    return _restart(repo, release, remote, Action.RETRY, RolloutPhase.ABORTED, swap=False)
 
 
 def undo(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
     """Take a completed release back to its previous version: a new rollout with the versions swapped."""
-    return _restart(repo, release, remote, Action.UNDO, "completed", swap=True)
+    return _restart(repo, release, remote, Action.UNDO, RolloutPhase.COMPLETED, swap=True)
 
 
-def _restart(repo: Repo, release: Release, remote: str | None, action: Action, ended: Phase, *, swap: bool) -> Outcome:
+def _restart(
+    repo: Repo, release: Release, remote: str | None, action: Action, ended: RolloutPhase, *, swap: bool
+) -> Outcome:
     """A new rollout, from step 1, of the last rollout's versions (swapped for an undo) once it has ``ended``."""
     ops = _Operation(repo, release, remote)
 
@@ -446,14 +219,14 @@ def _restart(repo: Repo, release: Release, remote: str | None, action: Action, e
         current = read_state(tip, release)
         if current is not None and current.action == action and current.step == 1:
             return None  # this one already landed
-        if current is None or current.phase != ended:
-            raise UsageError(
+        if current is None or current.phase is not ended:
+            raise NotSoError(
                 f"{release_key(release)}: nothing to {action.value}: " + _describe(current, f"no {ended} rollout")
             )
         versions = (current.to_version, current.from_version) if swap else (current.from_version, current.to_version)
         return ops.forward(tip, *versions, 1, action, new_rollout=True)
 
-    return ops.run(decide, propose=True)
+    return ops.commit(decide, propose_first=True)
 
 
 class _Operation:
@@ -464,17 +237,17 @@ class _Operation:
         self.release = release
         self.key = release_key(release)
         self.remote = remote
-        self._root = _root(repo)
+        self._root = repo.root()
         self._rendered: dict[tuple[str, str, State], Mapping[str, bytes]] = {}
         author = release.git.author
         self.identity = Identity(author.name, author.email) if author is not None else None
 
-    def run(self, decide: Callable[[Snapshot], Change | None], *, propose: bool = False) -> Outcome:
-        """Commit ``decide``'s change; in pull-request mode, ``propose`` it as a pull request instead."""
-        if propose and self.release.git.mode == "pull-request":
-            proposed = self.propose(decide)
+    def commit(self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False) -> Outcome:
+        """Commit ``decide``'s change; in pull-request mode, propose it as a pull request instead."""
+        if propose_first and self.release.git.mode == "pull-request":
+            proposed = propose(self.repo, self.release, self.remote, self.identity, decide)
             if proposed is not None:
-                return proposed
+                return Outcome(state=proposed.before, committed=False, pull_request=proposed.pull_request)
         result = commit_change(
             self.repo,
             self.release.git.branch,
@@ -487,48 +260,14 @@ class _Operation:
         state = current_state(self.repo, self.release, remote=self.remote, at=result.commit if result else None)
         if state is None:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
-        return Outcome(state, result is not None)
-
-    def propose(self, decide: Callable[[Snapshot], Change | None]) -> Outcome | None:
-        """Push the change to its step branch and open its pull request (or find the open one).
-
-        None when the change writes no file under the output directory (a
-        ``complete``, or a step whose files equal the one before): there is
-        nothing to review, so it is committed to the branch directly.
-        """
-        branch = self.release.git.branch
-        if self.remote is None:
-            raise UsageError(
-                f"{self.key}: git.mode pull-request pushes to remote {self.release.git.remote!r}, "
-                "which this repository does not have"
-            )
-        with _tip(self.repo, branch, self.remote) as tip:
-            before = read_state(tip, self.release)
-            change = decide(tip)
-            if change is None:
-                return Outcome(before, False)  # already on the branch (the pull request was merged)
-            if tip.files(change.root) == dict(change.files):
-                return None
-        pushed = push_step_branch(self.repo, self.remote, branch, change, author=self.identity, committer=self.identity)
-        forge = forge_for(self.repo, self.release)
-        pull = forge.find_open(pushed.name)
-        if pull is None:
-            record = change.record
-            assert record is not None, "a rollout step's change always carries its record"
-            plan = plan_for(self.release, record.from_version, record.to_version)[1]
-            # A step proposed on a branch with no commit yet is diffed against the empty tree.
-            base = pushed.base or self.repo.git.run("hash-object", "-t", "tree", "--stdin", input=b"").text
-            diff = self.repo.git.text("diff", "--no-color", "--no-ext-diff", base, pushed.commit, "--", change.root)
-            title = change.message.partition("\n")[0]
-            pull = forge.open_pull_request(
-                pushed.name, branch, title, pull_request_body(plan, record, change.root, diff)
-            )
-        return Outcome(before, False, pull)
+        return Outcome(state=state, committed=result is not None)
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)
-        if current is None or current.phase not in ("progressing", "waiting", "aborting"):
-            raise UsageError(f"{self.key}: nothing to {verb}: " + _describe(current, "no rollout has begun"))
+        if current is None or not current.phase.unfinished:
+            # Aborting what is not going on is done already; promoting it is asking for what is not so.
+            error = NothingToDo if verb == "abort" else NotSoError
+            raise error(f"{self.key}: nothing to {verb}: " + _describe(current, "no rollout has begun"))
         if current.plan_changed and verb != "abort":
             raise UsageError(
                 f"{self.key}: the spec no longer plans rollout {current.rollout} "
@@ -644,21 +383,6 @@ class _Operation:
         )
 
 
-def _root(repo: Repo) -> Path:
-    """The working copy's top directory (a bare repository's directory): where spec paths resolve."""
-    return Path(repo.git.text("rev-parse", "--show-toplevel")) if repo.worktree else repo.git.cwd
-
-
-def _phase(record: StepRecord, step: Step | None) -> Phase:
-    if record.action == Action.COMPLETE:
-        return "completed"
-    if record.action == Action.ABORT:
-        return "aborted" if record.step == 0 else "aborting"
-    if step is not None and any(isinstance(w, Pause) for w in step.after):
-        return "waiting"
-    return "progressing"
-
-
 def _same_start(current: RolloutState, release: Release) -> bool:
     return (
         current.action == Action.START
@@ -690,9 +414,3 @@ def _table_lines(plan: Plan, index: int) -> str:
 
     lines = format_plan(plan).split("\n")
     return f"{lines[2]}\n{lines[3 + index]}"
-
-
-def _iso(seconds: float) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

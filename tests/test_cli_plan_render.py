@@ -34,10 +34,10 @@ def test_plan_json_and_yaml_carry_the_same_data() -> None:
     assert final == [{"name": "web-1-1-0", "version": "1.1.0", "replicas": 4}]
 
 
-def test_plan_of_an_invalid_spec_exits_two_with_positions() -> None:
+def test_plan_of_an_invalid_spec_exits_one_with_positions() -> None:
     bad = REPO_ROOT / "tests" / "spec" / "invalid" / "same-version.yaml"
     run = rollgen("plan", str(bad))
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert f"{bad}:11:12: spec.version must differ" in run.stderr
     assert "Traceback" not in run.stderr
 

@@ -12,15 +12,15 @@ import pytest
 
 import testkit.git
 from rollgen.analysis import Measurement, MeasurementPolicy, Phase
-from rollgen.controller import (
+from rollgen.controller import Pass
+from rollgen.decision import (
     LIVE,
     Abort,
     Advance,
     Decision,
     Hold,
     Measure,
-    Pass,
-    Wait,
+    WaitUntil,
     decide,
     gate_named,
     record_key,
@@ -29,7 +29,6 @@ from rollgen.controller import (
 from rollgen.gitops.trailers import Action
 from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
 from rollgen.progress import Display
-from rollgen.rollout import RolloutState
 from rollgen.spec.model import (
     Analysis,
     Canary,
@@ -40,6 +39,7 @@ from rollgen.spec.model import (
     Release,
     Waves,
 )
+from rollgen.state import RolloutPhase, RolloutState
 
 ARGO = Gate("synced", "argocd", {"application": "podinfo"}, MeasurementPolicy(interval=1.0))
 RATE = Gate(
@@ -82,7 +82,7 @@ CASES: list[
         {"live/synced": [m(P, T0)]},
         T0 + 0.5,
         None,
-        Wait("synced: 0 of 1 measured; waiting: pending", T0 + 1),
+        WaitUntil("synced: 0 of 1 measured; waiting: pending", T0 + 1),
     ),
     (
         "not synced, re-check due",
@@ -109,7 +109,7 @@ CASES: list[
         {"live/synced": [m(P, T0 + 9.5)]},
         T0 + 9.6,
         T0 + 10,
-        Wait("synced: 0 of 1 measured; waiting: pending", T0 + 10),
+        WaitUntil("synced: 0 of 1 measured; waiting: pending", T0 + 10),
     ),
     ("live: advance", (ARGO,), (), {"live/synced": [m(P, T0), m(S, T0 + 1)]}, T0 + 1, None, Advance()),
     (
@@ -146,7 +146,7 @@ CASES: list[
         {"1:analysis/success-rate": [m(S, T0)]},
         T0 + 3,
         None,
-        Wait("success-rate: 1 of 3 measured (last: Successful: successful)", T0 + 10),
+        WaitUntil("success-rate: 1 of 3 measured (last: Successful: successful)", T0 + 10),
     ),
     (
         "one failure within failureLimit keeps going",
@@ -211,7 +211,7 @@ CASES: list[
         {},
         T0 + 10,
         None,
-        Wait("paused for 60s", T0 + 60),
+        WaitUntil("paused for 60s", T0 + 60),
     ),
     ("pause over: advance", (), (Pause(60.0),), {}, T0 + 60, None, Advance()),
     (
@@ -221,7 +221,7 @@ CASES: list[
         {},
         T0 + 10**6,
         None,
-        Wait("paused until `rollgen promote`", None),
+        WaitUntil("paused until `rollgen promote`", None),
     ),
     (
         "a pause after analysis starts when the analysis ended",
@@ -230,7 +230,7 @@ CASES: list[
         {"1:analysis/smoke": [m(S, T0 + 5)]},
         T0 + 31,
         None,
-        Wait("paused for 30s", T0 + 35),
+        WaitUntil("paused for 30s", T0 + 35),
     ),
     (
         "the same gate in two waits is measured twice",
@@ -281,14 +281,14 @@ def test_a_rollout_ticks_through_liveness_analysis_and_a_pause() -> None:
         if isinstance(decision, Measure):
             for gate in decision.gates:
                 records.setdefault(record_key(decision.stage, gate), []).append(m(answers[decision.stage].pop(0), now))
-        elif isinstance(decision, Wait):
+        elif isinstance(decision, WaitUntil):
             assert decision.until is not None
             now = decision.until
         else:
             break
     assert decision == Advance()
     assert now == T0 + 2 + 20 + 5  # live after 2 s, three measurements 10 s apart, then the pause
-    assert seen == ["Measure", "Wait"] * 2 + ["Measure"] + ["Measure", "Wait"] * 3 + ["Advance"]
+    assert seen == ["Measure", "WaitUntil"] * 2 + ["Measure"] + ["Measure", "WaitUntil"] * 3 + ["Advance"]
 
 
 def test_liveness_gates_are_the_cluster_kinds_and_need_one_success() -> None:
@@ -318,29 +318,29 @@ def a_pass(decision: Decision, *, measured: int = 1, committed: bool = False) ->
     records = {"1:analysis/success-rate": [m(S, T0 + 10 * i) for i in range(measured)]}
     judged = decide(stages, records, T0, T0, None)
     state = RolloutState(
-        "prod/podinfo",
-        "r1",
-        1,
-        3,
-        Action.START,
-        "progressing",
-        "1.0",
-        "2.0",
-        "d",
-        "a" * 40,
-        int(T0),
-        step(Analysis(("success-rate",))),
+        release="prod/podinfo",
+        rollout="r1",
+        step=1,
+        steps=3,
+        action=Action.START,
+        phase=RolloutPhase.PROGRESSING,
+        from_version="1.0",
+        to_version="2.0",
+        plan="d",
+        commit="a" * 40,
+        since=int(T0),
+        plan_step=step(Analysis(("success-rate",))),
     )
     after = replace(state, step=2, action=Action.ADVANCE, commit="b" * 40) if committed else state
-    return Pass(state, after, replace(judged, decision=decision), committed, {})
+    return Pass(state=state, after=after, judgement=replace(judged, decision=decision), committed=committed, records={})
 
 
 def test_plain_output_prints_changes_only_and_never_a_countdown() -> None:
     out = io.StringIO()
     display = Display(out, live=False)
-    display.show(a_pass(Wait("w", T0 + 10)), T0 + 1)
-    display.show(a_pass(Wait("w", T0 + 10)), T0 + 2)  # only the countdown moved: nothing printed
-    display.show(a_pass(Wait("w", T0 + 20), measured=2), T0 + 11)
+    display.show(a_pass(WaitUntil("w", T0 + 10)), T0 + 1)
+    display.show(a_pass(WaitUntil("w", T0 + 10)), T0 + 2)  # only the countdown moved: nothing printed
+    display.show(a_pass(WaitUntil("w", T0 + 20), measured=2), T0 + 11)
     lines = out.getvalue().splitlines()
     assert lines[0] == "podinfo 1.0 -> 2.0  step 1/3 setWeight 25% (new version gets 25%)  [progressing]  @aaaaaaa"
     assert [line.split()[1:4] for line in lines[1:]] == [
@@ -354,12 +354,12 @@ def test_plain_output_prints_changes_only_and_never_a_countdown() -> None:
 def test_a_terminal_view_is_redrawn_in_place_with_countdowns() -> None:
     out = io.StringIO()
     display = Display(out, live=True)
-    display.show(a_pass(Wait("w", T0 + 10)), T0 + 1)
-    display.show(a_pass(Wait("w", T0 + 10)), T0 + 2)
+    display.show(a_pass(WaitUntil("w", T0 + 10)), T0 + 1)
+    display.show(a_pass(WaitUntil("w", T0 + 10)), T0 + 2)
     first, second = out.getvalue().split("\x1b[3F\x1b[J")
     assert "next in 9s" in first and "(9s left)" in first and "next in 8s" in second
     display.show(a_pass(Advance(), committed=True), T0 + 3)
-    display.show(a_pass(Wait("w", T0 + 10)), T0 + 4)  # a commit stays on screen: no erase after it
+    display.show(a_pass(WaitUntil("w", T0 + 10)), T0 + 4)  # a commit stays on screen: no erase after it
     assert out.getvalue().count("\x1b[J") == 2 and "committed advance -> step 2/3 @bbbbbbb" in out.getvalue()
 
 

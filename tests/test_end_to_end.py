@@ -1,7 +1,7 @@
 """The controller end to end against real servers: Prometheus, the loopback Kubernetes API, git.
 
 Each test builds a GitOps repository (a clone of a bare remote) with the demo's
-Kustomize base, starts a rollout and lets ``controller.run`` drive it with 1 s
+Kustomize base, starts a rollout and lets ``controller.follow`` drive it with 1 s
 intervals, then checks what Git holds.
 """
 
@@ -20,6 +20,7 @@ import pytest
 from rollgen import controller, rollout
 from rollgen.analysis import Phase
 from rollgen.demo import DemoService, init_gitops, release_document
+from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
 from rollgen.plan import plan_release
 from rollgen.render import Renderer
@@ -64,13 +65,13 @@ def drive(repo: Repo, release: Release) -> tuple[int, str]:
     """Start the rollout and run the controller to the end; its exit code and what it printed."""
     rollout.start(repo, release, remote="origin")
     out = io.StringIO()
-    code = controller.run(repo, release, remote="origin", out=out, live=False)
+    code = controller.follow(repo, release, remote="origin", out=out, live=False)
     return code, out.getvalue()
 
 
 def measured(repo: Repo, work: Path, key: str) -> Sequence[Any]:
     """The measurements under ``key`` in the notes of the rollout's commits (the one step that has them)."""
-    found = [controller.load_records(repo, sha).get(key) for sha in git(work, "rev-list", "origin/main").split()]
+    found = [load_records(repo, sha).get(key) for sha in git(work, "rev-list", "origin/main").split()]
     kept = [records for records in found if records]
     assert len(kept) == 1, kept
     return kept[0]
@@ -137,7 +138,7 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
     assert len([s for s in subjects if s.startswith("web: step ")]) == steps
     # Every step commit went live (Argo CD at that commit) and its analysis was measured: see the notes.
     for sha in git(work, "log", "--format=%H", "--grep=^Rollgen-Action: advance", "origin/main").splitlines():
-        records = controller.load_records(repo, sha)
+        records = load_records(repo, sha)
         assert records["live/synced"][-1].phase is Phase.SUCCESSFUL
     built = subprocess.run(
         ["kubectl", "kustomize", str(work / release.output_path)], capture_output=True, text=True, check=True
@@ -178,7 +179,7 @@ def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeA
     assert code == 1, shown
     assert "progressDeadline passed before the step was live" in shown
     step_one = git(work, "log", "--format=%H", "--grep=^Rollgen-Action: start", "origin/main")
-    assert [m.phase for m in controller.load_records(repo, step_one)["live/synced"]] == [Phase.PENDING]
+    assert [m.phase for m in load_records(repo, step_one)["live/synced"]] == [Phase.PENDING]
 
 
 class Flapping(DemoService):

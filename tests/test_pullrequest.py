@@ -15,7 +15,8 @@ from rollgen.cli import main
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.plan import plan_release
-from rollgen.pullrequest import pull_request_body
+from rollgen.proposal import pending_pull_request
+from rollgen.proposal_body import pull_request_body
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.git import clone, git
@@ -213,7 +214,7 @@ def test_gitlab_merge_request(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> 
         assert (api.requests[1]["state"], api.requests[2]["state"]) == ("merged", "closed")
         [note] = api.notes[2]
         assert f"was aborted by commit {setup.remote_main()}" in note and api.notes.keys() == {2}
-        assert rollout.pending_pull_request(repo, release, aborted.state) is None
+        assert pending_pull_request(repo, release, aborted.state) is None
 
 
 # --- the body, pure -------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollgen import rollout
-from rollgen.errors import UsageError
+from rollgen.errors import NothingToDo, NotSoError, UsageError
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.gitops.trailers import Action
 from rollgen.plan import State, abort_states
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
+from rollgen.state import RolloutState, current_state, plan_for
 from testkit.git import git
 from testkit.rollouts import BEFORE, canary, make_repo, output_files, write_spec
 
@@ -47,16 +48,16 @@ def test_rollout_to_completion_then_undo(work: Path) -> None:
     subject = git(work, "log", "-1", "--format=%s")
     assert subject.startswith(f"web: step 1/{n} ") and subject.endswith("(1.0.0 -> 1.1.0)")
     assert "Rollgen-Step: 1/" in git(work, "log", "-1", "--format=%B")
-    with pytest.raises(UsageError, match="in progress"):
+    with pytest.raises(NotSoError, match="in progress"):
         rollout.start(repo, load_release(write_spec(work, version="2.0.0")))
     for step in range(2, n + 1):
         assert rollout.promote(repo, release).state.step == step
     done = rollout.promote(repo, release)
     assert (done.state.phase, done.state.action, done.state.step) == ("completed", Action.COMPLETE, n)
     assert git(work, "diff", "HEAD~1", "HEAD", "--stat") == ""  # the complete commit changes no file
-    with pytest.raises(UsageError, match="nothing to promote"):
+    with pytest.raises(NotSoError, match="nothing to promote"):
         rollout.promote(repo, release)
-    with pytest.raises(UsageError, match="nothing to abort"):
+    with pytest.raises(NothingToDo, match="nothing to abort"):
         rollout.abort(repo, release)
     with pytest.raises(UsageError, match=r"stable is 1\.0\.0 but 1\.1\.0 runs"):
         rollout.start(repo, release)
@@ -73,15 +74,15 @@ def test_state_is_read_from_history_alone(work: Path) -> None:
     rollout.start(repo, release)
     rollout.promote(repo, release)
     fresh = Repo.open(work)  # a new process knows nothing but the repository
-    state = rollout.current_state(fresh, release)
+    state = current_state(fresh, release)
     assert state is not None and state.commit == git(work, "rev-parse", "HEAD")
     assert state.since == int(git(work, "log", "-1", "--format=%ct"))
     assert state.plan_step is not None and state.plan_step.index == 2
     if state.phase == "waiting":
         assert "a human (rollgen promote)" in state.waiting_for()
-    assert rollout.current_state(fresh, load_release(write_spec(work, "other"))) is None
+    assert current_state(fresh, load_release(write_spec(work, "other"))) is None
     changed = load_release(write_spec(work, strategy=canary([10, 50])))
-    later = rollout.current_state(fresh, changed)
+    later = current_state(fresh, changed)
     assert later is not None and later.plan_changed and later.plan_step is None
     with pytest.raises(UsageError, match="no longer plans"):
         rollout.promote(fresh, changed)
@@ -116,7 +117,7 @@ def test_abort_restores_the_output_byte_for_byte(
     n = rollout.start(repo, release).state.steps
     for _ in range(int(progress * (n - 1))):
         rollout.promote(repo, release)
-    at = rollout.current_state(repo, release)
+    at = current_state(repo, release)
     assert at is not None
     calls = 0
     while True:
@@ -125,11 +126,11 @@ def test_abort_restores_the_output_byte_for_byte(
         if state.phase == "aborted":
             break
         assert state.phase == "aborting" and calls < 2 * n
-    assert calls == (1 if immediate else len(abort_states(rollout.plan_for(release, "1.0.0", "1.1.0")[1], at.step)))
+    assert calls == (1 if immediate else len(abort_states(plan_for(release, "1.0.0", "1.1.0")[1], at.step)))
     assert output_files(work) == BEFORE
     assert {p: (work / OUTPUT / p).read_bytes() for p in BEFORE} == BEFORE
     assert git(work, "status", "--porcelain", "--ignored") == ""
-    with pytest.raises(UsageError, match="nothing to abort"):
+    with pytest.raises(NothingToDo, match="nothing to abort"):
         rollout.abort(repo, release)
     again = rollout.retry(repo, release)
     assert (again.state.action, again.state.step) == (Action.RETRY, 1) and again.state.rollout != at.rollout
@@ -142,7 +143,7 @@ def test_reruns_commit_nothing(work: Path) -> None:
     assert not rollout.start(repo, release).committed
     assert rollout.promote(repo, release, to=2).committed
     assert not rollout.promote(repo, release, to=2).committed
-    with pytest.raises(UsageError, match="cannot promote to step 9"):
+    with pytest.raises(NotSoError, match="cannot promote to step 9"):
         rollout.promote(repo, release, to=9)
 
 
@@ -152,7 +153,7 @@ def test_full_promotion_jumps_to_the_last_step(work: Path) -> None:
     n = rollout.start(repo, release).state.steps
     state = rollout.promote(repo, release, full=True).state
     assert (state.step, state.action) == (n, Action.PROMOTE)
-    plan = rollout.plan_for(release, "1.0.0", "1.1.0")[1]
+    plan = plan_for(release, "1.0.0", "1.1.0")[1]
     assert output_files(work) == dict(rollout_files(work, release, plan.steps[-1].state))
 
 
@@ -174,7 +175,7 @@ def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> No
     release = load_release(spec)
     rollout.start(Repo.open(work), release)
     cli = [sys.executable, "-m", "rollgen", "promote", str(spec), "--repo", str(work)]
-    state: rollout.RolloutState | None = None
+    state: RolloutState | None = None
     for _ in range(40):
         racers = [subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
         codes = [p.wait() for p in racers]
@@ -182,7 +183,7 @@ def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> No
             assert p.stdout is not None and p.stderr is not None
             p.stdout.close()
             p.stderr.close()
-        state = rollout.current_state(Repo.open(work), release)
+        state = current_state(Repo.open(work), release)
         assert state is not None
         if state.phase == "completed":
             break
@@ -199,20 +200,20 @@ def test_live_state_follows_the_steps_and_the_way_back(tmp_path: Path) -> None:
     release = load_release(write_spec(work, replicas=4, strategy=canary([50], surge=1, unavailable=0)))
     repo = Repo.open(work)
     rollout.start(repo, release)
-    plan = rollout.plan_for(release, "1.0.0", "1.1.0")[1]
+    plan = plan_for(release, "1.0.0", "1.1.0")[1]
     for _ in range(3):
         rollout.promote(repo, release)
-    current = rollout.current_state(repo, release)
+    current = current_state(repo, release)
     assert current is not None and current.step == 4
     assert rollout.live_state(repo, release, current) == plan.steps[3].state
     way = abort_states(plan, 4)
     assert len(way) > 2  # a real way back: drains and surges before the pre-rollout files
     for expected in way[:-1]:
         rollout.abort(repo, release)
-        current = rollout.current_state(repo, release)
+        current = current_state(repo, release)
         assert current is not None and current.phase == "aborting"
         assert rollout.live_state(repo, release, current) == expected
     rollout.abort(repo, release)
-    current = rollout.current_state(repo, release)
+    current = current_state(repo, release)
     assert current is not None and current.phase == "aborted"
     assert rollout.live_state(repo, release, current) is None

@@ -17,6 +17,7 @@ from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.spec import load_release
+from rollgen.state import current_state
 from testkit.git import git
 from testkit.rollouts import canary, make_repo, output_files, write_spec
 
@@ -39,7 +40,7 @@ def test_sigkill_anywhere_leaves_no_half_step_and_reruns_converge(tmp_path: Path
     release = load_release(spec)
     rng = random.Random(5)
     for kill in range(KILLS):
-        before = rollout.current_state(Repo.open(work), release)
+        before = current_state(Repo.open(work), release)
         command = _command(before.phase if before else None, rng)
         argv = [sys.executable, "-m", "rollgen", command, str(spec), "--repo", str(work)]
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -59,7 +60,7 @@ def test_sigkill_anywhere_leaves_no_half_step_and_reruns_converge(tmp_path: Path
     )
     assert set(per_commit.values()) == {1}, [k for k, v in per_commit.items() if v > 1]
     # Whatever happened, aborting to the end still gives back the files from before the rollout's first commit.
-    state = rollout.current_state(Repo.open(work), release)
+    state = current_state(Repo.open(work), release)
     if state is not None and state.phase in ("progressing", "waiting", "aborting"):
         first = git(work, "log", "--reverse", "--format=%H", f"--grep=^Rollgen-Rollout: {state.rollout}$").split()[0]
         while rollout.abort(Repo.open(work), release).state.phase != "aborted":

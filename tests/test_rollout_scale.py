@@ -25,6 +25,7 @@ _WORKER = """
 import sys
 from pathlib import Path
 from rollgen import rollout
+from rollgen.state import current_state
 from rollgen.gitops.errors import ConflictError
 from rollgen.gitops.repo import Repo
 from rollgen.spec import load_release
@@ -33,7 +34,7 @@ repo = Repo.open(sys.argv[1])
 pending = [load_release(Path(p)) for p in sys.argv[2:]]
 while pending:
     for release in list(pending):
-        state = rollout.current_state(repo, release)
+        state = current_state(repo, release)
         try:
             if state is None:
                 rollout.start(repo, release, remote="origin")

@@ -18,7 +18,7 @@ class GateError(RollgenError):
     """A check that could not be carried out; the gate reports it as an Error measurement."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GateContext:
     """The step being judged, as a gate sees it.
 

@@ -1,33 +1,93 @@
-"""Every gate kind, by name, in one explicit dict; and how a gate is measured once.
+"""Every gate kind, by name, in one explicit table; and how a gate is measured once.
 
-    >>> sorted(KINDS)
+Each kind declares its facts here and nowhere else: whether it tells that a
+step's commit is live (liveness: the controller measures it after every
+commit, before the step's own waits) and whether it takes
+``successCondition``/``failureCondition``. The spec checks and the decision
+read these facts without loading any implementation.
+
+    >>> sorted(FACTS)
     ['argocd', 'command', 'flux', 'http', 'kubernetes', 'prometheus']
+    >>> [name for name, facts in FACTS.items() if facts.liveness]
+    ['argocd', 'flux', 'kubernetes']
 
-Importing this module is cheap: kinds import their heavy clients inside ``check``.
+Importing this module is cheap (``rollgen validate`` does): the implementation
+of a kind (``rollgen.gates.<kind>``) is imported the first time it is used,
+and each imports its heavy clients inside ``check``.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from rollgen.analysis import MeasurementPolicy, Phase, Result
 from rollgen.errors import RollgenError
-from rollgen.gates import argocd, command, flux, http, kubernetes, prometheus
 from rollgen.gates.kind import GateContext, GateError, GateKind
 
-KINDS: Final[Mapping[str, GateKind]] = MappingProxyType(
+
+@dataclass(frozen=True, kw_only=True)
+class KindFacts:
+    """What a gate kind is, known without loading its implementation."""
+
+    name: str
+    liveness: bool = False
+    """Whether it tells that a step's commit is live (synced and healthy), given the commit."""
+    conditions: bool = False
+    """Whether it takes ``successCondition`` and ``failureCondition``."""
+
+    @property
+    def module(self) -> str:
+        """The module whose ``KIND`` implements it."""
+        return f"rollgen.gates.{self.name}"
+
+
+FACTS: Final[Mapping[str, KindFacts]] = MappingProxyType(
     {
-        "argocd": argocd.KIND,
-        "flux": flux.KIND,
-        "kubernetes": kubernetes.KIND,
-        "prometheus": prometheus.KIND,
-        "http": http.KIND,
-        "command": command.KIND,
+        facts.name: facts
+        for facts in (
+            KindFacts(name="argocd", liveness=True),
+            KindFacts(name="flux", liveness=True),
+            KindFacts(name="kubernetes", liveness=True),
+            KindFacts(name="prometheus", conditions=True),
+            KindFacts(name="http", conditions=True),
+            KindFacts(name="command"),
+        )
     }
 )
+
+
+def is_liveness(kind: str) -> bool:
+    """Whether gates of ``kind`` tell that a commit is live (False for an unknown kind)."""
+    facts = FACTS.get(kind)
+    return facts is not None and facts.liveness
+
+
+def condition_kinds() -> tuple[str, ...]:
+    """The kinds that take ``successCondition``/``failureCondition``, in table order."""
+    return tuple(name for name, facts in FACTS.items() if facts.conditions)
+
+
+class _Implementations(Mapping[str, GateKind]):
+    """The kinds' implementations by name, each imported on first use."""
+
+    def __getitem__(self, name: str) -> GateKind:
+        facts = FACTS[name]
+        kind: GateKind = importlib.import_module(facts.module).KIND
+        return kind
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FACTS)
+
+    def __len__(self) -> int:
+        return len(FACTS)
+
+
+KINDS: Final[Mapping[str, GateKind]] = _Implementations()
 
 # How long past its own timeout a check may run before it is abandoned. Every kind
 # bounds its own I/O by the timeout; this is the backstop that keeps a bug in one

@@ -27,7 +27,7 @@ def tracking_ref(remote: str, branch: str) -> str:
     return f"refs/remotes/{remote}/{branch}"
 
 
-def fetch(git: Git, remote: str, branch: str) -> bool | None:
+def fetch_branch(git: Git, remote: str, branch: str) -> bool | None:
     """Fetch ``branch`` into its tracking ref.
 
     True when fetched, False when the remote has no such branch yet (a new
@@ -66,3 +66,8 @@ def push(git: Git, remote: str, commit: str, branch: str) -> bool:
     ):
         return False
     raise git.error(git.argv("push", remote, refspec), result)
+
+
+def remote_named(git: Git, name: str) -> str | None:
+    """``name`` when the repository has that remote, else None (work locally)."""
+    return name if name in git.text("remote").split() else None

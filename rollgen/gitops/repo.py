@@ -48,7 +48,7 @@ from rollgen.errors import RollgenError, UsageError
 from rollgen.gitops.errors import ConflictError, DivergedError, GitError
 from rollgen.gitops.git import Git, ObjectReader, TreeWriter
 from rollgen.gitops.paths import check_path
-from rollgen.gitops.remote import fetch, push, tracking_ref
+from rollgen.gitops.remote import fetch_branch, push, tracking_ref
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import StepRecord, compose_message
 from rollgen.gitops.trees import replace_directory, write_blobs
@@ -78,6 +78,10 @@ class Repo:
         sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", ok=(0, 1)).text == "true"
         worktree = None if bare == "true" else Worktree(git, Path(git_dir))
         return cls(git, Path(git_dir), worktree, sign)
+
+    def root(self) -> Path:
+        """The working copy's top directory (a bare repository's directory): where spec paths resolve."""
+        return Path(self.git.text("rev-parse", "--show-toplevel")) if self.worktree else self.git.cwd
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ def commit_change(
                     base = local = _resolve(reader, local_ref)
                 else:
                     if not stale:
-                        fetched = fetch(repo.git, remote, branch)
+                        fetched = fetch_branch(repo.git, remote, branch)
                         if fetched is None:
                             continue
                     base = _resolve(reader, tracking_ref(remote, branch))
@@ -281,7 +285,7 @@ def push_step_branch(
         for attempt in range(1, max_attempts + 1):
             if attempt > 1:
                 _pause(attempt)
-            fetched = fetch(repo.git, remote, base_branch)
+            fetched = fetch_branch(repo.git, remote, base_branch)
             if fetched is not None:
                 break
         else:
@@ -292,7 +296,7 @@ def push_step_branch(
             raise UsageError(f"{change.root} already holds these files on {base_branch}: nothing to propose")
         if push(repo.git, remote, commit, name):
             return StepBranch(name, commit, base)
-        if fetch(repo.git, remote, name):
+        if fetch_branch(repo.git, remote, name):
             existing = _resolve(reader, tracking_ref(remote, name))
             if existing is not None and _same(reader, existing, commit, change.root):
                 parent = reader.info(f"{existing}^")

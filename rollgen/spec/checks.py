@@ -14,6 +14,7 @@ from typing import Any
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem
+from rollgen.gates.registry import condition_kinds
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.gates.template import placeholders
 from rollgen.names import MAX_NAME, slug, workload_name
@@ -24,7 +25,6 @@ from rollgen.spec.yamldoc import Document, JsonPath
 Check = Callable[[Document], Iterator[Problem]]
 
 # Conditions only make sense where a measurement yields a value.
-_CONDITION_KINDS = ("prometheus", "http")
 _MAX_SECONDS = 7 * 24 * 3600
 
 
@@ -225,9 +225,10 @@ def check_gates(doc: Document) -> Iterator[Problem]:
         for key in ("successCondition", "failureCondition"):
             if key not in gate:
                 continue
-            if kind not in _CONDITION_KINDS:
+            if kind not in condition_kinds():
+                applies = " and ".join(condition_kinds())
                 yield doc.problem(
-                    ("spec", "gates", i, key), f"{key} applies to prometheus and http gates, not {kind}", at_key=True
+                    ("spec", "gates", i, key), f"{key} applies to {applies} gates, not {kind}", at_key=True
                 )
             elif isinstance(gate[key], str):
                 yield from _condition_problems(doc, ("spec", "gates", i, key), gate[key])

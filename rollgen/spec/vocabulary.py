@@ -1,14 +1,17 @@
 """The fixed words of a release spec, shared by validation and the typed model.
 
 Kept apart from the model so validation reads them without building the
-model's classes (``rollgen validate`` must start fast).
+model's classes (``rollgen validate`` must start fast). The gate kinds are the
+registry's (:data:`rollgen.gates.registry.FACTS`, cheap to import).
 """
 
 from __future__ import annotations
 
-GATE_KINDS = ("argocd", "flux", "kubernetes", "prometheus", "http", "command")
+from rollgen.gates.registry import FACTS
+
+GATE_KINDS = tuple(FACTS)
 # The kinds that tell whether a commit is live; the controller judges them after every commit.
-LIVENESS_KINDS = ("argocd", "flux", "kubernetes")
+LIVENESS_KINDS = tuple(kind for kind, facts in FACTS.items() if facts.liveness)
 # The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
 # it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
 WAVES_RESTARTS_GATE = "waves-restarts"

@@ -104,3 +104,12 @@ def test_a_context_offers_its_names_to_templates() -> None:
         "commit": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
         "step": "2",
     }
+
+
+def test_each_kind_takes_conditions_as_its_facts_say() -> None:
+    # The facts are read by validation without loading the kinds; the kinds must agree with them.
+    from rollgen.gates.registry import FACTS
+
+    assert {name: kind.conditions for name, kind in KINDS.items()} == {
+        name: facts.conditions for name, facts in FACTS.items()
+    }

@@ -1,9 +1,9 @@
 """The rollout commands: ``rollgen start|status|promote|abort|retry|undo``.
 
-Each handler loads the spec, opens the GitOps repository (``--repo``,
-default the current directory), and calls one operation of
-:mod:`rollgen.rollout`; the remote is the spec's ``git.remote`` when the
-repository has it. Nothing is kept outside Git: ``status`` reads history
+Each handler gets the spec, the GitOps repository (``--repo``, default the
+current directory) and the remote from the composition root
+(:func:`rollgen.cli.root.open_release`) and calls one operation of
+:mod:`rollgen.rollout`. Nothing is kept outside Git: ``status`` reads history
 (and, in pull-request mode, asks the forge for the next step's open pull request).
 """
 
@@ -14,36 +14,32 @@ import datetime
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rollgen import rollout
+from rollgen.cli.root import (
+    Opened,
+    add_repo,
+    add_spec_and_repo,
+    load_release,
+    open_release,
+    open_repository,
+)
 from rollgen.errors import EXIT_OK, UsageError
+from rollgen.gitops.forge import PullRequest
+from rollgen.gitops.remote import remote_named
 from rollgen.output import add_output_option, emit
-
-if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
-    from rollgen.gitops.forge import PullRequest
-    from rollgen.rollout import Outcome, RolloutState
-
-
-def _spec_and_repo(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
-    if many:
-        parser.add_argument(
-            "specs",
-            nargs="*",
-            metavar="SPEC",
-            help="release spec files (default: every release with rollgen commits on --branch)",
-        )
-    else:
-        parser.add_argument("spec", metavar="SPEC", help="release spec file")
-    parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
+from rollgen.proposal import pending_pull_request
+from rollgen.rollout import Outcome
+from rollgen.state import RolloutPhase, RolloutState, current_state, release_key, states_on
 
 
 def configure_start(parser: argparse.ArgumentParser) -> None:
-    _spec_and_repo(parser)
+    add_spec_and_repo(parser)
 
 
 def configure_promote(parser: argparse.ArgumentParser) -> None:
-    _spec_and_repo(parser)
+    add_spec_and_repo(parser)
     parser.add_argument(
         "--full",
         action="store_true",
@@ -52,14 +48,20 @@ def configure_promote(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_abort(parser: argparse.ArgumentParser) -> None:
-    _spec_and_repo(parser)
+    add_spec_and_repo(parser)
     parser.add_argument(
         "--now", action="store_true", help="restore the pre-rollout files in one commit instead of the safe way back"
     )
 
 
 def configure_status(parser: argparse.ArgumentParser) -> None:
-    _spec_and_repo(parser, many=True)
+    parser.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="release spec files (default: every release with rollgen commits on --branch)",
+    )
+    add_repo(parser)
     add_output_option(parser)
     parser.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until interrupted")
     parser.add_argument("--branch", default="main", help="without SPEC: the branch to read (default main)")
@@ -70,52 +72,38 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_start(args: argparse.Namespace) -> int:
-    from rollgen import rollout
-
-    return _operate(args, lambda repo, release, remote: rollout.start(repo, release, remote=remote))
+def handle_start(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.start(o.repo, o.release, remote=o.remote))
 
 
-def run_promote(args: argparse.Namespace) -> int:
-    from rollgen import rollout
-
-    return _operate(args, lambda repo, release, remote: rollout.promote(repo, release, full=args.full, remote=remote))
+def handle_promote(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.promote(o.repo, o.release, full=args.full, remote=o.remote))
 
 
-def run_abort(args: argparse.Namespace) -> int:
-    from rollgen import rollout
-
-    return _operate(args, lambda repo, release, remote: rollout.abort(repo, release, immediate=args.now, remote=remote))
+def handle_abort(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.abort(o.repo, o.release, immediate=args.now, remote=o.remote))
 
 
-def run_retry(args: argparse.Namespace) -> int:
-    from rollgen import rollout
-
-    return _operate(args, lambda repo, release, remote: rollout.retry(repo, release, remote=remote))
+def handle_retry(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.retry(o.repo, o.release, remote=o.remote))
 
 
-def run_undo(args: argparse.Namespace) -> int:
-    from rollgen import rollout
-
-    return _operate(args, lambda repo, release, remote: rollout.undo(repo, release, remote=remote))
+def handle_undo(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.undo(o.repo, o.release, remote=o.remote))
 
 
-def run_status(args: argparse.Namespace) -> int:
-    from rollgen import rollout
-    from rollgen.gitops.repo import Repo
-    from rollgen.spec import load_release
-
+def handle_status(args: argparse.Namespace) -> int:
     if args.watch is not None and args.watch <= 0:
         raise UsageError(f"--watch must be a positive number of seconds, got {args.watch}")
-    releases = [load_release(Path(spec)) for spec in args.specs]
-    repo = Repo.open(args.repo)
-    remote = args.remote if args.remote in repo.git.text("remote").split() else None
+    releases = [load_release(spec) for spec in args.specs]
+    repo = open_repository(args.repo)
+    remote = remote_named(repo.git, args.remote)
     while True:
         if releases:
-            states = [(r, rollout.current_state(repo, r, remote=rollout.default_remote(repo, r))) for r in releases]
-            data = [_state_data(rollout.release_key(r), s, rollout.pending_pull_request(repo, r, s)) for r, s in states]
+            states = [(r, current_state(repo, r, remote=remote_named(repo.git, r.git.remote))) for r in releases]
+            data = [_state_data(release_key(r), s, pending_pull_request(repo, r, s)) for r, s in states]
         else:
-            data = [_state_data(s.release, s) for s in rollout.states_on(repo, args.branch, remote=remote)]
+            data = [_state_data(s.release, s) for s in states_on(repo, args.branch, remote=remote)]
         if args.output == "text":
             for row in data:
                 print(_line(row))
@@ -128,16 +116,11 @@ def run_status(args: argparse.Namespace) -> int:
         print()
 
 
-def _operate(args: argparse.Namespace, operation: Callable[[Any, Any, str | None], Outcome]) -> int:
-    from rollgen import rollout
-    from rollgen.gitops.repo import Repo
-    from rollgen.spec import load_release
-
-    release = load_release(Path(args.spec))
-    repo = Repo.open(args.repo)
-    outcome = operation(repo, release, rollout.default_remote(repo, release))
+def _operate(args: argparse.Namespace, operation: Callable[[Opened], Outcome]) -> int:
+    opened = open_release(args)
+    outcome = operation(opened)
     pull = outcome.pull_request
-    row = _state_data(rollout.release_key(release), outcome.state, pull)
+    row = _state_data(release_key(opened.release), outcome.state, pull)
     if pull is not None:
         done = f"nothing committed; merge pull request #{pull.number} to go on: {pull.url}"
     else:
@@ -151,7 +134,7 @@ def _operate(args: argparse.Namespace, operation: Callable[[Any, Any, str | None
 def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None = None) -> dict[str, Any]:
     """A rollout's state as data; ``pull`` is the open pull request proposing its next step."""
     if state is None:
-        return {"release": key, "phase": "none"}
+        return {"release": key, "phase": RolloutPhase.NONE.value}
     since = datetime.datetime.fromtimestamp(state.since, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     waiting = f"pull request #{pull.number} to be merged ({pull.url})" if pull is not None else state.waiting_for()
     return {
@@ -161,7 +144,7 @@ def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None =
         "steps": state.steps,
         "action": state.action.value,
         "stepAction": state.plan_step.action if state.plan_step else None,
-        "phase": state.phase,
+        "phase": state.phase.value,
         "from": state.from_version,
         "to": state.to_version,
         "waitingFor": waiting,
@@ -174,7 +157,7 @@ def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None =
 
 
 def _line(row: dict[str, Any]) -> str:
-    if row["phase"] == "none":
+    if row["phase"] == RolloutPhase.NONE:
         return f"{row['release']}: no rollout"
     what = f" {row['stepAction']}" if row["stepAction"] else ""
     waits = f", waiting for {row['waitingFor']}" if row["waitingFor"] else ""

@@ -1,10 +1,17 @@
-"""The ``rollgen`` command line.
+"""The ``rollgen`` command line: the command table, the parser and the exit-code contract.
 
-Exit codes: 0 success, 1 failure (an invalid spec, an aborted rollout), 2 bad
-input or usage. Every user-facing failure is a :class:`RollgenError`; nothing
-prints a traceback. Heavy modules (Kubernetes client, Jinja2, Helm) are
-imported inside the commands that need them so ``rollgen --help`` and
-``rollgen validate`` start fast.
+Each command group's arguments and handler live in one module of this package
+(:mod:`~rollgen.cli.spec`, :mod:`~rollgen.cli.rollout`,
+:mod:`~rollgen.cli.controller`, :mod:`~rollgen.cli.demo`), imported only when
+that command runs, so ``rollgen --help`` and ``rollgen validate`` start fast
+(the controller pulls in the gates and the git layer). The commands that act
+on a repository get the spec, the repository and the remote from one
+composition root, :func:`rollgen.cli.root.open_release`.
+
+Exit codes (:mod:`rollgen.errors`): 0 success or nothing to do, 1 the thing
+asked for is not so, 2 usage or unreadable input, 3 an unexpected error, 130
+interrupted. Every expected failure is a :class:`RollgenError`; nothing
+prints a traceback unless ``--debug`` asks for it.
 """
 
 from __future__ import annotations
@@ -12,16 +19,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from rollgen import __version__
-from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
-from rollgen.output import add_output_option, emit
+from rollgen.errors import (
+    EXIT_CODES_HELP,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    NothingToDo,
+    RollgenError,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
-_EPILOG = """\
+_EPILOG = f"""\
 A rollout, start to finish (run in the GitOps repository; --repo PATH elsewhere):
   rollgen validate release.yaml          check a spec (also a pre-commit hook)
   rollgen plan release.yaml              every step: pods per version, weights, gates, pauses
@@ -29,155 +41,14 @@ A rollout, start to finish (run in the GitOps repository; --repo PATH elsewhere)
   rollgen start release.yaml             commit step 1; Argo CD or Flux applies it
   rollgen run release.yaml               judge gates, commit each next step, abort on failure
   rollgen status                         where every rollout stands, read from git history
-  rollgen promote release.yaml           go past a pause: {} (a human's approval)
+  rollgen promote release.yaml           go past a pause: {{}} (a human's approval)
   rollgen abort release.yaml             walk back; the last commit restores the files exactly
 
-Exit codes: 0 success, 1 failure (invalid spec, aborted rollout), 2 bad input or usage.
+{EXIT_CODES_HELP}
 """
 
 
-# --- validate ----------------------------------------------------------------
-
-
-def _configure_validate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "files", nargs="+", metavar="PATH", help="release spec files, or directories: every release spec under them"
-    )
-    parser.add_argument(
-        "--repo",
-        type=Path,
-        metavar="DIR",
-        help="repository root that spec paths are relative to (default: git top level)",
-    )
-    add_output_option(parser)
-
-
-def _run_validate(args: argparse.Namespace) -> int:
-    from rollgen.spec import validate_files
-    from rollgen.spec.discover import release_specs
-
-    paths = release_specs(Path(name) for name in args.files)
-    if not paths:
-        raise UsageError(f"no release spec (apiVersion: rollgen.io/..., kind: Release) under {', '.join(args.files)}")
-    if args.repo is not None and not args.repo.is_dir():
-        raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
-    results = validate_files(paths, repo=args.repo)
-    if args.repo is None:
-        from rollgen.spec.repository import repository_root
-
-        outside = [str(p) for p in paths if repository_root(p) is None]
-        if outside:
-            print(
-                f"note: not in a git repository, so the paths these specs name were not checked "
-                f"(give --repo DIR): {', '.join(outside)}",
-                file=sys.stderr,
-            )
-    problems = [p for r in results for p in r.problems]
-    if args.output == "text":
-        for problem in problems:
-            print(problem)
-        bad = sum(1 for r in results if r.problems)
-        if bad:
-            print(f"{bad} of {len(results)} file(s) invalid, {len(problems)} problem(s)", file=sys.stderr)
-    else:
-        emit(
-            {
-                "valid": not problems,
-                "files": [{"path": r.path, "valid": not r.problems} for r in results],
-                "problems": [p.to_dict() for p in problems],
-            },
-            args.output,
-        )
-    return EXIT_FAILURE if problems else EXIT_OK
-
-
-# --- schema ------------------------------------------------------------------
-
-
-def _configure_schema(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def _run_schema(args: argparse.Namespace) -> int:
-    from rollgen.spec.schema import schema_text
-
-    sys.stdout.write(schema_text())
-    return EXIT_OK
-
-
-# --- plan --------------------------------------------------------------------
-
-
-def _load(spec: str) -> Any:
-    from rollgen.spec import load_release
-
-    return load_release(Path(spec))
-
-
-def _configure_plan(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="release spec file")
-    add_output_option(parser, text="table")
-
-
-def _run_plan(args: argparse.Namespace) -> int:
-    from rollgen.plan import plan_release
-    from rollgen.plantable import format_plan, plan_to_data
-
-    plan = plan_release(_load(args.spec))
-    if args.output == "table":
-        print(format_plan(plan))
-    else:
-        emit(plan_to_data(plan), args.output)
-    return EXIT_OK
-
-
-# --- render ------------------------------------------------------------------
-
-
-def _configure_render(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="release spec file")
-    parser.add_argument("--step", type=int, metavar="N", help="render only step N (0 = the state before the rollout)")
-    parser.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="directory to write into (step-NN/ per step, or the step's files with --step)",
-    )
-    parser.add_argument(
-        "--repo",
-        default=".",
-        metavar="PATH",
-        help="GitOps repository root the spec's paths are relative to (default .)",
-    )
-
-
-def _run_render(args: argparse.Namespace) -> int:
-    from rollgen.plan import plan_release
-    from rollgen.render import Renderer
-
-    release = _load(args.spec)
-    plan = plan_release(release)
-    states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
-    if args.step is not None and args.step not in states:
-        raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")
-    renderer = Renderer(Path(args.repo), release)
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        # A step's files are the whole directory: leftovers of another render would mix in.
-        raise UsageError(f"--out {out}: not an empty directory")
-    chosen = {args.step: states[args.step]} if args.step is not None else states
-    width = len(str(len(plan.steps)))
-    for index, state in chosen.items():
-        target = out if args.step is not None else out / f"step-{index:0{width}d}"
-        for relative, content in sorted(renderer.render(state).items()):
-            path = target / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        print(f"wrote {target}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _lazy(module: str, name: str) -> Callable[[Any], Any]:
+def _lazy(name: str, module: str) -> Callable[[Any], Any]:
     """``module.name``, imported on first call (the controller imports the gates and the git layer)."""
 
     def call(arg: Any) -> Any:
@@ -193,22 +64,22 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "check release specs",
         "Check release specs against the schema and rollgen's semantic rules. Every problem is reported as "
         "FILE:LINE:COL: MESSAGE. Exit 0 when all files are valid, 1 when any is not, 2 on usage errors.",
-        _configure_validate,
-        _run_validate,
+        _lazy("configure_validate", "rollgen.cli.spec"),
+        _lazy("handle_validate", "rollgen.cli.spec"),
     ),
     "schema": (
         "print the release spec JSON Schema",
         "Print the JSON Schema (draft-07) of release specs, e.g. for editors: "
         "# yaml-language-server: $schema=<path to the saved schema>",
-        _configure_schema,
-        _run_schema,
+        _lazy("configure_schema", "rollgen.cli.spec"),
+        _lazy("handle_schema", "rollgen.cli.spec"),
     ),
     "plan": (
         "show every step of a rollout",
         "Plan the rollout SPEC describes and print every step: the weight asked and achieved, pods per version, "
         "the minimum available while the step is applied, traffic share, gates and pauses.",
-        _configure_plan,
-        _run_plan,
+        _lazy("configure_plan", "rollgen.cli.spec"),
+        _lazy("handle_plan", "rollgen.cli.spec"),
     ),
     "render": (
         "write the files of one step or of every step",
@@ -216,61 +87,61 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "The files are byte-identical to what a commit writes to the release's output.path, so their "
         "relative references resolve from there: use --step N --out <output.path> inside the repository "
         "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/.",
-        _configure_render,
-        _run_render,
+        _lazy("configure_render", "rollgen.cli.spec"),
+        _lazy("handle_render", "rollgen.cli.spec"),
     ),
     "start": (
         "commit the first step of a rollout",
         "Render step 1 of the rollout SPEC describes and commit it to the GitOps repository (pushed to the spec's "
         "git.remote when the repository has it). Refused while a rollout of the release is in progress.",
-        _lazy("rollgen.commands", "configure_start"),
-        _lazy("rollgen.commands", "run_start"),
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_start", "rollgen.cli.rollout"),
     ),
     "status": (
         "show where each release's rollout stands",
         "Read each release's rollout from Git history alone: step i/n, action, phase, what it waits for, since when.",
-        _lazy("rollgen.commands", "configure_status"),
-        _lazy("rollgen.commands", "run_status"),
+        _lazy("configure_status", "rollgen.cli.rollout"),
+        _lazy("handle_status", "rollgen.cli.rollout"),
     ),
     "promote": (
         "commit the next step (or, with --full, the last)",
         "Commit the rollout's next step; after the last step, record its completion. Refused past the end.",
-        _lazy("rollgen.commands", "configure_promote"),
-        _lazy("rollgen.commands", "run_promote"),
+        _lazy("configure_promote", "rollgen.cli.rollout"),
+        _lazy("handle_promote", "rollgen.cli.rollout"),
     ),
     "abort": (
         "commit the next state back to before the rollout",
         "Commit the next state on the safe way back (run again once it is live); the last commit restores the "
         "output directory byte for byte as it was before the rollout. --now restores it in one commit.",
-        _lazy("rollgen.commands", "configure_abort"),
-        _lazy("rollgen.commands", "run_abort"),
+        _lazy("configure_abort", "rollgen.cli.rollout"),
+        _lazy("handle_abort", "rollgen.cli.rollout"),
     ),
     "retry": (
         "start an aborted rollout again",
         "Start the last aborted rollout of the release again, as a new rollout from step 1.",
-        _lazy("rollgen.commands", "configure_start"),
-        _lazy("rollgen.commands", "run_retry"),
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_retry", "rollgen.cli.rollout"),
     ),
     "undo": (
         "roll a completed release back to its previous version",
         "Roll the release back from the version its last rollout completed to the one before, step by step.",
-        _lazy("rollgen.commands", "configure_start"),
-        _lazy("rollgen.commands", "run_undo"),
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_undo", "rollgen.cli.rollout"),
     ),
     "advance": (
         "judge the current step once, then commit what follows",
         "One pass for cron or CI: judge the current commit's due gates (measurements are kept in git notes, "
         "refs/notes/rollgen), then commit the next step, the next abort state, or nothing (it prints what it "
         "waits for). Exit 1 once the rollout is being aborted, else 0.",
-        _lazy("rollgen.controller", "configure"),
-        _lazy("rollgen.controller", "cli_advance"),
+        _lazy("configure", "rollgen.cli.controller"),
+        _lazy("handle_advance", "rollgen.cli.controller"),
     ),
     "run": (
         "advance until the rollout completes or aborts",
         "Loop `rollgen advance` with a live progress display and a final summary. Resumable: stop it and run it "
         "again, it carries on from Git. Exit 0 completed, 1 aborted, 2 bad input.",
-        _lazy("rollgen.controller", "configure"),
-        _lazy("rollgen.controller", "cli_run"),
+        _lazy("configure", "rollgen.cli.controller"),
+        _lazy("handle_run", "rollgen.cli.controller"),
     ),
     "detect": (
         "write the newest allowed image of each release into its spec",
@@ -278,31 +149,31 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "list the image's tags in its registry, pick the newest the policy allows, resolve its digest, and record "
         "tag and digest in the spec by a commit or a pull request (git.mode); only those lines of the file change. "
         "Exit 0 when every release was handled (nothing new included), 1 when any failed, 2 on usage errors.",
-        _lazy("rollgen.detect", "configure"),
-        _lazy("rollgen.detect", "cli_detect"),
+        _lazy("configure", "rollgen.detect"),
+        _lazy("cli_detect", "rollgen.detect"),
     ),
     "import": (
         "convert an Argo Rollouts Rollout or a Flagger Canary into a release spec",
         "Convert a Rollout (with its AnalysisTemplates) or a Canary (with its MetricTemplates, webhooks and target "
         "Deployment) into DIR/release.yaml and a Kustomize base DIR/base/, and list what cannot be expressed as "
         "FILE:LINE:COL notes. Exit 0 converted (notes are warnings), 1 nothing convertible, 2 unreadable input.",
-        _lazy("rollgen.importer.command", "configure"),
-        _lazy("rollgen.importer.command", "run"),
+        _lazy("configure", "rollgen.importer.command"),
+        _lazy("run", "rollgen.importer.command"),
     ),
     "bootstrap": (
         "write the Argo CD or Flux objects that apply every release's output",
         "Write what points Argo CD (an Application per release, or one ApplicationSet) or Flux (a GitRepository and "
         "a Kustomization or HelmRelease per release) at the output of every release spec given, with automated "
         "sync, pruning, self-heal and health checks. Running it again changes nothing.",
-        _lazy("rollgen.bootstrap", "configure"),
-        _lazy("rollgen.bootstrap", "run"),
+        _lazy("configure", "rollgen.bootstrap"),
+        _lazy("run", "rollgen.bootstrap"),
     ),
     "demo": (
         "show the whole loop on a local Git repository, no cluster needed",
         "Build a GitOps repository in a temporary directory, start a small local HTTP service, and roll out a "
         "good release to completion and a bad one to an exact abort, ending with git log. Needs git and kubectl.",
-        _lazy("rollgen.demo", "configure"),
-        _lazy("rollgen.demo", "cli_demo"),
+        _lazy("configure", "rollgen.cli.demo"),
+        _lazy("handle_demo", "rollgen.cli.demo"),
     ),
 }
 
@@ -322,14 +193,20 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (summary, description, configure, handler) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=description)
+        # Also after the command; SUPPRESS keeps the subparser from resetting a --debug given before it.
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
         if name == chosen:
             configure(sub)
         sub.set_defaults(handler=handler)
     return parser
+
+
+_DEBUG_HELP = "on an unexpected error, print the traceback"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -341,11 +218,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.handler(args))
+    except NothingToDo as exc:  # what was asked for already holds: a success, said on stdout
+        print(exc)
+        return exc.exit_code
     except RollgenError as exc:
         print(f"rollgen: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("rollgen: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: one line, the traceback kept for the report
+        return _internal_error(exc, debug=args.debug)
+
+
+def _internal_error(exc: Exception, *, debug: bool) -> int:
+    """Say an unexpected error in one line; the traceback on stderr with ``--debug``, else in a log file."""
+    import tempfile
+    import traceback
+
+    trace = "".join(traceback.format_exception(exc))
+    if debug:
+        sys.stderr.write(trace)
+        where = "traceback above"
+    else:
+        with tempfile.NamedTemporaryFile("w", prefix="rollgen-", suffix=".log", delete=False) as log:
+            log.write(trace)
+        where = f"traceback in {log.name}; --debug prints it"
+    print(f"rollgen: internal error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
+    return EXIT_INTERNAL

@@ -1,0 +1,75 @@
+"""The composition root of the commands that act on a GitOps repository.
+
+Loading the spec, opening the repository and picking the remote happen here
+and only here: every command gets the same :class:`Opened` from
+:func:`open_release`. The git layer is imported inside the functions, so that
+``rollgen --help`` and ``rollgen validate`` never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rollgen.errors import SpecError, UsageError
+
+if TYPE_CHECKING:
+    from rollgen.gitops.repo import Repo
+    from rollgen.spec.model import Release
+
+
+@dataclass(frozen=True, kw_only=True)
+class Opened:
+    """A release spec, its GitOps repository, and the remote to fetch from and push to (None: local only)."""
+
+    release: Release
+    repo: Repo
+    remote: str | None
+
+
+def add_spec_and_repo(parser: argparse.ArgumentParser) -> None:
+    """The ``SPEC`` and ``--repo`` arguments every repository command takes."""
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    add_repo(parser)
+
+
+def add_repo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
+
+
+def load_release(spec: str) -> Release:
+    """The typed release in the file ``spec``: SpecError (exit 1) with every problem, UsageError (2) if unreadable."""
+    from rollgen.spec import load_release as load
+
+    try:
+        return load(Path(spec))
+    except SpecError as exc:
+        if not readable(Path(spec)):
+            raise UsageError(str(exc)) from None
+        raise
+
+
+def readable(path: Path) -> bool:
+    """Whether ``path`` is a file this process can read (an unreadable input exits 2, an invalid one 1)."""
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
+
+
+def open_repository(path: str) -> Repo:
+    from rollgen.gitops.repo import Repo
+
+    return Repo.open(path)
+
+
+def open_release(args: argparse.Namespace) -> Opened:
+    """The release of ``args.spec`` in the repository ``args.repo``, with the spec's ``git.remote`` if it exists."""
+    release = load_release(args.spec)
+    repo = open_repository(args.repo)
+    from rollgen.gitops.remote import remote_named
+
+    return Opened(release=release, repo=repo, remote=remote_named(repo.git, release.git.remote))

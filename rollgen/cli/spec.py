@@ -1,0 +1,150 @@
+"""The spec commands: ``rollgen validate|schema|plan|render``; none touches a repository's history.
+
+Light on purpose: ``rollgen validate`` imports nothing but the spec checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rollgen.cli.root import load_release, readable
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
+from rollgen.output import add_output_option, emit
+
+# --- validate ----------------------------------------------------------------
+
+
+def configure_validate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "files", nargs="+", metavar="PATH", help="release spec files, or directories: every release spec under them"
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        metavar="DIR",
+        help="repository root that spec paths are relative to (default: git top level)",
+    )
+    add_output_option(parser)
+
+
+def handle_validate(args: argparse.Namespace) -> int:
+    from rollgen.spec import validate_files
+    from rollgen.spec.discover import release_specs
+
+    paths = release_specs(Path(name) for name in args.files)
+    if not paths:
+        raise UsageError(f"no release spec (apiVersion: rollgen.io/..., kind: Release) under {', '.join(args.files)}")
+    if args.repo is not None and not args.repo.is_dir():
+        raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
+    results = validate_files(paths, repo=args.repo)
+    if args.repo is None:
+        from rollgen.spec.repository import repository_root
+
+        outside = [str(p) for p in paths if repository_root(p) is None]
+        if outside:
+            print(
+                f"note: not in a git repository, so the paths these specs name were not checked "
+                f"(give --repo DIR): {', '.join(outside)}",
+                file=sys.stderr,
+            )
+    problems = [p for r in results for p in r.problems]
+    if args.output == "text":
+        for problem in problems:
+            print(problem)
+        bad = sum(1 for r in results if r.problems)
+        if bad:
+            print(f"{bad} of {len(results)} file(s) invalid, {len(problems)} problem(s)", file=sys.stderr)
+    else:
+        emit(
+            {
+                "valid": not problems,
+                "files": [{"path": r.path, "valid": not r.problems} for r in results],
+                "problems": [p.to_dict() for p in problems],
+            },
+            args.output,
+        )
+    if not all(readable(path) for path in paths):
+        return EXIT_USAGE  # its problem is printed with the others
+    return EXIT_FAILURE if problems else EXIT_OK
+
+
+# --- schema ------------------------------------------------------------------
+
+
+def configure_schema(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def handle_schema(args: argparse.Namespace) -> int:
+    from rollgen.spec.schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return EXIT_OK
+
+
+# --- plan --------------------------------------------------------------------
+
+
+def configure_plan(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    add_output_option(parser, text="table")
+
+
+def handle_plan(args: argparse.Namespace) -> int:
+    from rollgen.plan import plan_release
+    from rollgen.plantable import format_plan, plan_to_data
+
+    plan = plan_release(load_release(args.spec))
+    if args.output == "table":
+        print(format_plan(plan))
+    else:
+        emit(plan_to_data(plan), args.output)
+    return EXIT_OK
+
+
+# --- render ------------------------------------------------------------------
+
+
+def configure_render(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    parser.add_argument("--step", type=int, metavar="N", help="render only step N (0 = the state before the rollout)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="directory to write into (step-NN/ per step, or the step's files with --step)",
+    )
+    parser.add_argument(
+        "--repo",
+        default=".",
+        metavar="PATH",
+        help="GitOps repository root the spec's paths are relative to (default .)",
+    )
+
+
+def handle_render(args: argparse.Namespace) -> int:
+    from rollgen.plan import plan_release
+    from rollgen.render import Renderer
+
+    release = load_release(args.spec)
+    plan = plan_release(release)
+    states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
+    if args.step is not None and args.step not in states:
+        raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")
+    renderer = Renderer(Path(args.repo), release)
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        # A step's files are the whole directory: leftovers of another render would mix in.
+        raise UsageError(f"--out {out}: not an empty directory")
+    chosen = {args.step: states[args.step]} if args.step is not None else states
+    width = len(str(len(plan.steps)))
+    for index, state in chosen.items():
+        target = out if args.step is not None else out / f"step-{index:0{width}d}"
+        for relative, content in sorted(renderer.render(state).items()):
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        print(f"wrote {target}", file=sys.stderr)
+    return EXIT_OK

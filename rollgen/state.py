@@ -1,0 +1,213 @@
+"""Where a rollout stands, read from Git: the one place that reads a branch tip for it.
+
+Git history is the only state. :func:`read_state` rebuilds a release's
+rollout from its newest commit carrying the release's trailers, in any
+:class:`~rollgen.gitops.snapshot.Snapshot`; :func:`branch_tip` is the one
+reader of a branch's tip (fetched first from the remote when there is one),
+used by the operations, the controller and ``rollgen status`` alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rollgen.gitops.git import ObjectReader
+from rollgen.gitops.remote import fetch_branch, tracking_ref
+from rollgen.gitops.repo import Repo
+from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
+from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.plan import Plan, Step, Wait, plan_release
+from rollgen.spec.model import Pause, Release
+
+
+class RolloutPhase(enum.StrEnum):
+    """Where a rollout is, as its newest commit says (the words ``rollgen status`` prints)."""
+
+    PROGRESSING = "progressing"
+    """A step is live; its gates (or the commit's liveness) are still to pass."""
+    WAITING = "waiting"
+    """A step is live and one of its waits is a pause."""
+    COMPLETED = "completed"
+    ABORTING = "aborting"
+    """Part of the way back is committed; the next abort commit follows once it is live."""
+    ABORTED = "aborted"
+    NONE = "none"
+    """No rollout of the release ever began (only ``rollgen status`` says so)."""
+
+    @property
+    def in_progress(self) -> bool:
+        """A step of the rollout is live and the rollout goes on forward from it."""
+        return self in (RolloutPhase.PROGRESSING, RolloutPhase.WAITING)
+
+    @property
+    def unfinished(self) -> bool:
+        """Going forward or being aborted: another commit of this rollout is to come."""
+        return self.in_progress or self is RolloutPhase.ABORTING
+
+    @property
+    def over(self) -> bool:
+        """Completed or aborted: nothing more happens until a new rollout."""
+        return self in (RolloutPhase.COMPLETED, RolloutPhase.ABORTED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutState:
+    """Where one release's rollout stands, as its newest rollgen commit records it.
+
+    ``step`` of ``steps`` is the plan position that commit put live (0 after
+    a finished abort; an unfinished abort keeps the step it left).
+    ``plan_step`` is that :class:`~rollgen.plan.Step` of the plan rebuilt
+    from the spec, None at step 0 or when the spec no longer plans what the
+    commit recorded (``plan_changed``). ``since`` is the commit time (Unix
+    seconds).
+    """
+
+    release: str
+    rollout: str
+    step: int
+    steps: int
+    action: Action
+    phase: RolloutPhase
+    from_version: str
+    to_version: str
+    plan: str
+    commit: str
+    since: int
+    plan_step: Step | None
+    plan_changed: bool = False
+
+    @property
+    def waits(self) -> tuple[Wait, ...]:
+        """What must happen after this commit is live before the next one (gates, pauses)."""
+        return self.plan_step.after if self.plan_step is not None and self.phase.in_progress else ()
+
+    @property
+    def running(self) -> str:
+        """The version that runs once this state settles (the new one only after completion)."""
+        return self.to_version if self.phase is RolloutPhase.COMPLETED else self.from_version
+
+    def waiting_for(self) -> str:
+        """What the rollout waits for, in words (empty when nothing)."""
+        if self.plan_changed:
+            return "the spec's plan changed since this commit: abort, or restore the spec"
+        if self.phase is RolloutPhase.ABORTING:
+            return "the abort's next commit (rollgen abort)"
+        if not self.phase.in_progress:
+            return ""
+        parts: list[str] = []
+        for wait in self.waits:
+            if isinstance(wait, Pause):
+                parts.append(
+                    "a human (rollgen promote)"
+                    if wait.seconds is None
+                    else f"pause until {_iso(self.since + wait.seconds)}"
+                )
+            else:
+                parts.append("gates " + ", ".join(wait.gates))
+        if not parts:
+            parts.append(
+                "the commit to be live, then the next step"
+                if self.step < self.steps
+                else "the commit to be live, then completion"
+            )
+        return "; ".join(parts)
+
+
+def release_key(release: Release) -> str:
+    """The ``<namespace>/<name>`` the trailers name a release by."""
+    return f"{release.namespace}/{release.name}"
+
+
+def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Release, Plan]:
+    """The release with these two versions (an undo swaps them) and its plan."""
+    swapped = dataclasses.replace(release, stable=from_version, version=to_version)
+    return swapped, plan_release(swapped)
+
+
+def read_state(snapshot: Snapshot, release: Release) -> RolloutState | None:
+    """The rollout of ``release`` as the history behind ``snapshot`` records it; None when none ever began."""
+    entry = snapshot.last_record(release_key(release))
+    return None if entry is None else state_of(entry, release)
+
+
+def state_of(entry: HistoryEntry, release: Release | None) -> RolloutState:
+    """The state one rollgen commit records; without the spec (``release`` None) no plan step is known."""
+    record = entry.record
+    plan = plan_for(release, record.from_version, record.to_version)[1] if release is not None else None
+    same = plan is not None and plan.digest() == record.plan and len(plan.steps) == record.steps
+    plan_step = plan.steps[record.step - 1] if plan is not None and same and record.step >= 1 else None
+    return RolloutState(
+        release=record.release,
+        rollout=record.rollout,
+        step=record.step,
+        steps=record.steps,
+        action=record.action,
+        phase=_phase(record, plan_step),
+        from_version=record.from_version,
+        to_version=record.to_version,
+        plan=record.plan,
+        commit=entry.sha,
+        since=entry.time,
+        plan_step=plan_step,
+        plan_changed=release is not None and not same,
+    )
+
+
+def current_state(
+    repo: Repo, release: Release, *, remote: str | None = None, at: str | None = None
+) -> RolloutState | None:
+    """The release's state on its branch (fetched first from ``remote`` when given), or at commit ``at``."""
+    with branch_tip(repo, release.git.branch, remote, at) as snapshot:
+        return read_state(snapshot, release)
+
+
+def states_on(repo: Repo, branch: str, *, remote: str | None = None, limit: int = 500) -> tuple[RolloutState, ...]:
+    """Every release's state on ``branch``, from its newest ``limit`` rollgen commits, without specs.
+
+    Without a spec no plan is known: each state names its step, versions and
+    action, but not what the step waits for. Sorted by release.
+    """
+    with branch_tip(repo, branch, remote) as snapshot:
+        if snapshot.tip is None:
+            return ()
+        newest: dict[str, HistoryEntry] = {}
+        for entry in history(repo.git, snapshot.tip, limit=limit):
+            newest.setdefault(entry.record.release, entry)
+    return tuple(state_of(newest[key], None) for key in sorted(newest))
+
+
+@contextmanager
+def branch_tip(repo: Repo, branch: str, remote: str | None, at: str | None = None) -> Iterator[Snapshot]:
+    """A view of ``branch``'s tip (fetched first from ``remote`` when given), or of commit ``at``.
+
+    The one tip reader: every reader of a rollout's state goes through it, so
+    they all see the same commit for the same branch and remote.
+    """
+    if at is None and remote is not None:
+        fetch_branch(repo.git, remote, branch)  # a fetch racing another process's leaves a tip just as fresh
+        ref = tracking_ref(remote, branch)
+    else:
+        ref = at or f"refs/heads/{branch}"
+    with ObjectReader(repo.git) as reader:
+        tip = reader.info(f"{ref}^{{commit}}")
+        yield Snapshot(repo.git, reader, tip.sha if tip else None)
+
+
+def _phase(record: StepRecord, step: Step | None) -> RolloutPhase:
+    if record.action == Action.COMPLETE:
+        return RolloutPhase.COMPLETED
+    if record.action == Action.ABORT:
+        return RolloutPhase.ABORTED if record.step == 0 else RolloutPhase.ABORTING
+    if step is not None and any(isinstance(w, Pause) for w in step.after):
+        return RolloutPhase.WAITING
+    return RolloutPhase.PROGRESSING
+
+
+def _iso(seconds: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
