@@ -124,7 +124,8 @@ def test_rbac_grants_exactly_what_the_gates_declare(helm: Any, refresh: bool, na
     objects = render(helm, {"rbac": {"requestRefresh": refresh, "namespaces": namespaces}})
     roles = [o for o in objects if o["kind"] in ("Role", "ClusterRole")]
     assert [r["kind"] for r in roles] == (["Role"] * len(namespaces) or ["ClusterRole"])
-    assert [r["metadata"].get("namespace") for r in roles] == (namespaces or [None])
+    expected: list[str | None] = [*namespaces] or [None]
+    assert [r["metadata"].get("namespace") for r in roles] == expected
     for role in roles:
         assert rules_of(role) == declared_access(refresh)
     bindings = [o for o in objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")]

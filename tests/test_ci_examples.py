@@ -36,7 +36,7 @@ def rollgen_lines() -> list[str]:
 
 def test_validate_on_pull_requests_and_advance_on_a_schedule() -> None:
     workflow = github()
-    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    triggers = workflow["on"] if "on" in workflow else workflow[True]  # YAML 1.1 reads a bare `on` as true
     assert {"pull_request", "schedule"} <= set(triggers)
     jobs = workflow["jobs"]
     assert "pull_request" in jobs["validate"]["if"] and "!= 'pull_request'" in jobs["advance"]["if"]
