@@ -305,3 +305,36 @@ def test_the_url_is_read_from_a_file(tmp_path: Path, receiver: tuple[Receiver, T
     sender.emit(EVENT)
     sender.close()
     assert [b["release"] for b in got.bodies] == ["prod/web"]
+
+
+# --- events of a real rollout in a real repository ------------------------------------------------
+
+
+def test_the_events_of_a_real_rollout_and_abort(tmp_path: Path) -> None:
+    """Start, a step that waits for promote, an abort walked back: each announced once, in order."""
+    from rollgen import rollout
+    from rollgen.gitops.repo import Repo
+    from tests.test_rollout import make_repo, write_spec
+
+    work = make_repo(tmp_path / "work")
+    release = load_release(write_spec(work))
+    repo = Repo.open(work)
+    seen: list[str] = []
+    before = rollout.current_state(repo, release)
+
+    def step(operation: Any) -> RolloutState:
+        after: RolloutState = operation(repo, release).state
+        seen.extend(kinds(events_of(before, after)))
+        assert events_of(after, after) == ()  # nothing new when nothing moved
+        return after
+
+    before = step(rollout.start)
+    assert seen == ["started", "step"]
+    while "paused" not in seen:
+        before = step(rollout.promote)
+    assert seen[-2:] == ["step", "paused"]
+    while before.phase != "aborted":
+        before = step(rollout.abort)
+    assert seen.count("started") == 1 and seen.count("paused") == 1
+    assert [k for k in seen if k == "aborted"] == ["aborted", "aborted"]  # begun, then restored
+    assert seen[-1] == "aborted" and "completed" not in seen
