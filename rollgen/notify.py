@@ -169,9 +169,17 @@ def json_body(event: Event, commit_template: str | None = None) -> dict[str, Any
     }
 
 
+# Slack refuses a section whose text is longer than this.
+_SLACK_TEXT_LIMIT = 3000
+
+
 def _escape(text: str) -> str:
     # Slack's mrkdwn gives &, < and > a meaning of their own.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _SLACK_TEXT_LIMIT else text[: _SLACK_TEXT_LIMIT - 1] + "…"
 
 
 def slack_body(event: Event, commit_template: str | None = None) -> dict[str, Any]:
@@ -180,10 +188,10 @@ def slack_body(event: Event, commit_template: str | None = None) -> dict[str, An
     link = commit_url(commit_template, event.commit)
     short = event.commit[:12]
     commit = f"<{link}|{short}>" if link else f"`{short}`"
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)}}]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _cut(_escape(text))}}]
     if event.gates:
         lines = "\n".join(f"• *{_escape(g.gate)}* {g.phase}: {_escape(g.message)}" for g in event.gates)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(lines)}})
     context = f"rollout `{event.rollout}` · step {event.step}/{event.steps} · commit {commit}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     return {"text": text, "blocks": blocks}
@@ -325,7 +333,8 @@ class Notifier:
                 url = webhook_url(webhook, self._environ, self._base)
                 body = json.dumps(BODIES[webhook.kind](event, self._settings.commit_url), sort_keys=True).encode()
             except Exception as error:  # a notification problem must never break a rollout
-                self._report(f"notification {event.kind} not sent: {_redacted(str(error), ())}")
+                # The URL is not in these messages: reading it or building the body failed.
+                self._report(f"notification {event.kind} not sent: {error}")
                 continue
             self._last_deadline = deadline
             self._queue.put((webhook, url, body, event.kind, deadline))
@@ -357,6 +366,12 @@ class Notifier:
                     f"{delivery.attempts} attempt(s): {problem}"
                 )
             self._queue.task_done()
+
+    def __enter__(self) -> Notifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Wait for queued deliveries, at most until the last event's deadline, then stop the thread."""

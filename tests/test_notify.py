@@ -16,7 +16,7 @@ import pytest
 from rollgen.analysis import Phase, Verdict
 from rollgen.controller import Abort, Advance, GateView, Judgement
 from rollgen.gitops.trailers import Action
-from rollgen.notify import Event, Notifier, events_of, json_body, slack_body
+from rollgen.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
 from rollgen.plan import plan_release
 from rollgen.rollout import RolloutState
 from rollgen.spec import load_release
@@ -110,6 +110,8 @@ def test_bodies_carry_the_release_versions_step_verdicts_and_commit_link() -> No
     slack = slack_body(event, template)
     assert "prod/web" in slack["text"]
     assert "&lt;bad&gt; &amp; gate" in slack["blocks"][0]["text"]["text"]
+    long = slack_body(replace(event, gates=(GateOutcome("g", "Failed", "x" * 5000),)))
+    assert all(len(b["text"]["text"]) <= 3000 for b in long["blocks"] if b["type"] == "section")
     assert f"<https://git.example/acme/gitops/commit/{SHA}|{SHA[:12]}>" in json.dumps(slack)
 
 
@@ -301,9 +303,8 @@ def test_the_url_is_read_from_a_file(tmp_path: Path, receiver: tuple[Receiver, T
     got, server = receiver
     (tmp_path / "url").write_text(url_of(server) + "\n")
     settings = Notifications((Webhook("audit", "json", frozenset({"aborted"}), url_file="url"),))
-    sender = Notifier(settings, base=tmp_path)
-    sender.emit(EVENT)
-    sender.close()
+    with Notifier(settings, base=tmp_path) as sender:
+        sender.emit(EVENT)
     assert [b["release"] for b in got.bodies] == ["prod/web"]
 
 
