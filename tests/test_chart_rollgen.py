@@ -243,3 +243,54 @@ def test_one_shard_passes_no_shard_argument(helm: Any) -> None:
 
 def test_the_commands_the_chart_runs_exist() -> None:
     assert {"advance", "run"} <= set(COMMANDS)
+
+
+def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm: Any) -> None:
+    """Run what the chart's containers run, in order, against a real remote: the clone, then rollgen."""
+    import os
+    import subprocess
+
+    from rollgen import rollout
+    from rollgen.gitops.repo import Repo
+    from rollgen.spec import load_release
+    from tests.gitops.conftest import git, init_repo
+    from tests.test_rollout import make_repo, write_spec
+
+    # The GitOps repository: a release under releases/, its rollout started, pushed to a bare remote.
+    work = make_repo(tmp_path / "work")
+    (work / "releases").mkdir()
+    spec = write_spec(work).rename(work / "releases" / "web.yaml")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "release web")
+    remote = init_repo(tmp_path / "remote.git", bare=True)
+    git(work, "push", "-q", "--force", str(remote), "main")
+    git(work, "remote", "add", "origin", str(remote))
+    release = load_release(spec)
+    rollout.start(Repo.open(work), release, remote="origin")
+    started = git(remote, "rev-parse", "main")
+
+    values = {
+        "repositories": [
+            {"name": "gitops", "url": f"file://{remote}", "branch": "main", "specs": ["releases/web.yaml"]}
+        ]
+    }
+    (spec_,) = pod_specs(render(helm, values))
+    root = tmp_path / "pod"
+
+    def local(text: str) -> str:
+        # The pod's emptyDirs, here: /work and /tmp under the test's directory.
+        return f"{root}{text}" if text == "/tmp" or text.startswith("/work/") else text
+
+    (root / "tmp").mkdir(parents=True)
+    for container in spec_["initContainers"] + spec_["containers"]:
+        env = {e["name"]: local(e["value"]) for e in container["env"] if "value" in e}
+        command = container.get("command", [sys.executable, "-m", "rollgen"])
+        argv = [*command, *(local(a) for a in container["args"])]
+        cwd = local(container["workingDir"]) if "workingDir" in container else str(root)
+        done = subprocess.run(
+            argv, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert done.returncode == 0, f"{container['name']}: {done.stdout}{done.stderr}"
+    # The pass judged step 1 (no gates) and pushed step 2 to the remote.
+    assert git(remote, "rev-parse", "main~1") == started
+    assert "Rollgen-Step: 2/" in git(remote, "log", "-1", "--format=%B", "main")

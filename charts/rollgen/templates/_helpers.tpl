@@ -96,6 +96,8 @@ containers:
   - name: rollgen-{{ $repo.name }}
     image: "{{ $values.image.repository }}:{{ default $root.Chart.AppVersion $values.image.tag }}"
     imagePullPolicy: {{ $values.image.pullPolicy }}
+    # Spec paths are relative to the repository, as in a checkout.
+    workingDir: /work/repos/{{ $repo.name }}
     args:
       - {{ $.command }}
       {{- range $repo.specs }}
