@@ -20,8 +20,8 @@ from rollgen.cli import COMMANDS
 from rollgen.gates.kube import Access
 from rollgen.gates.registry import KINDS
 from rollgen.shard import parse_shard
-from tests.render.built import validate
-from tests.tools import REPO_ROOT, missing
+from testkit.built import validate
+from testkit.tools import REPO_ROOT
 
 CHART = REPO_ROOT / "charts" / "rollgen"
 SHARDED = {
@@ -42,15 +42,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "namespaced-refresh": {"rbac": {"namespaces": ["argocd", "flux-system", "prod"], "requestRefresh": True}},
 }
-
-
-@pytest.fixture(scope="module")
-def helm() -> Any:
-    try:
-        import helm_python
-    except ImportError:
-        missing("helm-python-sdk is not installed")
-    return helm_python
 
 
 def render(helm: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -253,8 +244,8 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
     from rollgen import rollout
     from rollgen.gitops.repo import Repo
     from rollgen.spec import load_release
-    from tests.gitops.conftest import git, init_repo
-    from tests.test_rollout import make_repo, write_spec
+    from testkit.git import git, init_repo
+    from testkit.rollouts import make_repo, write_spec
 
     # The GitOps repository: a release under releases/, its rollout started, pushed to a bare remote.
     work = make_repo(tmp_path / "work")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from rollgen.cli import build_parser
-from tests.tools import REPO_ROOT
+from testkit.tools import REPO_ROOT
 
 CI = REPO_ROOT / "examples" / "ci"
 

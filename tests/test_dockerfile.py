@@ -15,7 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.tools import REPO_ROOT
+from testkit.tools import REPO_ROOT
 
 TEXT = (REPO_ROOT / "Dockerfile").read_text()
 

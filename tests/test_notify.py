@@ -21,8 +21,8 @@ from rollgen.plan import plan_release
 from rollgen.rollout import RolloutState
 from rollgen.spec import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
-from tests.gates.servers import _Quiet, serving, url_of
-from tests.tools import REPO_ROOT
+from testkit.gateservers import _Quiet, serving, url_of
+from testkit.tools import REPO_ROOT
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PLAN = plan_release(load_release(REPO_ROOT / "examples" / "canary.yaml"))
@@ -315,7 +315,7 @@ def test_the_events_of_a_real_rollout_and_abort(tmp_path: Path) -> None:
     """Start, a step that waits for promote, an abort walked back: each announced once, in order."""
     from rollgen import rollout
     from rollgen.gitops.repo import Repo
-    from tests.test_rollout import make_repo, write_spec
+    from testkit.rollouts import make_repo, write_spec
 
     work = make_repo(tmp_path / "work")
     release = load_release(write_spec(work))

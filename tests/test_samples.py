@@ -11,9 +11,9 @@ from rollgen.plan import plan_release
 from rollgen.render.base import read_base
 from rollgen.samples import SOURCES, main, sample_files
 from rollgen.spec import load_release
-from tests.render.built import assert_matches_state, kustomize_build_all, validate
-from tests.render.test_helm import helm, template  # noqa: F401  (helm is a fixture)
-from tests.tools import REPO_ROOT
+from testkit.built import assert_matches_state, kustomize_build_all, validate
+from testkit.helm import template
+from testkit.tools import REPO_ROOT
 
 OUT = "overlays"
 REGENERATE = "regenerate with: python -m rollgen.samples overlays"
@@ -56,7 +56,7 @@ def test_every_kustomize_step_builds_to_its_planned_state() -> None:
 
 
 @pytest.mark.slow
-def test_every_helm_step_templates_with_real_helm(helm: Any) -> None:  # noqa: F811
+def test_every_helm_step_templates_with_real_helm(helm: Any) -> None:
     for step in sorted((REPO_ROOT / OUT / "helm").glob("*/step-*")):
         files = {path.name: path.read_bytes() for path in step.iterdir()}
         objects = template(helm, REPO_ROOT, files)

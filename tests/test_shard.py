@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import subprocess
 import sys
 
@@ -10,15 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import rollgen.shard
 from rollgen.errors import UsageError
 from rollgen.shard import Shard, parse_shard, select, shard_of
 
 KEYS = st.text(min_size=1, max_size=60)
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(rollgen.shard).failed == 0
 
 
 @given(st.lists(KEYS, unique=True, max_size=50), st.integers(min_value=1, max_value=8))

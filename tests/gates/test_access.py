@@ -13,9 +13,9 @@ from rollgen.gates import argocd, flux, kubernetes
 from rollgen.gates.kind import GateError
 from rollgen.gates.kube import Access, connect
 from rollgen.gates.registry import measure
-from tests.gates.helpers import OLD_COMMIT, context, gate
-from tests.gates.objects import application, deployment, git_repository, helm_release, kustomization, pod
-from tests.gates.servers import FakeKubeAPI
+from testkit.gates import OLD_COMMIT, context, gate
+from testkit.gateservers import FakeKubeAPI
+from testkit.kubeobjects import application, deployment, git_repository, helm_release, kustomization, pod
 
 _PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)/namespaces/[^/]+/(?P<resource>[^/]+)(?P<named>/[^/]+)?$")
 
