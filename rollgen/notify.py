@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from rollgen.gitops.trailers import Action
 from rollgen.spec.model import Notifications, Pause, Webhook
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ if TYPE_CHECKING:
 EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
 EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")
 
-# Actions whose commit puts a plan step live (the rollout goes forward from there).
-_FORWARD = frozenset({"start", "advance", "promote", "retry", "undo"})
-_STARTING = frozenset({"start", "retry", "undo"})
+# Actions whose commit puts a plan step live, and those that begin a rollout.
+_FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
+_STARTING = frozenset({Action.START, Action.RETRY, Action.UNDO})
 _ABORT_PHASES = frozenset({"aborting", "aborted"})
 
 
@@ -83,18 +84,18 @@ def events_of(
     """
     if after is None:
         return ()
+    now = after
 
     def event(kind: EventKind, reason: str = "", gates: tuple[GateOutcome, ...] = ()) -> Event:
-        assert after is not None
         return Event(
             kind,
-            after.release,
-            after.rollout,
-            after.step,
-            after.steps,
-            after.from_version,
-            after.to_version,
-            after.commit,
+            now.release,
+            now.rollout,
+            now.step,
+            now.steps,
+            now.from_version,
+            now.to_version,
+            now.commit,
             reason,
             gates,
         )
@@ -111,8 +112,8 @@ def events_of(
             if str(view.verdict.phase) in ("Failed", "Error")
         )
         events.append(event("gate-failed", judgement.decision.reason, failed))
-    if moved and str(after.action) in _FORWARD and after.step >= 1:
-        if str(after.action) in _STARTING and not same_rollout:
+    if moved and after.action in _FORWARD and after.step >= 1:
+        if after.action in _STARTING and not same_rollout:
             events.append(event("started", f"{after.from_version} -> {after.to_version}"))
         events.append(event("step", f"step {after.step}/{after.steps} committed"))
         if any(isinstance(wait, Pause) and wait.seconds is None for wait in after.waits):
