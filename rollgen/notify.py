@@ -70,14 +70,20 @@ class Event:
 
 
 def events_of(
-    before: RolloutState | None, after: RolloutState | None, judgement: Judgement | None = None
+    before: RolloutState | None,
+    after: RolloutState | None,
+    judgement: Judgement | None = None,
+    *,
+    measured: bool = False,
 ) -> tuple[Event, ...]:
     """What happened between ``before`` and ``after`` (None: the release had no rollout).
 
     Only changes are announced, so calling this after every pass of a cron job
     or of ``rollgen run`` sends each event once: a step is announced when its
     commit appears, a manual pause when the step that waits for ``rollgen
-    promote`` is committed, a failed gate when the pass decides to abort.
+    promote`` is committed, a failed gate when the pass decides to abort, and
+    a hold on an inconclusive gate when the pass ``measured`` (a hold stops all
+    measuring, so only the pass whose measurement made it says so).
 
     >>> events_of(None, None)
     ()
@@ -100,7 +106,7 @@ def events_of(
             gates,
         )
 
-    from rollgen.controller import Abort
+    from rollgen.controller import Abort, Hold
 
     same_rollout = before is not None and before.rollout == after.rollout
     moved = before is None or before.commit != after.commit
@@ -112,6 +118,13 @@ def events_of(
             if str(view.verdict.phase) in ("Failed", "Error")
         )
         events.append(event("gate-failed", judgement.decision.reason, failed))
+    if judgement is not None and isinstance(judgement.decision, Hold) and measured:
+        held = tuple(
+            GateOutcome(view.gate, str(view.verdict.phase), view.verdict.message)
+            for view in judgement.gates
+            if str(view.verdict.phase) == "Inconclusive"
+        )
+        events.append(event("paused", f"inconclusive, waiting for a human: {judgement.decision.reason}", held))
     if moved and after.action in _FORWARD and after.step >= 1:
         if after.action in _STARTING and not same_rollout:
             events.append(event("started", f"{after.from_version} -> {after.to_version}"))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from rollgen.analysis import Phase, Verdict
-from rollgen.controller import Abort, Advance, GateView, Judgement
+from rollgen.controller import Abort, Advance, GateView, Hold, Judgement
 from rollgen.gitops.trailers import Action
 from rollgen.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
 from rollgen.plan import plan_release
@@ -93,6 +93,16 @@ def test_a_failed_gate_and_the_abort_it_starts() -> None:
     assert events_of(after, further) == ()
     restored = state(0, Action.ABORT, "aborted", commit="e" * 40)
     assert kinds(events_of(further, restored)) == ["aborted"]
+
+
+def test_an_inconclusive_gate_is_announced_by_the_pass_that_measured_it() -> None:
+    unsure = Verdict(Phase.INCONCLUSIVE, "empty result", None, count=1, inconclusive=1)
+    judgement = Judgement(Hold("gate success-rate: empty result"), (GateView("analysis-1", "success-rate", unsure),))
+    now = state(3, Action.ADVANCE, "progressing")
+    (event,) = events_of(now, now, judgement, measured=True)
+    assert event.kind == "paused" and [(g.gate, g.phase) for g in event.gates] == [("success-rate", "Inconclusive")]
+    # The passes after it hold without measuring: nothing new to say.
+    assert events_of(now, now, judgement) == ()
 
 
 def test_completion() -> None:
