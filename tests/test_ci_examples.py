@@ -19,7 +19,7 @@ CI = REPO_ROOT / "examples" / "ci"
 
 
 def github() -> dict[Any, Any]:
-    doc: dict[Any, Any] = yaml.safe_load((CI / "github-actions.yaml").read_text())
+    doc: dict[Any, Any] = yaml.safe_load((CI / "github-actions.yml").read_text())
     return doc
 
 

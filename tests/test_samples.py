@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rollgen.plan import plan_release
-from rollgen.render.base import read_base
+from rollgen.render.userbase import read_base
 from rollgen.samples import SOURCES, main, sample_files
 from rollgen.spec import load_release
 from testkit.built import assert_matches_state, kustomize_build_all, validate
