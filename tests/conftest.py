@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
 from testkit.gitservers import GitDaemon, git_daemon
+from testkit.helm import helm_sdk
 from testkit.tools import require_tool, shared_data
 
 
 @pytest.fixture
 def shared() -> Path:
     return shared_data()
+
+
+@pytest.fixture(scope="module")
+def helm() -> Any:
+    """Real Helm: helm-python-sdk's module."""
+    return helm_sdk()
 
 
 @pytest.fixture(autouse=True)

@@ -30,10 +30,13 @@ from typing import Any
 
 from rollgen.analysis import Phase, Result
 from rollgen.gates.kind import GateContext
-from rollgen.gates.kube import connect
+from rollgen.gates.kube import Access, connect
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 REFRESH = "argocd.argoproj.io/refresh"
+# What the gate does through the Kubernetes API; patch only with refresh: true.
+ACCESS = frozenset({Access(GROUP, PLURAL, "get")})
+REFRESH_ACCESS = frozenset({Access(GROUP, PLURAL, "patch")})
 
 
 def _time(text: Any) -> datetime | None:
@@ -108,7 +111,7 @@ class ArgoCD:
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
         namespace, name = config["namespace"], config["application"]
-        with connect(config) as kube:
+        with connect(config, ACCESS | (REFRESH_ACCESS if config["refresh"] else frozenset())) as kube:
             app = kube.custom_object(GROUP, VERSION, namespace, PLURAL, name)
             if app is None:
                 return Result(Phase.ERROR, None, f"Application {namespace}/{name} not found")

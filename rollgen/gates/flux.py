@@ -30,7 +30,7 @@ from typing import Any
 
 from rollgen.analysis import Phase, Result
 from rollgen.gates.kind import GateContext, GateError
-from rollgen.gates.kube import Kube, connect
+from rollgen.gates.kube import Access, Kube, connect
 
 # kind -> (group, version, plural)
 RESOURCES = MappingProxyType(
@@ -41,6 +41,13 @@ RESOURCES = MappingProxyType(
     }
 )
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+# What the gate does through the Kubernetes API: read the object; with reconcile: true,
+# also read its GitRepository and annotate both.
+ACCESS = frozenset(Access(RESOURCES[kind][0], RESOURCES[kind][2], "get") for kind in ("Kustomization", "HelmRelease"))
+RECONCILE_ACCESS = frozenset(
+    {Access(RESOURCES["GitRepository"][0], RESOURCES["GitRepository"][2], "get")}
+    | {Access(group, plural, "patch") for group, _, plural in RESOURCES.values()}
+)
 _BUILD_METADATA = re.compile(r"\+([0-9a-f]{7,40})$")
 
 
@@ -167,7 +174,7 @@ class Flux:
         if kind not in ("Kustomization", "HelmRelease"):
             raise GateError(f"flux kind must be Kustomization or HelmRelease, not {kind!r}")
         group, version, plural = RESOURCES[kind]
-        with connect(config) as kube:
+        with connect(config, ACCESS | (RECONCILE_ACCESS if config["reconcile"] else frozenset())) as kube:
             obj = kube.custom_object(group, version, namespace, plural, name)
             if obj is None:
                 return Result(Phase.ERROR, None, f"{kind} {namespace}/{name} not found")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,31 @@ def kubeconfig_path(config: Mapping[str, Any]) -> str | None:
     return str(default) if default.is_file() else None
 
 
+@dataclass(frozen=True, order=True)
+class Access:
+    """One RBAC permission: ``verb`` on ``resource`` of API ``group`` ("" is the core group).
+
+    Each gate module declares what it needs in ``ACCESS`` and connects with it;
+    :class:`Kube` refuses any call outside it, so the chart's Role (checked
+    against these declarations in the tests) grants exactly what the gates use.
+    """
+
+    group: str
+    resource: str
+    verb: str
+
+
 class Kube:
     """A thin client over the API paths the gates read, returning objects as plain dicts."""
 
-    def __init__(self, api: Any, deadline: float) -> None:
+    def __init__(self, api: Any, deadline: float, access: Collection[Access]) -> None:
         self._api = api
         self._deadline = deadline
+        self._access = frozenset(access)
+
+    def _allow(self, group: str, resource: str, verb: str) -> None:
+        if Access(group, resource, verb) not in self._access:
+            raise GateError(f"{verb} {resource}.{group or 'core'} is not in the gate's declared ACCESS")
 
     def _timeout(self) -> float:
         left = self._deadline - time.monotonic()
@@ -71,6 +91,7 @@ class Kube:
         """The object, or None if it does not exist."""
         from kubernetes.client import CustomObjectsApi
 
+        self._allow(group, plural, "get")
         what = f"reading {plural}.{group} {namespace}/{name}"
         got: dict[str, Any] | None = self._call(
             what, CustomObjectsApi(self._api).get_namespaced_custom_object, group, version, namespace, plural, name
@@ -82,6 +103,7 @@ class Kube:
     ) -> None:
         from kubernetes.client import CustomObjectsApi
 
+        self._allow(group, plural, "patch")
         what = f"annotating {plural}.{group} {namespace}/{name}"
         patch = {"metadata": {"annotations": dict(annotations)}}
         got = self._call(
@@ -101,6 +123,7 @@ class Kube:
     def deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client import AppsV1Api
 
+        self._allow("apps", "deployments", "get")
         what = f"reading Deployment {namespace}/{name}"
         got: dict[str, Any] | None = self._call(what, AppsV1Api(self._api).read_namespaced_deployment, name, namespace)
         return got
@@ -108,6 +131,7 @@ class Kube:
     def pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         from kubernetes.client import CoreV1Api
 
+        self._allow("", "pods", "list")
         what = f"listing pods in {namespace} with {label_selector}"
         got = self._call(what, CoreV1Api(self._api).list_namespaced_pod, namespace, label_selector=label_selector)
         if got is None:
@@ -123,8 +147,8 @@ def _status_message(body: Any) -> str:
 
 
 @contextmanager
-def connect(config: Mapping[str, Any]) -> Iterator[Kube]:
-    """A :class:`Kube` for the gate's cluster, good for ``config['timeout']`` seconds."""
+def connect(config: Mapping[str, Any], access: Collection[Access]) -> Iterator[Kube]:
+    """A :class:`Kube` for the gate's cluster, good for ``config['timeout']`` seconds, limited to ``access``."""
     from kubernetes import client
     from kubernetes import config as kubeconfig
     from kubernetes.config.config_exception import ConfigException
@@ -147,4 +171,4 @@ def connect(config: Mapping[str, Any]) -> Iterator[Kube]:
         raise GateError(f"cannot load {where}: {error}") from None
     configuration.retries = 0
     with client.ApiClient(configuration) as api:
-        yield Kube(api, deadline)
+        yield Kube(api, deadline, access)

@@ -25,7 +25,10 @@ from typing import Any
 
 from rollgen.analysis import Phase, Result
 from rollgen.gates.kind import GateContext, GateError
-from rollgen.gates.kube import connect
+from rollgen.gates.kube import Access, connect
+
+# What the gate does through the Kubernetes API.
+ACCESS = frozenset({Access("apps", "deployments", "get"), Access("", "pods", "list")})
 
 
 def label_selector(selector: Mapping[str, Any]) -> str:
@@ -98,7 +101,7 @@ class Kubernetes:
         limit = int(config["restartLimit"])
         waiting: list[str] = []
         seen: dict[str, int] = {}
-        with connect(config) as kube:
+        with connect(config, ACCESS) as kube:
             for name, planned in context.deployments:
                 deployment = kube.deployment(context.namespace, name)
                 if deployment is None:

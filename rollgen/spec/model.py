@@ -235,6 +235,7 @@ class Release:
     image_policy: ImagePolicy | None = None
     # spec.liveness.assumeAfter: seconds after which a step counts as live without a liveness gate.
     liveness_assume_after: float | None = None
+    notifications: Notifications | None = None
 
     def gate(self, name: str) -> Gate:
         for gate in self.gates:
@@ -263,6 +264,7 @@ def build_release(data: Mapping[str, Any]) -> Release:
         digest=spec.get("digest"),
         image_policy=_image_policy(spec.get("imagePolicy")),
         liveness_assume_after=_seconds(spec.get("liveness", {}).get("assumeAfter")),
+        notifications=_notifications(spec.get("notifications")),
     )
 
 
@@ -410,4 +412,44 @@ def _git(data: Mapping[str, Any]) -> GitSettings:
             token_env=pr.get("tokenEnv", "GITHUB_TOKEN"),
             token_file=pr.get("tokenFile"),
         ),
+    )
+
+
+# --- notifications (spec.notifications; sent by rollgen.notify) ---
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One receiver: its body ``kind`` (slack | json), the events it wants, its URL's source (env or file)."""
+
+    name: str
+    kind: Literal["slack", "json"]
+    events: frozenset[str]
+    url_env: str | None = None
+    url_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Notifications:
+    webhooks: tuple[Webhook, ...] = ()
+    commit_url: str | None = None
+
+
+def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
+    if data is None:
+        return None
+    from rollgen.notify import EVENT_KINDS
+
+    return Notifications(
+        webhooks=tuple(
+            Webhook(
+                name=w["name"],
+                kind=w["kind"],
+                events=frozenset(w.get("events", EVENT_KINDS)),
+                url_env=w.get("urlEnv"),
+                url_file=w.get("urlFile"),
+            )
+            for w in data.get("webhooks", ())
+        ),
+        commit_url=data.get("commitURL"),
     )

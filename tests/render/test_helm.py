@@ -40,7 +40,8 @@ from testkit.built import (
     validate,
     write_files,
 )
-from testkit.tools import REPO_ROOT, missing, shared_data
+from testkit.helm import merge, template
+from testkit.tools import REPO_ROOT, shared_data
 
 EXAMPLES = sorted((REPO_ROOT / "examples" / "helm").glob("*.yaml"))
 CHART = REPO_ROOT / "charts" / "rollgen-app"
@@ -48,41 +49,6 @@ GITOPS_CRDS = {
     "Application": ("crds/argo-cd/application-crd.yaml", "v1alpha1"),
     "HelmRelease": ("crds/flux/helm.toolkit.fluxcd.io_helmreleases.yaml", "v2"),
 }
-
-
-@pytest.fixture(scope="module")
-def helm() -> Any:
-    try:
-        import helm_python
-    except ImportError:
-        missing("helm-python-sdk is not installed")
-    return helm_python
-
-
-def merge(into: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values files: maps merge key by key, anything else replaces."""
-    for key, value in values.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            merge(into[key], value)
-        else:
-            into[key] = value
-    return into
-
-
-def template(helm: Any, repo: Path, files: dict[str, bytes]) -> list[Obj]:
-    """Template every Helm release the rendered Argo CD Applications describe, with their values files in order."""
-    objects: list[Obj] = []
-    for app in yaml.safe_load_all(files["application.yaml"]):
-        source = app["spec"]["sources"][0]
-        values: dict[str, Any] = {}
-        for path in source["helm"]["valueFiles"]:
-            merge(values, yaml.safe_load((repo / path.removeprefix("$values/")).read_text()) or {})
-        with helm.Chart.load(repo / source["path"]) as chart:
-            rendered = chart.render(
-                values=values, name=source["helm"]["releaseName"], namespace=app["spec"]["destination"]["namespace"]
-            )
-        objects += [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
-    return objects
 
 
 def validate_gitops(files: dict[str, bytes], release: Release) -> None:

@@ -1,0 +1,25 @@
+# rollgen's image: the CLI with git (commits, pushes) and kubectl (Kustomize builds), run as a non-root user.
+# Used by charts/rollgen; `docker build -t rollgen .` from the repository root.
+
+FROM python:3.11-slim-trixie AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY rollgen ./rollgen
+COPY schemas ./schemas
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim-trixie
+# kubernetes-client is Debian's kubectl; trixie's (1.32, kustomize v5) builds what rollgen renders, bookworm's (1.20) does not.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git kubernetes-client ca-certificates openssh-client \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# A fixed numeric user, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
+RUN groupadd --gid 10001 rollgen && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp rollgen
+USER 10001:10001
+# The root filesystem may be read-only: git and Python write only under HOME (an emptyDir in the chart).
+ENV HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /work
+ENTRYPOINT ["rollgen"]
+CMD ["--help"]

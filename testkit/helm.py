@@ -1,0 +1,47 @@
+"""Real Helm (helm-python-sdk) for tests: the SDK (the ``helm`` fixture of tests/conftest.py) and templating what
+rollgen's Argo CD Applications describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from testkit.built import Obj
+from testkit.tools import missing
+
+
+def helm_sdk() -> Any:
+    """The ``helm_python`` module, or skip (fail in CI) without it."""
+    try:
+        import helm_python
+    except ImportError:
+        missing("helm-python-sdk is not installed")
+    return helm_python
+
+
+def merge(into: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values files: maps merge key by key, anything else replaces."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def template(helm: Any, repo: Path, files: dict[str, bytes]) -> list[Obj]:
+    """Template every Helm release the rendered Argo CD Applications describe, with their values files in order."""
+    objects: list[Obj] = []
+    for app in yaml.safe_load_all(files["application.yaml"]):
+        source = app["spec"]["sources"][0]
+        values: dict[str, Any] = {}
+        for path in source["helm"]["valueFiles"]:
+            merge(values, yaml.safe_load((repo / path.removeprefix("$values/")).read_text()) or {})
+        with helm.Chart.load(repo / source["path"]) as chart:
+            rendered = chart.render(
+                values=values, name=source["helm"]["releaseName"], namespace=app["spec"]["destination"]["namespace"]
+            )
+        objects += [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
+    return objects
