@@ -34,8 +34,8 @@ from rollgen.gitops.trailers import Action
 from rollgen.spec.model import Notifications, Pause, Webhook
 
 if TYPE_CHECKING:
-    from rollgen.controller import Judgement
-    from rollgen.rollout import RolloutState
+    from rollgen.decision import Judgement
+    from rollgen.state import RolloutState
 
 EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
 EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")
@@ -106,7 +106,7 @@ def events_of(
             gates,
         )
 
-    from rollgen.controller import Abort, Hold
+    from rollgen.decision import Abort, Hold
 
     same_rollout = before is not None and before.rollout == after.rollout
     moved = before is None or before.commit != after.commit
