@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -250,9 +249,11 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, *, live: bool 
     from rollgen.spec import load_release
 
     stream = out if out is not None else sys.stdout
+    from rollgen.tools import find_tool
+
     for tool in ("git", "kubectl"):
-        if shutil.which(tool) is None:
-            raise UsageError(f"the demo needs {tool} on PATH")
+        if find_tool(tool) is None:
+            raise UsageError(f"the demo needs {tool} on PATH (kubectl also comes with pip install 'rollgen[demo]')")
 
     def say(text: str) -> None:
         stream.write(f"\n== {text}\n")

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from rollgen.analysis import Phase, Verdict
-from rollgen.controller import Abort, Advance, GateView, Hold, Judgement
+from rollgen.decision import Abort, Advance, GateView, Hold, Judgement
 from rollgen.gitops.trailers import Action
 from rollgen.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
 from rollgen.plan import plan_release
-from rollgen.rollout import RolloutState
 from rollgen.spec import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
+from rollgen.state import RolloutState
 from testkit.gateservers import _Quiet, serving, url_of
 from testkit.tools import REPO_ROOT
 

@@ -42,7 +42,6 @@ out) so tests and benchmarks can use it without running kubectl;
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -133,7 +132,9 @@ def read_base(repo_root: Path, release: Release) -> KustomizeBase:
     """Build ``release``'s Kustomize base once with ``kubectl kustomize`` and describe it."""
     if not isinstance(release.source, KustomizeSource):
         raise UsageError(f"release {release.name} renders from Helm, not from a Kustomize base")
-    kubectl = shutil.which("kubectl")
+    from rollgen.tools import find_tool
+
+    kubectl = find_tool("kubectl")
     if kubectl is None:
         raise UsageError("kubectl is not installed: rollgen builds the Kustomize base with `kubectl kustomize`")
     directory = repo_root / release.source.base
