@@ -35,7 +35,7 @@ import dataclasses
 import posixpath
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -283,24 +283,6 @@ def _check_unique(releases: list[Release]) -> None:
         seen[path] = release.name
 
 
-def find_specs(arguments: Iterable[str]) -> Iterator[Path]:
-    """The files named, and every release spec (kind: Release) under the directories named."""
-    from rollgen.spec.yamldoc import LoadError, read_document
-
-    for argument in arguments:
-        path = Path(argument)
-        if not path.is_dir():
-            yield path
-            continue
-        for candidate in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-            try:
-                kind = read_document(candidate).data.get("kind")
-            except LoadError:
-                continue  # not a spec; a spec named on its own would report its problems
-            if kind == "Release":
-                yield candidate
-
-
 # --- command -----------------------------------------------------------------
 
 
@@ -332,9 +314,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rollgen.spec import load_release
+    from rollgen.cli.root import load_release
+    from rollgen.spec.discover import release_specs
 
-    paths = list(find_specs(args.specs))
+    paths = release_specs(Path(name) for name in args.specs)
     if not paths:
         raise UsageError(f"no release spec (kind: Release) in {' '.join(args.specs)}")
     settings = Settings(
@@ -347,7 +330,7 @@ def run(args: argparse.Namespace) -> int:
         source_name=args.name,
         applicationset=args.applicationset,
     )
-    objects = bootstrap_objects(args.engine, (load_release(p) for p in paths), settings, Path(args.repo))
+    objects = bootstrap_objects(args.engine, (load_release(str(p)) for p in paths), settings, Path(args.repo))
     changed = write(Path(args.out), files(objects))
     for name in changed:
         print(f"wrote {Path(args.out) / name}", file=sys.stderr)

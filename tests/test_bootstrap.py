@@ -121,13 +121,14 @@ def test_running_again_changes_nothing_and_stale_files_go(tmp_path: Path, shared
 
 
 @pytest.mark.parametrize("engine", ["argocd", "flux"])
-def test_bad_input_is_a_usage_error(tmp_path: Path, engine: str) -> None:
+def test_bad_input_exits_by_the_contract(tmp_path: Path, engine: str) -> None:
+    """No spec at all is a usage error (2); an invalid spec is "not so" (1), with its positions."""
     (tmp_path / "empty").mkdir()
     done = bootstrap(engine, tmp_path / "empty", "--out", tmp_path / "o")
     assert done.returncode == 2 and "no release spec" in done.stderr
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"apiVersion": "rollgen.io/v1alpha1", "kind": "Release"}))
     done = bootstrap(engine, tmp_path / "bad.yaml", "--out", tmp_path / "o")
-    assert done.returncode == 2 and "bad.yaml:" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "bad.yaml:" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_each_object_points_at_a_directory_that_builds(tmp_path: Path, shared: Path) -> None:

@@ -74,12 +74,26 @@ TABLE: dict[str, Row] = {
         EXIT_FAILURE,
         (("start", "{spec}", *R), ("promote", "{spec}", *R), ("abort", "{spec}", *R)),
     ),
-    "run to completion": Row(("run", "{spec}", *R), EXIT_OK, (("start", "{spec}", *R),)),
+    # The test spec pauses for a human after each weight: promote --full leaves run only the completion.
+    "run to completion": Row(
+        ("run", "{spec}", *R), EXIT_OK, (("start", "{spec}", *R), ("promote", "{spec}", "--full", *R))
+    ),
     "run an aborted rollout": Row(
         ("run", "{spec}", *R), EXIT_FAILURE, (("start", "{spec}", *R), ("abort", "{spec}", "--now", *R))
     ),
     "run with no rollout: nothing to do": Row(("run", "{spec}", *R), EXIT_OK),
     "run unreadable file": Row(("run", "{missing}", *R), EXIT_USAGE),
+    "detect: nothing to detect": Row(("detect", "{spec}"), EXIT_OK),
+    "detect unreadable file": Row(("detect", "{missing}"), EXIT_USAGE),
+    "import unreadable file": Row(("import", "{missing}", "--out", "{tmp}/imported"), EXIT_USAGE),
+    "bootstrap ok": Row(
+        ("bootstrap", "argocd", "{spec}", "--repo-url", "https://git.example/gitops.git", "--out", "{tmp}/argocd", *R),
+        EXIT_OK,
+    ),
+    "bootstrap unreadable file": Row(
+        ("bootstrap", "flux", "{missing}", "--repo-url", "https://git.example/gitops.git", "--out", "{tmp}/flux", *R),
+        EXIT_USAGE,
+    ),
     "demo into a non-empty directory": Row(("demo", "--keep", "{repo}"), EXIT_USAGE),
     "no command": Row((), EXIT_USAGE),
     "unknown command": Row(("deploy",), EXIT_USAGE),
