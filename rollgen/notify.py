@@ -28,17 +28,16 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from rollgen.gitops.trailers import Action
 from rollgen.spec.model import Notifications, Pause, Webhook
+from rollgen.spec.vocabulary import EventKind
 
 if TYPE_CHECKING:
     from rollgen.decision import Judgement
     from rollgen.state import RolloutState
 
-EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
-EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")
 
 # Actions whose commit puts a plan step live, and those that begin a rollout.
 _FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})

@@ -20,7 +20,7 @@ from rollgen.notify import Event, GateOutcome, Notifier, events_of, json_body, s
 from rollgen.plan import plan_release
 from rollgen.spec import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
-from rollgen.state import RolloutState
+from rollgen.state import RolloutPhase, RolloutState
 from testkit.gateservers import _Quiet, serving, url_of
 from testkit.tools import REPO_ROOT
 
@@ -35,7 +35,7 @@ def state(step: int, action: Action, phase: str, *, rollout: str = "r1", commit:
         step=step,
         steps=len(PLAN.steps),
         action=action,
-        phase=phase,  # type: ignore[arg-type]
+        phase=RolloutPhase(phase),
         from_version="1.0.0",
         to_version="1.1.0",
         plan="digest",

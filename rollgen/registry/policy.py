@@ -18,10 +18,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollgen.errors import UsageError
-from rollgen.spec.model import ImagePolicy
+
+if TYPE_CHECKING:  # the spec checks import this module: no cycle through the spec package
+    from rollgen.spec.model import ImagePolicy
 
 # A tag that is a semantic version (semver.org 2.0.0), with an optional leading "v".
 _SEMVER = re.compile(

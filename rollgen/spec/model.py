@@ -438,7 +438,7 @@ class Notifications:
 def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
     if data is None:
         return None
-    from rollgen.notify import EVENT_KINDS
+    from rollgen.spec.vocabulary import EVENT_KINDS
 
     return Notifications(
         webhooks=tuple(

@@ -7,6 +7,8 @@ registry's (:data:`rollgen.gates.registry.FACTS`, cheap to import).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rollgen.gates.registry import FACTS
 
 GATE_KINDS = tuple(FACTS)
@@ -15,3 +17,6 @@ LIVENESS_KINDS = tuple(kind for kind, facts in FACTS.items() if facts.liveness)
 # The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
 # it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
 WAVES_RESTARTS_GATE = "waves-restarts"
+# What a webhook can be told about (spec.notifications[].events; sent by rollgen.notify).
+EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
+EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")

@@ -14,7 +14,7 @@ HERE = Path(__file__).parent
 
 
 def test_validation_knows_exactly_the_names_a_gate_is_given() -> None:
-    context = GateContext("web", "prod", "1.1.0", "1.0.0", "c0ffee", 3)
+    context = GateContext(release="web", namespace="prod", version="1.1.0", stable="1.0.0", commit="c0ffee", step=3)
     assert set(context.template_values()) == NAMES
 
 
