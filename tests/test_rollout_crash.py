@@ -53,7 +53,9 @@ def test_sigkill_anywhere_leaves_no_half_step_and_reruns_converge(tmp_path: Path
         # Either clean, or a commit landed whose working-copy update is recorded as pending.
         assert dirty == "" or (pending.is_dir() and any(pending.iterdir())), f"kill {kill}: {dirty}"
         rerun = subprocess.run(argv, capture_output=True, text=True, check=False)
-        assert rerun.returncode in (0, 2), rerun.stderr
+        # 0, or refused as "not so" (1): the step already landed past what the command asked for.
+        assert rerun.returncode in (0, 1), rerun.stderr
+        assert "Traceback" not in rerun.stderr
         assert git(work, "status", "--porcelain") == "", f"kill {kill} ({command}): not clean after the rerun"
     per_commit = Counter(
         (e.record.rollout, e.subject) for e in history(Repo.open(work).git, "main", "prod/web", 10_000)
