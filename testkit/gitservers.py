@@ -22,12 +22,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
-from testkit.gateservers import free_port
+from testkit.gateservers import free_port, serving, url_of
 
 
 @dataclass(frozen=True)
@@ -278,16 +278,9 @@ def serve(api: _A) -> Iterator[_A]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet tests
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        api.url = url_of(server)
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @dataclass

@@ -27,18 +27,17 @@ import http.client
 import json
 import secrets
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from testkit.gateservers import free_port
+from testkit.gateservers import free_port, serving, url_of
 from testkit.tools import require_tool
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -278,16 +277,9 @@ def token_gate(registry: Registry, username: str, password: str) -> Iterator[Tok
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    gate.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        gate.url = url_of(server)
         yield gate
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def copy_tags(registry: Registry, repository: str, digest: str, tags: list[str]) -> None:
