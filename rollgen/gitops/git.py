@@ -110,7 +110,7 @@ class Git:
         """Run ``git ARGS`` and return its stdout as text."""
         return self.run(*args, env=env).text
 
-    def popen(self, *args: str) -> subprocess.Popen[bytes]:
+    def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a long-lived ``git ARGS`` with pipes on stdin and stdout."""
         argv = self.argv(*args)
         try:
@@ -120,7 +120,7 @@ class Git:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=self.env(),
+                env=self.env(env),
             )
         except OSError as exc:
             raise GitError(self._shown(argv), -1, str(exc)) from None

@@ -4,17 +4,23 @@ A :class:`Snapshot` is what a ``decide`` function sees: one commit, read
 through one shared ``git cat-file`` process, so reading a dozen files costs
 no extra process. :func:`history` and :meth:`Snapshot.last_record` find
 rollgen commits by their ``Rollgen-Release`` trailer line with
-``git log --grep``, which walks back from the tip and stops at the first
-match: the cost depends on how far back the release's last commit is, not
-on how long the history is.
+``git log --grep``, read as a stream from one process that is stopped as
+soon as enough records are read: the cost depends on how far back the
+release's last commit is, not on how long the history is, nor on how many
+commits merely quote a trailer line (a revert, a cherry-pick message).
+:func:`newest_records` finds the newest record of many releases in one such
+walk, for a pass over a whole repository.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from rollgen.gitops.errors import TrailerError
-from rollgen.gitops.git import Git, ObjectReader
+from rollgen.gitops.git import Git, ObjectReader, Result
 from rollgen.gitops.paths import check_path, join
 from rollgen.gitops.trailers import RELEASE, StepRecord, parse_trailers, release_pattern
 
@@ -37,12 +43,21 @@ class Snapshot:
     """Read-only view of one commit (``tip``; None for a branch with no commit yet).
 
     Paths are repo-relative with ``/`` separators (``overlays/podinfo/prod``).
+    ``records`` is what :func:`newest_records` found at ``tip`` (a release it
+    maps to None has no record); other releases are looked up in the history.
     """
 
-    def __init__(self, git: Git, reader: ObjectReader, tip: str | None) -> None:
+    def __init__(
+        self,
+        git: Git,
+        reader: ObjectReader,
+        tip: str | None,
+        records: Mapping[str, HistoryEntry | None] | None = None,
+    ) -> None:
         self._git = git
         self._reader = reader
         self.tip = tip
+        self._records = records or {}
 
     def read(self, path: str) -> bytes | None:
         """The file's bytes, or None when there is no file at ``path``."""
@@ -85,6 +100,8 @@ class Snapshot:
 
     def last_record(self, release: str) -> HistoryEntry | None:
         """The newest commit reachable from the tip that carries ``release``'s record."""
+        if release in self._records:
+            return self._records[release]
         if self.tip is None:
             return None
         found = _log(self._git, self.tip, release_pattern(release), limit=1, release=release)
@@ -126,33 +143,75 @@ def read_file_at(git: Git, rev: str, path: str) -> bytes | None:
         return Snapshot(git, reader, rev).read(path)
 
 
+def newest_records(git: Git, ref: str | None, releases: Collection[str]) -> dict[str, HistoryEntry | None]:
+    """The newest record of each of ``releases`` reachable from ``ref`` (None: none), in one walk.
+
+    The walk stops once every release is found: one git process for a pass
+    over a whole repository, instead of one per release.
+    """
+    found: dict[str, HistoryEntry | None] = dict.fromkeys(releases)
+    missing = set(found)
+    if ref is not None and missing:
+        with _Records(git, ref, _ANY_RELEASE) as records:
+            for entry in records:
+                if entry.record.release in missing:
+                    found[entry.record.release] = entry
+                    missing.discard(entry.record.release)
+                    if not missing:
+                        break
+    return found
+
+
 def _log(git: Git, ref: str, pattern: str, *, limit: int, release: str | None) -> tuple[HistoryEntry, ...]:
-    """Matching commits with a valid record; asks for more when some matches were not records."""
-    entries: list[HistoryEntry] = []
-    skip = 0
-    while len(entries) < limit:
-        want = limit - len(entries)
-        out = git.run(
-            "log",
-            "--no-show-signature",
-            "--no-color",
-            _LOG_FORMAT,
-            f"--grep={pattern}",
-            f"--max-count={want}",
-            f"--skip={skip}",
-            ref,
-            "--",
-        ).stdout.decode("utf-8", "surrogateescape")
-        fields = out.split("\0")[:-1]
-        records = [fields[i : i + 4] for i in range(0, len(fields), 4)]
-        for sha, time, subject, trailers in records:
-            try:
-                record = StepRecord.from_trailers(parse_trailers(trailers))
-            except TrailerError:
-                continue
-            if release is None or record.release == release:
-                entries.append(HistoryEntry(sha.lstrip("\n"), int(time), subject, record))
-        if len(records) < want:
-            break
-        skip += want
-    return tuple(entries)
+    """The newest ``limit`` matching commits with a valid record (of ``release`` when given)."""
+    with _Records(git, ref, pattern) as records:
+        wanted = (e for e in records if release is None or e.record.release == release)
+        return tuple(itertools.islice(wanted, limit))
+
+
+class _Records:
+    """The commits ``git log --grep`` matches, newest first, read as they come from one process.
+
+    Commits whose trailers do not form a valid record are skipped without a
+    new walk; leaving the ``with`` block stops git wherever it is.
+    """
+
+    def __init__(self, git: Git, ref: str, pattern: str) -> None:
+        self._git = git
+        self._args = ("log", "--no-show-signature", "--no-color", _LOG_FORMAT, f"--grep={pattern}", ref, "--")
+        # GIT_FLUSH: each commit's line reaches the pipe as it is found, so stopping early saves the walk.
+        self._proc = git.popen(*self._args, env={"GIT_FLUSH": "1"})
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+
+    def __enter__(self) -> Iterator[HistoryEntry]:
+        return self._entries()
+
+    def _entries(self) -> Iterator[HistoryEntry]:
+        out = self._proc.stdout
+        assert out is not None
+        pending = b""
+        fields: list[bytes] = []
+        while chunk := os.read(out.fileno(), 65536):
+            *done, pending = (pending + chunk).split(b"\0")
+            fields += done
+            while len(fields) >= 4:
+                sha, time, subject, trailers = (f.decode("utf-8", "surrogateescape") for f in fields[:4])
+                del fields[:4]
+                try:
+                    record = StepRecord.from_trailers(parse_trailers(trailers))
+                except TrailerError:
+                    continue
+                yield HistoryEntry(sha.lstrip("\n"), int(time), subject, record)
+        if self._proc.wait() != 0:
+            stderr = self._proc.stderr.read() if self._proc.stderr is not None else b""
+            result = Result(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
+            raise self._git.error(self._git.argv(*self._args), result)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()  # stopped early: the rest of the walk is not wanted
+        self._proc.wait()
+        for stream in (self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                stream.close()
