@@ -41,6 +41,7 @@ from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
+from rollgen.gitops.snapshot import Snapshot
 from rollgen.plan import Workload
 from rollgen.progress import Display, summary
 from rollgen.spec.model import Release
@@ -56,7 +57,9 @@ class Pass:
     ``state`` is where the rollout stood when judged (its commit is the one
     the measurements belong to); ``after`` where it stands now (differs when
     the pass committed); ``judgement`` is None when there was nothing to judge
-    (the rollout is over, or its spec changed under it).
+    (the rollout is over, or its spec changed under it). ``measured`` says
+    whether this pass took a measurement (a hold is announced only by the pass
+    whose measurement made it).
     """
 
     state: RolloutState
@@ -65,6 +68,7 @@ class Pass:
     committed: bool
     records: Mapping[str, tuple[Measurement, ...]]
     note: str = ""
+    measured: bool = False
 
     @property
     def done(self) -> bool:
@@ -78,6 +82,7 @@ def advance(
     remote: str | None = None,
     now: float | None = None,
     clock: Callable[[], float] = time.time,
+    view: Snapshot | None = None,
 ) -> Pass:
     """One pass, for cron or CI: judge the current commit's due gates, then commit what follows.
 
@@ -85,10 +90,13 @@ def advance(
     commit (``refs/notes/rollgen``, pushed with the branch's remote), so any
     process -- the next cron run, a restarted ``rollgen run`` -- carries on
     exactly where this one stopped. ``now`` fixes the time of the pass (tests);
-    otherwise ``clock`` is read before every measurement.
+    otherwise ``clock`` is read before every measurement. ``view`` is the
+    branch tip (and notes) the caller already fetched and read, shared by a
+    pass over many releases (:mod:`rollgen.fleet`); without it the tip is
+    fetched and read here.
     """
     at = clock if now is None else _fixed(now)
-    state, tip = _read(repo, release, remote)
+    state, tip = _read(repo, release, remote) if view is None else _seen(view, release)
     if state.phase.over:
         return Pass(state=state, after=state, judgement=None, committed=False, records={})
     if state.plan_changed:
@@ -124,14 +132,20 @@ def advance(
     if measured:
         save_records(repo, state.commit, records, remote)
     if outcome is None:
-        return Pass(state=state, after=state, judgement=judgement, committed=False, records=records)
+        return Pass(state=state, after=state, judgement=judgement, committed=False, records=records, measured=measured)
     pull = outcome.pull_request
     notes = [f"waiting for pull request #{pull.number} to be merged: {pull.url}"] if pull is not None else []
     note = "; ".join([*notes, *(f"warning: {w}" for w in outcome.warnings)])
     # A promote or abort starts from this rollout, so the branch always has a state afterwards.
     assert outcome.state is not None
     return Pass(
-        state=state, after=outcome.state, judgement=judgement, committed=outcome.committed, records=records, note=note
+        state=state,
+        after=outcome.state,
+        judgement=judgement,
+        committed=outcome.committed,
+        records=records,
+        note=note,
+        measured=measured,
     )
 
 
@@ -148,10 +162,15 @@ def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutStat
     if remote is not None:
         fetch_notes(repo, remote)
     with branch_tip(repo, branch, remote) as snapshot:
-        state, tip = read_state(snapshot, release), snapshot.tip
+        return _seen(snapshot, release)
+
+
+def _seen(snapshot: Snapshot, release: Release) -> tuple[RolloutState, str | None]:
+    """The rollout as ``snapshot`` records it, and its tip; NothingToDo when none ever began."""
+    state = read_state(snapshot, release)
     if state is None:
-        raise NothingToDo(f"{release_key(release)}: no rollout on {branch}; begin one with rollgen start")
-    return state, tip
+        raise NothingToDo(f"{release_key(release)}: no rollout on {release.git.branch}; begin one with rollgen start")
+    return state, snapshot.tip
 
 
 # Argo CD and Flux sync the branch tip, which may be past the step's commit: other

@@ -1,34 +1,89 @@
-"""The controller commands: ``rollgen advance`` (one pass) and ``rollgen run`` (the loop)."""
+"""The controller commands: ``rollgen advance`` (one pass) and ``rollgen run`` (the loop).
+
+Both take release spec files or directories (every release spec under them,
+:mod:`rollgen.fleet`), so one cron job, CI job or in-cluster worker drives a
+whole GitOps repository; ``--shard INDEX/COUNT`` keeps one worker's share.
+``run`` with a single spec file follows that rollout with a live display
+until it completes or aborts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
-from rollgen.cli.root import add_spec_and_repo, open_release
-from rollgen.controller import advance, follow
-from rollgen.errors import EXIT_FAILURE, EXIT_OK
-from rollgen.progress import Display
-from rollgen.state import RolloutPhase
+from rollgen.cli.root import add_repo, add_shard_option, load_release, open_repository, shard_of
+from rollgen.controller import POLL, follow
+from rollgen.decision import WaitUntil
+from rollgen.fleet import Notifiers, Report, advance_all, exit_code, load
+from rollgen.gitops.remote import remote_named
+from rollgen.output import add_output_option, emit
+
+SPECS_HELP = "release spec files, or directories: every release spec under them"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``rollgen advance`` and ``rollgen run``."""
-    add_spec_and_repo(parser)
+    parser.add_argument("specs", nargs="+", metavar="SPEC", help=SPECS_HELP)
+    add_repo(parser)
+    add_shard_option(parser)
+    add_output_option(parser)
 
 
 def handle_advance(args: argparse.Namespace) -> int:
-    """``rollgen advance``: one pass; exit 1 once the rollout is being aborted, else 0."""
-    opened = open_release(args)
-    current = advance(opened.repo, opened.release, remote=opened.remote)
-    Display(sys.stdout, live=False).show(current, time.time())
-    if current.judgement is None and not current.note:
-        print(f"  nothing to do: the rollout is {current.after.phase}")
-    return EXIT_FAILURE if current.after.phase in (RolloutPhase.ABORTING, RolloutPhase.ABORTED) else EXIT_OK
+    """``rollgen advance``: one pass over every release; exit with the worst release's code."""
+    shard = shard_of(args)
+    targets = load(args.specs, shard)
+    repo = open_repository(args.repo)
+    with Notifiers(_warn) as notifiers:
+        reports = advance_all(repo, targets, notifier=notifiers)
+    _show(reports, args.output)
+    return exit_code(reports)
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    """``rollgen run``: loop until completed (exit 0) or aborted (exit 1)."""
-    opened = open_release(args)
-    return follow(opened.repo, opened.release, remote=opened.remote)
+    """``rollgen run``: one spec file: loop until completed (0) or aborted (1); else a controller that never ends."""
+    shard = shard_of(args)
+    if len(args.specs) == 1 and shard is None and not Path(args.specs[0]).is_dir():
+        release = load_release(args.specs[0])
+        repo = open_repository(args.repo)
+        return follow(repo, release, remote=remote_named(repo.git, release.git.remote))
+    repo = open_repository(args.repo)
+    while True:
+        # Specs are read again every pass: a worker follows the repository's releases as they change.
+        targets = load(args.specs, shard)
+        with Notifiers(_warn) as notifiers:
+            reports = advance_all(repo, targets, notifier=notifiers)
+        _show(reports, args.output)
+        sys.stdout.flush()
+        if not any(r.current is not None and r.current.committed for r in reports):
+            time.sleep(max(0.0, _next_pass(reports, time.time()) - time.time()))
+
+
+# A worker over many releases looks at Git at least this often while none of them has a deadline sooner.
+_IDLE = 30.0
+
+
+def _next_pass(reports: tuple[Report, ...], now: float) -> float:
+    """When the soonest wait of any release ends (a pause, the next measurement), at most ``_IDLE`` away."""
+    soonest = now + _IDLE
+    for report in reports:
+        judgement = report.current.judgement if report.current is not None else None
+        if judgement is not None and isinstance(judgement.decision, WaitUntil):
+            until = judgement.decision.until
+            soonest = min(soonest, until if until is not None else now + POLL)
+    return soonest
+
+
+def _show(reports: tuple[Report, ...], output: str) -> None:
+    if output == "text":
+        for report in reports:
+            print(report.line())
+    else:
+        emit([r.data() for r in reports], output)
+
+
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)

@@ -16,22 +16,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rollgen import rollout
+from rollgen import fleet, rollout
 from rollgen.cli.root import (
     Opened,
     add_repo,
+    add_shard_option,
     add_spec_and_repo,
-    load_release,
     open_release,
     open_repository,
+    shard_of,
 )
-from rollgen.errors import EXIT_OK, UsageError
+from rollgen.errors import EXIT_OK, RollgenError, UsageError
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.remote import remote_named
 from rollgen.output import add_output_option, emit
 from rollgen.proposal import pending_pull_request
 from rollgen.rollout import Outcome
-from rollgen.state import RolloutPhase, RolloutState, current_state, release_key, states_on
+from rollgen.shard import select
+from rollgen.state import RolloutPhase, RolloutState, release_key, states_on
 
 
 def configure_start(parser: argparse.ArgumentParser) -> None:
@@ -59,9 +61,10 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
         "specs",
         nargs="*",
         metavar="SPEC",
-        help="release spec files (default: every release with rollgen commits on --branch)",
+        help="release spec files or directories holding them (default: every release with rollgen commits on --branch)",
     )
     add_repo(parser)
+    add_shard_option(parser)
     add_output_option(parser)
     parser.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until interrupted")
     parser.add_argument("--branch", default="main", help="without SPEC: the branch to read (default main)")
@@ -95,15 +98,26 @@ def handle_undo(args: argparse.Namespace) -> int:
 def handle_status(args: argparse.Namespace) -> int:
     if args.watch is not None and args.watch <= 0:
         raise UsageError(f"--watch must be a positive number of seconds, got {args.watch}")
-    releases = [load_release(spec) for spec in args.specs]
+    shard = shard_of(args)
     repo = open_repository(args.repo)
     remote = remote_named(repo.git, args.remote)
     while True:
-        if releases:
-            states = [(r, current_state(repo, r, remote=remote_named(repo.git, r.git.remote))) for r in releases]
-            data = [_state_data(release_key(r), s, pending_pull_request(repo, r, s)) for r, s in states]
+        code = EXIT_OK
+        if args.specs:
+            # Read again every time: --watch follows the releases as they are added and changed.
+            targets = fleet.load(args.specs, shard)
+            data = [_error_data(t.key, t.problem) for t in targets if t.release is None]
+            for target, state in fleet.states(repo, targets):
+                assert target.release is not None
+                if isinstance(state, RollgenError):
+                    data.append(_error_data(target.key, str(state)))
+                    code = max(code, state.exit_code)
+                else:
+                    data.append(_state_data(target.key, state, pending_pull_request(repo, target.release, state)))
+            code = max([code, *(t.exit_code for t in targets)])
         else:
-            data = [_state_data(s.release, s) for s in states_on(repo, args.branch, remote=remote)]
+            found = select(states_on(repo, args.branch, remote=remote), lambda s: s.release, shard)
+            data = [_state_data(s.release, s) for s in found]
         if args.output == "text":
             for row in data:
                 print(_line(row))
@@ -111,7 +125,7 @@ def handle_status(args: argparse.Namespace) -> int:
             emit(data, args.output)
         sys.stdout.flush()
         if args.watch is None:
-            return EXIT_OK
+            return code
         time.sleep(args.watch)
         print()
 
@@ -156,7 +170,14 @@ def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None =
     }
 
 
+def _error_data(key: str, problem: str) -> dict[str, Any]:
+    """A release whose spec could not be read, or whose state could not be: the others are still shown."""
+    return {"release": key, "phase": "error", "error": problem}
+
+
 def _line(row: dict[str, Any]) -> str:
+    if row["phase"] == "error":
+        return f"{row['release']}: error: {row['error']}"
     if row["phase"] == RolloutPhase.NONE:
         return f"{row['release']}: no rollout"
     what = f" {row['stepAction']}" if row["stepAction"] else ""

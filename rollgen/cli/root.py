@@ -17,6 +17,7 @@ from rollgen.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
     from rollgen.gitops.repo import Repo
+    from rollgen.shard import Shard
     from rollgen.spec.model import Release
 
 
@@ -37,6 +38,22 @@ def add_spec_and_repo(parser: argparse.ArgumentParser) -> None:
 
 def add_repo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", default=".", metavar="PATH", help="the GitOps repository (default .)")
+
+
+def add_shard_option(parser: argparse.ArgumentParser) -> None:
+    """``--shard INDEX/COUNT``: split the releases between several workers (:mod:`rollgen.shard`)."""
+    parser.add_argument(
+        "--shard",
+        metavar="INDEX/COUNT",
+        help="keep only the releases whose key hashes to INDEX of COUNT workers (INDEX from 0), e.g. 0/3",
+    )
+
+
+def shard_of(args: argparse.Namespace) -> Shard | None:
+    """The shard ``--shard`` names (None: every release); UsageError when malformed."""
+    from rollgen.shard import parse_shard
+
+    return None if args.shard is None else parse_shard(args.shard)
 
 
 def load_release(spec: str) -> Release:
