@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 # Actions whose commit puts a plan step live, and those that begin a rollout.
 _FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
 _STARTING = frozenset({Action.START, Action.RETRY, Action.UNDO})
-_ABORT_PHASES = frozenset({"aborting", "aborted"})
 
 
 @dataclass(frozen=True)
@@ -105,23 +104,28 @@ def events_of(
             gates,
         )
 
+    # Imported here: the spec model reads EVENT_KINDS, and validating a spec must not load the git layer.
+    from rollgen.analysis import Phase
     from rollgen.decision import Abort, Hold
+    from rollgen.state import RolloutPhase
+
+    aborts = (RolloutPhase.ABORTING, RolloutPhase.ABORTED)
 
     same_rollout = before is not None and before.rollout == after.rollout
     moved = before is None or before.commit != after.commit
     events: list[Event] = []
     if judgement is not None and isinstance(judgement.decision, Abort):
         failed = tuple(
-            GateOutcome(view.gate, str(view.verdict.phase), view.verdict.message)
+            GateOutcome(view.gate, view.verdict.phase.value, view.verdict.message)
             for view in judgement.gates
-            if str(view.verdict.phase) in ("Failed", "Error")
+            if view.verdict.phase in (Phase.FAILED, Phase.ERROR)
         )
         events.append(event("gate-failed", judgement.decision.reason, failed))
     if judgement is not None and isinstance(judgement.decision, Hold) and measured:
         held = tuple(
-            GateOutcome(view.gate, str(view.verdict.phase), view.verdict.message)
+            GateOutcome(view.gate, view.verdict.phase.value, view.verdict.message)
             for view in judgement.gates
-            if str(view.verdict.phase) == "Inconclusive"
+            if view.verdict.phase is Phase.INCONCLUSIVE
         )
         events.append(event("paused", f"inconclusive, waiting for a human: {judgement.decision.reason}", held))
     if moved and after.action in _FORWARD and after.step >= 1:
@@ -132,10 +136,11 @@ def events_of(
             events.append(event("paused", "waiting for `rollgen promote`"))
     was = before.phase if before is not None and same_rollout else None
     # An abort is announced when it begins and when its last commit restored the stable version.
-    if after.phase in _ABORT_PHASES and was != after.phase and (was not in _ABORT_PHASES or after.phase == "aborted"):
-        reason = f"{after.from_version} restored" if after.phase == "aborted" else "walking back to the stable version"
+    if after.phase in aborts and was != after.phase and (was not in aborts or after.phase is RolloutPhase.ABORTED):
+        restored = after.phase is RolloutPhase.ABORTED
+        reason = f"{after.from_version} restored" if restored else "walking back to the stable version"
         events.append(event("aborted", reason))
-    if after.phase == "completed" and was != "completed":
+    if after.phase is RolloutPhase.COMPLETED and was is not RolloutPhase.COMPLETED:
         events.append(event("completed", f"{after.to_version} runs"))
     return tuple(events)
 
