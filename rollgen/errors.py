@@ -11,6 +11,10 @@ prints its message (never a traceback) and exits with its ``exit_code``:
 3    an unexpected error (a bug): one line on stderr, the traceback with ``--debug``
 130  interrupted
 ==== ======================================================================
+
+A pass over many releases (:mod:`rollgen.fleet`) exits with the worst of
+its releases' codes (3 over 2 over 1 over 0): one failing release never
+hides behind the others' success.
 """
 
 from __future__ import annotations

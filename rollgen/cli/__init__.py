@@ -130,16 +130,20 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
     ),
     "advance": (
         "judge the current step once, then commit what follows",
-        "One pass for cron or CI: judge the current commit's due gates (measurements are kept in git notes, "
-        "refs/notes/rollgen), then commit the next step, the next abort state, or nothing (it prints what it "
-        "waits for). Exit 1 once the rollout is being aborted, else 0.",
+        "One pass for cron or CI over every release SPEC names (a directory: every release spec under it): judge "
+        "each current commit's due gates (measurements are kept in git notes, refs/notes/rollgen), then commit the "
+        "next step, the next abort state, or nothing. One line per release: <namespace>/<name>  <phase>  <what "
+        "happened or what it waits for>. A failing release never stops the others; the exit code is the worst: "
+        "3 an unexpected error, 2 an unreadable spec, 1 an invalid spec, a git error or a rollout being aborted, "
+        "else 0.",
         _lazy("configure", "rollgen.cli.controller"),
         _lazy("handle_advance", "rollgen.cli.controller"),
     ),
     "run": (
         "advance until the rollout completes or aborts",
-        "Loop `rollgen advance` with a live progress display and a final summary. Resumable: stop it and run it "
-        "again, it carries on from Git. Exit 0 completed, 1 aborted, 2 bad input.",
+        "One spec file: loop `rollgen advance` with a live progress display and a final summary. Resumable: stop it "
+        "and run it again, it carries on from Git. Exit 0 completed, 1 aborted, 2 bad input. Several specs or a "
+        "directory: a controller passing over all of them (one line per release and pass) until interrupted.",
         _lazy("configure", "rollgen.cli.controller"),
         _lazy("handle_run", "rollgen.cli.controller"),
     ),
