@@ -243,7 +243,8 @@ def _said(current: Pass) -> str:
     after = current.after
     parts = []
     if current.committed:
-        parts.append(f"committed {after.action} step {after.step}/{after.steps} @{after.commit[:7]}")
+        what = f" {after.plan_step.action}" if after.plan_step is not None else ""
+        parts.append(f"committed {after.action} step {after.step}/{after.steps}{what} @{after.commit[:7]}")
     decision = current.judgement.decision if current.judgement is not None else None
     if isinstance(decision, Abort):
         parts.append(f"aborting: {decision.reason}")
@@ -251,6 +252,13 @@ def _said(current: Pass) -> str:
         parts.append(f"held for a human (rollgen promote | rollgen abort): {decision.reason}")
     elif isinstance(decision, WaitUntil) and not current.committed:
         parts.append(f"waiting: {decision.reason}")
+    if current.judgement is not None and current.judgement.gates and not current.committed:
+        parts.append(
+            "gates "
+            + ", ".join(
+                f"{v.stage} {v.gate} {v.verdict.phase} ({v.verdict.count} measured)" for v in current.judgement.gates
+            )
+        )
     elif isinstance(decision, Advance) and not current.committed:
         parts.append("all gates passed")
     if current.note:
@@ -261,6 +269,10 @@ def _said(current: Pass) -> str:
             if after.phase.over
             else f"waiting for {after.waiting_for()}"
         )
+    if not current.committed and after.phase.unfinished:
+        # Where it waits: the step (and what it does) that is live.
+        what = f" {after.plan_step.action}" if after.plan_step is not None else ""
+        parts.insert(0, f"at step {after.step}/{after.steps}{what}")
     return "; ".join(parts)
 
 
