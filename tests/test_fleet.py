@@ -232,3 +232,26 @@ def test_a_failing_webhook_changes_neither_the_pass_nor_its_exit_code(
     assert code == EXIT_OK and lines[0].startswith("a/web  waiting  committed advance step 2/")
     assert bodies == [] and "notification step to webhook 'audit' failed after 3 attempt(s): HTTP 500" in err
     assert url not in err
+
+
+def test_run_over_a_directory_is_a_controller_that_passes_until_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = monorepo(tmp_path, ("a", "b"))
+    start(work, "a")
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("rollgen.cli.controller.time.sleep", nap)
+    code, lines, err = run(work, capsys, "run", str(work / "releases"))
+    assert code == 130 and "interrupted" in err
+    # Passes go on at once while one commits; then it sleeps until the soonest wait (a human: the idle period).
+    assert lines[0].startswith("a/web  waiting  committed advance step 2/9 setWeight @")
+    assert lines[1] == "b/web  none  no rollout on main; begin one with rollgen start"
+    # Step 2 waits for a human: the next passes come after the idle period, each one line per release.
+    assert lines[2:] == ["a/web  waiting  at step 2/9 setWeight; waiting: paused until `rollgen promote`", lines[1]] * 2
+    assert naps == [pytest.approx(30, abs=1)] * 2

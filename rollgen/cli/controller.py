@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from rollgen.cli.root import add_repo, add_shard_option, load_release, open_repository, shard_of
-from rollgen.controller import POLL, follow
+from rollgen.controller import follow
 from rollgen.decision import WaitUntil
 from rollgen.fleet import Notifiers, Report, advance_all, exit_code, load
 from rollgen.gitops.remote import remote_named
@@ -67,13 +67,16 @@ _IDLE = 30.0
 
 
 def _next_pass(reports: tuple[Report, ...], now: float) -> float:
-    """When the soonest wait of any release ends (a pause, the next measurement), at most ``_IDLE`` away."""
+    """When the soonest timed wait of any release ends (a pause, the next measurement), at most ``_IDLE`` away.
+
+    A wait for a human (``rollgen promote``) has no end to wake for: the idle
+    period picks up what the human committed.
+    """
     soonest = now + _IDLE
     for report in reports:
         judgement = report.current.judgement if report.current is not None else None
-        if judgement is not None and isinstance(judgement.decision, WaitUntil):
-            until = judgement.decision.until
-            soonest = min(soonest, until if until is not None else now + POLL)
+        if judgement is not None and isinstance(judgement.decision, WaitUntil) and judgement.decision.until is not None:
+            soonest = min(soonest, judgement.decision.until)
     return soonest
 
 
