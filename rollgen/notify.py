@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollgen.analysis import Phase
 from rollgen.gitops.trailers import Action
 from rollgen.spec.model import Notifications, Pause, Webhook
 from rollgen.spec.vocabulary import EventKind
+from rollgen.state import RolloutPhase, RolloutState
 
 if TYPE_CHECKING:
     from rollgen.decision import Judgement
-    from rollgen.state import RolloutState
 
 
 # Actions whose commit puts a plan step live, and those that begin a rollout.
@@ -104,10 +105,7 @@ def events_of(
             gates,
         )
 
-    # Imported here: the spec model reads EVENT_KINDS, and validating a spec must not load the git layer.
-    from rollgen.analysis import Phase
     from rollgen.decision import Abort, Hold
-    from rollgen.state import RolloutPhase
 
     aborts = (RolloutPhase.ABORTING, RolloutPhase.ABORTED)
 
