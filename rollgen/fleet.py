@@ -50,9 +50,7 @@ class Target:
     @property
     def key(self) -> str:
         """``<namespace>/<name>``, or the spec's path when it could not be loaded."""
-        if self.release is None:
-            return str(self.spec)
-        return f"{self.release.namespace}/{self.release.name}"
+        return str(self.spec) if self.release is None else release_key(self.release)
 
 
 @dataclass(frozen=True, kw_only=True)
