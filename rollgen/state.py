@@ -124,7 +124,9 @@ def release_key(release: Release) -> str:
 
 def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Release, Plan]:
     """The release with these two versions (an undo swaps them) and its plan."""
-    swapped = dataclasses.replace(release, stable=from_version, version=to_version)
+    # spec.digest belongs to spec.version: an undo rolling back to another version takes no digest from it.
+    digest = release.digest if to_version == release.version else None
+    swapped = dataclasses.replace(release, stable=from_version, version=to_version, digest=digest)
     return swapped, plan_release(swapped)
 
 

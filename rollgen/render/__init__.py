@@ -7,11 +7,15 @@ state is then pure and deterministic.
 The state's versions are revision labels (:mod:`rollgen.revision`). A label
 whose revision is frozen in the output directory as committed (``frozen``:
 its files at the branch tip) renders from that frozen build; any other label
-is a new revision, built from the user's base as it is now.
+is a new revision, built from the user's base as it is now; the spec's own
+``version`` among them runs pinned to ``spec.digest`` when the release pins
+digests (:attr:`~rollgen.spec.model.Release.pinned_digest`). A frozen label
+keeps the image text frozen with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -80,7 +84,8 @@ class Renderer:
             # A chart is not built to compute its configuration: desired_revision digests its files.
             now = desired_revision(self.repo_root, self.release, None)
             for name in new:
-                wanted = revisions.get(name, Revision(name, now.config))
+                pinned = self.release.pinned_digest if name == self.release.version else None
+                wanted = revisions.get(name, Revision(name, now.config, pinned))
                 if wanted.config != now.config:
                     raise UsageError(
                         f"release {self.release.name}: revision {name} was computed from configuration "
@@ -107,7 +112,10 @@ class Renderer:
         built = kustomize.live(base, name, inputs)
         wanted = revisions.get(name)
         if wanted is None:
-            return built
+            if name != self.release.version or self.release.pinned_digest is None:
+                return built
+            # The spec's new version, pinned: its image names the digest (a moved tag never changes what runs).
+            return kustomize.Frozen(dataclasses.replace(built.revision, digest=self.release.pinned_digest), base)
         if wanted.config != built.revision.config:
             raise UsageError(
                 f"release {self.release.name}: revision {name} was computed from configuration {wanted.config}, but "

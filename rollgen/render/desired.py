@@ -38,7 +38,7 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None) -
     """
     current = input_fingerprint(repo_root, release)
     if live is not None and live.inputs == current:
-        return Revision(release.version, live.config, release.digest, current)
+        return Revision(release.version, live.config, release.pinned_digest, current)
     source = release.source
     if isinstance(source, KustomizeSource):
         from rollgen.render.userbase import read_base
@@ -49,4 +49,4 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None) -
             raise UsageError(f"release {release.name}: no Helm chart at {source.chart} under {repo_root}")
         # A chart is not built here (rendering it needs Helm): its files and values are the configuration.
         config = current[:10]
-    return Revision(release.version, config, release.digest, current)
+    return Revision(release.version, config, release.pinned_digest, current)

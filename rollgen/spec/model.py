@@ -237,6 +237,18 @@ class Release:
     liveness_assume_after: float | None = None
     notifications: Notifications | None = None
 
+    @property
+    def pinned_digest(self) -> str | None:
+        """The digest the new revision's image is pinned to: ``spec.digest``, unless the policy pins tags.
+
+        ``rollgen detect`` records the digest beside every tag it finds; with
+        ``imagePolicy.pin: tag`` the digest is information only, and the
+        Deployments name the tag alone.
+        """
+        if self.image_policy is not None and self.image_policy.pin == "tag":
+            return None
+        return self.digest
+
     def gate(self, name: str) -> Gate:
         for gate in self.gates:
             if gate.name == name:
