@@ -30,8 +30,6 @@ from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
 from rollgen.output import add_output_option, emit
 
 if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
-    from rollgen.gitops.repo import Repo
-    from rollgen.gitops.snapshot import Snapshot
     from rollgen.registry.client import RegistryClient
     from rollgen.spec.model import Release
 
@@ -224,37 +222,11 @@ def _key(release: Release) -> str:
     return f"{release.namespace}/{release.name}"
 
 
-def _where(path: Path) -> tuple[Repo, str]:
-    """The repository holding ``path`` and the spec's path inside it."""
-    from rollgen.gitops.repo import Repo
-
-    repo = Repo.open(path.resolve().parent)
-    top = Path(repo.git.text("rev-parse", "--show-toplevel"))
-    relative = path.resolve().relative_to(top).as_posix()
-    if "/" not in relative:
-        raise UsageError(f"{path}: rollgen detect edits specs in a directory of the repository, not at its top")
-    return repo, relative
-
-
 def _decide(relative: str, release: Release, found: Found) -> Any:
     """The commit's ``decide``: the spec as the branch tip holds it, with the new version lines."""
-    from rollgen.gitops.repo import Change
-    from rollgen.spec.edit import set_version
+    from rollgen.gitops.specfile import version_change
 
-    directory, _, name = relative.rpartition("/")
-
-    def decide(tip: Snapshot) -> Change | None:
-        text = tip.read(relative)
-        if text is None:
-            raise UsageError(f"{relative} is not on branch {release.git.branch}: commit the spec first")
-        edited = set_version(text.decode(), found.tag, found.digest).encode()
-        if edited == text:
-            return None
-        files = tip.files(directory)
-        files[name] = edited
-        return Change(directory, files, _message(release, relative, found), None)
-
-    return decide
+    return version_change(relative, release.git.branch, found.tag, found.digest, _message(release, relative, found))
 
 
 def _message(release: Release, relative: str, found: Found) -> str:
@@ -275,8 +247,9 @@ def _identity(release: Release) -> Any:
 def _commit(path: Path, release: Release, found: Found) -> str | None:
     from rollgen.gitops.remote import remote_named
     from rollgen.gitops.repo import commit_change
+    from rollgen.gitops.specfile import locate
 
-    repo, relative = _where(path)
+    repo, relative = locate(path, "detect")
     who = _identity(release)
     result = commit_change(
         repo,
@@ -293,10 +266,11 @@ def _propose(path: Path, release: Release, found: Found) -> str | None:
     """The URL of the pull request proposing ``found`` (opened now or before); None when the branch has it."""
     from rollgen.gitops.remote import remote_named
     from rollgen.gitops.repo import push_step_branch
+    from rollgen.gitops.specfile import locate
     from rollgen.proposal import forge_for
     from rollgen.state import branch_tip
 
-    repo, relative = _where(path)
+    repo, relative = locate(path, "detect")
     remote, base = remote_named(repo.git, release.git.remote), release.git.branch
     if remote is None:
         raise UsageError(f"git.mode pull-request pushes to remote {release.git.remote!r}, which this repository lacks")

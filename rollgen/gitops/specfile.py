@@ -1,0 +1,52 @@
+"""A release spec's version lines, committed: where a spec sits in its repository, and the change that edits it.
+
+``rollgen detect`` (a new image) and ``rollgen pipeline advance`` (a version
+promoted from the previous environment) both write a version into a spec on
+its branch. The edit is made on the spec as the branch tip holds it (not the
+working copy), with :func:`rollgen.spec.edit.set_version`, so comments and
+every other byte stay as the user wrote them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rollgen.errors import UsageError
+from rollgen.gitops.repo import Change, Repo
+from rollgen.gitops.snapshot import Snapshot
+
+
+def locate(path: Path, command: str) -> tuple[Repo, str]:
+    """The repository holding the spec ``path`` and the spec's path inside it."""
+    repo = Repo.open(path.resolve().parent)
+    top = Path(repo.git.text("rev-parse", "--show-toplevel"))
+    relative = path.resolve().relative_to(top).as_posix()
+    if "/" not in relative:
+        raise UsageError(f"{path}: rollgen {command} edits specs in a directory of the repository, not at its top")
+    return repo, relative
+
+
+def version_change(
+    relative: str, branch: str, version: str, digest: str | None, message: str
+) -> Callable[[Snapshot], Change | None]:
+    """The commit's ``decide``: the spec at ``relative`` as the tip holds it, naming ``version`` (and ``digest``).
+
+    None when the tip's spec already names them (another pass, a human, or a merged pull request).
+    """
+    from rollgen.spec.edit import set_version
+
+    directory, _, name = relative.rpartition("/")
+
+    def decide(tip: Snapshot) -> Change | None:
+        text = tip.read(relative)
+        if text is None:
+            raise UsageError(f"{relative} is not on branch {branch}: commit the spec first")
+        edited = set_version(text.decode(), version, digest).encode()
+        if edited == text:
+            return None
+        files = tip.files(directory)
+        files[name] = edited
+        return Change(directory, files, message, None)
+
+    return decide
