@@ -50,7 +50,7 @@ def pull_request_body(plan: Plan, record: StepRecord, root: str, diff: str, *, l
             "",
             f"### Changes to `{root}`",
             "",
-            _diff_section(diff, limit),
+            diff_section(diff, limit),
         ]
     )
 
@@ -100,7 +100,7 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def _diff_section(diff: str, limit: int) -> str:
+def diff_section(diff: str, limit: int) -> str:
     if not diff.strip():
         return "No file changes (the step records state only)."
     note = ""

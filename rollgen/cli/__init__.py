@@ -156,6 +156,14 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("configure", "rollgen.detect"),
         _lazy("cli_detect", "rollgen.detect"),
     ),
+    "pipeline": (
+        "promote versions along a chain of environments, or show where each stands",
+        "An environment chain (kind: Pipeline) is several releases whose desired versions follow the previous "
+        "environment's completed one. `rollgen pipeline advance PIPELINE` writes each due version into the next "
+        "environment's spec (a commit or a pull request); `rollgen pipeline status PIPELINE` shows the chain.",
+        _lazy("configure", "rollgen.cli.pipeline"),
+        _lazy("handle", "rollgen.cli.pipeline"),
+    ),
     "import": (
         "convert an Argo Rollouts Rollout or a Flagger Canary into a release spec",
         "Convert a Rollout (with its AnalysisTemplates) or a Canary (with its MetricTemplates, webhooks and target "

@@ -14,6 +14,7 @@ import datetime
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rollgen import fleet, rollout
@@ -33,6 +34,7 @@ from rollgen.output import add_output_option, emit
 from rollgen.proposal import pending_pull_request
 from rollgen.rollout import Outcome
 from rollgen.shard import select
+from rollgen.spec.discover import is_pipeline_spec
 from rollgen.state import RolloutPhase, RolloutState, release_key, states_on
 
 
@@ -61,7 +63,8 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
         "specs",
         nargs="*",
         metavar="SPEC",
-        help="release spec files or directories holding them (default: every release with rollgen commits on --branch)",
+        help="release spec files or directories holding them, or one pipeline spec "
+        "(default: every release with rollgen commits on --branch)",
     )
     add_repo(parser)
     add_shard_option(parser)
@@ -98,6 +101,10 @@ def handle_undo(args: argparse.Namespace) -> int:
 def handle_status(args: argparse.Namespace) -> int:
     if args.watch is not None and args.watch <= 0:
         raise UsageError(f"--watch must be a positive number of seconds, got {args.watch}")
+    if len(args.specs) == 1 and args.watch is None and is_pipeline_spec(Path(args.specs[0])):
+        from rollgen.cli.pipeline import show_status
+
+        return show_status(args.specs[0], args.output)
     shard = shard_of(args)
     repo = open_repository(args.repo)
     remote = remote_named(repo.git, args.remote)

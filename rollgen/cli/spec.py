@@ -33,7 +33,7 @@ def handle_validate(args: argparse.Namespace) -> int:
     from rollgen.spec import validate_files
     from rollgen.spec.discover import release_specs
 
-    paths = release_specs(Path(name) for name in args.files)
+    paths = release_specs((Path(name) for name in args.files), pipelines=True)
     if not paths:
         raise UsageError(f"no release spec (apiVersion: rollgen.io/..., kind: Release) under {', '.join(args.files)}")
     if args.repo is not None and not args.repo.is_dir():

@@ -52,6 +52,10 @@ def validate_file(
     except LoadError as exc:
         return Validation(name, (exc.problem,), None)
     kind = document.data.get("kind")
+    if kind == "Pipeline":
+        from rollgen.spec.pipeline import pipeline_problems
+
+        return Validation(name, tuple(pipeline_problems(document, path.parent)), None)
     if kind is not None and kind != "Release":
         # Another kind of document (a Deployment, a Rollout): say so once, not for every field.
         return Validation(name, (document.problem(("kind",), f"kind must be Release, got {kind!r}"),), None)
