@@ -164,22 +164,32 @@ def status(pipeline: Pipeline, *, now: float) -> list[EnvironmentStatus]:
 
 
 def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
-    """What the environment waits for, in words."""
+    """What the environment waits for, in words: its rollout, then a due promotion, then its own spec."""
     state, desired = stage.state, stage.release.version
     if state is not None and state.phase.unfinished:
         return state.waiting_for()
-    if desired in stage.aborted:
-        return f"{desired} was aborted here: rollgen retry, or a newer version"
-    if desired != stage.running:
-        return f"rollgen advance to roll out {desired}"
-    if previous is None:
-        return "a new image (rollgen detect)"
-    decision = _decision(previous, stage, now)
-    if decision.verdict is Verdict.PROMOTE:
+    decision = _decision(previous, stage, now) if previous is not None else None
+    if decision is not None and decision.verdict is Verdict.PROMOTE:  # it supersedes what the spec names now
+        assert decision.version is not None
+        if stage.release.git.mode == "pull-request":
+            from rollgen.proposal import forge_for
+
+            pull = forge_for(stage.repo, stage.release).find_open(promotion_branch(stage.release, decision.version))
+            if pull is not None:
+                return f"the merge of pull request {pull.url} ({decision.version})"
         return f"rollgen pipeline advance: {decision.reason}"
-    if decision.verdict is Verdict.CURRENT:
-        return f"{previous.environment.name} to complete a newer version"
-    return decision.reason
+    parts = []
+    if desired in stage.aborted:
+        parts.append(f"{desired} was aborted here: rollgen retry, or a newer version")
+    elif desired != stage.running:
+        parts.append(f"rollgen advance to roll out {desired}")
+    if previous is None or decision is None:
+        return "; ".join(parts) or "a new image (rollgen detect)"
+    if decision.verdict is not Verdict.CURRENT:
+        parts.append(decision.reason)
+    elif not parts:
+        parts.append(f"{previous.environment.name} to complete a newer version")
+    return "; ".join(parts)
 
 
 # --- reading an environment -------------------------------------------------
@@ -192,6 +202,11 @@ def _read(environment: Environment, release: Release) -> Stage:
     repo, spec = locate(environment.spec, "pipeline")
     remote = remote_named(repo.git, release.git.remote)
     with branch_tip(repo, release.git.branch, remote) as tip:
+        # The branch is the desired state: its spec's version lines count, not a working copy's (a merged
+        # promotion the checkout has not pulled yet).
+        named = _named(tip.read(spec))
+        if named is not None:
+            release = replace(release, version=named[0], digest=named[1])
         state = read_state(tip, release)
         entries = history(repo.git, tip.tip, release_key(release), limit=HISTORY) if tip.tip else ()
         completed = next(
@@ -230,16 +245,23 @@ def _completed(tip: Snapshot, entry: HistoryEntry, release: Release, spec: str) 
 
 def _spec_digest(text: bytes | None, version: str) -> str | None:
     """``spec.digest`` of a spec's text when its ``spec.version`` is ``version``."""
+    named = _named(text)
+    return named[1] if named is not None and named[0] == version else None
+
+
+def _named(text: bytes | None) -> tuple[str, str | None] | None:
+    """The ``spec.version`` and ``spec.digest`` a spec's text names (None when it names no version)."""
     import yaml
 
     try:
         data = yaml.safe_load(text or b"")
-        spec = data.get("spec") if isinstance(data, dict) else None
     except yaml.YAMLError:
         return None
-    if not isinstance(spec, dict) or str(spec.get("version")) != version or not isinstance(spec.get("digest"), str):
+    spec = data.get("spec") if isinstance(data, dict) else None
+    if not isinstance(spec, dict) or not isinstance(spec.get("version"), str):
         return None
-    return str(spec["digest"])
+    digest = spec.get("digest")
+    return spec["version"], digest if isinstance(digest, str) else None
 
 
 def _abort_reason(repo: Repo, entries: tuple[HistoryEntry, ...], state: RolloutState) -> str:
@@ -295,7 +317,12 @@ def _promote(previous: Stage, stage: Stage, promotion: Promotion, now: float) ->
         return _propose(previous, stage, promotion, decide_change, who, now)
     done = commit_change(stage.repo, release.git.branch, decide_change, remote=stage.remote, author=who, committer=who)
     if done is None:  # the branch already names it (another pass, a human)
-        return replace(promotion, decision=replace(decision, verdict=Verdict.CURRENT, reason="already on the branch"))
+        return replace(
+            promotion,
+            decision=replace(
+                decision, verdict=Verdict.CURRENT, reason="already on the branch (written or merged meanwhile)"
+            ),
+        )
     return replace(promotion, commit=done.commit)
 
 
@@ -333,7 +360,7 @@ def _propose(
             "which this repository lacks"
         )
     forge = forge_for(stage.repo, release)
-    branch = f"rollgen/{release_key(release)}/promote-{decision.version}"
+    branch = promotion_branch(release, decision.version)
     pull = forge.find_open(branch)
     if pull is not None:
         return replace(promotion, pull_request=pull.url)
@@ -341,7 +368,10 @@ def _propose(
         change = decide_change(tip)
         if change is None:  # merged already
             return replace(
-                promotion, decision=replace(decision, verdict=Verdict.CURRENT, reason="already on the branch")
+                promotion,
+                decision=replace(
+                    decision, verdict=Verdict.CURRENT, reason="already on the branch (written or merged meanwhile)"
+                ),
             )
         rendered = _rendered_diff(stage, decision, tip)
     pushed = push_step_branch(
@@ -354,6 +384,11 @@ def _propose(
     body = promotion_body(previous, stage, decision, now, spec_diff, rendered)
     opened = forge.open_pull_request(pushed.name, release.git.branch, title, body)
     return replace(promotion, pull_request=opened.url)
+
+
+def promotion_branch(release: Release, version: str) -> str:
+    """The branch whose pull request promotes ``version`` into ``release``'s environment."""
+    return f"rollgen/{release_key(release)}/promote-{version}"
 
 
 def _rendered_diff(stage: Stage, decision: Decision, tip: Snapshot) -> str:
@@ -420,7 +455,11 @@ def promotion_body(previous: Stage, stage: Stage, decision: Decision, now: float
     entries = history(previous.repo.git, completed.commit, release_key(previous.release), limit=HISTORY)
     for entry in _rollout(entries, completed.rollout):
         records = load_records(previous.repo, entry.sha)
-        verdicts = ", ".join(f"{key}: {' '.join(str(m.phase) for m in kept)}" for key, kept in sorted(records.items()))
+        # Notes are kept by <stage>/<gate>: the gate's name is what a reviewer knows.
+        # Notes are kept by <stage>/<gate>: the gate's name is what a reviewer knows.
+        verdicts = ", ".join(
+            f"{key.rpartition('/')[2]}: {' '.join(str(m.phase) for m in kept)}" for key, kept in sorted(records.items())
+        )
         step = f"{entry.record.action} {entry.record.step}/{entry.record.steps}"
         lines.append(f"| {entry.sha} | {step} | {verdicts or 'none recorded'} |")
     lines += [

@@ -18,13 +18,13 @@ from rollgen.gitops.snapshot import Snapshot
 
 
 def locate(path: Path, command: str) -> tuple[Repo, str]:
-    """The repository holding the spec ``path`` and the spec's path inside it."""
-    repo = Repo.open(path.resolve().parent)
-    top = Path(repo.git.text("rev-parse", "--show-toplevel"))
+    """The repository holding the spec ``path`` (opened at its top) and the spec's path inside it."""
+    top = Repo.open(path.resolve().parent).root()
     relative = path.resolve().relative_to(top).as_posix()
     if "/" not in relative:
         raise UsageError(f"{path}: rollgen {command} edits specs in a directory of the repository, not at its top")
-    return repo, relative
+    # Opened at its top, so that paths given to git (a diff's pathspec) are relative to the top, as ``relative``.
+    return Repo.open(top), relative
 
 
 def version_change(

@@ -10,20 +10,16 @@ environment's spec.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testkit.built import kustomize_build_text
-from testkit.git import clone, git
+from testkit.git import git
 from testkit.gitservers import GitDaemon
+from testkit.pipelines import env_spec, gitops, ok, roll_out, set_stable, spec_version
 from testkit.registryservers import Registry, docker_registry, push_tags
-from testkit.tools import REPO_ROOT
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -46,35 +42,6 @@ spec:
       release: production.yaml
 """
 
-ENV_SPEC = """\
-# The web app in ENV. Its version is written by rollgen (detect, or the pipeline).
-apiVersion: rollgen.io/v1alpha1
-kind: Release
-metadata:
-  name: web   # the same app everywhere
-
-spec:
-  namespace: ENV          # one namespace per environment
-  replicas: 2
-  image: 'IMAGE'          # single quotes, as the team writes them
-  stable: "1.0.0"
-  # Promoted here by rollgen: do not edit by hand.
-  version: "1.0.1"        # tag
-POLICY  source: {kustomize: {base: apps/web/base}}
-  output: {path: deploy/ENV}
-  strategy:
-    canary:
-      steps:
-        - setWeight: 50    # half first
-        - analysis: {gates: [smoke]}
-  gates:
-    - name: smoke          # ENV's own test: refuses the versions it knows are bad
-      command:
-        command: [test, "{{ version }}", "!=", "BAD"]
-  liveness: {assumeAfter: 0s}   # no cluster in this test
-  git: {branch: main}
-"""
-
 DEV_POLICY = """\
   imagePolicy:
     semver:
@@ -90,71 +57,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         yield served
 
 
-def env_spec(env: str, image: str, *, bad: str = "none") -> str:
-    text = ENV_SPEC.replace("ENV", env).replace("IMAGE", image).replace("BAD", bad)
-    return text.replace("POLICY", DEV_POLICY if env == "dev" else "")
-
-
-def gitops(daemon: GitDaemon, tmp_path: Path, specs: dict[str, str]) -> Path:
-    """A served repository holding the example base, ``releases/`` and hand-written outputs; a clone of it."""
-    url = daemon.create(tmp_path.name)
-    seed = tmp_path / "seed"
-    git(tmp_path, "init", "-q", "-b", "main", "seed")
-    shutil.copytree(REPO_ROOT / "examples" / "apps" / "web" / "base", seed / "apps" / "web" / "base")
-    (seed / "releases").mkdir()
-    for name, text in specs.items():
-        (seed / "releases" / name).write_text(text)
-    for env in ENVIRONMENTS:
-        (seed / "deploy" / env).mkdir(parents=True)
-        (seed / "deploy" / env / "kustomization.yaml").write_text("# before rollgen\nresources: []\n")
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "releases, base, outputs")
-    git(seed, "push", "-q", url, "main")
-    return clone(url, tmp_path / "work")
-
-
-def rollgen(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "rollgen", *args],
-        cwd=work,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
-def ok(work: Path, *args: str) -> str:
-    done = rollgen(work, *args)
-    assert done.returncode == 0, f"rollgen {' '.join(args)}: {done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def roll_out(work: Path, env: str) -> int:
-    """``rollgen start`` then ``rollgen run`` in ``env``: the exit code of run (0 completed, 1 aborted)."""
-    ok(work, "start", f"releases/{env}.yaml")
-    return rollgen(work, "run", f"releases/{env}.yaml").returncode
-
-
-def spec_version(work: Path, env: str) -> tuple[str, str | None]:
-    import yaml
-
-    git(work, "pull", "-q", "--ff-only")
-    spec = yaml.safe_load((work / "releases" / f"{env}.yaml").read_text())["spec"]
-    return spec["version"], spec.get("digest")
-
-
-def set_stable(work: Path, env: str, version: str) -> None:
-    """What the Git trigger derives from history (stable is the version that runs): written by hand here."""
-    path = work / "releases" / f"{env}.yaml"
-    path.write_text(path.read_text().replace('stable: "1.0.0"', f'stable: "{version}"'))
-    git(work, "commit", "-q", "-am", f"{env}: stable is {version}")
-    git(work, "push", "-q", "origin", "main")
-
-
 def statuses(work: Path) -> dict[str, dict[str, object]]:
     return {row["environment"]: row for row in json.loads(ok(work, "status", "releases/pipeline.yaml", "-o", "json"))}
 
@@ -163,8 +65,13 @@ def test_a_pushed_tag_reaches_production_and_a_version_failing_staging_never_doe
     registry: Registry, daemon: GitDaemon, tmp_path: Path
 ) -> None:
     image = f"{registry.host}/team/web"
-    specs = {f"{env}.yaml": env_spec(env, image, bad="1.2.0" if env == "staging" else "none") for env in ENVIRONMENTS}
-    work = gitops(daemon, tmp_path, {**specs, "pipeline.yaml": PIPELINE})
+    specs = {
+        f"{env}.yaml": env_spec(
+            env, image, policy=DEV_POLICY if env == "dev" else "", bad="1.2.0" if env == "staging" else "none"
+        )
+        for env in ENVIRONMENTS
+    }
+    work = gitops(daemon, tmp_path, {**specs, "pipeline.yaml": PIPELINE}, ENVIRONMENTS)
     assert ok(work, "validate", "releases").count("\n") == 0  # the pipeline and its three releases are valid
 
     # Nothing completed anywhere: the pipeline promotes nothing.
