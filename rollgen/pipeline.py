@@ -231,13 +231,17 @@ def _read(environment: Environment, release: Release) -> Stage:
 
 
 def _completed(tip: Snapshot, entry: HistoryEntry, release: Release, spec: str) -> Completed:
-    """The version ``entry`` completed, with its digest: the revision its output recorded, else the spec's."""
-    from rollgen.revision import live_revision
+    """The version ``entry`` completed, with its digest: the revision its output recorded, else the spec's.
+
+    The record names a revision label (a config-only revision's is
+    ``<version>-<config>``): the image version is the one its ``revision.yaml`` says.
+    """
+    from rollgen.revision import live_revisions
 
     at = tip.at(entry.sha)
-    version = entry.record.to_version
-    live = live_revision(at.files(release.output_path))
-    digest = live.digest if live is not None and live.version == version else None
+    revision = live_revisions(at.files(release.output_path)).get(entry.record.to_version)
+    version = revision.version if revision is not None else entry.record.to_version
+    digest = revision.digest if revision is not None else None
     if digest is None:
         digest = _spec_digest(at.read(spec), version)
     return Completed(version, digest, entry.sha, entry.time, entry.record.rollout)
