@@ -85,6 +85,9 @@ TABLE: dict[str, Row] = {
     "run unreadable file": Row(("run", "{missing}", *R), EXIT_USAGE),
     "detect: nothing to detect": Row(("detect", "{spec}"), EXIT_OK),
     "detect unreadable file": Row(("detect", "{missing}"), EXIT_USAGE),
+    "pipeline: a release spec is no pipeline": Row(("pipeline", "status", "{spec}"), EXIT_FAILURE),
+    "pipeline unreadable file": Row(("pipeline", "advance", "{missing}"), EXIT_USAGE),
+    "pipeline with no action": Row(("pipeline",), EXIT_USAGE),
     "import unreadable file": Row(("import", "{missing}", "--out", "{tmp}/imported"), EXIT_USAGE),
     "bootstrap ok": Row(
         ("bootstrap", "argocd", "{spec}", "--repo-url", "https://git.example/gitops.git", "--out", "{tmp}/argocd", *R),
