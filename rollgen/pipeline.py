@@ -174,7 +174,10 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
         if stage.release.git.mode == "pull-request":
             from rollgen.proposal import forge_for
 
-            pull = forge_for(stage.repo, stage.release).find_open(promotion_branch(stage.release, decision.version))
+            try:
+                pull = forge_for(stage.repo, stage.release).find_open(promotion_branch(stage.release, decision.version))
+            except RollgenError as exc:  # status still shows the rest (no token here, the forge down)
+                return f"rollgen pipeline advance: {decision.reason} (its pull request is unknown: {exc})"
             if pull is not None:
                 return f"the merge of pull request {pull.url} ({decision.version})"
         return f"rollgen pipeline advance: {decision.reason}"
