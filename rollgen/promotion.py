@@ -7,7 +7,8 @@ The rule, one environment at a time (``here``, fed by ``previous``):
    rollout in progress, aborted or being aborted there is no completion, so a
    version that fails in one environment never reaches the next.
 2. Only the newest completion counts; nothing queues. A newer version that
-   completes ``previous`` before an older one was promoted supersedes it.
+   completes ``previous`` before an older one was promoted supersedes it;
+   an undo completed in ``previous`` (back to an older version) is followed too.
 3. The version moves once it has run completed in ``previous`` for
    ``previous``'s ``soak`` (counted from the complete commit's time).
 4. A version whose latest rollout in ``here`` was aborted is not written
