@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from rollgen.errors import NothingToDo, NotSoError, RollgenError, UsageError
+from rollgen.gitops.depth import ShallowHistoryError, is_boundary
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot, history
@@ -368,7 +369,16 @@ class _Operation:
         return first.sha
 
     def _has_parent(self, sha: str) -> bool:
-        return self.repo.git.run("rev-parse", "--verify", "-q", f"{sha}^", ok=(0, 1)).returncode == 0
+        """Whether ``sha`` has a parent; a shallow clone's boundary is refused, never read as a root commit."""
+        if self.repo.git.run("rev-parse", "--verify", "-q", f"{sha}^", ok=(0, 1)).returncode == 0:
+            return True
+        if is_boundary(self.repo.git, sha):
+            # Restoring "nothing" here would delete the application's files.
+            raise ShallowHistoryError(
+                f"{self.key}: the commit before rollout {sha[:12]} is missing from this shallow clone; "
+                "run `git fetch --unshallow` and try again"
+            )
+        return False
 
     def _record(self, current: RolloutState, step: int, action: Action) -> StepRecord:
         return StepRecord(

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch_branch, tracking_ref
 from rollgen.gitops.repo import Repo
@@ -187,13 +188,15 @@ def branch_tip(repo: Repo, branch: str, remote: str | None, at: str | None = Non
     """A view of ``branch``'s tip (fetched first from ``remote`` when given), or of commit ``at``.
 
     The one tip reader: every reader of a rollout's state goes through it, so
-    they all see the same commit for the same branch and remote.
+    they all see the same commit for the same branch and remote, and the whole
+    history under it (a shallow clone is completed first, or refused).
     """
     if at is None and remote is not None:
         fetch_branch(repo.git, remote, branch)  # a fetch racing another process's leaves a tip just as fresh
         ref = tracking_ref(remote, branch)
     else:
         ref = at or f"refs/heads/{branch}"
+    ensure_history(repo.git, ref, remote=remote, branch=branch)
     with ObjectReader(repo.git) as reader:
         tip = reader.info(f"{ref}^{{commit}}")
         yield Snapshot(repo.git, reader, tip.sha if tip else None)

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from rollgen.errors import RollgenError, UsageError
+from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.errors import ConflictError, DivergedError, GitError
 from rollgen.gitops.git import Git, ObjectReader, TreeWriter
 from rollgen.gitops.paths import check_path
@@ -204,6 +205,8 @@ def commit_change(
                     local = _resolve(reader, local_ref)
                     if local is not None and local != base:
                         _check_behind(repo.git, local, base, branch, remote)
+                # decide reads history (a rollout's first commit, the commit before it): never a cut one.
+                ensure_history(repo.git, base or local_ref, remote=remote, branch=branch)
                 try:
                     change = decide(Snapshot(repo.git, reader, base))
                 except RollgenError:
