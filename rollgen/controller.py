@@ -102,7 +102,8 @@ def advance(
     if state.plan_changed:
         return Pass(state=state, after=state, judgement=None, committed=False, records={}, note=state.waiting_for())
     aborting = state.phase is RolloutPhase.ABORTING
-    stages = stages_of(release, state.plan_step, liveness_only=aborting)
+    # Aborts and full promotions wait for each commit to be live, nothing else.
+    stages = stages_of(release, state.plan_step, liveness_only=aborting or state.promoting_fully)
     records = load_records(repo, state.commit)
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
     measured = False
@@ -125,7 +126,7 @@ def advance(
         # be (a failed gate, the deadline): stopping half way back would be worse.
         outcome = rollout.abort(repo, release, remote=remote)
     elif isinstance(decision, Advance):
-        outcome = rollout.promote(repo, release, to=state.step + 1, remote=remote)
+        outcome = rollout.promote(repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote)
     elif isinstance(decision, Abort):
         outcome = rollout.abort(repo, release, remote=remote)
     # After the commit: the abort's reaction time does not wait for bookkeeping.

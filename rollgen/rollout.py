@@ -117,11 +117,14 @@ def promote(
     Without ``to`` the target is fixed by the first look at the tip, with the
     same effect for a process whose commit attempt is retried.
 
-    ``full=True`` commits the last step directly, like Argo Rollouts'
-    ``promote --full``: an operator's override that skips the remaining
-    steps' waits *and* their intermediate states, so that one transition is
-    not held to maxSurge/maxUnavailable (the last state itself is safe). Use
-    plain promote repeatedly to keep every transition bounded.
+    ``full=True`` is Argo Rollouts' ``promote --full``: the rollout goes on to
+    the end skipping every remaining pause and analysis, but not its bounds.
+    It commits the next step with action ``promote``; a step so committed
+    waits only to be live (the controller, ``run`` or ``advance``, then
+    commits the next one the same way, and so does another ``promote
+    --full``). The plan's steps are the planner's surge-then-drain path, each
+    within maxSurge/maxUnavailable of the one before, so jumping over any of
+    them (9 old + 1 new pods straight to 10 new) would break the bounds.
     """
     ops = _Operation(repo, release, remote)
     target: list[int] = [] if to is None else [to]
@@ -133,16 +136,17 @@ def promote(
         current = ops.in_progress(tip, "promote")
         if current.phase is RolloutPhase.ABORTING:
             raise NotSoError(f"{current.release}: rollout {current.rollout} is being aborted; run abort to finish it")
-        wanted = _target(target, current.steps if full else current.step + 1)
+        wanted = _target(target, current.step + 1)
         if current.step >= wanted:
             return None  # already there
-        if current.step != wanted - 1 and not full:
+        if current.step != wanted - 1:
             raise NotSoError(
                 f"{current.release}: cannot promote to step {wanted}: the rollout is at {current.step}/{current.steps}"
             )
         if current.step == current.steps:
             return ops.complete(current)
-        action = Action.PROMOTE if full else Action.ADVANCE
+        # A full promotion, once begun, goes on as one (its steps carry no waits).
+        action = Action.PROMOTE if full or current.action == Action.PROMOTE else Action.ADVANCE
         return ops.forward(tip, current.from_version, current.to_version, wanted, action, rollout=current.rollout)
 
     return ops.commit(decide, propose_first=True)

@@ -82,9 +82,16 @@ class RolloutState:
     plan_changed: bool = False
 
     @property
+    def promoting_fully(self) -> bool:
+        """A ``promote --full`` commit: the rollout goes on as soon as it is live, skipping pauses and analysis."""
+        return self.action == Action.PROMOTE and self.phase.in_progress
+
+    @property
     def waits(self) -> tuple[Wait, ...]:
         """What must happen after this commit is live before the next one (gates, pauses)."""
-        return self.plan_step.after if self.plan_step is not None and self.phase.in_progress else ()
+        if self.plan_step is None or not self.phase.in_progress or self.promoting_fully:
+            return ()
+        return self.plan_step.after
 
     @property
     def running(self) -> str:
@@ -207,6 +214,8 @@ def _phase(record: StepRecord, step: Step | None) -> RolloutPhase:
         return RolloutPhase.COMPLETED
     if record.action == Action.ABORT:
         return RolloutPhase.ABORTED if record.step == 0 else RolloutPhase.ABORTING
+    if record.action == Action.PROMOTE:
+        return RolloutPhase.PROGRESSING  # a full promotion skips the step's pauses
     if step is not None and any(isinstance(w, Pause) for w in step.after):
         return RolloutPhase.WAITING
     return RolloutPhase.PROGRESSING

@@ -147,12 +147,14 @@ def test_reruns_commit_nothing(work: Path) -> None:
         rollout.promote(repo, release, to=9)
 
 
-def test_full_promotion_jumps_to_the_last_step(work: Path) -> None:
+def test_full_promotion_walks_every_step_without_waits(work: Path) -> None:
     release = load_release(write_spec(work, strategy=canary([20, 40, 60])))
     repo = Repo.open(work)
     n = rollout.start(repo, release).state.steps
-    state = rollout.promote(repo, release, full=True).state
-    assert (state.step, state.action) == (n, Action.PROMOTE)
+    for step in range(2, n + 1):
+        state = rollout.promote(repo, release, full=True).state
+        # One bounded step per commit, none skipped; no pause or analysis holds it.
+        assert (state.step, state.action, state.waits) == (step, Action.PROMOTE, ())
     plan = plan_for(release, "1.0.0", "1.1.0")[1]
     assert output_files(work) == dict(rollout_files(work, release, plan.steps[-1].state))
 

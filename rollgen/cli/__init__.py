@@ -104,7 +104,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("handle_status", "rollgen.cli.rollout"),
     ),
     "promote": (
-        "commit the next step (or, with --full, the last)",
+        "commit the next step (--full: go on to the end without waits)",
         "Commit the rollout's next step; after the last step, record its completion. Refused past the end.",
         _lazy("configure_promote", "rollgen.cli.rollout"),
         _lazy("handle_promote", "rollgen.cli.rollout"),

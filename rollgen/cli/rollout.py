@@ -47,7 +47,8 @@ def configure_promote(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="commit the last step directly, skipping the remaining steps and their waits",
+        help="go on to the end skipping pauses and analysis: commits the next step; the controller (run, advance) "
+        "or another promote --full commits each following one once the one before is live, within the bounds",
     )
 
 
