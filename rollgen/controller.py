@@ -39,6 +39,7 @@ from rollgen.decision import (
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, NothingToDo
 from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure
+from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot
@@ -230,6 +231,37 @@ def _measure(
 
 # --- the loop -------------------------------------------------------------------------------------
 
+OUTAGE_PATIENCE: Final = 300.0
+"""How long ``run`` keeps trying while the remote cannot be reached before it gives up with the error."""
+_BACKOFF: Final = (1.0, 30.0)
+"""First and longest wait between two tries while the remote cannot be reached (doubling in between)."""
+
+
+def _through_outages(
+    attempt: Callable[[], Pass], clock: Callable[[], float], sleep: Callable[[float], None], patience: float
+) -> Pass:
+    """``attempt()``, tried again with a doubling backoff while the remote cannot be reached, for ``patience`` seconds.
+
+    A pass that failed half way is safe to repeat: every commit it makes is a
+    compare-and-swap the next pass reads back (see :mod:`rollgen.rollout`).
+    """
+    began, wait = clock(), _BACKOFF[0]
+    while True:
+        try:
+            return attempt()
+        except RemoteUnavailableError as error:
+            waited = clock() - began
+            if waited + wait > patience:
+                raise RemoteUnavailableError(
+                    error.argv,
+                    error.returncode,
+                    f"{error.stderr.strip()}\n(the remote stayed unreachable for {waited:.0f} s; the rollout is where "
+                    "it was: run again once the remote is back)",
+                ) from None
+            sleep(wait)
+            wait = min(wait * 2, _BACKOFF[1])
+
+
 POLL: Final = 2.0
 """How often ``run`` looks at Git while it waits for a human (promote, abort) or a long pause."""
 
@@ -243,17 +275,20 @@ def follow(
     live: bool | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    patience: float = OUTAGE_PATIENCE,
 ) -> int:
     """Loop :func:`advance` until the rollout completes (0) or is aborted (1), showing progress.
 
     Resumable: all state is in Git and its notes, so a killed ``run`` started
-    again carries on where it stopped.
+    again carries on where it stopped. An unreachable remote is waited out
+    (for up to ``patience`` seconds, see :func:`_through_outages`), then ends
+    the loop with its error (exit 2), never as an abort.
     """
     display = Display(out if out is not None else sys.stdout, live=live)
     began = clock()
     reason = ""
     while True:
-        current = advance(repo, release, remote=remote, clock=clock)
+        current = _through_outages(lambda: advance(repo, release, remote=remote, clock=clock), clock, sleep, patience)
         decision = current.judgement.decision if current.judgement is not None else None
         if isinstance(decision, Abort) and current.state.phase is not RolloutPhase.ABORTING:
             reason = decision.reason

@@ -47,10 +47,10 @@ class GitDaemon:
 
 
 @contextmanager
-def git_daemon(base: Path, *, ready_within: float = 10.0) -> Iterator[GitDaemon]:
-    """Run ``git daemon`` (push enabled) on a free loopback port until the block ends."""
+def git_daemon(base: Path, *, ready_within: float = 10.0, port: int | None = None) -> Iterator[GitDaemon]:
+    """Run ``git daemon`` (push enabled) on a free loopback port (or ``port``: a restart) until the block ends."""
     base.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [
             "git",

@@ -7,7 +7,7 @@ message and exits non-zero; none carries a credential (see
 
 from __future__ import annotations
 
-from rollgen.errors import RollgenError, UsageError
+from rollgen.errors import EXIT_USAGE, RollgenError, UsageError
 
 
 class GitError(RollgenError):
@@ -39,3 +39,13 @@ class ConflictError(RollgenError):
 
 class ForgeError(RollgenError):
     """A pull/merge request API call failed."""
+
+
+class RemoteUnavailableError(GitError):
+    """The remote could not be reached (network, server down): worth another try later, never an abort.
+
+    Exit 2, like other input rollgen cannot read: the rollout itself is not so
+    or otherwise, it was not seen.
+    """
+
+    exit_code = EXIT_USAGE

@@ -17,6 +17,7 @@ from typing import Final
 
 from rollgen.analysis import AnalysisError, Measurement, Phase
 from rollgen.errors import RollgenError
+from rollgen.gitops.remote import remote_error
 from rollgen.gitops.repo import Identity, Repo
 
 NOTES_REF: Final = "refs/notes/rollgen"
@@ -59,9 +60,12 @@ def save_records(repo: Repo, commit: str, records: Mapping[str, Sequence[Measure
         repo.git.run("notes", f"--ref={NOTES_REF}", "add", "-f", "-F", "-", commit, input=text.encode(), env=env)
         if remote is None:
             return
-        pushed = repo.git.run("push", "--quiet", remote, f"{NOTES_REF}:{NOTES_REF}", ok=(0, 1))
+        refspec = f"{NOTES_REF}:{NOTES_REF}"
+        pushed = repo.git.run("push", "--quiet", remote, refspec, ok=(0, 1, 128))
         if pushed.returncode == 0:
             return
+        if pushed.returncode == 128:
+            raise remote_error(repo.git, repo.git.argv("push", remote, refspec), pushed)
         # Another controller pushed notes meanwhile: take theirs, and keep every measurement of both.
         fetch_notes(repo, remote)
     raise RollgenError(f"could not push {NOTES_REF} to {remote}: it kept moving")

@@ -12,9 +12,28 @@ from __future__ import annotations
 import re
 
 from rollgen.errors import UsageError
-from rollgen.gitops.git import Git
+from rollgen.gitops.errors import GitError, RemoteUnavailableError
+from rollgen.gitops.git import Git, Result
 
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+# Messages of a remote that could not be reached or broke off (a network or server outage).
+_UNREACHABLE = (
+    "could not read from remote repository",
+    "unable to connect",
+    "connection refused",
+    "connection timed out",
+    "connection reset",
+    "could not resolve host",
+    "the remote end hung up",
+    "early eof",
+    "rpc failed",
+    "failed to connect",
+    "operation timed out",
+    "network is unreachable",
+    "temporary failure in name resolution",
+    "the requested url returned error: 50",
+)
 
 # Messages of a ref another writer is updating at this very moment (local or remote side).
 _RACES = ("cannot lock ref", "failed to update ref", "incorrect old value", "unable to update local ref")
@@ -51,7 +70,7 @@ def fetch_branch(git: Git, remote: str, branch: str) -> bool | None:
         return False
     if any(race in result.stderr for race in _RACES):
         return None
-    raise git.error(git.argv("fetch", remote, branch), result)
+    raise remote_error(git, git.argv("fetch", remote, branch), result)
 
 
 def push(git: Git, remote: str, commit: str, branch: str) -> bool:
@@ -65,7 +84,21 @@ def push(git: Git, remote: str, commit: str, branch: str) -> bool:
         "[rejected]" in line or ("[remote rejected]" in line and any(r in line for r in _RACES)) for line in rejected
     ):
         return False
-    raise git.error(git.argv("push", remote, refspec), result)
+    raise remote_error(git, git.argv("push", remote, refspec), result)
+
+
+def unreachable(stderr: str) -> bool:
+    """Whether git's ``stderr`` says the remote could not be reached (rather than refused what was asked)."""
+    said = stderr.lower()
+    return any(message in said for message in _UNREACHABLE)
+
+
+def remote_error(git: Git, argv: tuple[str, ...], result: Result) -> GitError:
+    """The error of a failed fetch or push: :class:`RemoteUnavailableError` when the remote was not reached."""
+    error = git.error(argv, result)
+    if unreachable(result.stderr):
+        return RemoteUnavailableError(error.argv, error.returncode, error.stderr)
+    return error
 
 
 def remote_named(git: Git, name: str) -> str | None:
