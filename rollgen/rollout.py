@@ -248,7 +248,12 @@ class _Operation:
         self.identity = Identity(author.name, author.email) if author is not None else None
 
     def commit(self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False) -> Outcome:
-        """Commit ``decide``'s change; in pull-request mode, propose it as a pull request instead."""
+        """Commit ``decide``'s change; in pull-request mode, propose it as a pull request instead.
+
+        Every change is checked first (:func:`rollgen.ownership.check_owner`):
+        its output directory must be this release's own to replace.
+        """
+        decide = self._owned(decide)
         if propose_first and self.release.git.mode == "pull-request":
             proposed = propose(self.repo, self.release, self.remote, self.identity, decide)
             if proposed is not None:
@@ -266,6 +271,17 @@ class _Operation:
         if state is None:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
         return Outcome(state=state, committed=result is not None)
+
+    def _owned(self, decide: Callable[[Snapshot], Change | None]) -> Callable[[Snapshot], Change | None]:
+        from rollgen.ownership import check_owner
+
+        def checked(tip: Snapshot) -> Change | None:
+            change = decide(tip)
+            if change is not None:
+                check_owner(self.repo.git, tip, self.key, change)
+            return change
+
+        return checked
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)

@@ -1,0 +1,104 @@
+"""Who owns an output directory, checked before every rollout commit writes it.
+
+A rollout commit replaces its release's output directory whole: every file it
+does not list is deleted. So before writing, rollgen makes sure the directory
+is the release's own:
+
+* no other release's rollgen commit wrote under it (two releases on one
+  ``output.path``, or one release's output nested inside another's), and no
+  other release's output holds it (files directly in a directory above it
+  written by another release's commit);
+* it holds no workload (Deployment, StatefulSet, DaemonSet) that rollgen did
+  not write: replacing a hand-written Deployment would delete what runs. An
+  application already running from that directory is taken over with
+  ``rollgen adopt SPEC``.
+
+``validate`` refuses overlapping ``output.path`` values between the specs it
+is given; this check also holds for releases whose specs were never validated
+together. It reads history restricted to the paths involved (``git log --
+PATH``), at most :data:`_LOOK_BACK` rollgen commits.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rollgen.errors import UsageError
+from rollgen.gitops.git import Git
+from rollgen.gitops.paths import join
+from rollgen.gitops.repo import Change
+from rollgen.gitops.snapshot import Snapshot
+from rollgen.gitops.trailers import RELEASE
+
+_WORKLOADS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+_LOOK_BACK: Final = 200
+
+
+class OwnershipError(UsageError):
+    """The output directory belongs to another release, or holds a workload rollgen did not write."""
+
+
+def check_owner(git: Git, tip: Snapshot, release: str, change: Change) -> None:
+    """Refuse ``change`` (before anything is written) when its directory is not ``release``'s own to replace."""
+    if tip.tip is None:
+        return
+    root = change.root
+    parents = [root.rsplit("/", i)[0] for i in range(1, root.count("/") + 1)]
+    above = [join(p, name) for p in parents for name in _direct_files(tip, p)]
+    for paths, where in (([root], f"under {root}"), (above, f"in a directory above {root}")):
+        other = _other_writer(git, tip.tip, release, paths) if paths else None
+        if other is not None:
+            raise OwnershipError(
+                f"{release}: output.path {root} overlaps the output of release {other[0]} "
+                f"(its commit {other[1][:12]} wrote {where}); a rollout replaces its whole output directory, "
+                "so give each release an output.path that neither contains nor lies inside another's"
+            )
+    mine = _last_written_by(git, tip.tip, release, root)
+    written = tip.at(mine).files(root) if mine is not None else {}
+    for name, data in sorted(tip.files(root).items()):
+        if written.get(name) != data and _holds_workload(data):
+            raise OwnershipError(
+                f"{release}: {join(root, name)} holds a workload rollgen did not write; a rollout would "
+                "replace it. Take the running application over with `rollgen adopt SPEC` (SPEC: this release's spec), "
+                "or move the file "
+                "out of output.path"
+            )
+
+
+def _direct_files(tip: Snapshot, directory: str) -> list[str]:
+    return [name for name in tip.list(directory) if "/" not in name]
+
+
+def _rollgen_commits(git: Git, ref: str, paths: list[str]) -> list[tuple[str, str]]:
+    """``(commit, release)`` of the newest rollgen commits that changed any of ``paths``."""
+    out = git.run(
+        "log",
+        "--no-show-signature",
+        "--no-color",
+        f"--grep=^{RELEASE}: ",
+        f"--max-count={_LOOK_BACK}",
+        f"--format=%H%x00%(trailers:key={RELEASE},valueonly,unfold)%x00",
+        ref,
+        "--",
+        *paths,
+    ).text
+    fields = out.split("\0")
+    return [(fields[i].strip(), fields[i + 1].strip()) for i in range(0, len(fields) - 1, 2)]
+
+
+def _other_writer(git: Git, ref: str, release: str, paths: list[str]) -> tuple[str, str] | None:
+    return next(((who, sha) for sha, who in _rollgen_commits(git, ref, paths) if who and who != release), None)
+
+
+def _last_written_by(git: Git, ref: str, release: str, root: str) -> str | None:
+    return next((sha for sha, who in _rollgen_commits(git, ref, [root]) if who == release), None)
+
+
+def _holds_workload(data: bytes) -> bool:
+    import yaml
+
+    try:
+        documents = list(yaml.safe_load_all(data))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False  # not a manifest a GitOps engine applies either
+    return any(isinstance(doc, dict) and doc.get("kind") in _WORKLOADS for doc in documents)
