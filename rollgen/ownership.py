@@ -45,15 +45,16 @@ def check_owner(git: Git, tip: Snapshot, release: str, change: Change) -> None:
     root = change.root
     parents = [root.rsplit("/", i)[0] for i in range(1, root.count("/") + 1)]
     above = [join(p, name) for p in parents for name in _direct_files(tip, p)]
-    for paths, where in (([root], f"under {root}"), (above, f"in a directory above {root}")):
-        other = _other_writer(git, tip.tip, release, paths) if paths else None
+    under = _rollgen_commits(git, tip.tip, [root])
+    for commits, where in ((under, f"under {root}"), (_rollgen_commits(git, tip.tip, above), f"above {root}")):
+        other = next(((who, sha) for sha, who in commits if who and who != release), None)
         if other is not None:
             raise OwnershipError(
                 f"{release}: output.path {root} overlaps the output of release {other[0]} "
                 f"(its commit {other[1][:12]} wrote {where}); a rollout replaces its whole output directory, "
                 "so give each release an output.path that neither contains nor lies inside another's"
             )
-    mine = _last_written_by(git, tip.tip, release, root)
+    mine = next((sha for sha, who in under if who == release), None)
     written = tip.at(mine).files(root) if mine is not None else {}
     for name, data in sorted(tip.files(root).items()):
         if written.get(name) != data and _holds_workload(data):
@@ -70,7 +71,9 @@ def _direct_files(tip: Snapshot, directory: str) -> list[str]:
 
 
 def _rollgen_commits(git: Git, ref: str, paths: list[str]) -> list[tuple[str, str]]:
-    """``(commit, release)`` of the newest rollgen commits that changed any of ``paths``."""
+    """``(commit, release)`` of the newest rollgen commits that changed any of ``paths`` (none: none)."""
+    if not paths:
+        return []
     out = git.run(
         "log",
         "--no-show-signature",
@@ -84,14 +87,6 @@ def _rollgen_commits(git: Git, ref: str, paths: list[str]) -> list[tuple[str, st
     ).text
     fields = out.split("\0")
     return [(fields[i].strip(), fields[i + 1].strip()) for i in range(0, len(fields) - 1, 2)]
-
-
-def _other_writer(git: Git, ref: str, release: str, paths: list[str]) -> tuple[str, str] | None:
-    return next(((who, sha) for sha, who in _rollgen_commits(git, ref, paths) if who and who != release), None)
-
-
-def _last_written_by(git: Git, ref: str, release: str, root: str) -> str | None:
-    return next((sha for sha, who in _rollgen_commits(git, ref, [root]) if who == release), None)
 
 
 def _holds_workload(data: bytes) -> bool:
