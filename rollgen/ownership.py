@@ -21,6 +21,7 @@ PATH``), at most :data:`_LOOK_BACK` rollgen commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from rollgen.errors import UsageError
@@ -38,8 +39,16 @@ class OwnershipError(UsageError):
     """The output directory belongs to another release, or holds a workload rollgen did not write."""
 
 
-def check_owner(git: Git, tip: Snapshot, release: str, change: Change) -> None:
-    """Refuse ``change`` (before anything is written) when its directory is not ``release``'s own to replace."""
+def check_owner(
+    git: Git, tip: Snapshot, release: str, change: Change, step_0: Callable[[], Mapping[str, bytes]]
+) -> None:
+    """Refuse ``change`` (before anything is written) when its directory is not ``release``'s own to replace.
+
+    A workload file counts as rollgen's when a rollgen commit of ``release``
+    left it so, when ``change`` writes it unchanged, or when it is what
+    ``step_0()`` renders (``rollgen render SPEC --step 0`` committed by hand,
+    the documented way to prepare an output path).
+    """
     if tip.tip is None:
         return
     root = change.root
@@ -56,13 +65,19 @@ def check_owner(git: Git, tip: Snapshot, release: str, change: Change) -> None:
             )
     mine = next((sha for sha, who in under if who == release), None)
     written = tip.at(mine).files(root) if mine is not None else {}
-    for name, data in sorted(tip.files(root).items()):
-        if written.get(name) != data and _holds_workload(data):
+    present = tip.files(root)
+    foreign = [
+        name
+        for name, data in sorted(present.items())
+        if data not in (written.get(name), change.files.get(name)) and _holds_workload(data)
+    ]
+    rendered = step_0() if foreign else {}
+    for name in foreign:
+        if rendered.get(name) != present[name]:
             raise OwnershipError(
                 f"{release}: {join(root, name)} holds a workload rollgen did not write; a rollout would "
                 "replace it. Take the running application over with `rollgen adopt SPEC` (SPEC: this release's spec), "
-                "or move the file "
-                "out of output.path"
+                "or move the file out of output.path"
             )
 
 

@@ -278,10 +278,17 @@ class _Operation:
         def checked(tip: Snapshot) -> Change | None:
             change = decide(tip)
             if change is not None:
-                check_owner(self.repo.git, tip, self.key, change)
+                check_owner(self.repo.git, tip, self.key, change, self._step_0)
             return change
 
         return checked
+
+    def _step_0(self) -> Mapping[str, bytes]:
+        """What ``rollgen render SPEC --step 0`` writes: the stable version alone."""
+        release = self.release
+        return self.render(
+            release.stable, release.version, plan_for(release, release.stable, release.version)[1].initial
+        )
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)

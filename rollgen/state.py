@@ -84,7 +84,7 @@ class RolloutState:
     @property
     def promoting_fully(self) -> bool:
         """A ``promote --full`` commit: the rollout goes on as soon as it is live, skipping pauses and analysis."""
-        return self.action == Action.PROMOTE and self.phase.in_progress
+        return self.action == Action.PROMOTE and self.phase in (RolloutPhase.PROGRESSING, RolloutPhase.WAITING)
 
     @property
     def waits(self) -> tuple[Wait, ...]:
