@@ -64,8 +64,8 @@ class Outage:
 @pytest.fixture
 def spec(tmp_path: Path) -> Iterator[tuple[Path, Release]]:
     work = make_repo(tmp_path / "work")
-    release = load_release(write_spec(work, replicas=2, strategy=STRATEGY))
-    yield work, release
+    path = write_spec(work, replicas=2, strategy=STRATEGY)
+    yield path, load_release(path)
 
 
 def _start(tmp_path: Path, outage: Outage, release: Release) -> Path:
@@ -125,3 +125,16 @@ def test_run_gives_up_on_a_remote_gone_for_good_with_the_error_not_an_abort(
         assert state is not None and state.phase is RolloutPhase.WAITING  # nothing was aborted
     finally:
         outage.stack.close()
+
+
+def test_one_pass_against_an_unreachable_remote_exits_2_not_1(tmp_path: Path, spec: tuple[Path, Release]) -> None:
+    from testkit.cli import rollgen
+
+    spec_file, release = spec
+    outage = Outage(tmp_path, down_for=None)
+    clone = _start(tmp_path, outage, release)
+    outage.stack.close()  # the remote is gone before the pass begins
+    done = rollgen("advance", str(spec_file), "--repo", str(clone))
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert "unable to connect" in done.stderr.lower() or "could not read" in done.stderr.lower()
+    assert "Traceback" not in done.stderr
