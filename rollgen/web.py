@@ -25,9 +25,9 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from rollgen.errors import RollgenError
@@ -187,11 +187,16 @@ def fetch(
     limit: int = MAX_BODY,
     follow_redirects: bool = True,
     secrets: tuple[str, ...] = (),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Response:
     """The status and body of ``url``; WebError when there is no whole answer within ``timeout`` s.
 
     An HTTP error status is an answer, not an exception: the caller judges it.
     ``secrets`` are redacted from error messages on top of the header values.
+    A connection that could not be made (refused, no such host yet: a server
+    restarting, a network blip) is tried again after 0.25 s, then twice as
+    long each time, within ``timeout``; nothing was sent, so any method is safe
+    to repeat. Anything after the connection is made is not retried.
     """
     import http.client
     import urllib.error
@@ -219,7 +224,7 @@ def fetch(
     too_slow = f"{shown}: no answer within {timeout:g}s"
     try:
         try:
-            answer = _opener(deadline, follow_redirects, shown).open(request, timeout=timeout)
+            answer = _connect(deadline, follow_redirects, shown, request, sleep)
             status = int(answer.status)
         except urllib.error.HTTPError as error_answer:
             answer, status = error_answer, error_answer.code
@@ -239,6 +244,31 @@ def fetch(
         raise WebError(f"{shown}: {redact(str(error), secrets=hidden)}") from None
     finally:
         deadline.close()
+
+
+_RETRY_FIRST: Final = 0.25
+
+
+def _connect(
+    deadline: _Deadline,
+    follow_redirects: bool,
+    shown: str,
+    request: Any,
+    sleep: Callable[[float], None],
+) -> Any:
+    """Open ``request``; a connection refused or a host not found is tried again while the deadline allows."""
+    import urllib.error
+
+    wait = _RETRY_FIRST
+    while True:
+        try:
+            return _opener(deadline, follow_redirects, shown).open(request, timeout=deadline.remaining())
+        except urllib.error.URLError as error:
+            unreachable = isinstance(error.reason, (ConnectionRefusedError, socket.gaierror))
+            if not unreachable or isinstance(error, urllib.error.HTTPError) or wait >= deadline.remaining():
+                raise
+        sleep(wait)
+        wait *= 2
 
 
 def _read(answer: Any, limit: int, deadline: _Deadline, shown: str) -> bytes:

@@ -80,3 +80,51 @@ def test_a_header_that_cannot_be_sent_is_named_never_shown(health_app: HealthApp
         fetch(health_app.url, timeout=5, headers={"Authorization": value})
     assert SECRET not in str(caught.value)
     assert health_app.seen_paths == []
+
+
+def test_a_server_that_is_not_listening_yet_is_tried_again_within_the_timeout() -> None:
+    """A restarting server (connection refused) is an outage to wait out, not an Error measurement."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from testkit.gateservers import free_port
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"up\n")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    port = free_port()
+    waits: list[float] = []
+    servers: list[ThreadingHTTPServer] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:  # the server comes back after the third try
+            server = ThreadingHTTPServer(("127.0.0.1", port), Ok)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(server)
+
+    try:
+        answer = fetch(f"http://127.0.0.1:{port}/healthz", timeout=10, sleep=sleep)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert (answer.status, answer.body) == (200, b"up\n")
+    assert waits == [0.25, 0.5, 1.0]  # backing off, doubling
+
+
+def test_a_server_that_never_listens_is_an_error_once_the_timeout_is_spent() -> None:
+    from testkit.gateservers import free_port
+
+    waits: list[float] = []
+    with pytest.raises(WebError, match="refused"):
+        fetch(f"http://127.0.0.1:{free_port()}/healthz", timeout=2, sleep=waits.append)
+    # Bounded by the timeout: no wait that would not fit in what is left of it (2 s).
+    assert waits[:2] == [0.25, 0.5] and waits in ([0.25, 0.5], [0.25, 0.5, 1.0])
