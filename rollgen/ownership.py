@@ -40,14 +40,21 @@ class OwnershipError(UsageError):
 
 
 def check_owner(
-    git: Git, tip: Snapshot, release: str, change: Change, step_0: Callable[[], Mapping[str, bytes]]
+    git: Git,
+    tip: Snapshot,
+    release: str,
+    change: Change,
+    step_0: Callable[[], Mapping[str, bytes]],
+    *,
+    adopting: bool = False,
 ) -> None:
     """Refuse ``change`` (before anything is written) when its directory is not ``release``'s own to replace.
 
     A workload file counts as rollgen's when a rollgen commit of ``release``
     left it so, when ``change`` writes it unchanged, or when it is what
     ``step_0()`` renders (``rollgen render SPEC --step 0`` committed by hand,
-    the documented way to prepare an output path).
+    the documented way to prepare an output path). ``adopting`` (``rollgen
+    adopt``) takes a hand-written workload over: only other releases are refused.
     """
     if tip.tip is None:
         return
@@ -63,6 +70,8 @@ def check_owner(
                 f"(its commit {other[1][:12]} wrote {where}); a rollout replaces its whole output directory, "
                 "so give each release an output.path that neither contains nor lies inside another's"
             )
+    if adopting:
+        return
     mine = next((sha for sha, who in under if who == release), None)
     written = tip.at(mine).files(root) if mine is not None else {}
     present = tip.files(root)

@@ -247,13 +247,16 @@ class _Operation:
         author = release.git.author
         self.identity = Identity(author.name, author.email) if author is not None else None
 
-    def commit(self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False) -> Outcome:
+    def commit(
+        self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False, adopting: bool = False
+    ) -> Outcome:
         """Commit ``decide``'s change; in pull-request mode, propose it as a pull request instead.
 
         Every change is checked first (:func:`rollgen.ownership.check_owner`):
-        its output directory must be this release's own to replace.
+        its output directory must be this release's own to replace (``adopting``:
+        a hand-written workload there is what the change takes over).
         """
-        decide = self._owned(decide)
+        decide = self._owned(decide, adopting)
         if propose_first and self.release.git.mode == "pull-request":
             proposed = propose(self.repo, self.release, self.remote, self.identity, decide)
             if proposed is not None:
@@ -272,13 +275,15 @@ class _Operation:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
         return Outcome(state=state, committed=result is not None)
 
-    def _owned(self, decide: Callable[[Snapshot], Change | None]) -> Callable[[Snapshot], Change | None]:
+    def _owned(
+        self, decide: Callable[[Snapshot], Change | None], adopting: bool
+    ) -> Callable[[Snapshot], Change | None]:
         from rollgen.ownership import check_owner
 
         def checked(tip: Snapshot) -> Change | None:
             change = decide(tip)
             if change is not None:
-                check_owner(self.repo.git, tip, self.key, change, self._step_0)
+                check_owner(self.repo.git, tip, self.key, change, self._step_0, adopting=adopting)
             return change
 
         return checked

@@ -121,3 +121,31 @@ def test_the_cli_says_what_to_do_with_exit_2(tmp_path: Path) -> None:
     done = rollgen("start", str(write_spec(work)), "--repo", str(work))
     assert done.returncode == 2
     assert "rollgen adopt" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_adopting_takes_a_hand_written_deployment_over_but_never_another_releases_output(tmp_path: Path) -> None:
+    """What ``rollgen adopt`` relies on: the workload check steps aside, the other-release check does not."""
+    from rollgen.gitops.git import ObjectReader
+    from rollgen.gitops.repo import Change
+    from rollgen.gitops.snapshot import Snapshot
+    from rollgen.ownership import check_owner
+
+    work = make_repo(tmp_path / "work")
+    (work / "deploy" / "web" / "deployment.yaml").write_bytes(DEPLOYMENT)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "the app as it runs today")
+    repo = Repo.open(work)
+    change = Change("deploy/web", {"kustomization.yaml": b"resources: []\n"}, "adopt", None)
+    with ObjectReader(repo.git) as reader:
+        tip = Snapshot(repo.git, reader, git(work, "rev-parse", "HEAD"))
+        with pytest.raises(OwnershipError, match="rollgen adopt"):
+            check_owner(repo.git, tip, "prod/web", change, dict)
+        check_owner(repo.git, tip, "prod/web", change, dict, adopting=True)
+    (stage,) = releases(work, ("stage", "deploy/web"))
+    (work / "deploy" / "web" / "deployment.yaml").unlink()
+    git(work, "commit", "-qam", "the hand-written app goes")
+    rollout.start(repo, stage)
+    with ObjectReader(repo.git) as reader:
+        tip = Snapshot(repo.git, reader, git(work, "rev-parse", "HEAD"))
+        with pytest.raises(OwnershipError, match="stage/web"):
+            check_owner(repo.git, tip, "prod/web", change, dict, adopting=True)
