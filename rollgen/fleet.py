@@ -25,6 +25,7 @@ from typing import Any
 from rollgen.controller import Pass, advance
 from rollgen.decision import Abort, Advance, Hold, WaitUntil
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, NothingToDo, RollgenError, UsageError
+from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.notes import fetch_notes
 from rollgen.gitops.remote import fetch_branch, remote_named, tracking_ref
@@ -124,6 +125,7 @@ def tips(repo: Repo, releases: Iterable[Release]) -> Iterator[Callable[[Release]
                         fetch_notes(repo, remote)
                         fetched_notes.add(remote)
                 ref = tracking_ref(remote, branch) if remote is not None else f"refs/heads/{branch}"
+                ensure_history(repo.git, ref, remote=remote, branch=branch)  # a shallow clone: never a cut history
                 info = reader.info(f"{ref}^{{commit}}")
                 tip = info.sha if info is not None else None
                 views[(remote, branch)] = Snapshot(repo.git, reader, tip, newest_records(repo.git, tip, names))
