@@ -61,8 +61,15 @@ def check_owner(
     root = change.root
     parents = [root.rsplit("/", i)[0] for i in range(1, root.count("/") + 1)]
     above = [join(p, name) for p in parents for name in _direct_files(tip, p)]
-    under = _rollgen_commits(git, tip.tip, [root])
-    for commits, where in ((under, f"under {root}"), (_rollgen_commits(git, tip.tip, above), f"above {root}")):
+    # The newest rollgen commit under the directory says who writes it now. When it is this
+    # release's, every older one was checked when this release's commits were made.
+    under = _rollgen_commits(git, tip.tip, [root], 1)
+    if under and under[0][1] != release:
+        under = _rollgen_commits(git, tip.tip, [root], _LOOK_BACK)
+    for commits, where in (
+        (under, f"under {root}"),
+        (_rollgen_commits(git, tip.tip, above, _LOOK_BACK), f"above {root}"),
+    ):
         other = next(((who, sha) for sha, who in commits if who and who != release), None)
         if other is not None:
             raise OwnershipError(
@@ -94,7 +101,7 @@ def _direct_files(tip: Snapshot, directory: str) -> list[str]:
     return [name for name in tip.list(directory) if "/" not in name]
 
 
-def _rollgen_commits(git: Git, ref: str, paths: list[str]) -> list[tuple[str, str]]:
+def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tuple[str, str]]:
     """``(commit, release)`` of the newest rollgen commits that changed any of ``paths`` (none: none)."""
     if not paths:
         return []
@@ -103,7 +110,7 @@ def _rollgen_commits(git: Git, ref: str, paths: list[str]) -> list[tuple[str, st
         "--no-show-signature",
         "--no-color",
         f"--grep=^{RELEASE}: ",
-        f"--max-count={_LOOK_BACK}",
+        f"--max-count={most}",
         f"--format=%H%x00%(trailers:key={RELEASE},valueonly,unfold)%x00",
         ref,
         "--",
