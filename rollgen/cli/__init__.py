@@ -109,6 +109,19 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("configure_promote", "rollgen.cli.rollout"),
         _lazy("handle_promote", "rollgen.cli.rollout"),
     ),
+    "pause": (
+        "hold a rollout where it is, without aborting it",
+        "Commit a pause (no file changes): until `rollgen resume`, advance, run and cron passes measure nothing "
+        "and commit nothing. A promote or an abort by a human still acts. An abort in progress is not held.",
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_pause", "rollgen.cli.rollout"),
+    ),
+    "resume": (
+        "let a paused rollout go on",
+        "Commit a resume (no file changes): the rollout's gates and pauses go on from where they were.",
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_resume", "rollgen.cli.rollout"),
+    ),
     "abort": (
         "commit the next state back to before the rollout",
         "Commit the next state on the safe way back (run again once it is live); the last commit restores the "
