@@ -48,7 +48,7 @@ def test_status_without_specs_lists_every_release_on_the_branch(
     assert main(["status", *repo, "-o", "json"]) == 0
     rows = {row["release"]: (row["step"], row["action"], row["phase"]) for row in json.loads(capsys.readouterr().out)}
     assert rows == {"prod/web": (1, "start", "progressing"), "staging/web": (2, "advance", "progressing")}
-    assert main(["status", *repo, "--branch", "nope"]) == 0
+    assert main(["status", *repo, "--branch", "nope"]) == 2  # a wrong question, not "no rollouts"
     assert capsys.readouterr().out == ""
 
 
@@ -62,7 +62,7 @@ def test_status_watch_prints_again_until_interrupted(tmp_path: Path) -> None:
     spec = str(write_spec(work))
     assert main(["start", spec, "--repo", str(work)]) == 0
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "rollgen", "status", spec, "--repo", str(work), "--watch", "0.1"],
+        [sys.executable, "-m", "rollgen", "status", spec, "--repo", str(work), "--watch", "--interval", "0.1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -86,7 +86,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "Render the configuration each step commits (a Kustomize overlay or Helm values) for review. "
         "The files are byte-identical to what a commit writes to the release's output.path, so their "
         "relative references resolve from there: use --step N --out <output.path> inside the repository "
-        "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/.",
+        "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/ (step-00 is the state before the rollout).",
         _lazy("configure_render", "rollgen.cli.spec"),
         _lazy("handle_render", "rollgen.cli.spec"),
     ),
