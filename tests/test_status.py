@@ -233,9 +233,14 @@ def test_watch_times_out_with_its_own_exit_code() -> None:
     assert raised.value.exit_code == 4 and fake.slept == [2, 2, 1]
 
 
-def rollgen_status(*args: str) -> subprocess.CompletedProcess[str]:
+def rollgen_status(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rollgen", "status", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "rollgen", "status", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -261,12 +266,13 @@ def test_watch_redraws_in_place_on_a_terminal(tmp_path: Path) -> None:
     work = make_repo(tmp_path / "work")
     spec = str(write_spec(work))
     assert main(["start", spec, "--repo", str(work)]) == 0
+    watching = ("--watch", "--interval", "0.2", "--timeout", "1")
     leader, follower = pty.openpty()
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "rollgen", "status", spec, "--repo", str(work), "--watch"]
-            + ["--interval", "0.2", "--timeout", "1"],
+            [sys.executable, "-m", "rollgen", "status", spec, "--repo", str(work), *watching],
             stdout=follower,
+            check=False,
             stderr=subprocess.PIPE,
             text=True,
             timeout=120,
@@ -298,7 +304,5 @@ def test_path_errors_name_the_path_tried(tmp_path: Path) -> None:
     assert run.returncode == 2 and f"{missing}: no such directory" in run.stderr and "PosixPath" not in run.stderr
     outside = tmp_path / "outside"
     outside.mkdir()
-    run = subprocess.run(
-        [sys.executable, "-m", "rollgen", "status"], cwd=outside, capture_output=True, text=True, timeout=120
-    )
+    run = rollgen_status(cwd=outside)
     assert run.returncode == 2 and f"{outside} is not in a git repository" in run.stderr
