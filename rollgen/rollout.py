@@ -187,7 +187,7 @@ def abort(
         wanted = _target(target, done + 1)
         if done >= wanted:
             return None
-        why = current.reason if done else one_line(reason or "aborted by a human (rollgen abort)")
+        why = current.reason if done else one_line(reason or "a human asked for it (rollgen abort)")
         if done + 1 >= way:
             return ops.restore(tip, current, why)
         state = ops.abort_way(current)[done]

@@ -64,17 +64,17 @@ def test_an_abort_says_why_in_its_commits_and_in_status_and_how_far_back_it_is(
     [row] = status_json(capsys, *repo)
     assert row["phase"] == "aborting" and row["walkBack"]["done"] == 1 and row["walkBack"]["of"] >= 2
     assert f"walking back: 1 of {row['walkBack']['of']} commits" in row["waitingFor"]
-    assert row["reason"] == "aborted by a human (rollgen abort)"
+    assert row["reason"] == "a human asked for it (rollgen abort)"
     while row["phase"] == "aborting":
         assert main(["abort", spec, *repo]) == 0
         [row] = status_json(capsys, spec, *repo)
-    assert row["phase"] == "aborted" and row["reason"] == "aborted by a human (rollgen abort)"
+    assert row["phase"] == "aborted" and row["reason"] == "a human asked for it (rollgen abort)"
     capsys.readouterr()
     assert main(["status", *repo]) == 0
     assert "aborted at step 0/" in capsys.readouterr().out
     last = git(work, "log", "-1", "--format=%B")
-    assert "Rollgen-Reason: aborted by a human (rollgen abort)" in last
-    assert "Aborted because aborted by a human (rollgen abort)." in last
+    assert "Rollgen-Reason: a human asked for it (rollgen abort)" in last
+    assert "Aborted because a human asked for it (rollgen abort)." in last
 
 
 def test_a_gate_error_shows_in_status_as_soon_as_it_is_measured_and_the_abort_records_it(
