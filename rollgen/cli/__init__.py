@@ -161,9 +161,11 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
     ),
     "run": (
         "advance until the rollout completes or aborts",
-        "One spec file: loop `rollgen advance` with a live progress display and a final summary. Resumable: stop it "
-        "and run it again, it carries on from Git. Exit 0 completed, 1 aborted, 2 bad input. Several specs or a "
-        "directory: a controller passing over all of them (one line per release and pass) until interrupted.",
+        "One spec file: loop `rollgen advance` with a live progress display (each gate's verdict and its last "
+        "measurement's message) and a final summary. Resumable: stop it and run it again, it carries on from Git. "
+        "A paused rollout is waited on until `rollgen resume`. Exit 0 completed, 1 aborted, 2 bad input. Several "
+        "specs or a directory: a controller passing over all of them (one line per release and pass) until "
+        "interrupted.",
         _lazy("configure", "rollgen.cli.controller"),
         _lazy("handle_run", "rollgen.cli.controller"),
     ),
