@@ -59,7 +59,12 @@ def test_a_new_users_first_rollout_read_screen_by_screen(tmp_path: Path) -> None
                     "maxSurge": "100%",
                     "maxUnavailable": 0,
                     "traffic": "replicas",
-                    "steps": [{"setWeight": 50}, {"pause": {}}, {"setWeight": 75}, {"analysis": {"gates": ["healthz"]}}],
+                    "steps": [
+                        {"setWeight": 50},
+                        {"pause": {}},
+                        {"setWeight": 75},
+                        {"analysis": {"gates": ["healthz"]}},
+                    ],
                 }
             },
             "gates": [{"name": "healthz", "http": {"url": f"{refused_url()}/healthz"}}],
