@@ -54,7 +54,13 @@ def _left(until: float | None, now: float) -> str:
 def frame(current: Pass, now: float) -> Frame:
     """The view of one pass at ``now`` (only the countdowns depend on ``now``)."""
     lines = [headline(current.state)]
-    key = [lines[0]]
+    if current.state.walk_back is not None:  # a five-commit abort is not "step 5/9" five times over
+        done, of = current.state.walk_back
+        lines.append(
+            f"  walking back: {done} of {of} commits"
+            + (f", because {current.state.reason}" if current.state.reason else "")
+        )
+    key = list(lines)
     judgement = current.judgement
     if judgement is not None:
         for view in judgement.gates:

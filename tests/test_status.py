@@ -65,6 +65,10 @@ def test_an_abort_says_why_in_its_commits_and_in_status_and_how_far_back_it_is(
     assert row["phase"] == "aborting" and row["walkBack"]["done"] == 1 and row["walkBack"]["of"] >= 2
     assert f"walking back: 1 of {row['walkBack']['of']} commits" in row["waitingFor"]
     assert row["reason"] == "a human asked for it (rollgen abort)"
+    capsys.readouterr()
+    assert main(["advance", spec, *repo]) == 1  # the controller's display says it too, and takes the next step back
+    assert "walking back: 1 of " in capsys.readouterr().out
+    [row] = status_json(capsys, *repo)
     while row["phase"] == "aborting":
         assert main(["abort", spec, *repo]) == 0
         [row] = status_json(capsys, spec, *repo)
@@ -306,3 +310,16 @@ def test_path_errors_name_the_path_tried(tmp_path: Path) -> None:
     outside.mkdir()
     run = rollgen_status(cwd=outside)
     assert run.returncode == 2 and f"{outside} is not in a git repository" in run.stderr
+
+
+def test_every_commands_help_runs_and_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from rollgen.cli import COMMANDS
+
+    for name, (_, description, _, _) in COMMANDS.items():
+        assert main([name, "--help"]) == 0
+        assert " ".join(description.split()[:6]) in " ".join(capsys.readouterr().out.split())
+    assert main(["status", "--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "--watch" in said and "exit 0 all completed, 1 any aborted, 4 on --timeout" in said
+    assert main(["render", "--help"]) == 0
+    assert "step-00/ ... step-NN/" in " ".join(capsys.readouterr().out.split())
