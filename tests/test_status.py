@@ -184,6 +184,16 @@ def test_an_abort_is_not_held_and_a_held_rollout_can_be_aborted(
     assert main(["abort", spec, *repo]) == 0  # the walk back goes on past the earlier pause commit
 
 
+def test_a_human_says_why_an_abort_and_status_shows_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = make_repo(tmp_path / "work")
+    spec = str(write_spec(work))
+    assert main(["start", spec, "--repo", str(work)]) == 0
+    assert main(["abort", spec, "--repo", str(work), "--now", "--reason", "p99 latency\ndoubled in eu-west"]) == 0
+    [row] = status_json(capsys, "--repo", str(work))
+    assert row["reason"] == "p99 latency doubled in eu-west"
+    assert "Aborted because p99 latency doubled in eu-west." in git(work, "log", "-1", "--format=%B")
+
+
 def test_resume_without_a_pause_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     work = make_repo(tmp_path / "work")
     spec = str(write_spec(work))

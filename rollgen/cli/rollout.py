@@ -59,6 +59,12 @@ def configure_abort(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--now", action="store_true", help="restore the pre-rollout files in one commit instead of the safe way back"
     )
+    parser.add_argument(
+        "--reason",
+        default="",
+        metavar="TEXT",
+        help="why, in a sentence: recorded in the abort commits (Rollgen-Reason) and shown by status",
+    )
 
 
 def configure_status(parser: argparse.ArgumentParser) -> None:
@@ -107,7 +113,9 @@ def handle_promote(args: argparse.Namespace) -> int:
 
 
 def handle_abort(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.abort(o.repo, o.release, immediate=args.now, remote=o.remote))
+    return _operate(
+        args, lambda o: rollout.abort(o.repo, o.release, immediate=args.now, remote=o.remote, reason=args.reason)
+    )
 
 
 def handle_retry(args: argparse.Namespace) -> int:
@@ -175,12 +183,14 @@ def handle_status(args: argparse.Namespace) -> int:
         _print_rows(read(), args.output)
         return code[0]
     display = Display(sys.stdout)
+    shown: list[Sequence[Mapping[str, Any]]] = []
 
     def draw(rows: Sequence[Mapping[str, Any]]) -> None:
         if args.output == "text":
             lines = tuple(line for row in rows for line in _lines(row))
             display.draw(Frame(lines, lines))
-        else:
+        elif shown != [rows]:  # a document per change, not one per look
+            shown[:] = [rows]
             _print_rows(rows, args.output)
 
     return watch(read, draw, interval=args.interval or INTERVAL, timeout=args.timeout)
