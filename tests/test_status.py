@@ -66,9 +66,9 @@ def test_an_abort_says_why_in_its_commits_and_in_status_and_how_far_back_it_is(
     assert f"walking back: 1 of {row['walkBack']['of']} commits" in row["waitingFor"]
     assert row["reason"] == "a human asked for it (rollgen abort)"
     capsys.readouterr()
-    assert main(["advance", spec, *repo]) == 1  # the controller's display says it too, and takes the next step back
-    assert "walking back: 1 of " in capsys.readouterr().out
+    assert main(["advance", spec, *repo]) == 1  # the controller takes the next step back
     [row] = status_json(capsys, *repo)
+    assert row["phase"] == "aborting" and row["walkBack"]["done"] == 2
     while row["phase"] == "aborting":
         assert main(["abort", spec, *repo]) == 0
         [row] = status_json(capsys, spec, *repo)
@@ -94,7 +94,7 @@ def test_a_gate_error_shows_in_status_as_soon_as_it_is_measured_and_the_abort_re
     capsys.readouterr()
     assert main(["advance", str(spec), *repo]) == 0  # one error: retried, not yet an abort
     shown = capsys.readouterr().out
-    assert "healthz" in shown and "last Error:" in shown and "refused" in shown  # the run/advance display
+    assert "healthz" in shown and "refused" in shown  # advance's line says it too
     for args in ((), (str(spec),)):
         [row] = status_json(capsys, *args, *repo)
         [gate] = row["gates"]
@@ -333,3 +333,32 @@ def test_every_commands_help_runs_and_says_what_it_does(capsys: pytest.CaptureFi
     assert "--watch" in said and "exit 0 all completed, 1 any aborted, 4 on --timeout" in said
     assert main(["render", "--help"]) == 0
     assert "step-00/ ... step-NN/" in " ".join(capsys.readouterr().out.split())
+
+
+def test_runs_display_shows_each_gates_last_message_a_hold_and_the_walk_back() -> None:
+    from rollgen.analysis import Measurement, Phase, Verdict
+    from rollgen.controller import Pass
+    from rollgen.decision import GateView, Judgement, WaitUntil
+    from rollgen.gitops.trailers import Action
+    from rollgen.progress import frame
+    from rollgen.state import RolloutPhase, RolloutState
+
+    common = {"release": "prod/web", "rollout": "r1", "steps": 5, "from_version": "1.0", "to_version": "1.1"}
+    gating = RolloutState(
+        **common, step=2, action=Action.ADVANCE, phase=RolloutPhase.PROGRESSING, plan="d", commit="c" * 40,
+        since=0, plan_step=None, paused_at=10,
+    )  # fmt: skip
+    error = Measurement(Phase.ERROR, None, "GET http://127.0.0.1:9/healthz: connection refused", 5.0)
+    judged = Judgement(WaitUntil("", 15.0), (GateView("1:analysis", "healthz", Verdict(Phase.RUNNING, "", 15.0)),))
+    shown = frame(
+        Pass(state=gating, after=gating, judgement=judged, committed=False, records={"1:analysis/healthz": (error,)}),
+        now=6.0,
+    )
+    assert "[progressing, PAUSED]" in shown.lines[0]
+    assert "last Error: GET http://127.0.0.1:9/healthz: connection refused" in shown.lines[1]
+    back = RolloutState(
+        **common, step=4, action=Action.ABORT, phase=RolloutPhase.ABORTING, plan="d", commit="c" * 40, since=0,
+        plan_step=None, walk_back=(2, 5), reason="gate healthz: Error",
+    )  # fmt: skip
+    shown = frame(Pass(state=back, after=back, judgement=None, committed=False, records={}), now=0.0)
+    assert shown.lines[1] == "  walking back: 2 of 5 commits, because gate healthz: Error"
