@@ -100,8 +100,10 @@ def advance(
     state, tip = _read(repo, release, remote) if view is None else _seen(view, release)
     if state.phase.over:
         return Pass(state=state, after=state, judgement=None, committed=False, records={})
-    if state.plan_changed:
-        return Pass(state=state, after=state, judgement=None, committed=False, records={}, note=state.waiting_for())
+    if state.plan_changed or state.paused:
+        # Paused: nothing is measured or committed until rollgen resume (an abort is never paused).
+        note = ("paused: waiting for " if state.paused else "") + state.waiting_for()
+        return Pass(state=state, after=state, judgement=None, committed=False, records={}, note=note)
     aborting = state.phase is RolloutPhase.ABORTING
     # Aborts and full promotions wait for each commit to be live, nothing else.
     stages = stages_of(release, state.plan_step, liveness_only=aborting or state.promoting_fully)
@@ -129,7 +131,7 @@ def advance(
     elif isinstance(decision, Advance):
         outcome = rollout.promote(repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote)
     elif isinstance(decision, Abort):
-        outcome = rollout.abort(repo, release, remote=remote)
+        outcome = rollout.abort(repo, release, remote=remote, reason=decision.reason)
     # After the commit: the abort's reaction time does not wait for bookkeeping.
     if measured:
         save_records(repo, state.commit, records, remote)
@@ -294,7 +296,7 @@ def follow(
             reason = decision.reason
         display.show(current, clock())
         if current.done:
-            display.summary(summary(current.after, clock() - began, reason))
+            display.summary(summary(current.after, clock() - began, reason or current.after.reason))
             return EXIT_OK if current.after.phase is RolloutPhase.COMPLETED else EXIT_FAILURE
         if current.committed:
             continue  # judge the new commit at once

@@ -9,6 +9,7 @@ prints its message (never a traceback) and exits with its ``exit_code``:
      nothing to roll back (:class:`NotSoError`, :class:`SpecError`)
 2    usage or unreadable input (:class:`UsageError`)
 3    an unexpected error (a bug): one line on stderr, the traceback with ``--debug``
+4    a wait timed out (``status --watch --timeout``) before the rollout ended (:class:`TimedOut`)
 130  interrupted
 ==== ======================================================================
 
@@ -25,12 +26,13 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_TIMEOUT = 4
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 success or nothing to do; 1 the thing asked for is not so (invalid spec, rollout aborted,
 nothing to roll back); 2 usage or unreadable input; 3 unexpected error (--debug shows the traceback);
-130 interrupted."""
+4 timed out (status --watch --timeout); 130 interrupted."""
 
 
 @dataclass(frozen=True, order=True)
@@ -69,6 +71,12 @@ class NothingToDo(RollgenError):
     """What was asked for already holds (no rollout to advance, a rollout already aborted): success."""
 
     exit_code = EXIT_OK
+
+
+class TimedOut(RollgenError):
+    """A wait ran out of time before what it waited for happened (``status --watch --timeout``)."""
+
+    exit_code = EXIT_TIMEOUT
 
 
 class UsageError(RollgenError):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from rollgen.analysis import Phase
-from rollgen.decision import Abort, Advance, Hold, WaitUntil
+from rollgen.decision import Abort, Advance, Hold, WaitUntil, record_key
+from rollgen.gitops.trailers import one_line
 from rollgen.state import RolloutPhase, RolloutState
 
 if TYPE_CHECKING:  # annotations only: the controller imports this module
@@ -28,6 +29,10 @@ class Frame:
     key: tuple[str, ...]
 
 
+MESSAGE_LIMIT = 160
+"""How much of a measurement's message a screen line shows (the git note keeps all of it)."""
+
+
 def headline(state: RolloutState) -> str:
     """``podinfo 1.0 -> 2.0  step 3/9 setWeight 25% (weight 25%)  @1a2b3c4``"""
     step = state.plan_step
@@ -38,7 +43,7 @@ def headline(state: RolloutState) -> str:
     name = state.release.partition("/")[2]
     return (
         f"{name} {state.from_version} -> {state.to_version}  step {state.step}/{state.steps}{what}  "
-        f"[{state.phase}]  @{state.commit[:7]}"
+        f"[{state.phase}{', PAUSED' if state.paused else ''}]  @{state.commit[:7]}"
     )
 
 
@@ -49,7 +54,13 @@ def _left(until: float | None, now: float) -> str:
 def frame(current: Pass, now: float) -> Frame:
     """The view of one pass at ``now`` (only the countdowns depend on ``now``)."""
     lines = [headline(current.state)]
-    key = [lines[0]]
+    if current.state.walk_back is not None:  # a five-commit abort is not "step 5/9" five times over
+        done, of = current.state.walk_back
+        lines.append(
+            f"  walking back: {done} of {of} commits"
+            + (f", because {current.state.reason}" if current.state.reason else "")
+        )
+    key = list(lines)
     judgement = current.judgement
     if judgement is not None:
         for view in judgement.gates:
@@ -59,6 +70,10 @@ def frame(current: Pass, now: float) -> Frame:
             if verdict.phase is Phase.RUNNING and verdict.next_measurement_at is not None:
                 countdown = f", next in {_left(verdict.next_measurement_at, now)}"
             stable = f"  {view.stage:<11} {view.gate:<20} {verdict.phase.value:<12} {counts}"
+            kept = current.records.get(record_key(view.stage, view.gate), ())
+            if kept and kept[-1].message:
+                # The last measurement's own words: a refused connection shows at once, not at the abort.
+                stable += f"; last {kept[-1].phase.value}: {one_line(kept[-1].message, MESSAGE_LIMIT)}"
             lines.append(stable + countdown)
             key.append(stable)
         decision = judgement.decision
@@ -97,19 +112,21 @@ class Display:
         self._last: tuple[str, ...] = ()
 
     def show(self, current: Pass, now: float) -> None:
-        shown = frame(current, now)
+        self.draw(frame(current, now), ends_view=current.committed)
+
+    def draw(self, shown: Frame, *, ends_view: bool = False) -> None:
+        """Draw ``shown``; ``ends_view`` keeps it on screen as history and starts a new view below."""
         if self.live:
             # Cursor up over the last view, clear to the end of the screen, draw again.
             erase = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
             self.stream.write(erase + "".join(line + "\n" for line in shown.lines))
-            # A commit ends this view: keep it on screen as history and start a new one below.
-            self._drawn = 0 if current.committed else len(shown.lines)
+            self._drawn = 0 if ends_view else len(shown.lines)
         elif shown.key != self._last:
             # Same step: only what changed (a gate's count, the wait); a new step: everything.
             same_step = bool(self._last) and shown.key[0] == self._last[0]
             new = [line for line in shown.key if line not in self._last] if same_step else list(shown.key)
             self.stream.write("".join(line + "\n" for line in new))
-        self._last = () if current.committed else shown.key
+        self._last = () if ends_view else shown.key
         self.stream.flush()
 
     def summary(self, text: str) -> None:

@@ -45,11 +45,20 @@ from rollgen.gitops.depth import ShallowHistoryError, is_boundary
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot, history
-from rollgen.gitops.trailers import Action, StepRecord, rollout_id
+from rollgen.gitops.trailers import Action, StepRecord, one_line, rollout_id
 from rollgen.plan import Plan, State, abort_states
 from rollgen.proposal import close_step_pull_requests, propose
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, RolloutState, current_state, plan_for, read_state, release_key
+from rollgen.state import (
+    RolloutPhase,
+    RolloutState,
+    current_state,
+    plan_for,
+    read_state,
+    release_key,
+    wait_text,
+    walk_back_text,
+)
 
 # Actions that put a plan step live (the rollout goes on from there).
 _FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
@@ -152,8 +161,14 @@ def promote(
     return ops.commit(decide, propose_first=True)
 
 
-def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str | None = None) -> Outcome:
+def abort(
+    repo: Repo, release: Release, *, immediate: bool = False, remote: str | None = None, reason: str = ""
+) -> Outcome:
     """Commit the next state back towards before the rollout (``immediate``: straight to it).
+
+    ``reason`` says why the abort began (a failed gate, a human); the first
+    abort commit records it (``Rollgen-Reason`` and a sentence in the body)
+    and every later one carries it on, so the last says why as well.
 
     One commit per call along :func:`~rollgen.plan.abort_states`; the last
     one writes the output directory exactly as the commit before the
@@ -177,16 +192,58 @@ def abort(repo: Repo, release: Release, *, immediate: bool = False, remote: str 
         wanted = _target(target, done + 1)
         if done >= wanted:
             return None
+        why = current.reason if done else one_line(reason or "a human asked for it (rollgen abort)")
         if done + 1 >= way:
-            return ops.restore(tip, current)
+            return ops.restore(tip, current, why)
         state = ops.abort_way(current)[done]
-        return ops.abort_step(current, state, done + 1, way)
+        return ops.abort_step(current, state, done + 1, way, why)
 
     outcome = ops.commit(decide)
     if release.git.mode != "pull-request":
         return outcome
     assert outcome.state is not None  # run without propose always reads a state back
     return dataclasses.replace(outcome, warnings=close_step_pull_requests(repo, release, outcome.state))
+
+
+def pause(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
+    """Hold the rollout where it is: a ``pause`` commit that changes no file.
+
+    While paused, ``advance``, ``run`` and the cron path measure nothing and
+    commit nothing; ``resume`` lets the rollout go on (a ``promote`` or an
+    ``abort`` by a human goes on too: they are explicit). An abort is never
+    held: pausing one is refused, since stopping half way back is worse than
+    either end.
+    """
+    ops = _Operation(repo, release, remote)
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = ops.in_progress(tip, "pause")
+        if current.phase is RolloutPhase.ABORTING:
+            raise NotSoError(
+                f"{current.release}: rollout {current.rollout} is being aborted; an abort is not held "
+                "(it walks back to the pre-rollout files)"
+            )
+        if current.paused:
+            return None
+        return ops.hold(tip, current, Action.PAUSE)
+
+    return ops.commit(decide)
+
+
+def resume(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
+    """Let a paused rollout go on: a ``resume`` commit that changes no file."""
+    ops = _Operation(repo, release, remote)
+
+    def decide(tip: Snapshot) -> Change | None:
+        current = ops.in_progress(tip, "resume")
+        if not current.paused:
+            last = tip.last_record(ops.key)
+            if last is not None and last.record.action == Action.RESUME:
+                return None  # this resume already landed
+            raise NotSoError(f"{current.release}: rollout {current.rollout} is not paused; nothing to resume")
+        return ops.hold(tip, current, Action.RESUME)
+
+    return ops.commit(decide)
 
 
 def live_state(repo: Repo, release: Release, current: RolloutState) -> State | None:
@@ -335,7 +392,17 @@ class _Operation:
             rollout = rollout_id(self.key, from_version, to_version, tip.tip or "0" * 40)
         assert rollout is not None
         step = plan.steps[index - 1]
-        record = StepRecord(self.key, rollout, index, len(plan.steps), plan.digest(), action, from_version, to_version)
+        record = StepRecord(
+            self.key,
+            rollout,
+            index,
+            len(plan.steps),
+            plan.digest(),
+            action,
+            from_version,
+            to_version,
+            wait=wait_text(plan.steps[index - 1].after),
+        )
         weight = f" {step.set_weight}%" if step.set_weight is not None else ""
         subject = (
             f"{self.release.name}: step {index}/{len(plan.steps)} {step.action}{weight} "
@@ -345,6 +412,15 @@ class _Operation:
         return Change(
             self.release.output_path, self.render(from_version, to_version, step.state), f"{subject}\n\n{body}", record
         )
+
+    def hold(self, tip: Snapshot, current: RolloutState, action: Action) -> Change:
+        """A pause or resume commit: the output's files as they are, the step's record with ``action``."""
+        files = tip.files(self.release.output_path)
+        subject = (
+            f"{self.release.name}: {action.value} at step {current.step}/{current.steps} "
+            f"({current.from_version} -> {current.to_version})"
+        )
+        return Change(self.release.output_path, files, subject, self._record(current, current.step, action))
 
     def complete(self, current: RolloutState) -> Change:
         """The commit after the last step: files unchanged, action ``complete``."""
@@ -372,15 +448,18 @@ class _Operation:
             len(entries),
         )
 
-    def abort_step(self, current: RolloutState, state: State, k: int, way: int) -> Change:
+    def abort_step(self, current: RolloutState, state: State, k: int, way: int, reason: str) -> Change:
         files = self.render(current.from_version, current.to_version, state)
         subject = (
             f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
             f"({current.from_version} -> {current.to_version})"
         )
-        return Change(self.release.output_path, files, subject, self._record(current, current.step, Action.ABORT))
+        record = dataclasses.replace(
+            self._record(current, current.step, Action.ABORT), wait=walk_back_text(k, way), reason=reason
+        )
+        return Change(self.release.output_path, files, _with_reason(subject, reason), record)
 
-    def restore(self, tip: Snapshot, current: RolloutState) -> Change:
+    def restore(self, tip: Snapshot, current: RolloutState, reason: str) -> Change:
         """The last abort commit: the output directory as it was before the rollout's first commit."""
         first = self.first_commit(current)
         files = tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
@@ -388,17 +467,22 @@ class _Operation:
             f"{self.release.name}: abort, {current.from_version} restored "
             f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})"
         )
-        return Change(self.release.output_path, files, subject, self._record(current, 0, Action.ABORT))
+        record = dataclasses.replace(self._record(current, 0, Action.ABORT), reason=reason)
+        return Change(self.release.output_path, files, _with_reason(subject, reason), record)
 
     def first_commit(self, current: RolloutState) -> str:
         """The rollout's first commit (its start, retry or undo); its parent holds the pre-rollout files."""
-        # A rollout has at most its steps, a complete and its aborts: bounded by 2n + 2 commits.
-        entries = history(self.repo.git, current.commit, self.key, limit=2 * current.steps + 2)
-        mine = [e for e in entries if e.record.rollout == current.rollout]
-        first = next((e for e in mine if e.record.action in (Action.START, Action.RETRY, Action.UNDO)), None)
-        if first is None:
-            raise RollgenError(f"{self.key}: cannot find the first commit of rollout {current.rollout}")
-        return first.sha
+        # A rollout has its steps, a complete and its aborts (2n + 2 commits), plus any pauses and resumes.
+        limit = 2 * current.steps + 2
+        while True:
+            entries = history(self.repo.git, current.commit, self.key, limit=limit)
+            mine = [e for e in entries if e.record.rollout == current.rollout]
+            first = next((e for e in mine if e.record.action in (Action.START, Action.RETRY, Action.UNDO)), None)
+            if first is not None:
+                return first.sha
+            if len(entries) < limit or len(mine) < len(entries):
+                raise RollgenError(f"{self.key}: cannot find the first commit of rollout {current.rollout}")
+            limit *= 4
 
     def _has_parent(self, sha: str) -> bool:
         """Whether ``sha`` has a parent; a shallow clone's boundary is refused, never read as a root commit."""
@@ -423,6 +507,11 @@ class _Operation:
             current.from_version,
             current.to_version,
         )
+
+
+def _with_reason(subject: str, reason: str) -> str:
+    """An abort commit's message: its subject, and why the rollout is aborted in a sentence."""
+    return f"{subject}\n\nAborted because {reason.rstrip('.')}."
 
 
 def _same_start(current: RolloutState, release: Release) -> bool:

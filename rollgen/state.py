@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.plan import Plan, Step, Wait, plan_release
-from rollgen.spec.model import Pause, Release
+from rollgen.spec.model import Analysis, Pause, Release
 
 
 class RolloutPhase(enum.StrEnum):
@@ -80,6 +81,15 @@ class RolloutState:
     since: int
     plan_step: Step | None
     plan_changed: bool = False
+    recorded_waits: tuple[Wait, ...] = ()
+    walk_back: tuple[int, int] | None = None
+    reason: str = ""
+    paused_at: int | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Held by ``rollgen pause``: nothing is measured or committed until ``rollgen resume``."""
+        return self.paused_at is not None
 
     @property
     def promoting_fully(self) -> bool:
@@ -89,9 +99,9 @@ class RolloutState:
     @property
     def waits(self) -> tuple[Wait, ...]:
         """What must happen after this commit is live before the next one (gates, pauses)."""
-        if self.plan_step is None or not self.phase.in_progress or self.promoting_fully:
+        if not self.phase.in_progress or self.plan_changed or self.promoting_fully:
             return ()
-        return self.plan_step.after
+        return self.plan_step.after if self.plan_step is not None else self.recorded_waits
 
     @property
     def running(self) -> str:
@@ -103,9 +113,12 @@ class RolloutState:
         if self.plan_changed:
             return "the spec's plan changed since this commit: abort, or restore the spec"
         if self.phase is RolloutPhase.ABORTING:
-            return "the abort's next commit (rollgen abort)"
+            walked = f"walking back: {self.walk_back[0]} of {self.walk_back[1]} commits; " if self.walk_back else ""
+            return f"{walked}the abort's next commit once this one is live (rollgen advance, run or abort)"
         if not self.phase.in_progress:
             return ""
+        if self.paused_at is not None:
+            return f"rollgen resume (paused at {_iso(self.paused_at)}; nothing is measured or committed meanwhile)"
         parts: list[str] = []
         for wait in self.waits:
             if isinstance(wait, Pause):
@@ -140,23 +153,40 @@ def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Rele
 
 def read_state(snapshot: Snapshot, release: Release) -> RolloutState | None:
     """The rollout of ``release`` as the history behind ``snapshot`` records it; None when none ever began."""
-    entry = snapshot.last_record(release_key(release))
-    return None if entry is None else state_of(entry, release)
+    key = release_key(release)
+    entry = snapshot.last_record(key)
+    if entry is None or not entry.record.action.holds:
+        return None if entry is None else state_of(entry, release)
+    step = snapshot.last_step_record(key, entry.sha)
+    return None if step is None else state_of(step, release, hold=entry)
 
 
-def state_of(entry: HistoryEntry, release: Release | None) -> RolloutState:
-    """The state one rollgen commit records; without the spec (``release`` None) no plan step is known."""
+def state_of(entry: HistoryEntry, release: Release | None, hold: HistoryEntry | None = None) -> RolloutState:
+    """The state one rollgen commit records; without the spec (``release`` None) no plan step is known.
+
+    ``hold`` is the newest pause or resume commit after ``entry``, if any.
+    Without the spec, what the step waits for comes from the commit's
+    ``Rollgen-Wait`` trailer.
+    """
     record = entry.record
     plan = plan_for(release, record.from_version, record.to_version)[1] if release is not None else None
     same = plan is not None and plan.digest() == record.plan and len(plan.steps) == record.steps
     plan_step = plan.steps[record.step - 1] if plan is not None and same and record.step >= 1 else None
+    recorded = waits_of(record.wait) if record.action != Action.ABORT else ()
+    phase = _phase(record, plan_step.after if plan_step is not None else () if release is not None else recorded)
+    paused = (
+        hold is not None
+        and hold.record.action == Action.PAUSE
+        and hold.record.rollout == record.rollout
+        and phase.in_progress
+    )
     return RolloutState(
         release=record.release,
         rollout=record.rollout,
         step=record.step,
         steps=record.steps,
         action=record.action,
-        phase=_phase(record, plan_step),
+        phase=phase,
         from_version=record.from_version,
         to_version=record.to_version,
         plan=record.plan,
@@ -164,7 +194,63 @@ def state_of(entry: HistoryEntry, release: Release | None) -> RolloutState:
         since=entry.time,
         plan_step=plan_step,
         plan_changed=release is not None and not same,
+        recorded_waits=recorded,
+        walk_back=_walk_back(record.wait) if record.action == Action.ABORT and record.step else None,
+        reason=record.reason,
+        paused_at=hold.time if paused and hold is not None else None,
     )
+
+
+def wait_text(waits: tuple[Wait, ...]) -> str:
+    """What a step waits for, as its commit's ``Rollgen-Wait`` trailer says it (:func:`waits_of` reads it back).
+
+    >>> wait_text((Pause(None), Analysis(("errors", "latency")), Pause(30.0)))
+    'pause; gates errors,latency; pause 30'
+    >>> waits_of(wait_text((Pause(None), Analysis(("errors", "latency")), Pause(30.0))))
+    (Pause(seconds=None), Analysis(gates=('errors', 'latency')), Pause(seconds=30.0))
+    """
+    return "; ".join(
+        ("pause" if wait.seconds is None else f"pause {wait.seconds:g}")
+        if isinstance(wait, Pause)
+        else "gates " + ",".join(wait.gates)
+        for wait in waits
+    )
+
+
+def waits_of(text: str) -> tuple[Wait, ...]:
+    """The waits :func:`wait_text` wrote; words it does not know (a newer rollgen's) are skipped."""
+    waits: list[Wait] = []
+    for part in text.split(";"):
+        match part.split():
+            case ["pause"]:
+                waits.append(Pause(None))
+            case ["pause", seconds]:
+                try:
+                    waits.append(Pause(float(seconds)))
+                except ValueError:
+                    continue
+            case ["gates", names]:
+                waits.append(Analysis(tuple(names.split(","))))
+    return tuple(waits)
+
+
+def walk_back_text(done: int, of: int) -> str:
+    """The ``Rollgen-Wait`` of an abort commit: it is the ``done``-th of ``of`` commits back.
+
+    >>> _walk_back(walk_back_text(2, 5))
+    (2, 5)
+    """
+    return f"back {done}/{of}"
+
+
+def _walk_back(text: str) -> tuple[int, int] | None:
+    match text.split():
+        case ["back", counts] if (found := _COUNTS.fullmatch(counts)) is not None:
+            return int(found[1]), int(found[2])
+    return None
+
+
+_COUNTS = re.compile(r"(\d+)/(\d+)")
 
 
 def current_state(
@@ -175,19 +261,24 @@ def current_state(
         return read_state(snapshot, release)
 
 
-def states_on(repo: Repo, branch: str, *, remote: str | None = None, limit: int = 500) -> tuple[RolloutState, ...]:
-    """Every release's state on ``branch``, from its newest ``limit`` rollgen commits, without specs.
+def states_on(
+    repo: Repo, branch: str, *, remote: str | None = None, at: str | None = None, limit: int = 500
+) -> tuple[RolloutState, ...]:
+    """Every release's state on ``branch`` (or at ref ``at``), from its newest ``limit`` rollgen commits, without specs.
 
     Without a spec no plan is known: each state names its step, versions and
     action, but not what the step waits for. Sorted by release.
     """
-    with branch_tip(repo, branch, remote) as snapshot:
+    with branch_tip(repo, branch, remote, at) as snapshot:
         if snapshot.tip is None:
             return ()
         newest: dict[str, HistoryEntry] = {}
+        steps: dict[str, HistoryEntry] = {}
         for entry in history(repo.git, snapshot.tip, limit=limit):
             newest.setdefault(entry.record.release, entry)
-    return tuple(state_of(newest[key], None) for key in sorted(newest))
+            if not entry.record.action.holds:
+                steps.setdefault(entry.record.release, entry)
+    return tuple(state_of(steps[key], None, hold=newest[key]) for key in sorted(steps))
 
 
 @contextmanager
@@ -209,14 +300,14 @@ def branch_tip(repo: Repo, branch: str, remote: str | None, at: str | None = Non
         yield Snapshot(repo.git, reader, tip.sha if tip else None)
 
 
-def _phase(record: StepRecord, step: Step | None) -> RolloutPhase:
+def _phase(record: StepRecord, waits: tuple[Wait, ...]) -> RolloutPhase:
     if record.action == Action.COMPLETE:
         return RolloutPhase.COMPLETED
     if record.action == Action.ABORT:
         return RolloutPhase.ABORTED if record.step == 0 else RolloutPhase.ABORTING
     if record.action == Action.PROMOTE:
         return RolloutPhase.PROGRESSING  # a full promotion skips the step's pauses
-    if step is not None and any(isinstance(w, Pause) for w in step.after):
+    if any(isinstance(w, Pause) for w in waits):
         return RolloutPhase.WAITING
     return RolloutPhase.PROGRESSING
 

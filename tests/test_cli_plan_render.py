@@ -48,7 +48,8 @@ def test_render_writes_every_step_and_a_step_builds_in_place(tmp_path: Path) -> 
     run = rollgen("render", str(CANARY), "--out", str(review))
     assert run.returncode == 0, run.stderr
     steps = sorted(p.name for p in review.iterdir())
-    assert steps[0] == "step-0" and len(steps) == len(plan_release(load_release(CANARY)).steps) + 1
+    # What `render --help` promises (DIR/step-NN/), in the order a listing shows.
+    assert steps == [f"step-{i:02d}" for i in range(len(plan_release(load_release(CANARY)).steps) + 1)]
 
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "examples" / "apps", repo / "examples" / "apps")
@@ -56,7 +57,7 @@ def test_render_writes_every_step_and_a_step_builds_in_place(tmp_path: Path) -> 
     run = rollgen("render", str(CANARY), "--step", "2", "--out", str(out), "--repo", str(repo))
     assert run.returncode == 0, run.stderr
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
-        p.relative_to(review / "step-2").as_posix() for p in (review / "step-2").rglob("*") if p.is_file()
+        p.relative_to(review / "step-02").as_posix() for p in (review / "step-02").rglob("*") if p.is_file()
     )
     built = subprocess.run([kubectl, "kustomize", str(out)], capture_output=True, text=True, check=True).stdout
     replicas = {

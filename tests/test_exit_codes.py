@@ -1,7 +1,7 @@
 """The exit-code contract, as a table over every command (README "Exit codes", ``rollgen --help``).
 
 0 success or nothing to do; 1 the thing asked for is not so; 2 usage or
-unreadable input; 3 an unexpected error; 130 interrupted. Each row runs the
+unreadable input; 3 an unexpected error; 4 a wait timed out; 130 interrupted. Each row runs the
 commands of ``before`` on a fresh repository (each must exit 0), then the
 command under test, through the real CLI on a real git repository.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.cli import COMMANDS, main
-from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 from testkit.rollouts import make_repo, write_spec
 
 INVALID = Path(__file__).resolve().parent / "spec" / "invalid" / "same-version.yaml"
@@ -51,7 +51,31 @@ TABLE: dict[str, Row] = {
     "start unreadable file": Row(("start", "{missing}", *R), EXIT_USAGE),
     "start not a repository": Row(("start", "{spec}", "--repo", "{tmp}"), EXIT_USAGE),
     "status ok": Row(("status", *R), EXIT_OK),
-    "status bad --watch": Row(("status", *R, "--watch", "-1"), EXIT_USAGE),
+    "status bad --interval": Row(("status", *R, "--watch", "--interval", "-1"), EXIT_USAGE),
+    "status --interval without --watch": Row(("status", *R, "--interval", "1"), EXIT_USAGE),
+    "status unknown branch": Row(("status", *R, "--branch", "nope"), EXIT_USAGE),
+    "status --watch, completed": Row(
+        ("status", "{spec}", *R, "--watch"),
+        EXIT_OK,
+        (("start", "{spec}", *R), ("promote", "{spec}", "--full", *R), ("promote", "{spec}", *R)),
+    ),
+    "status --watch, aborted": Row(
+        ("status", "{spec}", *R, "--watch"), EXIT_FAILURE, (("start", "{spec}", *R), ("abort", "{spec}", "--now", *R))
+    ),
+    "status --watch timed out": Row(
+        ("status", "{spec}", *R, "--watch", "--interval", "0.1", "--timeout", "0.3"),
+        EXIT_TIMEOUT,
+        (("start", "{spec}", *R),),
+    ),
+    "pause ok": Row(("pause", "{spec}", *R), EXIT_OK, (("start", "{spec}", *R),)),
+    "pause with no rollout": Row(("pause", "{spec}", *R), EXIT_FAILURE),
+    "pause an abort": Row(
+        ("pause", "{spec}", *R),
+        EXIT_FAILURE,
+        (("start", "{spec}", *R), ("promote", "{spec}", *R), ("abort", "{spec}", *R)),
+    ),
+    "resume ok": Row(("resume", "{spec}", *R), EXIT_OK, (("start", "{spec}", *R), ("pause", "{spec}", *R))),
+    "resume what is not paused": Row(("resume", "{spec}", *R), EXIT_FAILURE, (("start", "{spec}", *R),)),
     "promote ok": Row(("promote", "{spec}", *R), EXIT_OK, (("start", "{spec}", *R),)),
     "promote with no rollout": Row(("promote", "{spec}", *R), EXIT_FAILURE),
     "abort ok": Row(("abort", "{spec}", "--now", *R), EXIT_OK, (("start", "{spec}", *R),)),

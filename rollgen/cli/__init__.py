@@ -41,7 +41,9 @@ A rollout, start to finish (run in the GitOps repository; --repo PATH elsewhere)
   rollgen start release.yaml             commit step 1; Argo CD or Flux applies it
   rollgen run release.yaml               judge gates, commit each next step, abort on failure
   rollgen status                         where every rollout stands, read from git history
+  rollgen status release.yaml --watch    follow it until it completes (exit 0) or aborts (exit 1)
   rollgen promote release.yaml           go past a pause: {{}} (a human's approval)
+  rollgen pause release.yaml             hold it where it is (rollgen resume lets it go on)
   rollgen abort release.yaml             walk back; the last commit restores the files exactly
 
 {EXIT_CODES_HELP}
@@ -86,7 +88,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "Render the configuration each step commits (a Kustomize overlay or Helm values) for review. "
         "The files are byte-identical to what a commit writes to the release's output.path, so their "
         "relative references resolve from there: use --step N --out <output.path> inside the repository "
-        "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/.",
+        "to build a step with `kubectl kustomize`. Without --step, every step goes to DIR/step-NN/ (step-00 is the state before the rollout).",
         _lazy("configure_render", "rollgen.cli.spec"),
         _lazy("handle_render", "rollgen.cli.spec"),
     ),
@@ -99,7 +101,11 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
     ),
     "status": (
         "show where each release's rollout stands",
-        "Read each release's rollout from Git history alone: step i/n, action, phase, what it waits for, since when.",
+        "Read each release's rollout from Git history alone: step i/n, action, phase, what it waits for (a pause, "
+        "gates, a resume), since when, each gate's last measurement with its message (from the git notes), how far "
+        "an abort has walked back and why it began. When the remote cannot be reached, local history is shown with "
+        "a warning. --watch shows it again until every rollout shown ends: exit 0 all completed, 1 any aborted, "
+        "4 on --timeout.",
         _lazy("configure_status", "rollgen.cli.rollout"),
         _lazy("handle_status", "rollgen.cli.rollout"),
     ),
@@ -109,10 +115,24 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("configure_promote", "rollgen.cli.rollout"),
         _lazy("handle_promote", "rollgen.cli.rollout"),
     ),
+    "pause": (
+        "hold a rollout where it is, without aborting it",
+        "Commit a pause (no file changes): until `rollgen resume`, advance, run and cron passes measure nothing "
+        "and commit nothing. A promote or an abort by a human still acts. An abort in progress is not held.",
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_pause", "rollgen.cli.rollout"),
+    ),
+    "resume": (
+        "let a paused rollout go on",
+        "Commit a resume (no file changes): the rollout's gates and pauses go on from where they were.",
+        _lazy("configure_start", "rollgen.cli.rollout"),
+        _lazy("handle_resume", "rollgen.cli.rollout"),
+    ),
     "abort": (
         "commit the next state back to before the rollout",
         "Commit the next state on the safe way back (run again once it is live); the last commit restores the "
-        "output directory byte for byte as it was before the rollout. --now restores it in one commit.",
+        "output directory byte for byte as it was before the rollout. --now restores it in one commit. Every "
+        "abort commit records why (Rollgen-Reason).",
         _lazy("configure_abort", "rollgen.cli.rollout"),
         _lazy("handle_abort", "rollgen.cli.rollout"),
     ),
@@ -132,18 +152,20 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "judge the current step once, then commit what follows",
         "One pass for cron or CI over every release SPEC names (a directory: every release spec under it): judge "
         "each current commit's due gates (measurements are kept in git notes, refs/notes/rollgen), then commit the "
-        "next step, the next abort state, or nothing. One line per release: <namespace>/<name>  <phase>  <what "
-        "happened or what it waits for>. A failing release never stops the others; the exit code is the worst: "
-        "3 an unexpected error, 2 an unreadable spec, 1 an invalid spec, a git error or a rollout being aborted, "
-        "else 0.",
+        "next step, the next abort state, or nothing (a paused rollout is left alone). One line per release: "
+        "<namespace>/<name>  <phase>  <what happened or what it waits for>. A failing release never stops the "
+        "others; the exit code is the worst: 3 an unexpected error, 2 an unreadable spec, 1 an invalid spec, a git "
+        "error or a rollout being aborted, else 0.",
         _lazy("configure", "rollgen.cli.controller"),
         _lazy("handle_advance", "rollgen.cli.controller"),
     ),
     "run": (
         "advance until the rollout completes or aborts",
-        "One spec file: loop `rollgen advance` with a live progress display and a final summary. Resumable: stop it "
-        "and run it again, it carries on from Git. Exit 0 completed, 1 aborted, 2 bad input. Several specs or a "
-        "directory: a controller passing over all of them (one line per release and pass) until interrupted.",
+        "One spec file: loop `rollgen advance` with a live progress display (each gate's verdict and its last "
+        "measurement's message) and a final summary. Resumable: stop it and run it again, it carries on from Git. "
+        "A paused rollout is waited on until `rollgen resume`. Exit 0 completed, 1 aborted, 2 bad input. Several "
+        "specs or a directory: a controller passing over all of them (one line per release and pass) until "
+        "interrupted.",
         _lazy("configure", "rollgen.cli.controller"),
         _lazy("handle_run", "rollgen.cli.controller"),
     ),

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from rollgen import fleet, rollout
+from rollgen.analysis import Measurement
 from rollgen.cli.root import (
     Opened,
     add_repo,
@@ -27,15 +27,20 @@ from rollgen.cli.root import (
     open_repository,
     shard_of,
 )
+from rollgen.cli.watch import INTERVAL, watch
 from rollgen.errors import EXIT_OK, RollgenError, UsageError
+from rollgen.gitops.errors import GitError
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.remote import remote_named
+from rollgen.gitops.repo import Repo
+from rollgen.gitops.trailers import one_line
 from rollgen.output import add_output_option, emit
+from rollgen.progress import MESSAGE_LIMIT, Display, Frame
 from rollgen.proposal import pending_pull_request
 from rollgen.rollout import Outcome
 from rollgen.shard import select
 from rollgen.spec.discover import is_pipeline_spec
-from rollgen.state import RolloutPhase, RolloutState, release_key, states_on
+from rollgen.state import RolloutPhase, RolloutState, current_state, release_key, states_on
 
 
 def configure_start(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +62,12 @@ def configure_abort(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--now", action="store_true", help="restore the pre-rollout files in one commit instead of the safe way back"
     )
+    parser.add_argument(
+        "--reason",
+        default="",
+        metavar="TEXT",
+        help="why, in a sentence: recorded in the abort commits (Rollgen-Reason) and shown by status",
+    )
 
 
 def configure_status(parser: argparse.ArgumentParser) -> None:
@@ -70,12 +81,30 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
     add_repo(parser)
     add_shard_option(parser)
     add_output_option(parser)
-    parser.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until interrupted")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="show again every --interval (in place on a terminal) until every rollout shown has completed "
+        "(exit 0) or any aborted (exit 1)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help=f"with --watch: seconds between two looks (default {INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --watch: give up after SECONDS and exit 4 (default: wait as long as it takes)",
+    )
     parser.add_argument("--branch", default="main", help="without SPEC: the branch to read (default main)")
     parser.add_argument(
         "--remote",
         default="origin",
-        help="without SPEC: fetch the branch from this remote first, when the repository has it (default origin)",
+        help="without SPEC: fetch the branch from this remote first, when the repository has it (default origin); "
+        "when it cannot be reached, local history is shown with a warning",
     )
 
 
@@ -88,7 +117,9 @@ def handle_promote(args: argparse.Namespace) -> int:
 
 
 def handle_abort(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.abort(o.repo, o.release, immediate=args.now, remote=o.remote))
+    return _operate(
+        args, lambda o: rollout.abort(o.repo, o.release, immediate=args.now, remote=o.remote, reason=args.reason)
+    )
 
 
 def handle_retry(args: argparse.Namespace) -> int:
@@ -99,43 +130,124 @@ def handle_undo(args: argparse.Namespace) -> int:
     return _operate(args, lambda o: rollout.undo(o.repo, o.release, remote=o.remote))
 
 
+def handle_pause(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.pause(o.repo, o.release, remote=o.remote))
+
+
+def handle_resume(args: argparse.Namespace) -> int:
+    return _operate(args, lambda o: rollout.resume(o.repo, o.release, remote=o.remote))
+
+
 def handle_status(args: argparse.Namespace) -> int:
-    if args.watch is not None and args.watch <= 0:
-        raise UsageError(f"--watch must be a positive number of seconds, got {args.watch}")
-    if len(args.specs) == 1 and args.watch is None and is_pipeline_spec(Path(args.specs[0])):
+    for option in ("interval", "timeout"):
+        value = getattr(args, option)
+        if value is not None and not args.watch:
+            raise UsageError(f"--{option} only applies with --watch")
+        if value is not None and not value > 0:
+            raise UsageError(f"--{option} must be a positive number of seconds, got {value:g}")
+    if len(args.specs) == 1 and not args.watch and is_pipeline_spec(Path(args.specs[0])):
         from rollgen.cli.pipeline import show_status
 
         return show_status(args.specs[0], args.output)
     shard = shard_of(args)
     repo = open_repository(args.repo)
-    remote = remote_named(repo.git, args.remote)
-    while True:
-        code = EXIT_OK
-        if args.specs:
-            # Read again every time: --watch follows the releases as they are added and changed.
-            targets = fleet.load(args.specs, shard)
-            data = [_error_data(t.key, t.problem) for t in targets if t.release is None]
-            for target, state in fleet.states(repo, targets):
-                assert target.release is not None
-                if isinstance(state, RollgenError):
-                    data.append(_error_data(target.key, str(state)))
-                    code = max(code, state.exit_code)
-                else:
-                    data.append(_state_data(target.key, state, pending_pull_request(repo, target.release, state)))
-            code = max([code, *(t.exit_code for t in targets)])
-        else:
-            found = select(states_on(repo, args.branch, remote=remote), lambda s: s.release, shard)
-            data = [_state_data(s.release, s) for s in found]
+    warned: set[str] = set()
+    code = [EXIT_OK]  # the worst exit code of the last look (a spec that cannot be read, a state that cannot)
+
+    def warn(message: str) -> None:
+        if message not in warned:  # once, not at every --watch look
+            warned.add(message)
+            print(f"warning: {message}", file=sys.stderr)
+
+    def read() -> list[dict[str, Any]]:
+        if not args.specs:
+            remote = remote_named(repo.git, args.remote)
+            ref = _branch_ref(repo, remote, args.branch, warn)
+            found = select(states_on(repo, args.branch, at=ref), lambda s: s.release, shard)
+            return [_state_data(s.release, s, records=_records(repo, s)) for s in found]
+        # Read again every time: --watch follows the releases as they are added and changed.
+        targets = fleet.load(args.specs, shard)
+        rows = [_error_data(t.key, t.problem) for t in targets if t.release is None]
+        code[:] = [max([EXIT_OK, *(t.exit_code for t in targets)])]
+        for target, read_now in fleet.states(repo, targets):
+            release = target.release
+            assert release is not None
+            state = read_now
+            if isinstance(read_now, GitError):  # the remote cannot be reached: local history, with a warning
+                try:
+                    remote = remote_named(repo.git, release.git.remote)
+                    state = current_state(repo, release, at=_branch_ref(repo, remote, release.git.branch, warn))
+                except RollgenError as exc:
+                    state = exc
+            if isinstance(state, RollgenError):
+                rows.append(_error_data(target.key, str(state)))
+                code[:] = [max(code[0], state.exit_code)]
+            else:
+                pull = pending_pull_request(repo, release, state)
+                rows.append(_state_data(target.key, state, pull, _records(repo, state)))
+        return rows
+
+    if not args.watch:
+        _print_rows(read(), args.output)
+        return code[0]
+    display = Display(sys.stdout)
+    shown: list[Sequence[Mapping[str, Any]]] = []
+
+    def draw(rows: Sequence[Mapping[str, Any]]) -> None:
         if args.output == "text":
-            for row in data:
-                print(_line(row))
+            lines = tuple(line for row in rows for line in _lines(row))
+            display.draw(Frame(lines, lines))
+        elif shown != [rows]:  # a document per change, not one per look
+            shown[:] = [rows]
+            _print_rows(rows, args.output)
+
+    return watch(read, draw, interval=args.interval or INTERVAL, timeout=args.timeout)
+
+
+def _print_rows(rows: Sequence[Mapping[str, Any]], output: str) -> None:
+    if output == "text":
+        for row in rows:
+            print("\n".join(_lines(row)))
+    else:
+        emit(list(rows), output)
+    sys.stdout.flush()
+
+
+def _branch_ref(repo: Repo, remote: str | None, branch: str, warn: Callable[[str], None]) -> str:
+    """The ref to read ``branch`` from: the remote's tip, fetched now; local history, with a warning, when unreachable.
+
+    An unknown branch is an error: an empty status would say "no rollouts" when the question was wrong.
+    """
+    from rollgen.gitops.errors import GitError
+    from rollgen.gitops.notes import fetch_notes
+    from rollgen.gitops.remote import fetch_branch, tracking_ref
+
+    candidates = [f"refs/heads/{branch}"]
+    if remote is not None:
+        candidates.append(tracking_ref(remote, branch))
+        try:
+            fetched = fetch_branch(repo.git, remote, branch)
+        except GitError as error:
+            detail = str(error).strip().splitlines()[-1] if str(error).strip() else "no answer"
+            warn(f"cannot reach remote {remote} ({detail}); showing local history, which may be behind")
         else:
-            emit(data, args.output)
-        sys.stdout.flush()
-        if args.watch is None:
-            return code
-        time.sleep(args.watch)
-        print()
+            fetch_notes(repo, remote)  # the measurements other processes took
+            if fetched is not False:
+                return tracking_ref(remote, branch)
+    for ref in candidates:
+        if repo.git.run("rev-parse", "--verify", "-q", f"{ref}^{{commit}}", ok=(0, 1)).returncode == 0:
+            return ref
+    where = f" nor on remote {remote}" if remote is not None else ""
+    raise UsageError(f"no branch {branch!r} in {repo.root()}{where}: name an existing branch with --branch")
+
+
+def _records(repo: Repo, state: RolloutState | None) -> Mapping[str, tuple[Measurement, ...]]:
+    """The measurements kept on the commit a rollout in progress is judged at (none once it is over)."""
+    if state is None or not state.phase.unfinished:
+        return {}
+    from rollgen.gitops.notes import load_records
+
+    return load_records(repo, state.commit)
 
 
 def _operate(args: argparse.Namespace, operation: Callable[[Opened], Outcome]) -> int:
@@ -153,11 +265,20 @@ def _operate(args: argparse.Namespace, operation: Callable[[Opened], Outcome]) -
     return EXIT_OK
 
 
-def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None = None) -> dict[str, Any]:
-    """A rollout's state as data; ``pull`` is the open pull request proposing its next step."""
+def _state_data(
+    key: str,
+    state: RolloutState | None,
+    pull: PullRequest | None = None,
+    records: Mapping[str, tuple[Measurement, ...]] | None = None,
+) -> dict[str, Any]:
+    """A rollout's state as data (a pure function of its arguments).
+
+    ``pull`` is the open pull request proposing its next step; ``records``
+    the measurements kept on the step's commit, of which each gate's last is shown.
+    """
     if state is None:
         return {"release": key, "phase": RolloutPhase.NONE.value}
-    since = datetime.datetime.fromtimestamp(state.since, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = _iso(state.since)
     waiting = f"pull request #{pull.number} to be merged ({pull.url})" if pull is not None else state.waiting_for()
     return {
         "release": key,
@@ -175,7 +296,30 @@ def _state_data(key: str, state: RolloutState | None, pull: PullRequest | None =
         "plan": state.plan,
         "planChanged": state.plan_changed,
         "pullRequest": None if pull is None else {"number": pull.number, "url": pull.url},
+        "paused": state.paused,
+        "pausedAt": None if state.paused_at is None else _iso(state.paused_at),
+        "walkBack": None if state.walk_back is None else {"done": state.walk_back[0], "of": state.walk_back[1]},
+        "reason": state.reason or None,
+        "gates": [_gate_data(key, kept) for key, kept in sorted((records or {}).items()) if kept],
     }
+
+
+def _gate_data(key: str, kept: tuple[Measurement, ...]) -> dict[str, Any]:
+    """A gate's last measurement at one stage (the key is ``<stage>/<gate>``)."""
+    stage, _, gate = key.rpartition("/")
+    last = kept[-1]
+    return {
+        "stage": stage,
+        "gate": gate,
+        "phase": last.phase.value,
+        "message": last.message,
+        "at": _iso(last.at),
+        "measurements": len(kept),
+    }
+
+
+def _iso(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _error_data(key: str, problem: str) -> dict[str, Any]:
@@ -183,14 +327,29 @@ def _error_data(key: str, problem: str) -> dict[str, Any]:
     return {"release": key, "phase": "error", "error": problem}
 
 
-def _line(row: dict[str, Any]) -> str:
+def _line(row: Mapping[str, Any]) -> str:
+    """The one line that says where a release's rollout stands."""
     if row["phase"] == "error":
         return f"{row['release']}: error: {row['error']}"
     if row["phase"] == RolloutPhase.NONE:
         return f"{row['release']}: no rollout"
     what = f" {row['stepAction']}" if row["stepAction"] else ""
+    paused = ", PAUSED" if row["paused"] else ""
     waits = f", waiting for {row['waitingFor']}" if row["waitingFor"] else ""
+    why = f"; aborted because {row['reason']}" if row["reason"] and row["action"] == "abort" else ""
     return (
-        f"{row['release']}: {row['phase']} at step {row['step']}/{row['steps']}{what} ({row['action']}), "
-        f"{row['from']} -> {row['to']}, since {row['since']}{waits}"
+        f"{row['release']}: {row['phase']}{paused} at step {row['step']}/{row['steps']}{what} ({row['action']}), "
+        f"{row['from']} -> {row['to']}, since {row['since']}{waits}{why}"
     )
+
+
+def _lines(row: Mapping[str, Any]) -> list[str]:
+    """The release's line, then each gate's last measurement and its message."""
+    lines = [_line(row)]
+    for gate in row.get("gates", ()):
+        said = f": {one_line(gate['message'], MESSAGE_LIMIT)}" if gate["message"] else ""
+        lines.append(
+            f"  gate {gate['gate']} [{gate['stage']}]: {gate['phase']} at {gate['at']} "
+            f"({gate['measurements']} measured){said}"
+        )
+    return lines

@@ -114,7 +114,7 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
         "--out",
         required=True,
         metavar="DIR",
-        help="directory to write into (step-NN/ per step, or the step's files with --step)",
+        help="directory to write into (step-00/ ... step-NN/ per step, or the step's files with --step)",
     )
     parser.add_argument(
         "--repo",
@@ -133,13 +133,17 @@ def handle_render(args: argparse.Namespace) -> int:
     states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
     if args.step is not None and args.step not in states:
         raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")
-    renderer = Renderer(Path(args.repo), release)
+    root = Path(args.repo).absolute()  # errors name the path tried, not "."
+    if not root.is_dir():
+        raise UsageError(f"--repo {root}: no such directory")
+    renderer = Renderer(root, release)
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         # A step's files are the whole directory: leftovers of another render would mix in.
         raise UsageError(f"--out {out}: not an empty directory")
     chosen = {args.step: states[args.step]} if args.step is not None else states
-    width = len(str(len(plan.steps)))
+    # Two digits at least, as in overlays/, so that `ls` lists the steps in order.
+    width = max(2, len(str(len(plan.steps))))
     for index, state in chosen.items():
         target = out if args.step is not None else out / f"step-{index:0{width}d}"
         for relative, content in sorted(renderer.render(state).items()):

@@ -71,11 +71,17 @@ class Repo:
     @classmethod
     def open(cls, path: str | Path) -> Repo:
         """Open the repository at (or above) ``path``; UsageError when there is none."""
+        tried = Path(path).absolute()
+        if not tried.is_dir():
+            raise UsageError(f"{tried}: no such directory; give the GitOps repository with --repo PATH")
         git = Git(Path(path))
         try:
             git_dir, bare = git.text("rev-parse", "--absolute-git-dir", "--is-bare-repository").split("\n")
-        except GitError as exc:
-            raise UsageError(f"{path} is not a git repository ({exc.stderr.strip()})") from None
+        except GitError:
+            raise UsageError(
+                f"{tried} is not in a git repository (nor is any directory above it); "
+                "run rollgen in the GitOps repository or give it with --repo PATH"
+            ) from None
         sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", ok=(0, 1)).text == "true"
         worktree = None if bare == "true" else Worktree(git, Path(git_dir))
         return cls(git, Path(git_dir), worktree, sign)

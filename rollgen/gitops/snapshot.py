@@ -107,6 +107,20 @@ class Snapshot:
         found = _log(self._git, self.tip, release_pattern(release), limit=1, release=release)
         return found[0] if found else None
 
+    def last_step_record(self, release: str, before: str) -> HistoryEntry | None:
+        """The newest commit reachable from ``before`` that carries ``release``'s record and is no pause or resume.
+
+        A pause or resume commit holds the step before it; that step's commit is
+        the one its gates and measurements belong to.
+        """
+        limit = 8
+        while True:
+            found = history(self._git, before, release, limit=limit)
+            step = next((entry for entry in found if not entry.record.action.holds), None)
+            if step is not None or len(found) < limit:
+                return step
+            limit *= 4
+
     def _walk(self, directory: str) -> dict[str, str]:
         """``{path relative to directory: blob id}`` for every blob under ``directory``."""
         if self.tip is None:

@@ -39,6 +39,13 @@ ACTION = "Rollgen-Action"
 FROM = "Rollgen-From"
 TO = "Rollgen-To"
 KEYS = (RELEASE, ROLLOUT, STEP, PLAN, ACTION, FROM, TO)
+WAIT = "Rollgen-Wait"
+REASON = "Rollgen-Reason"
+# Written only when they say something, so a reader without the spec knows what a step
+# waits for and why a rollout was aborted; older commits simply lack them.
+OPTIONAL_KEYS = (WAIT, REASON)
+# A reason is a sentence for humans, not a log: one line, bounded.
+REASON_LIMIT = 300
 
 # Kubernetes names (DNS-1123): the release also becomes part of branch names.
 _DNS = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"
@@ -57,6 +64,14 @@ class Action(StrEnum):
     RETRY = "retry"
     UNDO = "undo"
     COMPLETE = "complete"
+    PAUSE = "pause"
+    """A human holds the rollout where it is (no file changes); ``resume`` lets it go on."""
+    RESUME = "resume"
+
+    @property
+    def holds(self) -> bool:
+        """A pause or resume: bookkeeping about the step before it, not a step of its own."""
+        return self in (Action.PAUSE, Action.RESUME)
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,9 @@ class StepRecord:
     the plan position the commit puts live (0 = the pre-rollout state, as
     after an abort); ``plan`` is the plan's digest, so a changed spec is
     noticed; ``from_version``/``to_version`` are the stable and new versions.
+    ``wait`` says what the step waits for once live (``pause``, ``pause 30``
+    seconds, ``gates a,b``; several joined by ``; ``), so ``rollgen status``
+    knows it without the spec; ``reason`` is why an abort began.
     Invalid values raise :class:`TrailerError` at construction, so a record
     that exists can always be written.
     """
@@ -80,6 +98,8 @@ class StepRecord:
     action: Action
     from_version: str
     to_version: str
+    wait: str = ""
+    reason: str = ""
 
     def __post_init__(self) -> None:
         if not _RELEASE.fullmatch(self.release):
@@ -89,6 +109,9 @@ class StepRecord:
                 raise TrailerError(f"{key} must be one word of [A-Za-z0-9:._+-], got {value!r}")
         for key, value in ((FROM, self.from_version), (TO, self.to_version)):
             _check_value(key, value)
+        for key, value in ((WAIT, self.wait), (REASON, self.reason)):
+            if value:
+                _check_value(key, value)
         if not isinstance(self.action, Action):
             raise TrailerError(f"{ACTION} must be one of {', '.join(Action)}, got {self.action!r}")
         if type(self.step) is not int or type(self.steps) is not int or not 0 <= self.step <= self.steps:
@@ -106,6 +129,8 @@ class StepRecord:
             (ACTION, self.action.value),
             (FROM, self.from_version),
             (TO, self.to_version),
+            *(((WAIT, self.wait),) if self.wait else ()),
+            *(((REASON, self.reason),) if self.reason else ()),
         )
 
     @classmethod
@@ -116,7 +141,7 @@ class StepRecord:
         missing or repeated rollgen key is an error.
         """
         found: dict[str, str] = {}
-        by_lower = {k.lower(): k for k in KEYS}
+        by_lower = {k.lower(): k for k in (*KEYS, *OPTIONAL_KEYS)}
         for key, value in pairs:
             known = by_lower.get(key.strip().lower())
             if known is None:
@@ -143,6 +168,8 @@ class StepRecord:
             action=action,
             from_version=found[FROM],
             to_version=found[TO],
+            wait=found.get(WAIT, ""),
+            reason=found.get(REASON, ""),
         )
 
 
@@ -185,6 +212,16 @@ def compose_message(message: str, record: StepRecord) -> str:
     if not subject.strip():
         raise TrailerError("a commit message needs a non-empty subject line")
     return f"{text}\n\n{format_trailers(record)}"
+
+
+def one_line(text: str, limit: int = REASON_LIMIT) -> str:
+    """``text`` as one trailer value: whitespace runs (newlines too) become one space, cut at ``limit``.
+
+    >>> one_line("gate latency: Error\\n  connection refused")
+    'gate latency: Error connection refused'
+    """
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def rollout_id(release: str, from_version: str, to_version: str, start_commit: str) -> str:

@@ -14,6 +14,7 @@ from rollgen.gitops.trailers import (
     StepRecord,
     compose_message,
     format_trailers,
+    one_line,
     parse_trailers,
     release_pattern,
     rollout_id,
@@ -37,6 +38,8 @@ def records(draw: st.DrawFn) -> StepRecord:
         action=draw(st.sampled_from(Action)),
         from_version=draw(version),
         to_version=draw(version),
+        wait=draw(st.sampled_from(["", "pause", "pause 30; gates errors,latency", "back 2/5"])),
+        reason=one_line(draw(st.text(max_size=400))),
     )
 
 
@@ -52,6 +55,21 @@ def test_git_reads_our_trailer_block(tmp_path: Path) -> None:
     parsed = git(tmp_path, "interpret-trailers", "--parse", input=message.encode())
     assert StepRecord.from_trailers(parse_trailers(parsed)) == record
     assert parsed.count("\n") + 1 == 7  # only our block: the body's lines are not trailers
+
+
+def test_a_reason_with_newlines_and_escapes_becomes_one_bounded_trailer(tmp_path: Path) -> None:
+    said = "gate healthz: Error\n  dial tcp 127.0.0.1:1: connect: connection refused\x1b[31m" + "x" * 500
+    record = StepRecord("prod/web", "r1", 0, 5, "d", Action.ABORT, "1.0", "1.1", reason=one_line(said))
+    parsed = git(tmp_path, "interpret-trailers", "--parse", input=compose_message("web: abort", record).encode())
+    back = StepRecord.from_trailers(parse_trailers(parsed))
+    assert back == record and "\n" not in back.reason and "\x1b" not in back.reason and len(back.reason) <= 300
+    assert back.reason.startswith("gate healthz: Error dial tcp 127.0.0.1:1: connect: connection refused")
+
+
+def test_commits_written_before_the_optional_trailers_still_read() -> None:
+    old = StepRecord("prod/web", "r1", 2, 5, "d", Action.ADVANCE, "1.0", "1.1")
+    assert StepRecord.from_trailers(parse_trailers(format_trailers(old))) == old
+    assert (old.wait, old.reason) == ("", "") and "Rollgen-Wait" not in format_trailers(old)
 
 
 @pytest.mark.parametrize(
