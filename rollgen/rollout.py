@@ -44,13 +44,13 @@ from rollgen.drift import Trigger
 from rollgen.errors import NothingToDo, NotSoError, RollgenError, UsageError
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
-from rollgen.gitops.snapshot import Snapshot, history
+from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, rollout_id
 from rollgen.plan import Plan, State, abort_states
 from rollgen.proposal import close_step_pull_requests, propose
 from rollgen.revision import REVISION_FILE, Revision, label, live_revisions
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, RolloutState, current_state, plan_for, read_state, release_key
+from rollgen.state import RolloutPhase, RolloutState, branch_tip, current_state, plan_for, read_state, release_key
 
 # Actions that put a plan step live (the rollout goes on from there).
 _FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
@@ -232,6 +232,16 @@ def live_state(repo: Repo, release: Release, current: RolloutState) -> State | N
     return way[done - 1] if 1 <= done <= len(way) else None
 
 
+def is_rollback(repo: Repo, release: Release, current: RolloutState) -> bool:
+    """Whether ``current``'s rollout goes back to the revision that ran before (an ``undo``): the rollback window."""
+    if current.action == Action.UNDO:
+        return True
+    if current.action == Action.START or not current.phase.in_progress:
+        return False
+    ops = _Operation(repo, release, None)
+    return ops.first_record(current).action == Action.UNDO
+
+
 def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
     """After an abort, start a new rollout, from step 1, of the revision the spec asks for now (not the old target)."""
     return _begin(repo, release, remote, Action.RETRY, "")
@@ -296,6 +306,12 @@ def look(repo: Repo, release: Release, snapshot: Snapshot, current: RolloutState
         basis = live.get(current.to_version if current.phase.unfinished else current.running)
     desired = desired_revision(repo.root(), release, basis)
     return Look(live, desired, next_action(desired, live, current))
+
+
+def spec_against_git(repo: Repo, release: Release, *, remote: str | None = None) -> Look:
+    """The spec against what runs on the release's branch (``rollgen status`` says what the next pass does)."""
+    with branch_tip(repo, release.git.branch, remote) as snapshot:
+        return look(repo, release, snapshot, read_state(snapshot, release))
 
 
 class _Operation:
@@ -501,13 +517,19 @@ class _Operation:
 
     def first_commit(self, current: RolloutState) -> str:
         """The rollout's first commit (its start, retry or undo); its parent holds the pre-rollout files."""
+        return self._first(current).sha
+
+    def first_record(self, current: RolloutState) -> StepRecord:
+        return self._first(current).record
+
+    def _first(self, current: RolloutState) -> HistoryEntry:
         # A rollout has at most its steps, a complete and its aborts: bounded by 2n + 2 commits.
         entries = history(self.repo.git, current.commit, self.key, limit=2 * current.steps + 2)
         mine = [e for e in entries if e.record.rollout == current.rollout]
         first = next((e for e in mine if e.record.action in (Action.START, Action.RETRY, Action.UNDO)), None)
         if first is None:
             raise RollgenError(f"{self.key}: cannot find the first commit of rollout {current.rollout}")
-        return first.sha
+        return first
 
     def _has_parent(self, sha: str) -> bool:
         return self.repo.git.run("rev-parse", "--verify", "-q", f"{sha}^", ok=(0, 1)).returncode == 0

@@ -26,6 +26,7 @@ from rollgen.decision import (
     record_key,
     stages_of,
 )
+from rollgen.errors import UsageError
 from rollgen.gitops.trailers import Action
 from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
 from rollgen.progress import Display
@@ -39,7 +40,6 @@ from rollgen.spec.model import (
     Release,
     Waves,
 )
-from rollgen.errors import UsageError
 from rollgen.state import RolloutPhase, RolloutState
 
 ARGO = Gate("synced", "argocd", {"application": "podinfo"}, MeasurementPolicy(interval=1.0))

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollgen import fleet, rollout
 from rollgen.cli.root import (
@@ -36,6 +36,10 @@ from rollgen.rollout import Outcome
 from rollgen.shard import select
 from rollgen.spec.discover import is_pipeline_spec
 from rollgen.state import RolloutPhase, RolloutState, release_key, states_on
+
+if TYPE_CHECKING:
+    from rollgen.gitops.repo import Repo
+    from rollgen.spec.model import Release
 
 
 def configure_start(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +124,8 @@ def handle_status(args: argparse.Namespace) -> int:
                     data.append(_error_data(target.key, str(state)))
                     code = max(code, state.exit_code)
                 else:
-                    data.append(_state_data(target.key, state, pending_pull_request(repo, target.release, state)))
+                    row = _state_data(target.key, state, pending_pull_request(repo, target.release, state))
+                    data.append({**row, "next": _next(repo, target.release)})
             code = max([code, *(t.exit_code for t in targets)])
         else:
             found = select(states_on(repo, args.branch, remote=remote), lambda s: s.release, shard)
@@ -182,14 +187,26 @@ def _error_data(key: str, problem: str) -> dict[str, Any]:
     return {"release": key, "phase": "error", "error": problem}
 
 
+def _next(repo: Repo, release: Release) -> str | None:
+    """What the next pass does when the spec and Git disagree (None when they agree)."""
+    from rollgen.drift import Next
+
+    try:
+        trigger = rollout.spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote)).trigger
+    except RollgenError as error:  # the row still shows where the rollout stands
+        return f"unknown: {error}"
+    return None if trigger.next in (Next.NOTHING, Next.CONTINUE) else f"{trigger.next}: {trigger.reason}"
+
+
 def _line(row: dict[str, Any]) -> str:
     if row["phase"] == "error":
         return f"{row['release']}: error: {row['error']}"
+    following = f"; spec and Git differ, next pass: {row['next']}" if row.get("next") else ""
     if row["phase"] == RolloutPhase.NONE:
-        return f"{row['release']}: no rollout"
+        return f"{row['release']}: no rollout{following}"
     what = f" {row['stepAction']}" if row["stepAction"] else ""
     waits = f", waiting for {row['waitingFor']}" if row["waitingFor"] else ""
     return (
         f"{row['release']}: {row['phase']} at step {row['step']}/{row['steps']}{what} ({row['action']}), "
-        f"{row['from']} -> {row['to']}, since {row['since']}{waits}"
+        f"{row['from']} -> {row['to']}, since {row['since']}{waits}{following}"
     )
