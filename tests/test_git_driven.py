@@ -175,6 +175,11 @@ def replicas(deployments: dict[str, dict[str, Any]]) -> dict[str, int]:
     return {name: int(d["spec"]["replicas"]) for name, d in deployments.items()}
 
 
+def without_replicas(deployment: dict[str, Any]) -> str:
+    """The built Deployment as JSON, but for the pod count the steps change."""
+    return json.dumps({**deployment, "spec": {**deployment["spec"], "replicas": None}}, sort_keys=True)
+
+
 def assert_bounds_at_every_commit(gitops: GitOps, commits: list[str], before: str) -> None:
     """Per built state, at most replicas + maxSurge pods; per transition, pods whose Deployment and
     template did not change (the ones that keep running) never fewer than replicas - maxUnavailable."""
@@ -223,7 +228,10 @@ def test_a_base_only_change_is_a_new_revision_and_the_stable_pods_never_change(g
     adoption = adopted(gitops)
     stable = gitops.deployments(adoption)["web"]
     base = (gitops.dev / "apps/web/base/deployment.yaml").read_text()
-    changed = base.replace("          readinessProbe:", "          env:\n            - {name: MODE, value: fast}\n          readinessProbe:")
+    changed = base.replace(
+        "          readinessProbe:",
+        "          env:\n            - {name: MODE, value: fast}\n          readinessProbe:",
+    )
     assert changed != base
     gitops.merge("web: MODE=fast", {"apps/web/base/deployment.yaml": changed})
     merged = gitops.tip()
@@ -238,8 +246,8 @@ def test_a_base_only_change_is_a_new_revision_and_the_stable_pods_never_change(g
     seen_stable = 0
     for commit in commits:
         deployments = gitops.deployments(commit)
-        if "web" in deployments:  # the stable, until the cleanup removes it: byte for byte what ran
-            assert json.dumps(deployments["web"], sort_keys=True) == json.dumps(stable, sort_keys=True)
+        if "web" in deployments:  # the stable, until the cleanup removes it: what ran, but for its pod count
+            assert without_replicas(deployments["web"]) == without_replicas(stable)
             seen_stable += 1
         new = [d for name, d in deployments.items() if name != "web"]
         for deployment in new:
@@ -286,7 +294,7 @@ def test_a_version_changed_mid_rollout_walks_back_then_the_newest_wins(gitops: G
     first_abort = next(c for c in commits if gitops.subject(c).startswith("web: abort"))
     assert "Walked back by rollgen advance: the spec now asks for 1.2.0" in gitops.message(first_abort)
     assert subjects[-1] == "web: complete 1.0.0 -> 1.2.0"
-    assert not any("1.1.0" in s for s in subjects[subjects.index(walked[-1]) :])
+    assert not any("1.1.0" in s for s in subjects[subjects.index(walked[-1]) + 1 :])
     assert_bounds_at_every_commit(gitops, commits, merged)
     assert [image(d) for d in gitops.deployments(commits[-1]).values()] == ["ghcr.io/example/web:1.2.0"]
 
@@ -306,7 +314,6 @@ def test_an_adopted_app_rolled_out_then_aborted_still_runs(gitops: GitOps) -> No
 
 
 def test_an_empty_output_is_adopted_as_the_first_revision(gitops: GitOps) -> None:
-    gitops.merge("nothing runs yet", {})
     git(gitops.dev, "rm", "-q", "-r", OUTPUT)
     git(gitops.dev, "commit", "-q", "-m", "web never ran")
     git(gitops.dev, "push", "-q", "origin", "main")
