@@ -33,7 +33,7 @@ OUTPUT = "deploy/web"
 REPLICAS, SURGE, UNAVAILABLE = 3, 1, 0
 
 
-def spec_text(version: str) -> str:
+def spec_text(version: str, *, approval: bool = False) -> str:
     """The release spec as a team writes it: no ``stable`` (Git knows what runs), liveness stated."""
     spec = {
         "apiVersion": "rollgen.io/v1alpha1",
@@ -52,7 +52,7 @@ def spec_text(version: str) -> str:
                     "maxSurge": SURGE,
                     "maxUnavailable": UNAVAILABLE,
                     "traffic": "replicas",
-                    "steps": [{"setWeight": 50}],
+                    "steps": [{"setWeight": 50}, *([{"pause": {}}] if approval else [])],
                 }
             },
         },
@@ -326,3 +326,24 @@ def test_an_empty_output_is_adopted_as_the_first_revision(gitops: GitOps) -> Non
     assert sum(replicas(deployments).values()) == REPLICAS
     again = gitops.rollgen("adopt")
     assert again.returncode == 0 and "already adopted" in again.stdout + again.stderr
+
+
+def test_reverting_the_spec_is_a_rollback_without_pauses_within_the_bounds(gitops: GitOps) -> None:
+    adoption = adopted(gitops)
+    gitops.merge("web: 1.1.0, approved by a human at 50%", {SPEC: spec_text("1.1.0", approval=True)})
+    gitops.cron()
+    assert "paused until `rollgen promote`" in gitops.rollgen("status").stdout + gitops.rollgen("advance").stdout
+    assert gitops.rollgen("promote").returncode == 0
+    gitops.cron()
+    assert gitops.subject(gitops.tip()) == "web: complete 1.0.0 -> 1.1.0"
+    gitops.merge("Revert web: 1.1.0", {SPEC: spec_text("1.0.0", approval=True)})
+    reverted = gitops.tip()
+    gitops.cron()  # no human: the rollback window skips the pause
+    commits = gitops.since(reverted)
+    assert "Rollgen-Action: undo" in gitops.message(commits[0])
+    assert gitops.subject(commits[-1]) == "web: complete 1.1.0 -> 1.0.0"
+    assert_bounds_at_every_commit(gitops, commits, reverted)
+    # The revision that ran before comes back as it was frozen: the adopted Deployment, as adopted.
+    final = gitops.deployments(commits[-1])
+    assert list(final) == ["web"]
+    assert without_replicas(final["web"]) == without_replicas(gitops.deployments(adoption)["web"])
