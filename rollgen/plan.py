@@ -141,8 +141,8 @@ def stable_of(release: Release) -> str:
     """The version the plan starts from: the spec's ``stable``, or the one Git says runs (filled in by the caller)."""
     if release.stable is None:
         raise UsageError(
-            f"release {release.name}: no stable named in the spec; it is read from Git: "
-            "run this in the GitOps repository (--repo), or name stable in the spec"
+            f"release {release.name}: the spec names no stable, and only the commands that read Git "
+            "(start, advance, run, status) know what runs; to plan or render by hand, name stable in the spec"
         )
     return release.stable
 
