@@ -315,7 +315,7 @@ def spec_against_git(repo: Repo, release: Release, *, remote: str | None = None)
 
 
 class _Operation:
-    """One operation's shared pieces: rendering (memoised by tip), messages, identity, the commit itself."""
+    """One operation's shared pieces: rendering (memoised by the frozen files), messages, identity, the commit."""
 
     def __init__(self, repo: Repo, release: Release, remote: str | None) -> None:
         self.repo = repo
@@ -323,8 +323,9 @@ class _Operation:
         self.key = release_key(release)
         self.remote = remote
         self._root = repo.root()
-        self._rendered: dict[tuple[str | None, str, str, State], Mapping[str, bytes]] = {}
-        self._frozen: dict[tuple[str | None, str | None], Mapping[str, bytes]] = {}
+        self._rendered: dict[tuple[int, str, str, State], Mapping[str, bytes]] = {}
+        self._frozen: dict[str | None, Mapping[str, bytes]] = {}
+        self._before: dict[str, dict[str, bytes]] = {}
         author = release.git.author
         self.identity = Identity(author.name, author.email) if author is not None else None
 
@@ -389,16 +390,22 @@ class _Operation:
         A revision the rollout removed (the stable after cleanup) is still frozen
         before it, so an abort or an undo brings back its build, not the base's.
         """
-        key = (tip.tip, None if current is None else current.rollout)
+        # Only this release's commits write its output: its files at the release's last commit are
+        # those at any later tip, so a commit retried on a moved tip reads and renders nothing again.
+        key = tip.tip if current is None else current.commit
         if key not in self._frozen:
-            files = tip.files(self.release.output_path)
+            at = tip if current is None else tip.at(current.commit)
+            files = at.files(self.release.output_path)
             self._frozen[key] = files if current is None else {**self.before(tip, current), **files}
         return self._frozen[key]
 
     def before(self, tip: Snapshot, current: RolloutState) -> dict[str, bytes]:
         """The output's files as they were before ``current``'s rollout began."""
-        first = self.first_commit(current)
-        return tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
+        if current.rollout not in self._before:
+            first = self.first_commit(current)
+            files = tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
+            self._before[current.rollout] = files
+        return self._before[current.rollout]
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)
@@ -416,17 +423,16 @@ class _Operation:
 
     def render(
         self,
-        tip: Snapshot,
         from_version: str,
         to_version: str,
         state: State,
         frozen: Mapping[str, bytes],
         revisions: Mapping[str, Revision] | None = None,
     ) -> Mapping[str, bytes]:
-        """The files of ``state``: frozen revisions from ``frozen``, a new one built now (memoised by tip)."""
+        """The files of ``state``: frozen revisions from ``frozen``, a new one built now (memoised by the frozen files)."""
         from rollgen.render import Renderer
 
-        key = (tip.tip, from_version, to_version, state)
+        key = (id(frozen), from_version, to_version, state)  # frozen mappings are memoised: one id per content
         if key not in self._rendered:
             swapped = plan_for(self.release, from_version, to_version)[0]
             self._rendered[key] = Renderer(self._root, swapped).render(state, frozen, revisions or {})
@@ -459,7 +465,7 @@ class _Operation:
             f"({from_version} -> {to_version})"
         )
         body = _table_lines(plan, index) + (f"\n\n{reason}" if reason else "")
-        files = self.render(tip, from_version, to_version, step.state, frozen, revisions)
+        files = self.render(from_version, to_version, step.state, frozen, revisions)
         return Change(self.release.output_path, files, f"{subject}\n\n{body}", record)
 
     def complete(self, tip: Snapshot, current: RolloutState) -> Change:
@@ -489,7 +495,7 @@ class _Operation:
 
     def abort_step(self, tip: Snapshot, current: RolloutState, state: State, k: int, way: int, reason: str) -> Change:
         frozen = self.frozen(tip, current)
-        files = self.render(tip, current.from_version, current.to_version, state, frozen)
+        files = self.render(current.from_version, current.to_version, state, frozen)
         subject = (
             f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
             f"({current.from_version} -> {current.to_version})"
@@ -507,7 +513,7 @@ class _Operation:
         files: Mapping[str, bytes] = self.before(tip, current)
         if not files:
             initial = plan_for(self.release, current.from_version, current.to_version)[1].initial
-            files = self.render(tip, current.from_version, current.to_version, initial, self.frozen(tip, current))
+            files = self.render(current.from_version, current.to_version, initial, self.frozen(tip, current))
         subject = (
             f"{self.release.name}: abort, {current.from_version} restored "
             f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})"
