@@ -89,12 +89,13 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
             wanted,
         )
     ran = live.get(state.running)
-    if ran is None:
-        # An output written before revisions existed: only the version can be compared.
-        if desired.version == state.running:
-            return Trigger(Next.NOTHING, f"{state.running} runs, as the spec asks")
-        return Trigger(Next.START, f"the spec asks for {desired.version}", state.running, desired.version)
-    trigger = _against(desired, state.running, ran)
+    if ran is not None:
+        trigger = _against(desired, state.running, ran)
+    elif desired.version == state.running:
+        # An output rollgen did not write (or wrote before revisions): only the version can be compared.
+        return Trigger(Next.NOTHING, f"{state.running} runs, as the spec asks")
+    else:
+        trigger = Trigger(Next.START, f"the spec asks for {desired.version}", state.running, desired.version)
     if state.phase is RolloutPhase.ABORTED and trigger.next is Next.START and trigger.to_label == state.to_version:
         return Trigger(
             Next.HELD,
