@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from rollgen.drift import Trigger
 from rollgen.errors import NothingToDo, NotSoError, RollgenError, UsageError
@@ -289,6 +290,16 @@ def revisions_at(snapshot: Snapshot, release: Release) -> dict[str, Revision]:
     return live_revisions({p: t for p, t in texts.items() if t is not None})
 
 
+# Working copy tops by git directory: a pass over many releases asks once, not once per release.
+_ROOTS: dict[Path, Path] = {}
+
+
+def _root(repo: Repo) -> Path:
+    if repo.git_dir not in _ROOTS:
+        _ROOTS[repo.git_dir] = repo.root()
+    return _ROOTS[repo.git_dir]
+
+
 def look(repo: Repo, release: Release, snapshot: Snapshot, current: RolloutState | None) -> Look:
     """Compare the spec with what Git runs at ``snapshot`` (:func:`rollgen.drift.next_action`).
 
@@ -304,7 +315,7 @@ def look(repo: Repo, release: Release, snapshot: Snapshot, current: RolloutState
         basis = list(live.values())[-1] if live else None
     else:
         basis = live.get(current.to_version if current.phase.unfinished else current.running)
-    desired = desired_revision(repo.root(), release, basis)
+    desired = desired_revision(_root(repo), release, basis)
     return Look(live, desired, next_action(desired, live, current))
 
 
