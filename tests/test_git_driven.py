@@ -200,7 +200,8 @@ def assert_bounds_at_every_commit(gitops: GitOps, commits: list[str], before: st
 def test_without_adoption_advance_refuses_and_names_rollgen_adopt(gitops: GitOps) -> None:
     refused = gitops.rollgen("advance")
     assert refused.returncode == 1
-    assert "rollgen adopt" in refused.stderr and "holds no revision rollgen wrote" in refused.stderr
+    said = refused.stdout + refused.stderr
+    assert "rollgen adopt" in said and "holds no revision rollgen wrote" in said
 
 
 def test_a_merged_version_bump_is_rolled_out_by_cron_passes_alone(gitops: GitOps) -> None:
