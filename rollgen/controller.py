@@ -36,7 +36,8 @@ from rollgen.decision import (
     record_key,
     stages_of,
 )
-from rollgen.errors import EXIT_FAILURE, EXIT_OK, NothingToDo
+from rollgen.drift import Next
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, NothingToDo, NotSoError
 from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure
 from rollgen.gitops.errors import RemoteUnavailableError
@@ -97,16 +98,31 @@ def advance(
     fetched and read here.
     """
     at = clock if now is None else _fixed(now)
-    state, tip = _read(repo, release, remote) if view is None else _seen(view, release)
+    found, tip, seen = _read(repo, release, remote) if view is None else _seen(repo, view, release)
+    trigger = seen.trigger
+    if trigger.next is Next.START:
+        started = rollout.start(repo, release, remote=remote, reason=f"Started by rollgen advance: {trigger.reason}.")
+        return _acted(found, started, trigger.reason)
+    if trigger.next is Next.SUPERSEDE:
+        # The newest spec wins: walk back safely first (each abort commit waits for liveness);
+        # the pass after the last one rolls the newest revision out from what runs again.
+        back = rollout.abort(repo, release, remote=remote, reason=f"Walked back by rollgen advance: {trigger.reason}.")
+        return _acted(found, back, trigger.reason)
+    if found is None:
+        raise NothingToDo(f"{release_key(release)}: nothing to do: {trigger.reason}")
+    state = found
     if state.phase.over:
-        return Pass(state=state, after=state, judgement=None, committed=False, records={})
+        note = trigger.reason if trigger.next is Next.HELD else ""
+        return Pass(state=state, after=state, judgement=None, committed=False, records={}, note=note)
     if state.plan_changed or state.paused:
         # Paused: nothing is measured or committed until rollgen resume (an abort is never paused).
         note = ("paused: waiting for " if state.paused else "") + state.waiting_for()
         return Pass(state=state, after=state, judgement=None, committed=False, records={}, note=note)
     aborting = state.phase is RolloutPhase.ABORTING
-    # Aborts and full promotions wait for each commit to be live, nothing else.
-    stages = stages_of(release, state.plan_step, liveness_only=aborting or state.promoting_fully)
+    # Aborts, full promotions and the rollback window (an undo, or the spec reverted to the revision
+    # that ran before) wait for each commit to be live, nothing else; the plan's bounds still hold.
+    liveness_only = aborting or state.promoting_fully or rollout.is_rollback(repo, release, state)
+    stages = stages_of(release, state.plan_step, liveness_only=liveness_only)
     records = load_records(repo, state.commit)
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
     measured = False
@@ -160,21 +176,42 @@ def _fixed(now: float) -> Callable[[], float]:
     return clock
 
 
-def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutState, str | None]:
-    """The rollout as the branch tip records it (the remote's, fetched, when there is one), and that tip."""
+def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutState | None, str | None, rollout.Look]:
+    """The rollout as the branch tip records it (the remote's, fetched, when there is one), that tip, the spec against it.
+
+    A release whose output holds nothing rollgen wrote is not guessed at: it is adopted first.
+    """
     branch = release.git.branch
     if remote is not None:
         fetch_notes(repo, remote)
     with branch_tip(repo, branch, remote) as snapshot:
-        return _seen(snapshot, release)
+        return _seen(repo, snapshot, release)
 
 
-def _seen(snapshot: Snapshot, release: Release) -> tuple[RolloutState, str | None]:
-    """The rollout as ``snapshot`` records it, and its tip; NothingToDo when none ever began."""
+def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutState | None, str | None, rollout.Look]:
+    """The rollout as ``snapshot`` records it, its tip, and the spec against it.
+
+    A release whose output holds nothing rollgen wrote is not guessed at: it is adopted first.
+    """
     state = read_state(snapshot, release)
-    if state is None:
-        raise NothingToDo(f"{release_key(release)}: no rollout on {release.git.branch}; begin one with rollgen start")
-    return state, snapshot.tip
+    seen = rollout.look(repo, release, snapshot, state)
+    if seen.trigger.next is Next.ADOPT:
+        raise NotSoError(
+            f"{release_key(release)}: no rollout on {release.git.branch} and {release.output_path} holds no "
+            "revision rollgen wrote; adopt what runs first: rollgen adopt SPEC (then every spec change is rolled "
+            "out from Git)"
+        )
+    return state, snapshot.tip, seen
+
+
+def _acted(before: RolloutState | None, outcome: rollout.Outcome, why: str) -> Pass:
+    """The pass that began a rollout, or began walking one back, because the spec differs from Git."""
+    pull = outcome.pull_request
+    note = why if pull is None else f"{why}; waiting for pull request #{pull.number} to be merged: {pull.url}"
+    after = outcome.state if outcome.state is not None else before
+    if after is None:  # a proposed first start: the branch holds no rollout until the merge
+        raise NothingToDo(f"{note}")
+    return Pass(state=before or after, after=after, judgement=None, committed=outcome.committed, records={}, note=note)
 
 
 # Argo CD and Flux sync the branch tip, which may be past the step's commit: other
@@ -281,6 +318,10 @@ def follow(
 ) -> int:
     """Loop :func:`advance` until the rollout completes (0) or is aborted (1), showing progress.
 
+    A rollout the spec superseded is walked back, then the newest revision is
+    rolled out in the same run: the run ends once Git runs what the spec asks
+    for (0), or the rollout of it was aborted (1).
+
     Resumable: all state is in Git and its notes, so a killed ``run`` started
     again carries on where it stopped. An unreachable remote is waited out
     (for up to ``patience`` seconds, see :func:`_through_outages`), then ends
@@ -295,6 +336,8 @@ def follow(
         if isinstance(decision, Abort) and current.state.phase is not RolloutPhase.ABORTING:
             reason = decision.reason
         display.show(current, clock())
+        if current.done and current.committed:
+            continue  # the spec may ask for more once this is over (a newer revision after a walk back)
         if current.done:
             display.summary(summary(current.after, clock() - began, reason or current.after.reason))
             return EXIT_OK if current.after.phase is RolloutPhase.COMPLETED else EXIT_FAILURE

@@ -12,7 +12,9 @@ ended; the first at the commit's time):
    :mod:`rollgen.gates.registry`), with the commit's SHA, measured until one
    success each ("Pending" = not synced yet). The release's
    ``progressDeadline`` (from the commit) bounds this stage only: past it a
-   step that is not live aborts.
+   step that is not live aborts. Without a liveness gate, the spec's
+   ``liveness: {assumeAfter}`` is the stage: a wait of that long after the
+   commit. Without either nothing proves a commit live, and no stage is laid out.
 2. then each of the step's ``after`` waits: ``pause: {duration}`` (over at
    start + duration), ``pause: {}`` (waits for ``rollgen promote``), or
    ``analysis`` (its gates measured in parallel by Argo Rollouts' rules).
@@ -29,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from rollgen.analysis import Measurement, MeasurementPolicy, Phase, Verdict, assess
+from rollgen.errors import UsageError
 from rollgen.gates.registry import is_liveness
 from rollgen.plan import Step
 from rollgen.spec.model import Analysis, Canary, Gate, Release
@@ -136,7 +139,17 @@ def gate_named(release: Release, name: str) -> Gate:
 def stages_of(release: Release, step: Step | None, *, liveness_only: bool = False) -> tuple[Stage, ...]:
     """What must pass after ``step``'s commit, in order (only liveness for abort states)."""
     live = tuple(StageGate(g, _liveness_policy(g)) for g in liveness_gates(release))
-    stages = [Stage(LIVE, live)] if live else []
+    if live:
+        stages = [Stage(LIVE, live)]
+    elif release.liveness_assume_after is not None:
+        # The spec's explicit choice: a commit counts as live this long after it, never sooner.
+        stages = [Stage(LIVE, pause=release.liveness_assume_after)]
+    else:
+        # validate refuses such a spec; a Release built any other way must not race through its steps.
+        raise UsageError(
+            f"release {release.name}: no argocd, flux or kubernetes gate and no spec.liveness.assumeAfter: "
+            "nothing proves a step live; add a liveness gate or state liveness: {assumeAfter: <duration>}"
+        )
     if step is None or liveness_only:
         return tuple(stages)
     for number, wait in enumerate(step.after, start=1):
@@ -199,7 +212,12 @@ def decide(
             if stage.pause is PauseEnd.PROMOTE:
                 return Judgement(WaitUntil("paused until `rollgen promote`", None))
             if now < start + stage.pause:
-                return Judgement(WaitUntil(f"paused for {stage.pause:g}s", start + stage.pause))
+                why = (
+                    f"the commit counts as live {stage.pause:g}s after it (spec.liveness.assumeAfter)"
+                    if stage.key == LIVE
+                    else f"paused for {stage.pause:g}s"
+                )
+                return Judgement(WaitUntil(why, start + stage.pause))
             start += stage.pause
             continue
         views = tuple(

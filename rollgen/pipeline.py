@@ -400,16 +400,16 @@ def promotion_branch(release: Release, version: str) -> str:
 
 def _rendered_diff(stage: Stage, decision: Decision, tip: Snapshot) -> str:
     """The diff of the environment's output once the promoted version completes (what merging leads to)."""
+    from rollgen.plan import stable_of
     from rollgen.render import Renderer
     from rollgen.state import plan_for
 
     assert decision.version is not None
     release = replace(stage.release, version=decision.version, digest=decision.digest)
-    running = stage.running or release.stable
     output = release.output_path
     before = tip.files(output)
     try:
-        swapped, plan = plan_for(release, running, decision.version)
+        swapped, plan = plan_for(release, stage.running or stable_of(release), decision.version)
         after = Renderer(stage.repo.root(), swapped).render(plan.steps[-1].state, frozen=before)
     except RollgenError as exc:
         return f"(the rendered files could not be computed: {exc})"

@@ -137,6 +137,16 @@ class Plan:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def stable_of(release: Release) -> str:
+    """The version the plan starts from: the spec's ``stable``, or the one Git says runs (filled in by the caller)."""
+    if release.stable is None:
+        raise UsageError(
+            f"release {release.name}: the spec names no stable, and only the commands that read Git "
+            "(start, advance, run, status) know what runs; to plan or render by hand, name stable in the spec"
+        )
+    return release.stable
+
+
 def initial_state(release: Release) -> State:
     """What runs before the rollout, and again after an abort: the stable version, full size.
 
@@ -151,7 +161,7 @@ def initial_state(release: Release) -> State:
     >>> initial_state(release)
     State(workloads=(Workload(version='6.4.0', name='podinfo-6-4-0', replicas=3),), service_version='6.4.0', preview_version=None, weights=())
     """
-    strategy, stable = release.strategy, release.stable
+    strategy, stable = release.strategy, stable_of(release)
     if isinstance(strategy, RollingUpdate):
         return State((Workload(stable, release.name, release.replicas),))
     workloads = (Workload(stable, workload_name(release.name, stable), release.replicas),)
@@ -355,7 +365,7 @@ class _Steps:
         return Plan(
             release=release.name,
             namespace=release.namespace,
-            stable=release.stable,
+            stable=stable_of(release),
             version=release.version,
             strategy=_STRATEGY_KEYS[type(release.strategy)],
             replicas=release.replicas,
@@ -396,7 +406,7 @@ def _new_only(release: Release, service_version: str | None = None, weights: tup
 
 
 def _ratio_canary(release: Release, canary: Canary) -> Plan:
-    n, stable, new = release.replicas, release.stable, release.version
+    n, stable, new = release.replicas, stable_of(release), release.version
     bounds = _bounds(n, canary.max_surge, canary.max_unavailable)
     steps = _Steps(release)
     pods = {stable: n, new: 0}
@@ -434,7 +444,7 @@ def _move_pods(
 ) -> None:
     """Commit the way from ``before`` to ``after``: the sub-steps the bounds need, then ``after`` as ``action``."""
     release = steps.release
-    app, stable, new = release.name, release.stable, release.version
+    app, stable, new = release.name, stable_of(release), release.version
     # safe_transition ends with ``after`` even when nothing moves: an unchanged
     # step is still committed, so it keeps its place and its waits.
     path = safe_transition(before, after, release.replicas, bounds)
@@ -452,7 +462,7 @@ def _move_pods(
 
 
 def _routed_canary(release: Release, canary: Canary) -> Plan:
-    n, stable, new = release.replicas, release.stable, release.version
+    n, stable, new = release.replicas, stable_of(release), release.version
     steps = _Steps(release)
     pods, weight = 0, 0
 
@@ -489,7 +499,7 @@ def _routed_canary(release: Release, canary: Canary) -> Plan:
 
 
 def _blue_green(release: Release, bg: BlueGreen) -> Plan:
-    n, blue, green = release.replicas, release.stable, release.version
+    n, blue, green = release.replicas, stable_of(release), release.version
     first = n if bg.preview_replica_count is None else bg.preview_replica_count
     preview = green if bg.preview_service else None
     steps = _Steps(release)

@@ -39,19 +39,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
 
+from rollgen.drift import Trigger
 from rollgen.errors import NothingToDo, NotSoError, RollgenError, UsageError
 from rollgen.gitops.depth import ShallowHistoryError, is_boundary
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
-from rollgen.gitops.snapshot import Snapshot, history
+from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, one_line, rollout_id
 from rollgen.plan import Plan, State, abort_states
 from rollgen.proposal import close_step_pull_requests, propose
+from rollgen.revision import REVISION_FILE, Revision, label, live_revisions
 from rollgen.spec.model import Release
 from rollgen.state import (
     RolloutPhase,
     RolloutState,
+    branch_tip,
     current_state,
     plan_for,
     read_state,
@@ -80,36 +85,61 @@ class Outcome:
     warnings: tuple[str, ...] = ()
 
 
-def start(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
-    """Commit step 1 of rolling ``release`` out from its ``stable`` to its ``version``.
+def start(repo: Repo, release: Release, *, remote: str | None = None, reason: str = "") -> Outcome:
+    """Commit step 1 of rolling the running revision out to the one the spec asks for.
 
+    What runs is read from Git (the last rollout's record and the revisions
+    frozen in the output directory at the tip); what the spec asks for is its
+    ``version`` and ``digest`` with the configuration built now
+    (:func:`rollgen.drift.next_action`). A spec's ``stable``, when given,
+    must name what runs. Going back to the revision the last completed rollout
+    replaced is a rollback (action ``undo``: no pauses, no analysis).
     Refuses while a rollout of the release is in progress (a rerun of this
-    same start commits nothing), and when ``stable`` is not the version the
-    history says runs (the last rollout's new version, or its old one after
-    an abort).
+    same start commits nothing). ``reason`` goes into the commit message.
     """
-    if release.stable == release.version:
-        raise UsageError(f"{release.name}: stable and version are both {release.version}: nothing to roll out")
+    return _begin(repo, release, remote, Action.START, reason)
+
+
+def _begin(repo: Repo, release: Release, remote: str | None, action: Action, reason: str) -> Outcome:
+    """A new rollout towards the spec's revision: ``start``, or ``retry`` after an abort."""
+    from rollgen.drift import Next
+
     ops = _Operation(repo, release, remote)
 
     def decide(tip: Snapshot) -> Change | None:
         current = read_state(tip, release)
-        if current is not None:
-            if _same_start(current, release) and current.step == 1:
+        look = ops.look(tip, current)
+        trigger = look.trigger
+        if current is not None and current.phase.unfinished:
+            if trigger.next is Next.CONTINUE and current.step == 1 and current.action in (action, Action.UNDO):
                 return None  # this start already landed (a rerun, or a racing process)
-            if current.phase.unfinished:
-                raise NotSoError(
-                    f"{current.release}: rollout {current.rollout} ({current.from_version} -> "
-                    f"{current.to_version}) is in progress at step {current.step}/{current.steps}; "
-                    "promote or abort it first"
-                )
-            if current.running != release.stable:
+            raise NotSoError(
+                f"{current.release}: rollout {current.rollout} ({current.from_version} -> "
+                f"{current.to_version}) is in progress at step {current.step}/{current.steps}; "
+                "promote or abort it first"
+            )
+        if action is Action.RETRY and (current is None or current.phase is not RolloutPhase.ABORTED):
+            raise NotSoError(f"{ops.key}: nothing to retry: " + _describe(current, "no aborted rollout"))
+        if trigger.next is Next.ADOPT:
+            if release.stable is None:
                 raise UsageError(
-                    f"{current.release}: the spec's stable is {release.stable} but {current.running} "
-                    f"runs (last rollout {current.from_version} -> {current.to_version} "
-                    f"{current.phase}); set stable: {current.running!r}"
+                    f"{ops.key}: {release.output_path} holds no revision rollgen wrote and no rollout is recorded; "
+                    f"run rollgen adopt first, so that what runs is committed before anything changes"
                 )
-        return ops.forward(tip, release.stable, release.version, 1, Action.START, new_rollout=True)
+            # A human named the stable of an output rollgen never wrote: it is built from the base now.
+            return ops.begin(tip, current, release.stable, look.desired_label(None), action, reason, look)
+        if trigger.next is Next.NOTHING:
+            raise NothingToDo(f"{ops.key}: nothing to roll out: {trigger.reason}")
+        from_label = trigger.from_label or (current.running if current is not None else "")
+        if release.stable is not None and release.stable != from_label:
+            running = look.live.get(from_label)
+            if running is None or running.version != release.stable:
+                raise UsageError(
+                    f"{ops.key}: the spec's stable is {release.stable} but Git says {from_label} runs; "
+                    f"set stable: {from_label!r}, or leave stable out (it is read from Git)"
+                )
+        to_label = trigger.to_label or look.desired_label(look.live.get(from_label))
+        return ops.begin(tip, current, from_label, to_label, action, reason, look)
 
     return ops.commit(decide, propose_first=True)
 
@@ -153,10 +183,13 @@ def promote(
                 f"{current.release}: cannot promote to step {wanted}: the rollout is at {current.step}/{current.steps}"
             )
         if current.step == current.steps:
-            return ops.complete(current)
+            return ops.complete(tip, current)
         # A full promotion, once begun, goes on as one (its steps carry no waits).
         action = Action.PROMOTE if full or current.action == Action.PROMOTE else Action.ADVANCE
-        return ops.forward(tip, current.from_version, current.to_version, wanted, action, rollout=current.rollout)
+        frozen = ops.frozen(tip, current)
+        return ops.forward(
+            tip, current.from_version, current.to_version, wanted, action, rollout=current.rollout, frozen=frozen
+        )
 
     return ops.commit(decide, propose_first=True)
 
@@ -176,6 +209,7 @@ def abort(
     In pull-request mode the abort is committed straight to the branch, then
     the rollout's open step pull requests are closed
     (:func:`close_step_pull_requests`; a failure there is a warning).
+    ``reason`` (why the rollout is walked back) goes into the commit message.
     """
     ops = _Operation(repo, release, remote)
     target: list[int] = []
@@ -196,7 +230,7 @@ def abort(
         if done + 1 >= way:
             return ops.restore(tip, current, why)
         state = ops.abort_way(current)[done]
-        return ops.abort_step(current, state, done + 1, way, why)
+        return ops.abort_step(tip, current, state, done + 1, way, why)
 
     outcome = ops.commit(decide)
     if release.git.mode != "pull-request":
@@ -261,38 +295,100 @@ def live_state(repo: Repo, release: Release, current: RolloutState) -> State | N
     return way[done - 1] if 1 <= done <= len(way) else None
 
 
+def is_rollback(repo: Repo, release: Release, current: RolloutState) -> bool:
+    """Whether ``current``'s rollout goes back to the revision that ran before (an ``undo``): the rollback window."""
+    if current.action == Action.UNDO:
+        return True
+    if current.action == Action.START or not current.phase.in_progress:
+        return False
+    ops = _Operation(repo, release, None)
+    return ops.first_record(current).action == Action.UNDO
+
+
 def retry(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
-    """Start an aborted rollout again: a new rollout id, from step 1, with the same two versions."""
-    return _restart(repo, release, remote, Action.RETRY, RolloutPhase.ABORTED, swap=False)
+    """After an abort, start a new rollout, from step 1, of the revision the spec asks for now (not the old target)."""
+    return _begin(repo, release, remote, Action.RETRY, "")
 
 
 def undo(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
-    """Take a completed release back to its previous version: a new rollout with the versions swapped."""
-    return _restart(repo, release, remote, Action.UNDO, RolloutPhase.COMPLETED, swap=True)
+    """Take a completed release back to its previous revision: a new rollout with the labels swapped.
 
-
-def _restart(
-    repo: Repo, release: Release, remote: str | None, action: Action, ended: RolloutPhase, *, swap: bool
-) -> Outcome:
-    """A new rollout, from step 1, of the last rollout's versions (swapped for an undo) once it has ``ended``."""
+    The previous revision comes back as it was frozen before the rollout
+    (its build, not the base's now); no pauses or analysis (the rollback window).
+    """
     ops = _Operation(repo, release, remote)
 
     def decide(tip: Snapshot) -> Change | None:
         current = read_state(tip, release)
-        if current is not None and current.action == action and current.step == 1:
+        if current is not None and current.action == Action.UNDO and current.step == 1:
             return None  # this one already landed
-        if current is None or current.phase is not ended:
-            raise NotSoError(
-                f"{release_key(release)}: nothing to {action.value}: " + _describe(current, f"no {ended} rollout")
-            )
-        versions = (current.to_version, current.from_version) if swap else (current.from_version, current.to_version)
-        return ops.forward(tip, *versions, 1, action, new_rollout=True)
+        if current is None or current.phase is not RolloutPhase.COMPLETED:
+            raise NotSoError(f"{ops.key}: nothing to undo: " + _describe(current, "no completed rollout"))
+        frozen = ops.frozen(tip, current)
+        back, now = current.from_version, current.to_version
+        return ops.forward(tip, now, back, 1, Action.UNDO, new_rollout=True, frozen=frozen)
 
     return ops.commit(decide, propose_first=True)
 
 
+@dataclass(frozen=True)
+class Look:
+    """What one look at the tip found: the output's revisions by label, the spec's revision, the next action."""
+
+    live: Mapping[str, Revision]
+    desired: Revision
+    trigger: Trigger
+
+    def desired_label(self, other: Revision | None) -> str:
+        """The spec's revision's label, rolled out against ``other``."""
+        return label(self.desired, other)
+
+
+def revisions_at(snapshot: Snapshot, release: Release) -> dict[str, Revision]:
+    """The revisions frozen in the release's output directory at ``snapshot``, by label (no build read)."""
+    out = release.output_path
+    names = [p for p in snapshot.list(out) if p == "kustomization.yaml" or p.endswith(f"/{REVISION_FILE}")]
+    texts = {p: snapshot.read(f"{out}/{p}") for p in names}
+    return live_revisions({p: t for p, t in texts.items() if t is not None})
+
+
+# Working copy tops by git directory: a pass over many releases asks once, not once per release.
+_ROOTS: dict[Path, Path] = {}
+
+
+def _root(repo: Repo) -> Path:
+    if repo.git_dir not in _ROOTS:
+        _ROOTS[repo.git_dir] = repo.root()
+    return _ROOTS[repo.git_dir]
+
+
+def look(repo: Repo, release: Release, snapshot: Snapshot, current: RolloutState | None) -> Look:
+    """Compare the spec with what Git runs at ``snapshot`` (:func:`rollgen.drift.next_action`).
+
+    Cheap when nothing changed: the configuration's inputs are fingerprinted
+    against the revision they would match (the one rolling out, else the one
+    running), and nothing is built unless they differ.
+    """
+    from rollgen.drift import next_action
+    from rollgen.render.desired import desired_revision
+
+    live = revisions_at(snapshot, release)
+    if current is None:
+        basis = list(live.values())[-1] if live else None
+    else:
+        basis = live.get(current.to_version if current.phase.unfinished else current.running)
+    desired = desired_revision(_root(repo), release, basis)
+    return Look(live, desired, next_action(desired, live, current))
+
+
+def spec_against_git(repo: Repo, release: Release, *, remote: str | None = None) -> Look:
+    """The spec against what runs on the release's branch (``rollgen status`` says what the next pass does)."""
+    with branch_tip(repo, release.git.branch, remote) as snapshot:
+        return look(repo, release, snapshot, read_state(snapshot, release))
+
+
 class _Operation:
-    """One operation's shared pieces: rendering (memoised), messages, identity, the commit itself."""
+    """One operation's shared pieces: rendering (memoised by the frozen files), messages, identity, the commit."""
 
     def __init__(self, repo: Repo, release: Release, remote: str | None) -> None:
         self.repo = repo
@@ -300,7 +396,9 @@ class _Operation:
         self.key = release_key(release)
         self.remote = remote
         self._root = repo.root()
-        self._rendered: dict[tuple[str, str, State], Mapping[str, bytes]] = {}
+        self._rendered: dict[tuple[int, str, str, State], Mapping[str, bytes]] = {}
+        self._frozen: dict[str | None, Mapping[str, bytes]] = {}
+        self._before: dict[str, dict[str, bytes]] = {}
         author = release.git.author
         self.identity = Identity(author.name, author.email) if author is not None else None
 
@@ -348,9 +446,68 @@ class _Operation:
     def _step_0(self) -> Mapping[str, bytes]:
         """What ``rollgen render SPEC --step 0`` writes: the stable version alone."""
         release = self.release
-        return self.render(
-            release.stable, release.version, plan_for(release, release.stable, release.version)[1].initial
+        if release.stable is None:  # without a stable named there is no step 0 to compare with
+            return {}
+        initial = plan_for(release, release.stable, release.version)[1].initial
+        return self.render(release.stable, release.version, initial, _NOTHING_FROZEN)
+
+    def look(self, tip: Snapshot, current: RolloutState | None) -> Look:
+        return look(self.repo, self.release, tip, current)
+
+    def begin(
+        self,
+        tip: Snapshot,
+        current: RolloutState | None,
+        from_label: str,
+        to_label: str,
+        action: Action,
+        reason: str,
+        seen: Look,
+    ) -> Change:
+        """Step 1 of a new rollout from ``from_label`` to the spec's revision (labelled ``to_label``).
+
+        When the spec asks for the revision the last completed rollout replaced,
+        that revision comes back as it was frozen (its label, its build), as an
+        ``undo``: the rollback window.
+        """
+        frozen = self.frozen(tip, current)
+        if current is not None and current.phase is RolloutPhase.COMPLETED and action is Action.START:
+            before = live_revisions(self.before(tip, current))
+            back = next((name for name, r in before.items() if r == seen.desired), None)
+            if back is not None and back == current.from_version:
+                to_label, action = back, Action.UNDO
+        if to_label == from_label:
+            raise UsageError(
+                f"{self.key}: the spec's revision would run under the label {to_label} that runs now; "
+                "change the version or the configuration"
+            )
+        revisions = {to_label: seen.desired}
+        return self.forward(
+            tip, from_label, to_label, 1, action, new_rollout=True, frozen=frozen, revisions=revisions, reason=reason
         )
+
+    def frozen(self, tip: Snapshot, current: RolloutState | None) -> Mapping[str, bytes]:
+        """The output's files at the tip over those before ``current``'s rollout: every revision it may render.
+
+        A revision the rollout removed (the stable after cleanup) is still frozen
+        before it, so an abort or an undo brings back its build, not the base's.
+        """
+        # Only this release's commits write its output: its files at the release's last commit are
+        # those at any later tip, so a commit retried on a moved tip reads and renders nothing again.
+        key = tip.tip if current is None else current.commit
+        if key not in self._frozen:
+            at = tip if current is None else tip.at(current.commit)
+            files = at.files(self.release.output_path)
+            self._frozen[key] = files if current is None else {**self.before(tip, current), **files}
+        return self._frozen[key]
+
+    def before(self, tip: Snapshot, current: RolloutState) -> dict[str, bytes]:
+        """The output's files as they were before ``current``'s rollout began."""
+        if current.rollout not in self._before:
+            first = self.first_commit(current)
+            files = tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
+            self._before[current.rollout] = files
+        return self._before[current.rollout]
 
     def in_progress(self, tip: Snapshot, verb: str) -> RolloutState:
         current = read_state(tip, self.release)
@@ -366,13 +523,21 @@ class _Operation:
             )
         return current
 
-    def render(self, from_version: str, to_version: str, state: State) -> Mapping[str, bytes]:
+    def render(
+        self,
+        from_version: str,
+        to_version: str,
+        state: State,
+        frozen: Mapping[str, bytes],
+        revisions: Mapping[str, Revision] | None = None,
+    ) -> Mapping[str, bytes]:
+        """The files of ``state``: frozen revisions from ``frozen``, a new one built now (memoised by the frozen files)."""
         from rollgen.render import Renderer
 
-        key = (from_version, to_version, state)
+        key = (id(frozen), from_version, to_version, state)  # frozen mappings are memoised: one id per content
         if key not in self._rendered:
             swapped = plan_for(self.release, from_version, to_version)[0]
-            self._rendered[key] = Renderer(self._root, swapped).render(state)
+            self._rendered[key] = Renderer(self._root, swapped).render(state, frozen, revisions or {})
         return self._rendered[key]
 
     def forward(
@@ -385,8 +550,11 @@ class _Operation:
         *,
         rollout: str | None = None,
         new_rollout: bool = False,
+        frozen: Mapping[str, bytes],
+        revisions: Mapping[str, Revision] | None = None,
+        reason: str = "",
     ) -> Change:
-        """The commit putting plan step ``index`` live."""
+        """The commit putting plan step ``index`` live; ``reason`` (why it began) goes into the message."""
         plan = plan_for(self.release, from_version, to_version)[1]
         if new_rollout:
             rollout = rollout_id(self.key, from_version, to_version, tip.tip or "0" * 40)
@@ -408,10 +576,9 @@ class _Operation:
             f"{self.release.name}: step {index}/{len(plan.steps)} {step.action}{weight} "
             f"({from_version} -> {to_version})"
         )
-        body = _table_lines(plan, index)
-        return Change(
-            self.release.output_path, self.render(from_version, to_version, step.state), f"{subject}\n\n{body}", record
-        )
+        body = _table_lines(plan, index) + (f"\n\n{reason}" if reason else "")
+        files = self.render(from_version, to_version, step.state, frozen, revisions)
+        return Change(self.release.output_path, files, f"{subject}\n\n{body}", record)
 
     def hold(self, tip: Snapshot, current: RolloutState, action: Action) -> Change:
         """A pause or resume commit: the output's files as they are, the step's record with ``action``."""
@@ -422,10 +589,9 @@ class _Operation:
         )
         return Change(self.release.output_path, files, subject, self._record(current, current.step, action))
 
-    def complete(self, current: RolloutState) -> Change:
+    def complete(self, tip: Snapshot, current: RolloutState) -> Change:
         """The commit after the last step: files unchanged, action ``complete``."""
-        assert current.plan_step is not None
-        files = self.render(current.from_version, current.to_version, current.plan_step.state)
+        files = tip.files(self.release.output_path)
         record = self._record(current, current.steps, Action.COMPLETE)
         subject = f"{self.release.name}: complete {current.from_version} -> {current.to_version}"
         return Change(self.release.output_path, files, subject, record)
@@ -448,8 +614,9 @@ class _Operation:
             len(entries),
         )
 
-    def abort_step(self, current: RolloutState, state: State, k: int, way: int, reason: str) -> Change:
-        files = self.render(current.from_version, current.to_version, state)
+    def abort_step(self, tip: Snapshot, current: RolloutState, state: State, k: int, way: int, reason: str) -> Change:
+        frozen = self.frozen(tip, current)
+        files = self.render(current.from_version, current.to_version, state, frozen)
         subject = (
             f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
             f"({current.from_version} -> {current.to_version})"
@@ -460,9 +627,16 @@ class _Operation:
         return Change(self.release.output_path, files, _with_reason(subject, reason), record)
 
     def restore(self, tip: Snapshot, current: RolloutState, reason: str) -> Change:
-        """The last abort commit: the output directory as it was before the rollout's first commit."""
-        first = self.first_commit(current)
-        files = tip.at(f"{first}^").files(self.release.output_path) if self._has_parent(first) else {}
+        """The last abort commit: the output directory as it was before the rollout's first commit.
+
+        A first rollout into an output that held nothing (one started by hand,
+        not adopted) restores its stable at full size, as the rollout froze it:
+        an abort never leaves the release with nothing to run.
+        """
+        files: Mapping[str, bytes] = self.before(tip, current)
+        if not files:
+            initial = plan_for(self.release, current.from_version, current.to_version)[1].initial
+            files = self.render(current.from_version, current.to_version, initial, self.frozen(tip, current))
         subject = (
             f"{self.release.name}: abort, {current.from_version} restored "
             f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})"
@@ -472,6 +646,12 @@ class _Operation:
 
     def first_commit(self, current: RolloutState) -> str:
         """The rollout's first commit (its start, retry or undo); its parent holds the pre-rollout files."""
+        return self._first(current).sha
+
+    def first_record(self, current: RolloutState) -> StepRecord:
+        return self._first(current).record
+
+    def _first(self, current: RolloutState) -> HistoryEntry:
         # A rollout has its steps, a complete and its aborts (2n + 2 commits), plus any pauses and resumes.
         limit = 2 * current.steps + 2
         while True:
@@ -479,7 +659,7 @@ class _Operation:
             mine = [e for e in entries if e.record.rollout == current.rollout]
             first = next((e for e in mine if e.record.action in (Action.START, Action.RETRY, Action.UNDO)), None)
             if first is not None:
-                return first.sha
+                return first
             if len(entries) < limit or len(mine) < len(entries):
                 raise RollgenError(f"{self.key}: cannot find the first commit of rollout {current.rollout}")
             limit *= 4
@@ -509,18 +689,13 @@ class _Operation:
         )
 
 
+# Renders from the live base alone, as `rollgen render --step 0` does (one object: memo keys use its id).
+_NOTHING_FROZEN: Mapping[str, bytes] = MappingProxyType({})
+
+
 def _with_reason(subject: str, reason: str) -> str:
     """An abort commit's message: its subject, and why the rollout is aborted in a sentence."""
     return f"{subject}\n\nAborted because {reason.rstrip('.')}."
-
-
-def _same_start(current: RolloutState, release: Release) -> bool:
-    return (
-        current.action == Action.START
-        and current.from_version == release.stable
-        and current.to_version == release.version
-        and not current.plan_changed
-    )
 
 
 def _target(memo: list[int], first_look: int) -> int:

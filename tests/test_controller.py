@@ -26,6 +26,7 @@ from rollgen.decision import (
     record_key,
     stages_of,
 )
+from rollgen.errors import UsageError
 from rollgen.gitops.trailers import Action
 from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
 from rollgen.progress import Display
@@ -51,9 +52,22 @@ RATE = Gate(
 SMOKE = Gate("smoke", "http", {"url": "http://x"}, MeasurementPolicy(inconclusive_limit=0))
 
 
-def release(*gates: Gate, waves: Waves | None = None) -> Release:
+def release(*gates: Gate, waves: Waves | None = None, assume: float | None = None) -> Release:
+    """A release with ``gates``; ``assume`` is its spec.liveness.assumeAfter (0: no wait, for specs without one)."""
     strategy = Canary(waves=waves) if waves else Canary()
-    return Release("podinfo", "prod", 4, "podinfo", "1.0", "2.0", KustomizeSource("base"), "out", strategy, gates=gates)
+    return Release(
+        "podinfo",
+        "prod",
+        4,
+        "podinfo",
+        "1.0",
+        "2.0",
+        KustomizeSource("base"),
+        "out",
+        strategy,
+        gates=gates,
+        liveness_assume_after=assume,
+    )
 
 
 def step(*after: Analysis | Pause) -> Step:
@@ -257,16 +271,47 @@ def test_decide(
     deadline: float | None,
     expected: Decision,
 ) -> None:
-    stages = stages_of(release(*gates), step(*after))
+    stages = stages_of(release(*gates, assume=0.0), step(*after))  # 0 s: no effect beside a liveness gate
     assert decide(stages, records, T0, now, deadline).decision == expected
 
 
 def test_in_pull_request_mode_the_merge_is_the_promote() -> None:
     waits = step(Pause(None), Analysis(("success-rate",)), Pause(5.0))
-    commit_mode = [s.key for s in stages_of(release(RATE), waits)]
-    assert commit_mode == ["1:pause", "2:analysis", "3:pause"]
-    pull_requests = replace(release(RATE), git=GitSettings(mode="pull-request"))
-    assert [s.key for s in stages_of(pull_requests, waits)] == ["2:analysis", "3:pause"]  # a timed pause still waits
+    commit_mode = [s.key for s in stages_of(release(RATE, assume=0.0), waits)]
+    assert commit_mode == [LIVE, "1:pause", "2:analysis", "3:pause"]
+    pull_requests = replace(release(RATE, assume=0.0), git=GitSettings(mode="pull-request"))
+    assert [s.key for s in stages_of(pull_requests, waits)] == [LIVE, "2:analysis", "3:pause"]  # a timed pause waits
+
+
+ASSUMED = [
+    # (what, now after the commit, the decision)
+    ("just committed: waits the whole assumeAfter", 0.0, "wait", T0 + 120),
+    ("a second before: still waits", 119.0, "wait", T0 + 120),
+    ("at assumeAfter: live, then the step's pause", 120.0, "wait", T0 + 120 + 30),
+    ("past both: advance", 150.0, "advance", None),
+]
+
+
+@pytest.mark.parametrize(("what", "after", "kind", "until"), ASSUMED, ids=[c[0] for c in ASSUMED])
+def test_assume_after_is_a_wait_after_the_commit_that_nothing_skips(
+    what: str, after: float, kind: str, until: float | None
+) -> None:
+    stages = stages_of(release(RATE, assume=120.0), step(Pause(30.0)))
+    decision = decide(stages, {}, T0, T0 + after, T0 + 10).decision  # a progressDeadline does not cut it short
+    if kind == "advance":
+        assert decision == Advance()
+    else:
+        assert isinstance(decision, WaitUntil) and decision.until == until
+    # An abort state waits for the same proof of liveness before the next one.
+    back = decide(stages_of(release(RATE, assume=120.0), None, liveness_only=True), {}, T0, T0 + after, None)
+    assert isinstance(back.decision, WaitUntil) == (after < 120.0)
+
+
+def test_without_a_liveness_gate_or_assume_after_no_stage_is_laid_out() -> None:
+    with pytest.raises(UsageError, match="assumeAfter"):
+        stages_of(release(RATE), step())
+    # a liveness gate needs no assumeAfter
+    assert [s.key for s in stages_of(release(ARGO), step())] == [LIVE]
 
 
 def test_a_rollout_ticks_through_liveness_analysis_and_a_pause() -> None:
@@ -314,7 +359,7 @@ def test_waves_restart_gate_is_a_kubernetes_gate_with_the_waves_limit() -> None:
 
 
 def a_pass(decision: Decision, *, measured: int = 1, committed: bool = False) -> Pass:
-    stages = stages_of(release(RATE), step(Analysis(("success-rate",))))
+    stages = stages_of(release(RATE, assume=0.0), step(Analysis(("success-rate",))))
     records = {"1:analysis/success-rate": [m(S, T0 + 10 * i) for i in range(measured)]}
     judged = decide(stages, records, T0, T0, None)
     state = RolloutState(

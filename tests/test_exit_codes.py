@@ -93,7 +93,14 @@ TABLE: dict[str, Row] = {
     ),
     "undo with nothing to roll back": Row(("undo", "{spec}", *R), EXIT_FAILURE),
     "advance ok": Row(("advance", "{spec}", *R), EXIT_OK, (("start", "{spec}", *R),)),
-    "advance with no rollout: nothing to do": Row(("advance", "{spec}", *R), EXIT_OK),
+    "advance on a release never adopted": Row(("advance", "{spec}", *R), EXIT_FAILURE),
+    "advance after adoption starts the spec's rollout": Row(
+        ("advance", "{spec}", *R), EXIT_OK, (("adopt", "{spec}", *R),)
+    ),
+    "adopt ok": Row(("adopt", "{spec}", *R), EXIT_OK),
+    "adopt again: nothing to do": Row(("adopt", "{spec}", *R), EXIT_OK, (("adopt", "{spec}", *R),)),
+    "adopt once rollouts began": Row(("adopt", "{spec}", *R), EXIT_FAILURE, (("start", "{spec}", *R),)),
+    "adopt unreadable file": Row(("adopt", "{missing}", *R), EXIT_USAGE),
     "advance while aborting": Row(
         ("advance", "{spec}", *R),
         EXIT_FAILURE,
@@ -106,7 +113,7 @@ TABLE: dict[str, Row] = {
     "run an aborted rollout": Row(
         ("run", "{spec}", *R), EXIT_FAILURE, (("start", "{spec}", *R), ("abort", "{spec}", "--now", *R))
     ),
-    "run with no rollout: nothing to do": Row(("run", "{spec}", *R), EXIT_OK),
+    "run on a release never adopted": Row(("run", "{spec}", *R), EXIT_FAILURE),
     "run unreadable file": Row(("run", "{missing}", *R), EXIT_USAGE),
     "detect: nothing to detect": Row(("detect", "{spec}"), EXIT_OK),
     "detect unreadable file": Row(("detect", "{missing}"), EXIT_USAGE),

@@ -84,7 +84,8 @@ def test_one_pass_advances_every_release_and_reports_each_on_one_line(
         "committed advance step 2/"
     )
     assert by_release["b/web"][0] in ("progressing", "waiting") and "step 2/" in by_release["b/web"][1]
-    assert by_release["c/web"] == ["none", "no rollout on main; begin one with rollgen start"]
+    # Never adopted: advance refuses it (and names rollgen adopt), the others still advance.
+    assert by_release["c/web"][0] == "error" and "rollgen adopt" in by_release["c/web"][1]
     assert by_release["releases/d.yaml"][0] == "error" and "replicas" in by_release["releases/d.yaml"][1]
     # Both steps reached the remote.
     log = git(
@@ -108,7 +109,7 @@ def test_idle_releases_cost_no_git_process_of_their_own(
     for specs in ([str(work / "releases" / "n0.yaml")], [str(work / "releases")]):
         git_processes.clear()
         code, lines, _ = run(work, capsys, "advance", *specs)
-        assert code == EXIT_FAILURE and lines[0].startswith("n0/web  aborted  nothing to do")  # an aborted rollout
+        assert code == EXIT_FAILURE and lines[0].startswith("n0/web  aborted  the rollout of 1.1.0 was aborted")
         counts.append(sorted(git_processes))
     # One fetch of the branch, one of the notes, one object reader, one walk: for 1 release or 8.
     assert counts[0] == counts[1], counts
@@ -161,7 +162,8 @@ def test_status_of_a_directory_shows_every_release_and_the_bad_spec(
     code, lines, _ = run(work, capsys, "status", str(work / "releases"))
     assert code == EXIT_FAILURE
     assert lines[0].startswith(f"{work / 'releases' / 'z.yaml'}: error: ")
-    assert lines[1].startswith("a/web: progressing at step 1/") and lines[2] == "b/web: no rollout"
+    assert lines[1].startswith("a/web: progressing at step 1/")
+    assert lines[2].startswith("b/web: no rollout; spec and Git differ, next pass: adopt: ")
 
 
 # --- notifications, through a real loopback receiver ---------------------------------------------
@@ -251,7 +253,7 @@ def test_run_over_a_directory_is_a_controller_that_passes_until_interrupted(
     assert code == 130 and "interrupted" in err
     # Passes go on at once while one commits; then it sleeps until the soonest wait (a human: the idle period).
     assert lines[0].startswith("a/web  waiting  committed advance step 2/9 setWeight @")
-    assert lines[1] == "b/web  none  no rollout on main; begin one with rollgen start"
+    assert lines[1].startswith("b/web  error  ") and "rollgen adopt" in lines[1]  # never adopted
     # Step 2 waits for a human: the next passes come after the idle period, each one line per release.
     assert lines[2:] == ["a/web  waiting  at step 2/9 setWeight; waiting: paused until `rollgen promote`", lines[1]] * 2
     assert naps == [pytest.approx(30, abs=1)] * 2

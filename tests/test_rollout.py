@@ -59,8 +59,10 @@ def test_rollout_to_completion_then_undo(work: Path) -> None:
         rollout.promote(repo, release)
     with pytest.raises(NothingToDo, match="nothing to abort"):
         rollout.abort(repo, release)
-    with pytest.raises(UsageError, match=r"stable is 1\.0\.0 but 1\.1\.0 runs"):
+    with pytest.raises(NothingToDo, match=r"nothing to roll out: 1\.1\.0 runs, as the spec asks"):
         rollout.start(repo, release)
+    with pytest.raises(UsageError, match=r"stable is 1\.0\.0 but Git says 1\.1\.0 runs"):
+        rollout.start(repo, load_release(write_spec(work, version="2.0.0")))
     back = rollout.undo(repo, release)
     assert (back.state.action, back.state.from_version, back.state.to_version) == (Action.UNDO, "1.1.0", "1.0.0")
     assert back.state.rollout != first.state.rollout

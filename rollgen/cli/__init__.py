@@ -92,6 +92,14 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("configure_render", "rollgen.cli.spec"),
         _lazy("handle_render", "rollgen.cli.spec"),
     ),
+    "adopt": (
+        "commit what runs as the release's first rollgen state",
+        "Commit the output directory that reproduces what runs today (manifests rollgen did not write: the same "
+        "Deployment, image and configuration), or, for an output path holding nothing, the spec's version as the "
+        "release's first revision. Needed once before rollgen advance rolls spec changes out.",
+        _lazy("configure", "rollgen.cli.adopt"),
+        _lazy("handle", "rollgen.cli.adopt"),
+    ),
     "start": (
         "commit the first step of a rollout",
         "Render step 1 of the rollout SPEC describes and commit it to the GitOps repository (pushed to the spec's "

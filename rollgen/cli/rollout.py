@@ -14,7 +14,7 @@ import datetime
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollgen import fleet, rollout
 from rollgen.analysis import Measurement
@@ -41,6 +41,10 @@ from rollgen.rollout import Outcome
 from rollgen.shard import select
 from rollgen.spec.discover import is_pipeline_spec
 from rollgen.state import RolloutPhase, RolloutState, current_state, release_key, states_on
+
+if TYPE_CHECKING:
+    from rollgen.gitops.repo import Repo
+    from rollgen.spec.model import Release
 
 
 def configure_start(parser: argparse.ArgumentParser) -> None:
@@ -184,7 +188,8 @@ def handle_status(args: argparse.Namespace) -> int:
                 code[:] = [max(code[0], state.exit_code)]
             else:
                 pull = pending_pull_request(repo, release, state)
-                rows.append(_state_data(target.key, state, pull, _records(repo, state)))
+                row = _state_data(target.key, state, pull, _records(repo, state))
+                rows.append({**row, "next": _next(repo, release)})
         return rows
 
     if not args.watch:
@@ -327,19 +332,31 @@ def _error_data(key: str, problem: str) -> dict[str, Any]:
     return {"release": key, "phase": "error", "error": problem}
 
 
+def _next(repo: Repo, release: Release) -> str | None:
+    """What the next pass does when the spec and Git disagree (None when they agree)."""
+    from rollgen.drift import Next
+
+    try:
+        trigger = rollout.spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote)).trigger
+    except RollgenError as error:  # the row still shows where the rollout stands
+        return f"unknown: {error}"
+    return None if trigger.next in (Next.NOTHING, Next.CONTINUE) else f"{trigger.next}: {trigger.reason}"
+
+
 def _line(row: Mapping[str, Any]) -> str:
     """The one line that says where a release's rollout stands."""
     if row["phase"] == "error":
         return f"{row['release']}: error: {row['error']}"
+    following = f"; spec and Git differ, next pass: {row['next']}" if row.get("next") else ""
     if row["phase"] == RolloutPhase.NONE:
-        return f"{row['release']}: no rollout"
+        return f"{row['release']}: no rollout{following}"
     what = f" {row['stepAction']}" if row["stepAction"] else ""
     paused = ", PAUSED" if row["paused"] else ""
     waits = f", waiting for {row['waitingFor']}" if row["waitingFor"] else ""
     why = f"; aborted because {row['reason']}" if row["reason"] and row["action"] == "abort" else ""
     return (
         f"{row['release']}: {row['phase']}{paused} at step {row['step']}/{row['steps']}{what} ({row['action']}), "
-        f"{row['from']} -> {row['to']}, since {row['since']}{waits}{why}"
+        f"{row['from']} -> {row['to']}, since {row['since']}{waits}{why}{following}"
     )
 
 

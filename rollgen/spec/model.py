@@ -222,7 +222,8 @@ class Release:
     namespace: str
     replicas: int
     image: str
-    stable: str
+    # None: not named in the spec; what runs is read from Git (rollgen.drift).
+    stable: str | None
     version: str
     source: Source
     output_path: str
@@ -265,7 +266,7 @@ def build_release(data: Mapping[str, Any]) -> Release:
         replicas=spec["replicas"],
         image=spec["image"],
         container=spec.get("container"),
-        stable=spec["stable"],
+        stable=spec.get("stable"),
         version=spec["version"],
         source=_source(spec["source"]),
         output_path=spec["output"]["path"],

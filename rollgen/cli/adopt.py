@@ -1,0 +1,26 @@
+"""``rollgen adopt``: the explicit first commit that makes a release's output rollgen's (:mod:`rollgen.adoption`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rollgen.cli.root import add_spec_and_repo, open_release
+from rollgen.errors import EXIT_OK
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_spec_and_repo(parser)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from rollgen.adoption import adopt
+
+    opened = open_release(args)
+    done = adopt(opened.repo, opened.release, remote=opened.remote)
+    what = (
+        f"first revision {done.label} committed: the release did not run before, this commit deploys it"
+        if done.first_run
+        else f"adopted: {done.label} runs as before, now in rollgen's layout"
+    )
+    print(f"{opened.release.name}: {what}" + ("" if done.commit else " (already done, nothing committed)"))
+    return EXIT_OK
