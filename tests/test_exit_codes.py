@@ -54,13 +54,16 @@ TABLE: dict[str, Row] = {
     "status bad --interval": Row(("status", *R, "--watch", "--interval", "-1"), EXIT_USAGE),
     "status --interval without --watch": Row(("status", *R, "--interval", "1"), EXIT_USAGE),
     "status unknown branch": Row(("status", *R, "--branch", "nope"), EXIT_USAGE),
+    # A generous --timeout: a wrong reading of the phase fails the row instead of hanging the suite.
     "status --watch, completed": Row(
-        ("status", "{spec}", *R, "--watch"),
+        ("status", "{spec}", *R, "--watch", "--timeout", "120"),
         EXIT_OK,
-        (("start", "{spec}", *R), ("promote", "{spec}", "--full", *R), ("promote", "{spec}", *R)),
+        (("start", "{spec}", *R), ("promote", "{spec}", "--full", *R), ("run", "{spec}", *R)),
     ),
     "status --watch, aborted": Row(
-        ("status", "{spec}", *R, "--watch"), EXIT_FAILURE, (("start", "{spec}", *R), ("abort", "{spec}", "--now", *R))
+        ("status", "{spec}", *R, "--watch", "--timeout", "120"),
+        EXIT_FAILURE,
+        (("start", "{spec}", *R), ("abort", "{spec}", "--now", *R)),
     ),
     "status --watch timed out": Row(
         ("status", "{spec}", *R, "--watch", "--interval", "0.1", "--timeout", "0.3"),
