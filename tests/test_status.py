@@ -30,7 +30,9 @@ def status_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str
 def with_gate(spec: Path, url: str, steps: list[dict[str, Any]]) -> Path:
     """The spec with an http gate ``healthz`` on ``url`` and these canary steps (step 1 surges, step 2 sets the weight)."""
     data = yaml.safe_load(spec.read_text())
-    data["spec"]["gates"] = [{"name": "healthz", "http": {"url": url}}]
+    # One measurement a minute: each advance pass measures the gate once (a refused connection is retried
+    # within its timeout first, so an error measurement takes long enough for the next to be due at once).
+    data["spec"]["gates"] = [{"name": "healthz", "interval": "1m", "http": {"url": url}}]
     data["spec"]["strategy"]["canary"]["steps"] = steps
     data["spec"]["strategy"]["canary"]["maxSurge"] = "100%"
     spec.write_text(yaml.safe_dump(data))
@@ -107,8 +109,8 @@ def test_a_gate_error_shows_in_status_as_soon_as_it_is_measured_and_the_abort_re
     from rollgen.spec import load_release
 
     began = time.time()
-    for retry in range(1, 5):  # errors are retried 10 s apart; the fifth in a row aborts (consecutiveErrorLimit 4)
-        advance(Repo.open(work), load_release(spec), now=began + 11 * retry)
+    for retry in range(1, 5):  # errors are retried an interval (1m) apart; the fifth in a row aborts (limit 4)
+        advance(Repo.open(work), load_release(spec), now=began + 61 * retry)
     [row] = status_json(capsys, *repo)
     assert row["action"] == "abort" and "gate healthz" in row["reason"] and "refused" in row["reason"]
     assert "Rollgen-Reason: gate healthz" in git(work, "log", "-1", "--format=%B")

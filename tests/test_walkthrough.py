@@ -67,7 +67,8 @@ def test_a_new_users_first_rollout_read_screen_by_screen(tmp_path: Path) -> None
                     ],
                 }
             },
-            "gates": [{"name": "healthz", "http": {"url": f"{refused_url()}/healthz"}}],
+            # One measurement a minute: each advance pass measures the refused gate once.
+            "gates": [{"name": "healthz", "interval": "1m", "http": {"url": f"{refused_url()}/healthz"}}],
             "liveness": {"assumeAfter": "0s"},  # no cluster here: nothing proves a commit live
             "git": {"branch": "main", "remote": "origin"},
         },
