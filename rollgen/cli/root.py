@@ -77,6 +77,14 @@ def readable(path: Path) -> bool:
         return False
 
 
+def empty_output(path: str, why: str) -> Path:
+    """``path`` as a Path when it is missing or an empty directory; otherwise a UsageError saying ``why``."""
+    out = Path(path)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {out}: not an empty directory ({why})")
+    return out
+
+
 def open_repository(path: str) -> Repo:
     from rollgen.gitops.repo import Repo
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rollgen.cli.root import load_release, readable
+from rollgen.cli.root import empty_output, load_release, readable
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 from rollgen.output import add_output_option, emit
 
@@ -137,10 +137,8 @@ def handle_render(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UsageError(f"--repo {root}: no such directory")
     renderer = Renderer(root, release)
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        # A step's files are the whole directory: leftovers of another render would mix in.
-        raise UsageError(f"--out {out}: not an empty directory")
+    # A step's files are the whole directory: leftovers of another render would mix in.
+    out = empty_output(args.out, "a step's files are the whole directory")
     chosen = {args.step: states[args.step]} if args.step is not None else states
     # Two digits at least, as in overlays/, so that `ls` lists the steps in order.
     width = max(2, len(str(len(plan.steps))))

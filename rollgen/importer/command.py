@@ -49,9 +49,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"--out {out}: not an empty directory (import never overwrites files)")
+    from rollgen.cli.root import empty_output
+
+    out = empty_output(args.out, "import never overwrites files")
     manifests = read_manifests(Path(name) for name in args.files)
     try:
         conversion = convert(manifests, lambda name, namespace: _options(args, name, namespace))
