@@ -28,6 +28,7 @@ __all__ = [
     "ReplicaError",
     "achieved_weight",
     "canary_counts",
+    "max_running",
     "min_available",
     "resolve_bounds",
     "routed_canary_replicas",
@@ -224,6 +225,23 @@ def min_available(before: Mapping[str, int], after: Mapping[str, int]) -> int:
     return sum(min(count, after.get(version, 0)) for version, count in before.items())
 
 
+def max_running(before: Mapping[str, int], after: Mapping[str, int]) -> int:
+    """Pods that may run at once when ``after`` is applied over ``before`` all at once.
+
+    The mirror of :func:`min_available`: the engine may apply a growing
+    Deployment before a shrinking one, and a terminating pod still runs, so
+    each version counts ``max(before, after)``.
+
+    >>> max_running({"v1": 10, "v2": 0}, {"v1": 9, "v2": 1})
+    11
+    >>> max_running({"v1": 4}, {"v2": 4})
+    8
+    """
+    _require_state("before", before)
+    _require_state("after", after)
+    return sum(max(before.get(version, 0), after.get(version, 0)) for version in {*before, *after})
+
+
 def safe_transition(
     before: Mapping[str, int], after: Mapping[str, int], replicas: int, bounds: Bounds
 ) -> tuple[dict[str, int], ...]:
@@ -231,11 +249,12 @@ def safe_transition(
 
     The result ends with ``after`` itself; anything before it is an inserted
     intermediate state. It is just ``(dict(after),)`` when the direct move is
-    already safe. Safe means:
+    already safe. A move from one state to the next is safe when, whatever
+    order the engine applies its Deployments in:
 
-    * every state runs at most ``replicas + bounds.surge`` pods, and
-    * between consecutive states :func:`min_available` is at least
-      ``floor = min(replicas - bounds.unavailable, sum(before), sum(after))``.
+    * at most ``replicas + bounds.surge`` pods run (:func:`max_running`), and
+    * at least ``floor = min(replicas - bounds.unavailable, sum(before), sum(after))``
+      pods stay available (:func:`min_available`).
 
     The floor is capped by the two ends because a state can be legitimately
     smaller than ``replicas - unavailable`` (a blue/green preview of 3 pods,
@@ -253,36 +272,35 @@ def safe_transition(
        ``sum(current) - floor`` pods in total. Only shrinking, so the count
        never exceeds the bound; go to 1.
 
-    Intermediate states grow or shrink only, never both: a GitOps engine may
-    apply a commit's Deployments in any order, and a pure step cannot pass
-    through a state outside the bounds half-way. Every intermediate state names
-    every version of ``before`` and ``after`` (0 when it has no pods).
+    Intermediate states grow or shrink only, never both, so each is safe in
+    any order of application. The last move may do both only when it is safe
+    in every order. Every intermediate state names every version of
+    ``before`` and ``after`` (0 when it has no pods).
 
     It terminates: every step moves each version towards ``after`` and never
     past it, and one of 2 or 3 can always move when ``current != after``.
-    If no version grows, some shrinks, and ``sum(current) > sum(after) >=
-    floor`` leaves room to drain. If some grows and no headroom is left,
-    ``sum(current) = replicas + surge`` exceeds ``sum(after)`` (which fits the
-    bound), so some version shrinks, and ``surge + unavailable >= 1`` leaves
-    room to drain.
+    If no version grows the move is a pure drain to ``after``, safe at once.
+    If some grows and no headroom is left, ``sum(current) = replicas + surge``
+    exceeds ``sum(after)`` (which fits the bound), so some version shrinks,
+    and ``surge + unavailable >= 1`` leaves room to drain.
 
     With ``surge=0, unavailable=1`` the move from 10/0 to 0/10 drains one stable
-    pod, adds one canary pod, and so on; the last move (1/9 -> 0/10) keeps 9
-    available, so it is made directly:
+    pod, adds one canary pod, and so on, down to the last stable pod:
 
     >>> path = safe_transition({"v1": 10, "v2": 0}, {"v1": 0, "v2": 10}, 10, Bounds(0, 1))
     >>> [(s["v1"], s["v2"]) for s in path[:4]], len(path), path[-2:]
-    ([(9, 0), (9, 1), (8, 1), (8, 2)], 19, ({'v1': 1, 'v2': 9}, {'v1': 0, 'v2': 10}))
+    ([(9, 0), (9, 1), (8, 1), (8, 2)], 20, ({'v1': 0, 'v2': 9}, {'v1': 0, 'v2': 10}))
 
     With ``surge=1, unavailable=0`` the canary comes up first:
 
     >>> safe_transition({"v1": 4, "v2": 0}, {"v1": 2, "v2": 2}, 4, Bounds(1, 0))
     ({'v1': 4, 'v2': 1}, {'v1': 3, 'v2': 1}, {'v1': 3, 'v2': 2}, {'v1': 2, 'v2': 2})
 
-    One replica, no surge: 1/0 -> 0/1 keeps ``1 - 1 = 0`` available, so it is direct:
+    One replica, no surge: two pods may never run, and ``1 - 1 = 0`` may be
+    unavailable, so the old pod goes before the new one comes:
 
     >>> safe_transition({"v1": 1, "v2": 0}, {"v1": 0, "v2": 1}, 1, Bounds(0, 1))
-    ({'v1': 0, 'v2': 1},)
+    ({'v1': 0, 'v2': 0}, {'v1': 0, 'v2': 1})
 
     Raises :class:`ReplicaError` (a ``ValueError``) if ``before`` or ``after`` itself exceeds
     ``replicas + surge`` (the caller planned an unsafe state), if
@@ -306,7 +324,7 @@ def safe_transition(
     target = {v: after.get(v, 0) for v in versions}
     current = {v: before.get(v, 0) for v in versions}
     path: list[dict[str, int]] = []
-    while min_available(current, target) < floor:
+    while min_available(current, target) < floor or max_running(current, target) > ceiling:
         total = sum(current.values())
         growing = [v for v in versions if current[v] < target[v]]
         if growing and total < ceiling:

@@ -121,6 +121,7 @@ def _transition(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> tu
     for name in {*old, *new}:
         b = old[name]["spec"]["replicas"] if name in old else 0
         a = new[name]["spec"]["replicas"] if name in new else 0
+        most += max(a, b)  # a growing Deployment may grow before a shrinking one shrinks
         if name in old and name in new and old[name]["spec"]["template"] != new[name]["spec"]["template"]:
             bounds = _rolling(new[name], a)
             if bounds is None:
@@ -130,9 +131,7 @@ def _transition(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> tu
             fewest += max(0, min(a, b) - unavailable)
         else:
             fewest += min(a, b)
-    # Pods: each state's own, plus what a Deployment replacing its pods adds. (Between two states a
-    # version that grows may grow before another shrinks; the planner bounds only the states there.)
-    return max(_pods(before), _pods(after)) + most, fewest
+    return most, fewest
 
 
 def _pods(objects: list[dict[str, Any]]) -> int:

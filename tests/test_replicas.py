@@ -11,6 +11,7 @@ from rollgen.replicas import (
     Bounds,
     achieved_weight,
     canary_counts,
+    max_running,
     min_available,
     resolve_bounds,
     routed_canary_replicas,
@@ -254,6 +255,20 @@ def test_min_available(before: dict[str, int], after: dict[str, int], expected: 
     assert min_available(before, after) == expected
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ({"a": 9, "b": 3}, {"a": 10, "b": 0}, 13),  # an abort's growth may land before its drain
+        ({"a": 4}, {"b": 4}, 8),  # a version missing from a state has 0 pods
+        ({"a": 3, "b": 5}, {"a": 5, "b": 3}, 10),  # per version, not per total
+        ({"a": 10}, {"a": 7}, 10),  # a pure drain never runs more than it started with
+        ({}, {}, 0),
+    ],
+)
+def test_max_running(before: dict[str, int], after: dict[str, int], expected: int) -> None:
+    assert max_running(before, after) == expected
+
+
 # ---------------------------------------------------------------- safe_transition
 
 
@@ -262,8 +277,14 @@ def _pairs(path: tuple[dict[str, int], ...]) -> list[tuple[int, int]]:
 
 
 def test_direct_move_when_already_safe() -> None:
-    path = safe_transition({"s": 10, "c": 0}, {"s": 9, "c": 1}, 10, Bounds(0, 1))
+    path = safe_transition({"s": 10, "c": 0}, {"s": 9, "c": 1}, 10, Bounds(1, 1))
     assert path == ({"s": 9, "c": 1},)
+
+
+def test_a_swap_that_could_grow_first_is_split_without_surge() -> None:
+    # 10 -> 9/1 with no surge: applied canary-first, 11 pods would run.
+    path = safe_transition({"s": 10, "c": 0}, {"s": 9, "c": 1}, 10, Bounds(0, 1))
+    assert _pairs(path) == [(9, 0), (9, 1)]
 
 
 def test_unchanged_state_is_one_commit() -> None:
@@ -272,7 +293,7 @@ def test_unchanged_state_is_one_commit() -> None:
 
 def test_no_surge_goes_one_pod_at_a_time_draining_first() -> None:
     path = safe_transition({"s": 10, "c": 0}, {"s": 0, "c": 10}, 10, Bounds(0, 1))
-    expected = [pair for k in range(9, 0, -1) for pair in ((k, 9 - k), (k, 10 - k))] + [(0, 10)]
+    expected = [pair for k in range(9, -1, -1) for pair in ((k, 9 - k), (k, 10 - k))]
     assert _pairs(path) == expected
 
 
@@ -283,13 +304,14 @@ def test_surge_without_unavailability_adds_before_removing() -> None:
 
 def test_big_bounds_move_in_big_steps() -> None:
     path = safe_transition({"s": 10, "c": 0}, {"s": 0, "c": 10}, 10, Bounds(3, 2))
-    # +3 canary (13 pods), drain 5 stable (8 left), +5 canary (13 again); then the
-    # rest (drop 5 stable, add 2 canary) keeps the 8 canary pods available, so it is direct.
-    assert _pairs(path) == [(10, 3), (5, 3), (5, 8), (0, 10)]
+    # +3 canary (13 pods), drain 5 stable (8 left), +5 canary (13 again), drain the
+    # last 5 stable; then the canary grows to 10 (dropping 5 while adding 2 at once
+    # could run 15 pods if the canary grew first).
+    assert _pairs(path) == [(10, 3), (5, 3), (5, 8), (0, 8), (0, 10)]
 
 
-def test_one_replica_no_surge_swaps_directly() -> None:
-    assert safe_transition({"s": 1, "c": 0}, {"s": 0, "c": 1}, 1, Bounds(0, 1)) == ({"s": 0, "c": 1},)
+def test_one_replica_no_surge_never_runs_two_pods() -> None:
+    assert _pairs(safe_transition({"s": 1, "c": 0}, {"s": 0, "c": 1}, 1, Bounds(0, 1))) == [(0, 0), (0, 1)]
 
 
 def test_one_replica_with_surge_overlaps() -> None:
@@ -304,9 +326,9 @@ def test_small_before_caps_the_floor() -> None:
 
 def test_small_states_keep_the_smaller_end_available() -> None:
     # 5 pods across two versions move to 10 of one version; floor = min(9, 5, 10) = 5.
-    # Growing b to 7 fills the ceiling; then dropping a keeps b's 7 available.
+    # Growing b to 7 fills the ceiling; dropping a keeps b's 7 available; then b grows.
     path = safe_transition({"a": 3, "b": 2}, {"b": 10}, 10, Bounds(0, 1))
-    assert path == ({"a": 3, "b": 7}, {"b": 10})
+    assert path == ({"a": 3, "b": 7}, {"a": 0, "b": 7}, {"b": 10})
 
 
 def test_abort_moves_back_to_stable() -> None:
@@ -362,7 +384,7 @@ def _assert_safe(before: Mapping[str, int], after: Mapping[str, int], replicas: 
     floor = min(replicas - bounds.unavailable, sum(before.values()), sum(after.values()))
     previous: Mapping[str, int] = before
     for state in path:
-        assert sum(state.values()) <= replicas + bounds.surge
+        assert max_running(previous, state) <= replicas + bounds.surge
         assert min_available(previous, state) >= floor
         previous = state
     for state in path[:-1]:
@@ -371,7 +393,7 @@ def _assert_safe(before: Mapping[str, int], after: Mapping[str, int], replicas: 
         for version in {*before, *after}:
             start, end = before.get(version, 0), after.get(version, 0)
             assert min(start, end) <= state[version] <= max(start, end)
-    if min_available(before, after) >= floor:
+    if min_available(before, after) >= floor and max_running(before, after) <= replicas + bounds.surge:
         assert path == (dict(after),)
 
 
