@@ -40,6 +40,7 @@ class Adopted:
 def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted:
     """Commit the adopted state of ``release`` to its output path; refuses once rollgen manages it."""
     from rollgen import rollout
+    from rollgen.ownership import refuse_other_owner
     from rollgen.plan import initial_state
     from rollgen.render import Renderer
     from rollgen.render.desired import desired_revision
@@ -50,6 +51,7 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
 
     def decide(tip: Snapshot) -> Change | None:
         result.clear()
+        refuse_other_owner(repo.git, tip, key, release.output_path)
         if read_state(tip, release) is not None:
             raise NotSoError(
                 f"{key}: rollgen already rolls this release out (its history has rollouts); nothing to adopt"
@@ -64,7 +66,7 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             name = list(found)[-1]
             result.append(Adopted(None, name, first_run=False))
             message = (
-                f"{release.name}: adopt what runs, {name}\n\n"
+                f"{key}: adopt what runs, {name}\n\n"
                 f"{release.output_path} held manifests rollgen did not write. This commit reproduces what runs "
                 "(the same Deployment, image and configuration) in rollgen's layout; from now on every change "
                 "to the spec is rolled out step by step, and an abort returns here."
@@ -75,7 +77,7 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             files = Renderer(repo.root(), first).render(initial_state(first), revisions={release.version: desired})
             result.append(Adopted(None, release.version, first_run=True))
             message = (
-                f"{release.name}: first revision, {release.version}\n\n"
+                f"{key}: first revision, {release.version}\n\n"
                 f"{release.output_path} held nothing: the release did not run before. This commit deploys "
                 f"{release.version} at full size as its first revision, with no rollout (there is nothing to "
                 "roll out from); every later change to the spec is rolled out step by step."

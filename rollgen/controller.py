@@ -44,6 +44,7 @@ from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot
+from rollgen.ownership import refuse_other_owner
 from rollgen.plan import Workload
 from rollgen.progress import Display, summary
 from rollgen.spec.model import Release
@@ -196,6 +197,8 @@ def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutStat
     state = read_state(snapshot, release)
     seen = rollout.look(repo, release, snapshot, state)
     if seen.trigger.next is Next.ADOPT:
+        # Another release's output is refused as such, not offered for adoption.
+        refuse_other_owner(repo.git, snapshot, release_key(release), release.output_path)
         raise NotSoError(
             f"{release_key(release)}: no rollout on {release.git.branch} and {release.output_path} holds no "
             "revision rollgen wrote; adopt what runs first: rollgen adopt SPEC (then every spec change is rolled "

@@ -45,20 +45,47 @@ def check_owner(
     release: str,
     change: Change,
     step_0: Callable[[], Mapping[str, bytes]],
-    *,
-    adopting: bool = False,
 ) -> None:
     """Refuse ``change`` (before anything is written) when its directory is not ``release``'s own to replace.
 
     A workload file counts as rollgen's when a rollgen commit of ``release``
     left it so, when ``change`` writes it unchanged, or when it is what
     ``step_0()`` renders (``rollgen render SPEC --step 0`` committed by hand,
-    the documented way to prepare an output path). ``adopting`` (``rollgen
-    adopt``) takes a hand-written workload over: only other releases are refused.
+    the documented way to prepare an output path). ``rollgen adopt`` takes a
+    hand-written workload over, so it asks :func:`refuse_other_owner` alone.
     """
     if tip.tip is None:
         return
     root = change.root
+    under = refuse_other_owner(git, tip, release, root)
+    mine = next((sha for sha, who in under if who == release), None)
+    written = tip.at(mine).files(root) if mine is not None else {}
+    present = tip.files(root)
+    foreign = [
+        name
+        for name, data in sorted(present.items())
+        if data not in (written.get(name), change.files.get(name)) and _holds_workload(data)
+    ]
+    rendered = step_0() if foreign else {}
+    for name in foreign:
+        if rendered.get(name) != present[name]:
+            raise OwnershipError(
+                f"{release}: {join(root, name)} holds a workload rollgen did not write; a rollout would "
+                "replace it. Take the running application over with `rollgen adopt SPEC` (SPEC: this release's spec), "
+                "or move the file out of output.path"
+            )
+
+
+def refuse_other_owner(git: Git, tip: Snapshot, release: str, root: str) -> list[tuple[str, str]]:
+    """Refuse when another release's rollgen commits wrote under ``root`` or in a directory above it.
+
+    Checked before anything is decided from what ``root`` holds: another
+    release's revisions there would otherwise read as this release's (a
+    second release on one ``output.path`` would find "nothing to roll out").
+    Returns the newest rollgen commits under ``root`` (``(commit, release)``).
+    """
+    if tip.tip is None:
+        return []
     parents = [root.rsplit("/", i)[0] for i in range(1, root.count("/") + 1)]
     above = [join(p, name) for p in parents for name in _direct_files(tip, p)]
     # The newest rollgen commit under the directory says who writes it now. When it is this
@@ -77,24 +104,7 @@ def check_owner(
                 f"(its commit {other[1][:12]} wrote {where}); a rollout replaces its whole output directory, "
                 "so give each release an output.path that neither contains nor lies inside another's"
             )
-    if adopting:
-        return
-    mine = next((sha for sha, who in under if who == release), None)
-    written = tip.at(mine).files(root) if mine is not None else {}
-    present = tip.files(root)
-    foreign = [
-        name
-        for name, data in sorted(present.items())
-        if data not in (written.get(name), change.files.get(name)) and _holds_workload(data)
-    ]
-    rendered = step_0() if foreign else {}
-    for name in foreign:
-        if rendered.get(name) != present[name]:
-            raise OwnershipError(
-                f"{release}: {join(root, name)} holds a workload rollgen did not write; a rollout would "
-                "replace it. Take the running application over with `rollgen adopt SPEC` (SPEC: this release's spec), "
-                "or move the file out of output.path"
-            )
+    return under
 
 
 def _direct_files(tip: Snapshot, directory: str) -> list[str]:

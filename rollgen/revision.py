@@ -99,14 +99,16 @@ def image_reference(image: str, revision: Revision) -> str:
     return f"{image}:{revision.version}{pinned}"
 
 
-def revision_file(name: str, revision: Revision, *, adopted: bool = False) -> bytes:
+def revision_file(name: str, revision: Revision, *, adopted: bool = False, release: str | None = None) -> bytes:
     """The ``revision.yaml`` text of a version directory running ``revision`` under label ``name``.
 
     ``adopted`` marks the revision rollgen found running and adopted: it keeps
-    the Deployment it had (see :mod:`rollgen.render.adopt`).
+    the Deployment it had (see :mod:`rollgen.render.adopt`). ``release``
+    (``<namespace>/<name>``) names the release whose output this is, so a look
+    at the files alone tells one release's output from another's.
     """
     fields: dict[str, object] = {"label": name, "version": revision.version, "digest": revision.digest}
-    fields.update(config=revision.config, inputs=revision.inputs, adopted=adopted or None)
+    fields.update(config=revision.config, inputs=revision.inputs, adopted=adopted or None, release=release)
     body = yaml.safe_dump({k: v for k, v in fields.items() if v is not None}, sort_keys=False)
     return (_HEADER + body).encode()
 
@@ -116,6 +118,23 @@ def read_revision_file(text: bytes) -> tuple[str, Revision, bool]:
     data: Any = yaml.safe_load(text)
     revision = Revision(str(data["version"]), str(data["config"]), data.get("digest"), data.get("inputs"))
     return str(data["label"]), revision, bool(data.get("adopted"))
+
+
+def writers(files: Mapping[str, bytes]) -> set[str]:
+    """The releases named by every ``revision.yaml`` among ``files``, at any depth (nested outputs too).
+
+    >>> writers({"versions/1-0-0/revision.yaml": revision_file("1.0.0", Revision("1.0.0", "c"), release="prod/web"),
+    ...          "stage/versions/1-0-0/revision.yaml": revision_file("1.0.0", Revision("1.0.0", "c"), release="stage/web"),
+    ...          "kustomization.yaml": b"resources: []"}) == {"prod/web", "stage/web"}
+    True
+    """
+    found = set()
+    for path, text in files.items():
+        if posixpath.basename(path) == REVISION_FILE:
+            data: Any = yaml.safe_load(text)
+            if isinstance(data, dict) and isinstance(data.get("release"), str):
+                found.add(data["release"])
+    return found
 
 
 def live_revisions(files: Mapping[str, bytes]) -> dict[str, Revision]:

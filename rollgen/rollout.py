@@ -51,7 +51,7 @@ from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, one_line, rollout_id
 from rollgen.plan import Plan, State, abort_states
 from rollgen.proposal import close_step_pull_requests, propose
-from rollgen.revision import REVISION_FILE, Revision, label, live_revisions
+from rollgen.revision import REVISION_FILE, Revision, label, live_revisions, writers
 from rollgen.spec.model import Release
 from rollgen.state import (
     RolloutPhase,
@@ -345,11 +345,25 @@ class Look:
 
 
 def revisions_at(snapshot: Snapshot, release: Release) -> dict[str, Revision]:
-    """The revisions frozen in the release's output directory at ``snapshot``, by label (no build read)."""
-    out = release.output_path
+    """The revisions frozen in the release's output directory at ``snapshot``, by label (no build read).
+
+    Whose output it is comes first: revisions another release wrote there
+    (the same ``output.path``, or its output nested inside) would otherwise
+    read as this release's, "nothing to roll out".
+    """
+    from rollgen.ownership import OwnershipError
+
+    out, key = release.output_path, release_key(release)
     names = [p for p in snapshot.list(out) if p == "kustomization.yaml" or p.endswith(f"/{REVISION_FILE}")]
-    texts = {p: snapshot.read(f"{out}/{p}") for p in names}
-    return live_revisions({p: t for p, t in texts.items() if t is not None})
+    texts = {p: t for p in names if (t := snapshot.read(f"{out}/{p}")) is not None}
+    others = sorted(writers(texts) - {key})
+    if others:
+        raise OwnershipError(
+            f"{key}: output.path {out} overlaps the output of release {others[0]} (its revisions are there); "
+            "a rollout replaces its whole output directory, so give each release an output.path that neither "
+            "contains nor lies inside another's"
+        )
+    return live_revisions(texts)
 
 
 # Working copy tops by git directory: a pass over many releases asks once, not once per release.
@@ -402,16 +416,13 @@ class _Operation:
         author = release.git.author
         self.identity = Identity(author.name, author.email) if author is not None else None
 
-    def commit(
-        self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False, adopting: bool = False
-    ) -> Outcome:
+    def commit(self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False) -> Outcome:
         """Commit ``decide``'s change; in pull-request mode, propose it as a pull request instead.
 
         Every change is checked first (:func:`rollgen.ownership.check_owner`):
-        its output directory must be this release's own to replace (``adopting``:
-        a hand-written workload there is what the change takes over).
+        its output directory must be this release's own to replace.
         """
-        decide = self._owned(decide, adopting)
+        decide = self._owned(decide)
         if propose_first and self.release.git.mode == "pull-request":
             proposed = propose(self.repo, self.release, self.remote, self.identity, decide)
             if proposed is not None:
@@ -430,15 +441,13 @@ class _Operation:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
         return Outcome(state=state, committed=result is not None)
 
-    def _owned(
-        self, decide: Callable[[Snapshot], Change | None], adopting: bool
-    ) -> Callable[[Snapshot], Change | None]:
+    def _owned(self, decide: Callable[[Snapshot], Change | None]) -> Callable[[Snapshot], Change | None]:
         from rollgen.ownership import check_owner
 
         def checked(tip: Snapshot) -> Change | None:
             change = decide(tip)
             if change is not None:
-                check_owner(self.repo.git, tip, self.key, change, self._step_0, adopting=adopting)
+                check_owner(self.repo.git, tip, self.key, change, self._step_0)
             return change
 
         return checked
@@ -572,10 +581,7 @@ class _Operation:
             wait=wait_text(plan.steps[index - 1].after),
         )
         weight = f" {step.set_weight}%" if step.set_weight is not None else ""
-        subject = (
-            f"{self.release.name}: step {index}/{len(plan.steps)} {step.action}{weight} "
-            f"({from_version} -> {to_version})"
-        )
+        subject = f"{self.key}: step {index}/{len(plan.steps)} {step.action}{weight} ({from_version} -> {to_version})"
         body = _table_lines(plan, index) + (f"\n\n{reason}" if reason else "")
         files = self.render(from_version, to_version, step.state, frozen, revisions)
         return Change(self.release.output_path, files, f"{subject}\n\n{body}", record)
@@ -584,7 +590,7 @@ class _Operation:
         """A pause or resume commit: the output's files as they are, the step's record with ``action``."""
         files = tip.files(self.release.output_path)
         subject = (
-            f"{self.release.name}: {action.value} at step {current.step}/{current.steps} "
+            f"{self.key}: {action.value} at step {current.step}/{current.steps} "
             f"({current.from_version} -> {current.to_version})"
         )
         return Change(self.release.output_path, files, subject, self._record(current, current.step, action))
@@ -593,7 +599,7 @@ class _Operation:
         """The commit after the last step: files unchanged, action ``complete``."""
         files = tip.files(self.release.output_path)
         record = self._record(current, current.steps, Action.COMPLETE)
-        subject = f"{self.release.name}: complete {current.from_version} -> {current.to_version}"
+        subject = f"{self.key}: complete {current.from_version} -> {current.to_version}"
         return Change(self.release.output_path, files, subject, record)
 
     def abort_way(self, current: RolloutState) -> tuple[State, ...]:
@@ -618,7 +624,7 @@ class _Operation:
         frozen = self.frozen(tip, current)
         files = self.render(current.from_version, current.to_version, state, frozen)
         subject = (
-            f"{self.release.name}: abort {k}/{way} from step {current.step}/{current.steps} "
+            f"{self.key}: abort {k}/{way} from step {current.step}/{current.steps} "
             f"({current.from_version} -> {current.to_version})"
         )
         record = dataclasses.replace(
@@ -638,7 +644,7 @@ class _Operation:
             initial = plan_for(self.release, current.from_version, current.to_version)[1].initial
             files = self.render(current.from_version, current.to_version, initial, self.frozen(tip, current))
         subject = (
-            f"{self.release.name}: abort, {current.from_version} restored "
+            f"{self.key}: abort, {current.from_version} restored "
             f"(rollout {current.from_version} -> {current.to_version} stopped at step {current.step})"
         )
         record = dataclasses.replace(self._record(current, 0, Action.ABORT), reason=reason)

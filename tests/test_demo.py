@@ -22,11 +22,11 @@ def test_demo_rolls_a_good_release_out_and_aborts_a_bad_one(tmp_path: Path, caps
     shown = capsys.readouterr().out
     assert "COMPLETED" in shown and "ABORTED" in shown and "byte-identical to before the rollout" in shown
     log = git(kept / "gitops", "log", "--format=%s", "main").splitlines()
-    assert log[0] == "web: abort, 2.0.0 restored (rollout 2.0.0 -> 2.1.0 stopped at step 1)"
-    assert log[1] == "web: step 1/5 setWeight 25% (2.0.0 -> 2.1.0)"
-    assert log[2] == "web: complete 1.0.0 -> 2.0.0"
+    assert log[0] == "demo/web: abort, 2.0.0 restored (rollout 2.0.0 -> 2.1.0 stopped at step 1)"
+    assert log[1] == "demo/web: step 1/5 setWeight 25% (2.0.0 -> 2.1.0)"
+    assert log[2] == "demo/web: complete 1.0.0 -> 2.0.0"
     assert log[3:8] == [
-        f"web: step {i}/5 {what} (1.0.0 -> 2.0.0)"
+        f"demo/web: step {i}/5 {what} (1.0.0 -> 2.0.0)"
         for i, what in reversed(
             list(enumerate(["setWeight 25%", "setWeight 50%", "setWeight 75%", "promote", "cleanup"], 1))
         )

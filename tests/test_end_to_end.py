@@ -133,9 +133,9 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
     assert "COMPLETED" in shown
     steps = len(plan_release(release).steps)
     subjects = git(work, "log", "--format=%s", "origin/main").splitlines()
-    assert subjects[0] == "web: complete 1.0.0 -> 2.0.0"
-    assert [s for s in subjects if ": step " in s] == [s for s in subjects if s.startswith("web: step ")]
-    assert len([s for s in subjects if s.startswith("web: step ")]) == steps
+    assert subjects[0] == "demo/web: complete 1.0.0 -> 2.0.0"
+    assert [s for s in subjects if ": step " in s] == [s for s in subjects if s.startswith("demo/web: step ")]
+    assert len([s for s in subjects if s.startswith("demo/web: step ")]) == steps
     # Every step commit went live (Argo CD at that commit) and its analysis was measured: see the notes.
     for sha in git(work, "log", "--format=%H", "--grep=^Rollgen-Action: advance", "origin/main").splitlines():
         records = load_records(repo, sha)
@@ -164,7 +164,7 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
     assert code == 1, shown
     assert "ABORTED" in shown and "successCondition 'result < 0.05' does not hold" in shown
     assert git(work, "rev-parse", f"origin/main:{release.output_path}") == before
-    assert git(work, "log", "-1", "--format=%s", "origin/main").startswith("web: abort, 1.0.0 restored")
+    assert git(work, "log", "-1", "--format=%s", "origin/main").startswith("demo/web: abort, 1.0.0 restored")
 
 
 def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeAPI, kubeconfig: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from rollgen import fleet, rollout
+from rollgen.adoption import adopt
 from rollgen.cli import main
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 from rollgen.gitops.repo import Repo
@@ -32,6 +33,7 @@ def monorepo(tmp_path: Path, namespaces: tuple[str, ...], **extra: Any) -> Path:
         spec = write_spec(work, namespace=ns, strategy=canary([25, 50]))
         data = yaml.safe_load(spec.read_text())
         data["spec"].update(extra.get(ns, {}))
+        data["spec"] = {k: v for k, v in data["spec"].items() if v is not None}  # None removes a field
         (work / "releases" / f"{ns}.yaml").write_text(yaml.safe_dump(data))
         spec.unlink()
     git(work, "add", "-A")
@@ -101,10 +103,13 @@ def test_idle_releases_cost_no_git_process_of_their_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], git_processes: list[str]
 ) -> None:
     namespaces = tuple(f"n{i}" for i in range(8))
-    work = monorepo(tmp_path, namespaces)
+    # Idle: n1..n7 adopted, each spec asking for the version that runs.
+    work = monorepo(tmp_path, namespaces, **{ns: {"version": "1.0.0", "stable": None} for ns in namespaces[1:]})
     start(work, "n0")
     repo = Repo.open(work)
     rollout.abort(repo, load_release(work / "releases" / "n0.yaml"), immediate=True, remote="origin")
+    for ns in namespaces[1:]:
+        adopt(repo, load_release(work / "releases" / f"{ns}.yaml"), remote="origin")
     counts = []
     for specs in ([str(work / "releases" / "n0.yaml")], [str(work / "releases")]):
         git_processes.clear()

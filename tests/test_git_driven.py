@@ -11,6 +11,7 @@ pod templates, never the plan.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -181,13 +182,16 @@ def without_replicas(deployment: dict[str, Any]) -> str:
 
 
 def assert_bounds_at_every_commit(gitops: GitOps, commits: list[str], before: str) -> None:
-    """Per built state, at most replicas + maxSurge pods; per transition, pods whose Deployment and
-    template did not change (the ones that keep running) never fewer than replicas - maxUnavailable."""
+    """Per transition, whatever order the Deployments apply in: at most replicas + maxSurge pods (each
+    Deployment at the larger of its two counts), and never fewer than replicas - maxUnavailable pods
+    whose Deployment and template did not change (the ones that keep running)."""
     previous = gitops.deployments(before)
     for commit in commits:
         current = gitops.deployments(commit)
-        total = sum(replicas(current).values())
-        assert REPLICAS - UNAVAILABLE <= total <= REPLICAS + SURGE, (gitops.subject(commit), replicas(current))
+        old, new = replicas(previous), replicas(current)
+        running = sum(max(old.get(name, 0), new.get(name, 0)) for name in {*old, *new})
+        assert running <= REPLICAS + SURGE, (gitops.subject(commit), old, new)
+        assert sum(new.values()) >= REPLICAS - UNAVAILABLE, (gitops.subject(commit), new)
         kept = sum(
             min(int(previous[name]["spec"]["replicas"]), int(d["spec"]["replicas"]))
             for name, d in current.items()
@@ -213,10 +217,13 @@ def test_a_merged_version_bump_is_rolled_out_by_cron_passes_alone(gitops: GitOps
     printed = gitops.cron()
     commits = gitops.since(merged)
     subjects = [gitops.subject(c) for c in commits]
-    assert subjects[0].startswith("web: step 1/6 surge") and subjects[0].endswith("(1.0.0 -> 1.1.0)"), subjects
+    first = re.fullmatch(r"prod/web: step 1/(\d+) surge \(1\.0\.0 -> 1\.1\.0\)", subjects[0])
+    assert first is not None, subjects
     assert "Started by rollgen advance: the spec asks for 1.1.0" in gitops.message(commits[0])
-    assert subjects[-1] == "web: complete 1.0.0 -> 1.1.0"
-    assert len(commits) == 7 and len(printed) == 8  # one commit per pass, then a pass with nothing to do
+    assert subjects[-1] == "prod/web: complete 1.0.0 -> 1.1.0"
+    steps = int(first.group(1))
+    # one commit per step and the completion, one per pass, then a pass with nothing to do
+    assert len(commits) == steps + 1 and len(printed) == steps + 2
     assert_bounds_at_every_commit(gitops, commits, merged)
     final = gitops.deployments(commits[-1])
     assert [image(d) for d in final.values()] == ["ghcr.io/example/web:1.1.0"]
@@ -242,7 +249,7 @@ def test_a_base_only_change_is_a_new_revision_and_the_stable_pods_never_change(g
     commits = gitops.since(merged)
     label = gitops.subject(commits[0]).split("(1.0.0 -> ")[1].rstrip(")")
     assert label.startswith("1.0.0-") and len(label) == len("1.0.0-") + 6
-    assert gitops.subject(commits[-1]) == f"web: complete 1.0.0 -> {label}"
+    assert gitops.subject(commits[-1]) == f"prod/web: complete 1.0.0 -> {label}"
     assert_bounds_at_every_commit(gitops, commits, merged)
     seen_stable = 0
     for commit in commits:
@@ -271,7 +278,7 @@ def test_a_bad_config_revision_aborted_builds_byte_for_byte_as_before(gitops: Gi
     assert aborted.returncode == 0, aborted.stderr
     gitops.cron()  # the controller walks the rest of the way back, each commit once the one before is live
     commits = gitops.since(merged)
-    assert gitops.subject(commits[-1]).startswith("web: abort, 1.0.0 restored")
+    assert gitops.subject(commits[-1]).startswith("prod/web: abort, 1.0.0 restored")
     assert_bounds_at_every_commit(gitops, commits, merged)
     assert gitops.build(commits[-1]) == before
     # The spec still asks for the aborted revision: no pass retries it on its own.
@@ -290,11 +297,11 @@ def test_a_version_changed_mid_rollout_walks_back_then_the_newest_wins(gitops: G
     gitops.cron()
     commits = gitops.since(merged)
     subjects = [gitops.subject(c) for c in commits if gitops.message(c).count("Rollgen-") > 0]
-    walked = [s for s in subjects if s.startswith("web: abort")]
-    assert walked and walked[-1].startswith("web: abort, 1.0.0 restored"), subjects
-    first_abort = next(c for c in commits if gitops.subject(c).startswith("web: abort"))
+    walked = [s for s in subjects if s.startswith("prod/web: abort")]
+    assert walked and walked[-1].startswith("prod/web: abort, 1.0.0 restored"), subjects
+    first_abort = next(c for c in commits if gitops.subject(c).startswith("prod/web: abort"))
     assert "Walked back by rollgen advance: the spec now asks for 1.2.0" in gitops.message(first_abort)
-    assert subjects[-1] == "web: complete 1.0.0 -> 1.2.0"
+    assert subjects[-1] == "prod/web: complete 1.0.0 -> 1.2.0"
     assert not any("1.1.0" in s for s in subjects[subjects.index(walked[-1]) + 1 :])
     assert_bounds_at_every_commit(gitops, commits, merged)
     assert [image(d) for d in gitops.deployments(commits[-1]).values()] == ["ghcr.io/example/web:1.2.0"]
@@ -308,7 +315,7 @@ def test_an_adopted_app_rolled_out_then_aborted_still_runs(gitops: GitOps) -> No
     assert gitops.rollgen("abort").returncode == 0
     gitops.cron()
     final = gitops.tip()
-    assert gitops.subject(final).startswith("web: abort, 1.0.0 restored")
+    assert gitops.subject(final).startswith("prod/web: abort, 1.0.0 restored")
     deployments = gitops.deployments(final)
     assert list(deployments) == ["web"] and image(deployments["web"]) == "ghcr.io/example/web:1.0.0"
     assert gitops.build(final) == gitops.build(adoption)
@@ -336,13 +343,13 @@ def test_reverting_the_spec_is_a_rollback_without_pauses_within_the_bounds(gitop
     assert "paused until `rollgen promote`" in gitops.rollgen("status").stdout + gitops.rollgen("advance").stdout
     assert gitops.rollgen("promote").returncode == 0
     gitops.cron()
-    assert gitops.subject(gitops.tip()) == "web: complete 1.0.0 -> 1.1.0"
+    assert gitops.subject(gitops.tip()) == "prod/web: complete 1.0.0 -> 1.1.0"
     gitops.merge("Revert web: 1.1.0", {SPEC: spec_text("1.0.0", approval=True)})
     reverted = gitops.tip()
     gitops.cron()  # no human: the rollback window skips the pause
     commits = gitops.since(reverted)
     assert "Rollgen-Action: undo" in gitops.message(commits[0])
-    assert gitops.subject(commits[-1]) == "web: complete 1.1.0 -> 1.0.0"
+    assert gitops.subject(commits[-1]) == "prod/web: complete 1.1.0 -> 1.0.0"
     assert_bounds_at_every_commit(gitops, commits, reverted)
     # The revision that ran before comes back as it was frozen: the adopted Deployment, as adopted.
     final = gitops.deployments(commits[-1])

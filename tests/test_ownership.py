@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rollgen import rollout
-from rollgen.errors import NothingToDo
+from rollgen import controller, rollout
+from rollgen.adoption import adopt
 from rollgen.gitops.repo import Repo
 from rollgen.ownership import OwnershipError
 from rollgen.spec import load_release
@@ -63,19 +63,24 @@ def test_a_second_release_on_anothers_output_is_refused_and_writes_nothing(
     repo = Repo.open(work)
     rollout.start(repo, prod)
     head = git(work, "rev-parse", "HEAD")
-    if first_output == second_output:
-        # The same path: the trigger reads the other release's revision as what runs and refuses first
-        # (nothing to roll out); either refusal writes nothing, which is what this test holds.
-        with pytest.raises((OwnershipError, NothingToDo)):
-            rollout.start(repo, stage)
-    else:
-        with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
-            rollout.start(repo, stage)
+    # Whose output it is is asked before what it runs: on the same path, the other release's
+    # revision would otherwise read as this spec's, "nothing to roll out".
+    with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
+        rollout.start(repo, stage)
+    unchanged(work, head)
+    # Nor can it be adopted: what runs there is the other release's.
+    with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
+        adopt(repo, stage)
     unchanged(work, head)
     # The first release's own operations go on, its abort included.
     rollout.abort(repo, prod, immediate=True)
     if first_output == "deploy/web":
         assert output_files(work) == BEFORE
+    # A controller pass over the second release says so too, rather than "nothing to do".
+    head = git(work, "rev-parse", "HEAD")
+    with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
+        controller.advance(repo, stage)
+    unchanged(work, head)
 
 
 def test_a_release_around_anothers_output_is_refused(tmp_path: Path) -> None:
@@ -130,29 +135,17 @@ def test_the_cli_says_what_to_do_with_exit_2(tmp_path: Path) -> None:
     assert "rollgen adopt" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_adopting_takes_a_hand_written_deployment_over_but_never_another_releases_output(tmp_path: Path) -> None:
-    """What ``rollgen adopt`` relies on: the workload check steps aside, the other-release check does not."""
-    from rollgen.gitops.git import ObjectReader
-    from rollgen.gitops.repo import Change
-    from rollgen.gitops.snapshot import Snapshot
-    from rollgen.ownership import check_owner
-
+def test_a_hand_written_deployment_is_refused_by_a_rollout_and_taken_over_by_adopt(tmp_path: Path) -> None:
     work = make_repo(tmp_path / "work")
     (work / "deploy" / "web" / "deployment.yaml").write_bytes(DEPLOYMENT)
     git(work, "add", "-A")
     git(work, "commit", "-qm", "the app as it runs today")
+    head = git(work, "rev-parse", "HEAD")
+    (prod,) = releases(work, ("prod", "deploy/web"))
     repo = Repo.open(work)
-    change = Change("deploy/web", {"kustomization.yaml": b"resources: []\n"}, "adopt", None)
-    with ObjectReader(repo.git) as reader:
-        tip = Snapshot(repo.git, reader, git(work, "rev-parse", "HEAD"))
-        with pytest.raises(OwnershipError, match="rollgen adopt"):
-            check_owner(repo.git, tip, "prod/web", change, dict)
-        check_owner(repo.git, tip, "prod/web", change, dict, adopting=True)
-    (stage,) = releases(work, ("stage", "deploy/web"))
-    (work / "deploy" / "web" / "deployment.yaml").unlink()
-    git(work, "commit", "-qam", "the hand-written app goes")
-    rollout.start(repo, stage)
-    with ObjectReader(repo.git) as reader:
-        tip = Snapshot(repo.git, reader, git(work, "rev-parse", "HEAD"))
-        with pytest.raises(OwnershipError, match="stage/web"):
-            check_owner(repo.git, tip, "prod/web", change, dict, adopting=True)
+    with pytest.raises(OwnershipError, match="rollgen adopt"):
+        rollout.start(repo, prod)
+    unchanged(work, head)
+    done = adopt(repo, prod)
+    assert done.commit is not None and not done.first_run
+    assert git(work, "log", "-1", "--format=%s") == f"prod/web: adopt what runs, {done.label}"

@@ -71,7 +71,7 @@ def test_each_step_is_a_pull_request_and_merging_it_goes_on(
     head = pull["head"]["sha"]
     assert pull["base"]["ref"] == "main" and pull["head"]["ref"].startswith("rollgen/prod/web/")
     assert pull["title"] == git(setup.bare, "log", "-1", "--format=%s", head)
-    assert pull["title"].startswith("web: step 1/")
+    assert pull["title"].startswith("prod/web: step 1/")
     body = pull["body"]
     assert "\n▶    1  " in body  # the proposed row of the plan table
     assert "```mermaid\nflowchart LR\n" in body and "class s1 proposed" in body

@@ -46,7 +46,7 @@ def test_rollout_to_completion_then_undo(work: Path) -> None:
     assert (first.committed, first.state.step, first.state.action) == (True, 1, Action.START)
     n = first.state.steps
     subject = git(work, "log", "-1", "--format=%s")
-    assert subject.startswith(f"web: step 1/{n} ") and subject.endswith("(1.0.0 -> 1.1.0)")
+    assert subject.startswith(f"prod/web: step 1/{n} ") and subject.endswith("(1.0.0 -> 1.1.0)")
     assert "Rollgen-Step: 1/" in git(work, "log", "-1", "--format=%B")
     with pytest.raises(NotSoError, match="in progress"):
         rollout.start(repo, load_release(write_spec(work, version="2.0.0")))

@@ -6,6 +6,7 @@ import argparse
 
 from rollgen.cli.root import add_spec_and_repo, open_release
 from rollgen.errors import EXIT_OK
+from rollgen.state import release_key
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,5 +23,5 @@ def handle(args: argparse.Namespace) -> int:
         if done.first_run
         else f"adopted: {done.label} runs as before, now in rollgen's layout"
     )
-    print(f"{opened.release.name}: {what}" + ("" if done.commit else " (already done, nothing committed)"))
+    print(f"{release_key(opened.release)}: {what}" + ("" if done.commit else " (already done, nothing committed)"))
     return EXIT_OK

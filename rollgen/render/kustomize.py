@@ -184,7 +184,7 @@ def render_state(release: Release, state: State, base: KustomizeBase, frozen: Ma
         documents[f"{where}/kustomization.yaml"] = _version_overlay(release, state, source, workload)
         texts[f"{where}/{FROZEN_BASE}"] = source.base.built
         texts[f"{where}/{REVISION_FILE}"] = revision_file(
-            workload.version, source.revision, adopted=source.adopted
+            workload.version, source.revision, adopted=source.adopted, release=f"{release.namespace}/{release.name}"
         ).decode()
     documents["shared/kustomization.yaml"] = _shared_overlay(release, state, shared)
     texts[f"shared/{FROZEN_BASE}"] = shared.built
