@@ -52,10 +52,12 @@ class Stage:
     """Versions whose latest rollout here was aborted, with the abort's commit."""
     stopped: str = ""
     """Why the last rollout stopped, when it was aborted."""
+    adopted: str | None = None
+    """The revision the output runs when no rollout is recorded yet (``rollgen adopt`` wrote it)."""
 
     @property
     def running(self) -> str | None:
-        return self.state.running if self.state is not None else None
+        return self.state.running if self.state is not None else self.adopted
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
 def _read(environment: Environment, release: Release) -> Stage:
     from rollgen.gitops.remote import remote_named
     from rollgen.gitops.specfile import locate
+    from rollgen.rollout import revisions_at
 
     repo, spec = locate(environment.spec, "pipeline")
     remote = remote_named(repo.git, release.git.remote)
@@ -211,6 +214,7 @@ def _read(environment: Environment, release: Release) -> Stage:
         if named is not None:
             release = replace(release, version=named[0], digest=named[1])
         state = read_state(tip, release)
+        live = list(revisions_at(tip, release)) if state is None else []
         entries = history(repo.git, tip.tip, release_key(release), limit=HISTORY) if tip.tip else ()
         completed = next(
             (_completed(tip, e, release, spec) for e in entries if e.record.action == Action.COMPLETE), None
@@ -230,7 +234,8 @@ def _read(environment: Environment, release: Release) -> Stage:
 
             fetch_notes(repo, remote)
         stopped = _abort_reason(repo, entries, state)
-    return Stage(environment, release, repo, spec, remote, state, completed, aborted, stopped)
+    adopted = live[-1] if live else None
+    return Stage(environment, release, repo, spec, remote, state, completed, aborted, stopped, adopted)
 
 
 def _completed(tip: Snapshot, entry: HistoryEntry, release: Release, spec: str) -> Completed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,9 +26,8 @@ spec:
   namespace: ENV          # one namespace per environment
   replicas: 2
   image: 'IMAGE'          # single quotes, as the team writes them
-  stable: "1.0.0"
   # Promoted here by rollgen: do not edit by hand.
-  version: "1.0.1"        # tag
+  version: "1.0.0"        # tag
 POLICY  source: {kustomize: {base: apps/web/base}}
   output: {path: deploy/ENV}
   strategy:
@@ -52,7 +52,13 @@ def env_spec(env: str, image: str, *, policy: str = "", bad: str = "none", git_e
 
 
 def gitops(daemon: GitDaemon, tmp_path: Path, specs: dict[str, str], environments: tuple[str, ...]) -> Path:
-    """A served repository holding the example base, ``releases/<file>`` and hand-written outputs; a clone of it."""
+    """A served repository holding the example base, ``releases/<file>`` and each environment's output; a clone.
+
+    Each environment ran 1.0.0 before rollgen, from a kustomization written by
+    hand over the base (``deploy/<env>``); the clone adopts every one
+    (``rollgen adopt``), so from then on a spec change is rolled out by
+    ``rollgen advance`` passes alone.
+    """
     url = daemon.create(tmp_path.name)
     seed = tmp_path / "seed"
     git(tmp_path, "init", "-q", "-b", "main", "seed")
@@ -61,12 +67,21 @@ def gitops(daemon: GitDaemon, tmp_path: Path, specs: dict[str, str], environment
     for name, text in specs.items():
         (seed / "releases" / name).write_text(text)
     for env in environments:
+        image = yaml.safe_load(specs[f"{env}.yaml"])["spec"]["image"]
         (seed / "deploy" / env).mkdir(parents=True)
-        (seed / "deploy" / env / "kustomization.yaml").write_text("# before rollgen\nresources: []\n")
+        (seed / "deploy" / env / "kustomization.yaml").write_text(
+            f"# {env}, written by hand before rollgen\n"
+            f"namespace: {env}\n"
+            "resources: [../../apps/web/base]\n"
+            f"images:\n  - name: ghcr.io/example/web\n    newName: {image}\n    newTag: '1.0.0'\n"
+        )
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "releases, base, outputs")
     git(seed, "push", "-q", url, "main")
-    return clone(url, tmp_path / "work")
+    work = clone(url, tmp_path / "work")
+    for env in environments:
+        ok(work, "adopt", f"releases/{env}.yaml")
+    return work
 
 
 def rollgen(work: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -91,10 +106,22 @@ def ok(work: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def roll_out(work: Path, env: str) -> int:
-    """``rollgen start`` then ``rollgen run`` in ``env``: the exit code of run (0 completed, 1 aborted)."""
-    ok(work, "start", f"releases/{env}.yaml")
-    return rollgen(work, "run", f"releases/{env}.yaml").returncode
+def phases(work: Path, *envs: str) -> dict[str, str]:
+    """Each environment's rollout phase as ``rollgen status -o json`` reads it from the remote."""
+    rows = json.loads(ok(work, "status", *(f"releases/{env}.yaml" for env in envs), "-o", "json"))
+    rows = rows if isinstance(rows, list) else [rows]
+    return {row["release"].split("/")[0]: row["phase"] for row in rows}
+
+
+def roll_out(work: Path, env: str, *, passes: int = 20) -> int:
+    """``rollgen advance`` passes over ``env`` until its rollout is over: 0 completed, 1 aborted."""
+    for _ in range(passes):
+        done = rollgen(work, "advance", f"releases/{env}.yaml")
+        assert done.returncode in (0, 1), done.stdout + done.stderr  # moved on, or aborted
+        phase = phases(work, env)[env]
+        if phase in ("completed", "aborted"):
+            return 0 if phase == "completed" else 1
+    raise AssertionError(f"{env}: the rollout was not over after {passes} advance passes")
 
 
 def spec_version(work: Path, env: str) -> tuple[str, str | None]:
@@ -102,11 +129,3 @@ def spec_version(work: Path, env: str) -> tuple[str, str | None]:
     git(work, "pull", "-q", "--ff-only")
     spec = yaml.safe_load((work / "releases" / f"{env}.yaml").read_text())["spec"]
     return spec["version"], spec.get("digest")
-
-
-def set_stable(work: Path, env: str, version: str) -> None:
-    """What the Git trigger derives from history (stable is the version that runs): written by hand here."""
-    path = work / "releases" / f"{env}.yaml"
-    path.write_text(path.read_text().replace('stable: "1.0.0"', f'stable: "{version}"'))
-    git(work, "commit", "-q", "-am", f"{env}: stable is {version}")
-    git(work, "push", "-q", "origin", "main")

@@ -1,6 +1,6 @@
 """Promotions on a real git repository served by ``git daemon``: the soak's clock, comments, pull requests.
 
-The upstream environment is rolled out with rollgen's own ``start`` and ``run``
+The upstream environment is rolled out by rollgen's own ``advance`` passes
 (its real ``command`` gate judged, measurements kept in git notes); promotions
 are made by :func:`rollgen.pipeline.advance` with an injected clock, or by
 ``rollgen pipeline advance``.
@@ -45,7 +45,7 @@ ENVIRONMENTS = ("staging", "production")
 def staging_spec() -> str:
     """Staging's spec naming 1.1.0 and its digest, as a detection or an earlier promotion wrote them."""
     return env_spec("staging", "ghcr.io/example/web").replace(
-        '  version: "1.0.1"        # tag\n', f'  version: "1.1.0"        # tag\n  digest: "{DIGEST}"\n'
+        '  version: "1.0.0"        # tag\n', f'  version: "1.1.0"        # tag\n  digest: "{DIGEST}"\n'
     )
 
 
@@ -75,14 +75,14 @@ def test_a_version_waits_for_its_soak_then_only_its_lines_change(daemon: GitDaem
     git(work, "fetch", "-q")
     assert git(work, "rev-list", "--count", "origin/main") == commits  # nothing written while it soaks
     [row] = [r for r in pipeline.status(loaded, now=completed_at + 60) if r.environment == "production"]
-    assert row.waiting == "rollgen advance to roll out 1.0.1; 1.1.0 soaks in staging: 59m left of 1h"
+    assert row.waiting == "1.1.0 soaks in staging: 59m left of 1h"
 
     [done] = pipeline.advance(loaded, now=completed_at + 3600)
     assert done.decision.verdict is Verdict.PROMOTE and done.commit is not None
     assert spec_version(work, "production") == ("1.1.0", DIGEST)
     after = (work / "releases" / "production.yaml").read_text()
     assert changed(production, after) == [
-        '-   version: "1.0.1"        # tag',
+        '-   version: "1.0.0"        # tag',
         '+   version: "1.1.0"        # tag',
         f'+   digest: "{DIGEST}"',
     ]
