@@ -331,13 +331,18 @@ def measure_if_due(
     measurements: Sequence[Measurement],
     started_at: float,
     now: float,
+    *,
+    clock: Callable[[], float] | None = None,
 ) -> tuple[Verdict, tuple[Measurement, ...]]:
     """One pass, for a cron-driven caller: take a measurement if one is due at ``now``.
 
     Returns the verdict after that pass and the measurements to keep. A Pending
     measurement replaces a Pending one before it, so waiting for a sync does not
-    grow the history. ``measure`` is called at most once; the new measurement is
-    stamped with ``now``, so pass a ``now`` read just before calling.
+    grow the history. ``measure`` is called at most once. The new measurement is
+    stamped with ``clock()`` read when it finished (``now`` without a clock), so
+    the next one is due an interval after it ended: a measurement that takes as
+    long as the interval (a refused connection tried again within the gate's
+    timeout) is not taken again at once, burning the error budget in one go.
     """
     kept = tuple(measurements)
     verdict = assess(policy, kept, started_at)
@@ -347,7 +352,8 @@ def measure_if_due(
     if kept and kept[-1].phase is Phase.PENDING:
         kept = kept[:-1]
     # Redacted once more where measurements are kept (git notes, status output), whatever the gate.
-    kept += (Measurement(result.phase, result.value, redact(result.message), now),)
+    finished = clock() if clock is not None else now
+    kept += (Measurement(result.phase, result.value, redact(result.message), finished),)
     return assess(policy, kept, started_at), kept
 
 
@@ -376,7 +382,7 @@ def run(
     kept = tuple(measurements)
     while True:
         before = len(kept), kept[-1:]
-        verdict, kept = measure_if_due(policy, measure, kept, start, clock())
+        verdict, kept = measure_if_due(policy, measure, kept, start, clock(), clock=clock)
         if (len(kept), kept[-1:]) != before and on_measurement is not None:
             on_measurement(verdict, kept)
         if verdict.phase.final:

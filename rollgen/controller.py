@@ -261,7 +261,7 @@ def _measure(
         key = record_key(due.stage, name)
         spec = gates[name]
         kept = measure_if_due(
-            spec.policy, lambda: measure(spec.gate, context), records.get(key, ()), due.started_at, clock()
+            spec.policy, lambda: measure(spec.gate, context), records.get(key, ()), due.started_at, clock(), clock=clock
         )[1]
         return key, kept
 

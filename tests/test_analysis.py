@@ -206,8 +206,9 @@ def test_run_measures_at_the_interval_until_the_count() -> None:
         sleep=time.sleep,
     )
     assert verdict.phase is Phase.SUCCESSFUL
-    assert [m.at for m in measurements] == [1005.0, 1035.0, 1065.0]
-    assert time.sleeps == [5.0, 29.75, 29.75]
+    # Each check takes 0.25 s and is stamped when it ends; the next begins an interval after that.
+    assert [m.at for m in measurements] == [1005.25, 1035.5, 1065.75]
+    assert time.sleeps == [5.0, 30.0, 30.0]
 
 
 def test_run_aborts_a_flapping_metric_at_the_failure_limit() -> None:
@@ -232,18 +233,18 @@ def test_run_keeps_one_pending_measurement_while_waiting() -> None:
     verdict, measurements = run(MeasurementPolicy(), lambda: next(results), clock=time.clock, sleep=time.sleep)
     assert verdict.phase is Phase.SUCCESSFUL
     assert [m.phase for m in measurements] == [Phase.SUCCESSFUL]
-    assert time.sleeps == [1.75] * 4  # polled every 2 s from the start of each check
+    assert time.sleeps == [2.0] * 4  # polled 2 s after each check ended
 
 
 def test_run_gives_up_at_the_deadline_with_an_error() -> None:
     time = FakeTime()
     results = scripted(time, "P" * 5)
     verdict, measurements = run(
-        MeasurementPolicy(), lambda: next(results), deadline=1009.0, clock=time.clock, sleep=time.sleep
+        MeasurementPolicy(), lambda: next(results), deadline=1008.0, clock=time.clock, sleep=time.sleep
     )
     assert verdict.phase is Phase.ERROR
     assert verdict.message.startswith("deadline passed: 0 of 1 measured; waiting: P")
-    assert time.now == 1009.0  # it waited for the whole deadline, no longer
+    assert time.now == 1008.0  # it waited for the whole deadline, no longer
     assert [m.phase for m in measurements] == [Phase.PENDING]
 
 
@@ -286,6 +287,20 @@ def test_measure_if_due_does_not_measure_early() -> None:
     verdict, kept = measure_if_due(policy, never, taken("S", start=100.0), started_at=100.0, now=129.0)
     assert verdict.phase is Phase.RUNNING and verdict.next_measurement_at == 130.0
     assert len(kept) == 1
+
+
+def test_a_measurement_as_slow_as_its_retry_is_not_taken_again_at_once() -> None:
+    # An unreachable gate: each try waits out the gate's timeout (11 s) before it errs. Error
+    # measurements are retried 10 s apart, counted from when the last one ended, so a pass that
+    # measures whatever is due takes one measurement, not the whole error budget in a row.
+    time = FakeTime(0.0)
+    results = scripted(time, "EEEEE", took=11.0)
+    policy = MeasurementPolicy()  # no interval: one measurement, errors retried
+    kept: tuple[Measurement, ...] = ()
+    verdict, kept = measure_if_due(policy, lambda: next(results), kept, 0.0, time.clock(), clock=time.clock)
+    assert [m.at for m in kept] == [11.0] and verdict.next_measurement_at == 21.0
+    again, kept = measure_if_due(policy, lambda: next(results), kept, 0.0, time.clock(), clock=time.clock)
+    assert len(kept) == 1 and not again.phase.final  # not due yet: the pass moves on
 
 
 def test_resuming_needs_the_start_time() -> None:
