@@ -155,9 +155,11 @@ def advance_all(
     ``notifier`` made for its spec (none: nothing is sent); the caller closes
     the notifiers.
     """
+    from rollgen.render.desired import one_pass
+
     loaded = [t.release for t in targets if t.release is not None]
     reports = []
-    with tips(repo, loaded) as view:
+    with tips(repo, loaded) as view, one_pass():
         for target in targets:
             if target.release is None:
                 reports.append(_failed(target, target.problem, target.exit_code))
@@ -174,7 +176,10 @@ def advance_all(
                 reports.append(_failed(target, str(exc), exc.exit_code))
                 continue
             except Exception as exc:  # a bug in one release's pass: the others still get theirs
-                reports.append(_failed(target, f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL))
+                from rollgen.crash import keep_traceback
+
+                said = f"internal error: {type(exc).__name__}: {exc} (traceback in {keep_traceback(exc)})"
+                reports.append(_failed(target, said, EXIT_INTERNAL))
                 continue
             if notifier is not None:
                 send = notifier(target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -139,6 +140,10 @@ def test_a_failing_release_never_stops_the_others(
     assert code == EXIT_INTERNAL and "Traceback" not in err
     rows = {row["release"]: row for row in json.loads("\n".join(lines))}
     assert rows["a/web"]["phase"] == "error" and "ZeroDivisionError: a bug" in rows["a/web"]["message"]
+    # The traceback is kept for the bug report, not printed.
+    log = re.search(r"traceback in (\S+)\)", rows["a/web"]["message"])
+    assert log is not None and "ZeroDivisionError: a bug" in Path(log.group(1)).read_text()
+    Path(log.group(1)).unlink()
     assert rows["a/web"]["exitCode"] == EXIT_INTERNAL
     assert rows["b/web"]["committed"] is True and rows["b/web"]["step"] == 2 and rows["b/web"]["exitCode"] == EXIT_OK
 

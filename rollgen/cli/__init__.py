@@ -277,16 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _internal_error(exc: Exception, *, debug: bool) -> int:
     """Say an unexpected error in one line; the traceback on stderr with ``--debug``, else in a log file."""
-    import tempfile
-    import traceback
-
-    trace = "".join(traceback.format_exception(exc))
     if debug:
-        sys.stderr.write(trace)
+        import traceback
+
+        sys.stderr.write("".join(traceback.format_exception(exc)))
         where = "traceback above"
     else:
-        with tempfile.NamedTemporaryFile("w", prefix="rollgen-", suffix=".log", delete=False) as log:
-            log.write(trace)
-        where = f"traceback in {log.name}; --debug prints it"
+        from rollgen.crash import keep_traceback
+
+        where = f"traceback in {keep_traceback(exc)}; --debug prints it"
     print(f"rollgen: internal error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
     return EXIT_INTERNAL

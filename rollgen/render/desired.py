@@ -12,6 +12,8 @@ same configuration, so no new revision.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rollgen.errors import UsageError
@@ -19,14 +21,40 @@ from rollgen.kustomize_inputs import fingerprint, reads
 from rollgen.revision import Revision, config_digest
 from rollgen.spec.model import HelmSource, KustomizeSource, Release
 
+# The fingerprints of the passes under way, the innermost last.
+_PASSES: list[dict[tuple[Path, KustomizeSource | HelmSource], str]] = []
+
+
+@contextmanager
+def one_pass() -> Iterator[None]:
+    """Within it, each configuration is fingerprinted once, however many releases share it.
+
+    For a pass over many releases (:mod:`rollgen.fleet`): what a configuration
+    reads does not change while it runs (a pass's commits write output
+    directories only, and validate keeps those apart from everything a
+    release reads), and a thousand releases on one base read it once.
+    """
+    _PASSES.append({})
+    try:
+        yield
+    finally:
+        _PASSES.pop()
+
 
 def input_fingerprint(repo_root: Path, release: Release) -> str:
     """The fingerprint of every file the release's configuration is built from."""
     source = release.source
+    key, memo = (repo_root, source), _PASSES[-1] if _PASSES else None
+    if memo is not None and key in memo:
+        return memo[key]
     if isinstance(source, KustomizeSource):
-        return fingerprint(repo_root, reads(repo_root, source.base))
-    assert isinstance(source, HelmSource)
-    return fingerprint(repo_root, [source.chart, *source.values])
+        found = fingerprint(repo_root, reads(repo_root, source.base))
+    else:
+        assert isinstance(source, HelmSource)
+        found = fingerprint(repo_root, [source.chart, *source.values])
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def desired_revision(repo_root: Path, release: Release, live: Revision | None) -> Revision:

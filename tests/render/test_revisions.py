@@ -17,7 +17,7 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.plan import abort_states, plan_release
-from rollgen.render import Renderer
+from rollgen.render import Renderer, desired
 from rollgen.render.desired import desired_revision
 from rollgen.revision import Revision, label, live_revision, live_revisions
 from rollgen.spec import load_release
@@ -220,3 +220,18 @@ def test_a_pinned_digest_keeps_the_tag_readable_and_is_recorded(repo: Path) -> N
     (stable,) = built["web-1-0-0"]["spec"]["template"]["spec"]["containers"]
     assert stable["image"] == "ghcr.io/example/web:1.0.0"
     assert live_revision(files) == desired and live_revision(files).digest == digest  # type: ignore[union-attr]
+
+
+def test_within_one_pass_a_shared_base_is_fingerprinted_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    release = load_release(REPO_ROOT / "examples" / "canary.yaml")
+    other = dataclasses.replace(release, namespace="staging")  # another release on the same base
+    reads: list[object] = []
+    real = desired.fingerprint
+    monkeypatch.setattr(desired, "fingerprint", lambda *args: reads.append(args) or real(*args))
+    with desired.one_pass():
+        first = desired.input_fingerprint(repo, release)
+        assert desired.input_fingerprint(repo, other) == first
+    assert len(reads) == 1
+    # Outside a pass every call reads the files again: an edit is seen at once.
+    deployment_file(repo).write_text("# edited\n" + deployment_file(repo).read_text())
+    assert desired.input_fingerprint(repo, release) != first and len(reads) == 2
