@@ -4,7 +4,8 @@
 
 The GitOps repository holds ``--releases`` release specs under ``releases/``,
 pushed to a bare remote (``origin``): most are idle (their last rollout
-completed, recorded by a commit with its trailers), 10 are in progress (started
+completed, recorded by a commit with its trailers, their outputs rendered as that
+rollout left them), 10 are in progress (started
 for real, waiting on a one-hour pause), a few had their base edited after their
 rollout completed. Printed side by side:
 
@@ -38,8 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action, StepRecord, compose_message
+from rollgen.render import Renderer
 from rollgen.spec import load_release
-from rollgen.state import plan_for, release_key
+from rollgen.spec.model import Release
+from rollgen.state import RolloutPhase, plan_for, release_key
 from testkit.git import git, init_repo
 from testkit.rollouts import make_repo, write_spec
 
@@ -71,7 +74,19 @@ def build(root: Path, count: int) -> Path:
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "releases")
     releases = [load_release(work / "releases" / f"{ns}.yaml") for ns in names]
-    idle = releases[IN_PROGRESS:]
+    idle = releases[IN_PROGRESS:-CHANGED_BASES]
+    # What an idle release's output holds once its rollout completed: the new version alone, as rendered
+    # (its revision.yaml records the inputs' fingerprint, so a pass needs no build to see it is in sync).
+    for release in idle:
+        plan = plan_for(release, release.stable, release.version)[1]
+        out = work / release.output_path
+        shutil.rmtree(out)
+        for name, data in Renderer(work, release).render(plan.steps[-1].state).items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(data)
+        unpin(work, release)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "the idle releases' outputs, as their completed rollouts left them")
     # The idle releases' completed rollouts: one commit each (same tree), written in one fast-import.
     stream = ["reset refs/heads/main", "from refs/heads/main^0"]
     for n, release in enumerate(idle):
@@ -85,6 +100,13 @@ def build(root: Path, count: int) -> Path:
         stream.append(message.decode())
     git(work, "fast-import", "--quiet", input=("\n".join(stream) + "\n").encode())
     git(work, "reset", "-q", "--hard")
+    repo = Repo.open(work)
+    # The releases whose base is edited next rolled out for real: a new rollout reads the last one's history.
+    for release in releases[-CHANGED_BASES:]:
+        current = rollout.start(repo, release).state
+        while current is not None and current.phase is not RolloutPhase.COMPLETED:
+            current = rollout.promote(repo, release, full=True).state
+        unpin(work, release)
     for release in releases[-CHANGED_BASES:]:
         base = work / "apps" / release.namespace / "base"
         for path in base.glob("*.yaml"):
@@ -93,12 +115,19 @@ def build(root: Path, count: int) -> Path:
     remote = init_repo(root / "remote.git", bare=True)
     git(work, "remote", "add", "origin", str(remote))
     git(work, "push", "-q", "--force", "origin", "main")
-    repo = Repo.open(work)
     for release in releases[:IN_PROGRESS]:
         current = rollout.start(repo, release, remote="origin").state
         while current is not None and not current.waits:  # on to the step that waits an hour
             current = rollout.promote(repo, release, remote="origin").state
     return work
+
+
+def unpin(work: Path, release: Release) -> None:
+    """Drop ``stable`` from a completed release's spec: from now on what runs is read from Git."""
+    spec = work / "releases" / f"{release.namespace}.yaml"
+    data = yaml.safe_load(spec.read_text())
+    del data["spec"]["stable"]
+    spec.write_text(yaml.safe_dump(data))
 
 
 def timed(argv: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -133,6 +162,9 @@ def main() -> None:
         print(f"last pass: exit {done.returncode}, {len(lines)} lines, most common phase {phases}")
         for line in [x for x in lines if "waiting" in x.split("  ")[1]][:2]:
             print(f"  {line}")
+        for line in [x for x in lines if x.split("  ")[1] not in ("completed", "waiting")][:5]:
+            print(f"  unexpected: {line}")
+        print(done.stderr[-2000:], end="")
         specs = sorted((work / "releases").glob("*.yaml"))
         idle = [timed([*rollgen, "advance", str(s), "--repo", "."], work)[0] for s in specs[-args.sample :]]
         busy = [timed([*rollgen, "advance", str(s), "--repo", "."], work)[0] for s in specs[:3]]

@@ -242,8 +242,7 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
 
 def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list[dict[str, Any]]:
     """The Application or HelmRelease :mod:`rollgen.render.helm` writes for the release, read back."""
-    import yaml
-
+    from rollgen import yamlload
     from rollgen.plan import plan_release
     from rollgen.render.helm import read_chart, render_state
 
@@ -256,7 +255,7 @@ def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list
     where = dataclasses.replace(release, source=source)
     rendered = render_state(where, plan_release(where).initial, read_chart(repo_root, where))
     name = "application.yaml" if source.argocd is not None else "helmrelease.yaml"
-    return [d for d in yaml.safe_load_all(rendered[name]) if d]
+    return [d for d in yamlload.load_all(rendered[name]) if d]
 
 
 def _gate_name(release: Release, kind: str, default: str) -> str:

@@ -99,11 +99,11 @@ def _files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
 
 
 def _load(path: Path) -> Any:
-    import yaml
+    from rollgen import yamlload
 
     try:
-        return yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return yamlload.load(path.read_bytes())
+    except (OSError, yamlload.YAMLError, UnicodeDecodeError):
         return None  # the build reports a malformed kustomization with its own words
 
 

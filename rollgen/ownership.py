@@ -87,7 +87,7 @@ def refuse_other_owner(git: Git, tip: Snapshot, release: str, root: str) -> list
     if tip.tip is None:
         return []
     parents = [root.rsplit("/", i)[0] for i in range(1, root.count("/") + 1)]
-    above = [join(p, name) for p in parents for name in _direct_files(tip, p)]
+    above = [join(p, name) for p in parents for name in tip.direct_files(p)]
     # The newest rollgen commit under the directory says who writes it now. When it is this
     # release's, every older one was checked when this release's commits were made.
     under = _rollgen_commits(git, tip.tip, [root], 1)
@@ -105,10 +105,6 @@ def refuse_other_owner(git: Git, tip: Snapshot, release: str, root: str) -> list
                 "so give each release an output.path that neither contains nor lies inside another's"
             )
     return under
-
-
-def _direct_files(tip: Snapshot, directory: str) -> list[str]:
-    return [name for name in tip.list(directory) if "/" not in name]
 
 
 def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tuple[str, str]]:
@@ -131,10 +127,10 @@ def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tu
 
 
 def _holds_workload(data: bytes) -> bool:
-    import yaml
+    from rollgen import yamlload
 
     try:
-        documents = list(yaml.safe_load_all(data))
-    except (yaml.YAMLError, UnicodeDecodeError):
+        documents = list(yamlload.load_all(data))
+    except (yamlload.YAMLError, UnicodeDecodeError):
         return False  # not a manifest a GitOps engine applies either
     return any(isinstance(doc, dict) and doc.get("kind") in _WORKLOADS for doc in documents)

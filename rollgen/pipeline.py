@@ -263,11 +263,11 @@ def _spec_digest(text: bytes | None, version: str) -> str | None:
 
 def _named(text: bytes | None) -> tuple[str, str | None] | None:
     """The ``spec.version`` and ``spec.digest`` a spec's text names (None when it names no version)."""
-    import yaml
+    from rollgen import yamlload
 
     try:
-        data = yaml.safe_load(text or b"")
-    except yaml.YAMLError:
+        data = yamlload.load(text or b"")
+    except yamlload.YAMLError:
         return None
     spec = data.get("spec") if isinstance(data, dict) else None
     if not isinstance(spec, dict) or not isinstance(spec.get("version"), str):

@@ -14,10 +14,11 @@ meet, with its position; the planner does not check them a second time.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import TypeAlias
 
 from rollgen.errors import UsageError
@@ -106,6 +107,15 @@ class Step:
     note: str = ""
 
 
+class StrategyKind(enum.StrEnum):
+    """A strategy by its spec key (a ``str``: what plans print and what their digests hash)."""
+
+    CANARY = "canary"
+    BLUE_GREEN = "blueGreen"
+    ROLLING_UPDATE = "rollingUpdate"
+    RECREATE = "recreate"
+
+
 @dataclass(frozen=True)
 class Plan:
     """Every commit of one rollout, from ``initial`` (before the rollout) to the last step.
@@ -122,7 +132,7 @@ class Plan:
     namespace: str
     stable: str
     version: str
-    strategy: str
+    strategy: StrategyKind
     replicas: int
     initial: State
     steps: tuple[Step, ...]
@@ -132,9 +142,25 @@ class Plan:
     max_unavailable: int | None = None
 
     def digest(self) -> str:
-        """A short, stable fingerprint of the plan; commits record it so a changed spec is noticed."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        """A short, stable fingerprint of the plan; commits record it so a changed spec is noticed.
+
+        The JSON of :func:`dataclasses.asdict` (what every recorded digest was
+        made from), built without asdict's deep copies: a pass reads a
+        thousand plans.
+        """
+        canonical = json.dumps(_plain(self), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _plain(value: object) -> object:
+    """``value`` as :func:`dataclasses.asdict` gives it to JSON: dataclasses as dicts, sequences as lists."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def stable_of(release: Release) -> str:
@@ -283,9 +309,9 @@ def abort_states(plan: Plan, at_step: int) -> tuple[State, ...]:
         raise UsageError(f"cannot abort at step {at_step}: the plan has steps 1 to {len(plan.steps)}")
     current = plan.steps[at_step - 1].state
     way: tuple[State, ...]
-    if plan.strategy == "recreate":
+    if plan.strategy is StrategyKind.RECREATE:
         way = (State(()),)
-    elif plan.strategy == "rollingUpdate":
+    elif plan.strategy is StrategyKind.ROLLING_UPDATE:
         way = ()
     elif plan.traffic == "replicas":
         way = _ratio_abort(plan, current)
@@ -378,11 +404,11 @@ class _Steps:
         )
 
 
-_STRATEGY_KEYS: dict[type, str] = {
-    Canary: "canary",
-    BlueGreen: "blueGreen",
-    RollingUpdate: "rollingUpdate",
-    Recreate: "recreate",
+_STRATEGY_KEYS: dict[type, StrategyKind] = {
+    Canary: StrategyKind.CANARY,
+    BlueGreen: StrategyKind.BLUE_GREEN,
+    RollingUpdate: StrategyKind.ROLLING_UPDATE,
+    Recreate: StrategyKind.RECREATE,
 }
 
 

@@ -81,7 +81,7 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
     return {
         "release": plan.release,
         "namespace": plan.namespace,
-        "strategy": plan.strategy,
+        "strategy": str(plan.strategy),
         "traffic": plan.traffic,
         "stable": plan.stable,
         "version": plan.version,

@@ -43,6 +43,7 @@ inputs: 0123456789abcdef
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from rollgen import yamlload
 
 REVISION_FILE = "revision.yaml"
 VERSIONS = "versions"
@@ -113,9 +116,15 @@ def revision_file(name: str, revision: Revision, *, adopted: bool = False, relea
     return (_HEADER + body).encode()
 
 
+@functools.lru_cache(maxsize=4096)
+def _revision_data(text: bytes) -> Any:
+    """A ``revision.yaml`` parsed once: a pass reads each for its revision and for its writer."""
+    return yamlload.load(text)
+
+
 def read_revision_file(text: bytes) -> tuple[str, Revision, bool]:
     """The label, revision and adopted mark a ``revision.yaml`` records."""
-    data: Any = yaml.safe_load(text)
+    data: Any = _revision_data(text)
     revision = Revision(str(data["version"]), str(data["config"]), data.get("digest"), data.get("inputs"))
     return str(data["label"]), revision, bool(data.get("adopted"))
 
@@ -131,7 +140,7 @@ def writers(files: Mapping[str, bytes]) -> set[str]:
     found = set()
     for path, text in files.items():
         if posixpath.basename(path) == REVISION_FILE:
-            data: Any = yaml.safe_load(text)
+            data: Any = _revision_data(text)
             if isinstance(data, dict) and isinstance(data.get("release"), str):
                 found.add(data["release"])
     return found
@@ -164,9 +173,18 @@ def live_revision(files: Mapping[str, bytes]) -> Revision | None:
     return list(revisions.values())[-1] if revisions else None
 
 
+def listed_revision_files(kustomization: bytes | None) -> list[str]:
+    """The ``revision.yaml`` paths of the version directories an output's kustomization lists, in its order.
+
+    >>> listed_revision_files(b"resources: [versions/1-0-0, shared, versions/1-1-0]")
+    ['versions/1-0-0/revision.yaml', 'versions/1-1-0/revision.yaml']
+    """
+    return [f"{d}/{REVISION_FILE}" for d in _listed(kustomization) if posixpath.dirname(d) == VERSIONS]
+
+
 def _listed(kustomization: bytes | None) -> list[str]:
     if kustomization is None:
         return []
-    data: Any = yaml.safe_load(kustomization)
+    data: Any = yamlload.load(kustomization)
     resources = data.get("resources") if isinstance(data, dict) else None
     return [str(r) for r in resources or ()]

@@ -51,7 +51,7 @@ from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, one_line, rollout_id
 from rollgen.plan import Plan, State, abort_states
 from rollgen.proposal import close_step_pull_requests, propose
-from rollgen.revision import REVISION_FILE, Revision, label, live_revisions, writers
+from rollgen.revision import Revision, label, listed_revision_files, live_revisions, writers
 from rollgen.spec.model import Release
 from rollgen.state import (
     RolloutPhase,
@@ -345,17 +345,24 @@ class Look:
 
 
 def revisions_at(snapshot: Snapshot, release: Release) -> dict[str, Revision]:
-    """The revisions frozen in the release's output directory at ``snapshot``, by label (no build read).
+    """The revisions the release's output directory runs at ``snapshot``, by label (no build read).
 
+    Read as the cluster would: the version directories its kustomization
+    lists, each one's ``revision.yaml`` (a few object reads, no tree walk).
     Whose output it is comes first: revisions another release wrote there
-    (the same ``output.path``, or its output nested inside) would otherwise
-    read as this release's, "nothing to roll out".
+    (the same ``output.path``) would otherwise read as this release's,
+    "nothing to roll out". (An output nested in another's is refused by
+    :func:`rollgen.ownership.refuse_other_owner`, before adoption and before
+    every commit.)
     """
     from rollgen.ownership import OwnershipError
 
     out, key = release.output_path, release_key(release)
-    names = [p for p in snapshot.list(out) if p == "kustomization.yaml" or p.endswith(f"/{REVISION_FILE}")]
-    texts = {p: t for p in names if (t := snapshot.read(f"{out}/{p}")) is not None}
+    kustomization = snapshot.read(f"{out}/kustomization.yaml")
+    texts = {} if kustomization is None else {"kustomization.yaml": kustomization}
+    for path in listed_revision_files(kustomization):
+        if (text := snapshot.read(f"{out}/{path}")) is not None:
+            texts[path] = text
     others = sorted(writers(texts) - {key})
     if others:
         raise OwnershipError(

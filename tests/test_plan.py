@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
+import json
 import math
 from collections.abc import Sequence
 
@@ -464,3 +467,12 @@ def test_waves_one_pod_then_equal_waves_with_restart_checks() -> None:
 def test_bad_bounds_are_a_usage_error() -> None:
     with pytest.raises(UsageError, match="maxSurge must be"):
         plan_release(release(canary(SetWeight(10), surge="25")))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ratio_releases())
+def test_the_plan_digest_is_the_one_every_recorded_commit_was_made_with(spec: Release) -> None:
+    # Commits record plan digests: a digest computed differently would read every rollout as re-planned.
+    plan = plan_release(spec)
+    canonical = json.dumps(dataclasses.asdict(plan), sort_keys=True, separators=(",", ":"), default=str)
+    assert plan.digest() == hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -75,6 +75,17 @@ class Snapshot:
         """
         return tuple(sorted(self._walk(directory)))
 
+    def direct_files(self, directory: str) -> tuple[str, ...]:
+        """The names of the files directly in ``directory`` (not in its subdirectories), sorted.
+
+        One tree read, however large the directories below it are.
+        """
+        if self.tip is None:
+            return ()
+        prefix = check_path(directory) if directory else ""
+        entries = self._reader.tree(f"{self.tip}:{prefix}" if prefix else f"{self.tip}^{{tree}}") or ()
+        return tuple(sorted(entry.name for entry in entries if entry.type == "blob"))
+
     def files(self, directory: str) -> dict[str, bytes]:
         """Every file under ``directory`` with its bytes, keyed like :meth:`list`.
 

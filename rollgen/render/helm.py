@@ -59,6 +59,7 @@ from typing import Any
 
 import yaml
 
+from rollgen import yamlload
 from rollgen.errors import UsageError
 from rollgen.names import slug
 from rollgen.plan import State, Workload
@@ -215,7 +216,7 @@ def version_values(release: Release, state: State, workload: Workload, keys: Per
 def frozen_chart_revisions(files: Mapping[str, bytes]) -> dict[str, ChartRevision]:
     """The revisions frozen in a rollgen-app output's ``step-values.yaml`` (``files``: the output as committed)."""
     text = files.get(STEP_VALUES)
-    data: Any = yaml.safe_load(text) if text is not None else None
+    data: Any = yamlload.load(text) if text is not None else None
     found: dict[str, ChartRevision] = {}
     for entry in (data or {}).get("versions") or ():
         if isinstance(entry, dict) and "config" in entry:
@@ -230,7 +231,7 @@ def container_values(repo_root: Path, release: Release, chart: HelmChart) -> dic
     merged: dict[str, Any] = {}
     for path in (posixpath.join(chart.path, "values.yaml"), *_source(release).values):
         try:
-            data: Any = yaml.safe_load((repo_root / path).read_bytes())
+            data: Any = yamlload.load((repo_root / path).read_bytes())
         except (OSError, yaml.YAMLError) as error:
             raise UsageError(f"release {release.name}: cannot read values file {path}: {error}") from None
         container = data.get("container") if isinstance(data, dict) else None

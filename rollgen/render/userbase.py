@@ -48,8 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from rollgen import yamlload
 from rollgen.errors import UsageError
 from rollgen.spec.model import KustomizeSource, Release
 
@@ -162,7 +161,7 @@ def parse_base(built: str, where: str) -> KustomizeBase:
 
 
 def _parse_base(built: str, where: str) -> KustomizeBase:
-    objects = [d for d in yaml.load_all(built, Loader=_Loader) if d]
+    objects = [d for d in yamlload.load_all(built) if d]
     deployment = _only(objects, "Deployment", where, required=True)
     service = _only(objects, "Service", where, required=True)
     hpa = _only(objects, "HorizontalPodAutoscaler", where, required=False)
@@ -199,9 +198,6 @@ def _parse_base(built: str, where: str) -> KustomizeBase:
 
 
 _SINGLE_KINDS = frozenset({"Deployment", "Service", "HorizontalPodAutoscaler"})
-
-# The C loader when PyYAML has it: the bench builds hundreds of bases.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _only(objects: list[dict[str, Any]], kind: str, where: str, *, required: bool) -> dict[str, Any] | None:

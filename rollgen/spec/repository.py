@@ -125,16 +125,16 @@ def chart_name(chart_yaml: Path, shown: str) -> str:
     ...
     rollgen.spec.repository.ChartError: charts/web/Chart.yaml: not valid YAML (line 2, column 1)
     """
-    import yaml
+    from rollgen import yamlload
 
     try:
         text = chart_yaml.read_bytes().decode("utf-8")
-        metadata = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        metadata = yamlload.load(text)
     except OSError as error:
         raise ChartError(f"{shown}: cannot be read ({error.strerror})") from None
     except UnicodeDecodeError as error:
         raise ChartError(f"{shown}: not UTF-8 (byte {error.start})") from None
-    except yaml.YAMLError as error:
+    except yamlload.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         raise ChartError(f"{shown}: not valid YAML{where}") from None

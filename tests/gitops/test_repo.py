@@ -97,6 +97,7 @@ def test_snapshot_reads_the_tip(repo_dir: Path) -> None:
         assert tip.read(ROOT) is None  # a directory is not a file
         assert tip.list(ROOT) == ("a.yaml", "d/b.yaml")
         assert tip.list("nowhere") == ()
+        assert tip.direct_files(ROOT) == ("a.yaml",) and tip.direct_files("nowhere") == ()
         assert tip.files(ROOT) == {"a.yaml": b"A", "d/b.yaml": b"B"}
         before = tip.at(f"{tip.tip}^")
         assert before.list(ROOT) == () and before.read("README") == b"hello\n"
