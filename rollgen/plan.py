@@ -167,8 +167,8 @@ def stable_of(release: Release) -> str:
     """The version the plan starts from: the spec's ``stable``, or the one Git says runs (filled in by the caller)."""
     if release.stable is None:
         raise UsageError(
-            f"release {release.name}: the spec names no stable, and only the commands that read Git "
-            "(start, advance, run, status) know what runs; to plan or render by hand, name stable in the spec"
+            f"release {release.name}: the spec names no stable, and this command does not read Git to find "
+            "what runs; name stable in the spec"
         )
     return release.stable
 

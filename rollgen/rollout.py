@@ -408,6 +408,33 @@ def spec_against_git(repo: Repo, release: Release, *, remote: str | None = None)
         return look(repo, release, snapshot, read_state(snapshot, release))
 
 
+def planned_from_git(repo: Repo, release: Release) -> tuple[Release, Plan]:
+    """The rollout Git says comes next, for a spec that names no stable: the one under way, else the one to start.
+
+    Read from the local branch, no fetch (``plan`` and ``render`` stay
+    offline). NothingToDo when what runs is what the spec asks; UsageError
+    when rollgen has not adopted the output yet.
+    """
+    from rollgen.drift import Next
+
+    key = release_key(release)
+    with branch_tip(repo, release.git.branch, None) as snapshot:
+        current = read_state(snapshot, release)
+        seen = look(repo, release, snapshot, current)
+    if current is not None and current.phase.unfinished:
+        return plan_for(release, current.from_version, current.to_version)
+    trigger = seen.trigger
+    if trigger.next is Next.ADOPT:
+        raise UsageError(
+            f"{key}: the spec names no stable and {release.output_path} on {release.git.branch} holds no revision "
+            "rollgen wrote; adopt what runs first (rollgen adopt SPEC), or name stable in the spec"
+        )
+    if trigger.next is not Next.START:
+        raise NothingToDo(f"{key}: nothing to plan: {trigger.reason}")
+    to_label = trigger.to_label or seen.desired_label(seen.live.get(trigger.from_label))
+    return plan_for(release, trigger.from_label, to_label)
+
+
 class _Operation:
     """One operation's shared pieces: rendering (memoised by the frozen files), messages, identity, the commit."""
 

@@ -355,3 +355,26 @@ def test_reverting_the_spec_is_a_rollback_without_pauses_within_the_bounds(gitop
     final = gitops.deployments(commits[-1])
     assert list(final) == ["web"]
     assert without_replicas(final["web"]) == without_replicas(gitops.deployments(adoption)["web"])
+
+
+def test_plan_and_render_read_what_runs_from_the_branch_when_the_spec_names_no_stable(gitops: GitOps) -> None:
+    refused = gitops.rollgen("plan")
+    assert refused.returncode == 2 and "rollgen adopt" in refused.stderr, refused.stderr
+    adopted(gitops)
+    same = gitops.rollgen("plan")
+    assert same.returncode == 0 and "nothing to plan: 1.0.0 runs" in same.stdout + same.stderr
+    gitops.merge("web: 1.1.0", {SPEC: spec_text("1.1.0")})
+    planned = gitops.rollgen("plan", "-o", "json")
+    assert planned.returncode == 0, planned.stderr
+    data = json.loads(planned.stdout)
+    assert (data["stable"], data["version"]) == ("1.0.0", "1.1.0")
+    out = gitops.scratch / "rendered"
+    rendered = gitops.rollgen("render", "--step", "1", "--out", str(out))
+    assert rendered.returncode == 0, rendered.stderr
+    images = {image(d) for d in kustomize_build(out) if d["kind"] == "Deployment"}
+    assert images == {"ghcr.io/example/web:1.0.0", "ghcr.io/example/web:1.1.0"}
+    # The plan is the one the next passes commit: its first commit announces the same step count.
+    merged = gitops.tip()
+    gitops.cron()
+    first = gitops.subject(gitops.since(merged)[0])
+    assert first.startswith(f"prod/web: step 1/{len(data['steps'])} "), first

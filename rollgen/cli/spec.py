@@ -1,6 +1,7 @@
-"""The spec commands: ``rollgen validate|schema|plan|render``; none touches a repository's history.
+"""The spec commands: ``rollgen validate|schema|plan|render``; none writes to a repository.
 
 Light on purpose: ``rollgen validate`` imports nothing but the spec checks.
+``plan`` and ``render`` read the branch only for a spec that names no stable.
 """
 
 from __future__ import annotations
@@ -8,10 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rollgen.cli.root import empty_output, load_release, readable
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 from rollgen.output import add_output_option, emit
+
+if TYPE_CHECKING:
+    from rollgen.plan import Plan
+    from rollgen.spec.model import Release
 
 # --- validate ----------------------------------------------------------------
 
@@ -89,14 +95,31 @@ def handle_schema(args: argparse.Namespace) -> int:
 
 def configure_plan(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="release spec file")
+    parser.add_argument(
+        "--repo",
+        default=".",
+        metavar="PATH",
+        help="GitOps repository whose branch says what runs, when the spec names no stable (default .)",
+    )
     add_output_option(parser, text="table")
 
 
-def handle_plan(args: argparse.Namespace) -> int:
+def _planned(release: Release, repo: str) -> tuple[Release, Plan]:
+    """The spec's plan; without a stable in the spec, the rollout its branch says comes next (read offline)."""
     from rollgen.plan import plan_release
+
+    if release.stable is not None:
+        return release, plan_release(release)
+    from rollgen.cli.root import open_repository
+    from rollgen.rollout import planned_from_git
+
+    return planned_from_git(open_repository(repo), release)
+
+
+def handle_plan(args: argparse.Namespace) -> int:
     from rollgen.plantable import format_plan, plan_to_data
 
-    plan = plan_release(load_release(args.spec))
+    plan = _planned(load_release(args.spec), args.repo)[1]
     if args.output == "table":
         print(format_plan(plan))
     else:
@@ -125,11 +148,9 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_render(args: argparse.Namespace) -> int:
-    from rollgen.plan import plan_release
     from rollgen.render import Renderer
 
-    release = load_release(args.spec)
-    plan = plan_release(release)
+    release, plan = _planned(load_release(args.spec), args.repo)
     states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
     if args.step is not None and args.step not in states:
         raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")
