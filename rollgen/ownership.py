@@ -21,15 +21,18 @@ PATH``), at most :data:`_LOOK_BACK` rollgen commits.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from rollgen import yamlload
 from rollgen.errors import UsageError
 from rollgen.gitops.git import Git
 from rollgen.gitops.paths import join
 from rollgen.gitops.repo import Change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import RELEASE
+from rollgen.revision import REVISION_FILE, listed_revision_files, writers
 
 _WORKLOADS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 _LOOK_BACK: Final = 200
@@ -77,16 +80,20 @@ def check_owner(
 
 
 def refuse_other_owner(git: Git, tip: Snapshot, release: str, root: str) -> list[tuple[str, str]]:
-    """Refuse when another release's rollgen commits wrote under ``root`` or in a directory above it.
+    """Refuse when another release's output overlaps ``root``: under it, or directly in a directory above it.
 
-    Checked before anything is decided from what ``root`` holds: another
-    release's revisions there would otherwise read as this release's (a
-    second release on one ``output.path`` would find "nothing to roll out").
-    Returns the newest rollgen commits under ``root`` (``(commit, release)``).
+    Another release's output is known by its files (a ``revision.yaml``
+    naming that release: an adoption commit carries no trailer) and by its
+    rollgen commits. Checked before anything is decided from what ``root``
+    holds: another release's revisions there would otherwise read as this
+    release's (a second release on one ``output.path`` would find "nothing to
+    roll out"). Returns the newest rollgen commits under ``root``
+    (``(commit, release)``).
     """
     if tip.tip is None:
         return []
     parents = [root.rsplit("/", i)[0] for i in range(1, root.count("/") + 1)]
+    _refuse_other_revisions(tip, release, root, parents)
     above = [join(p, name) for p in parents for name in tip.direct_files(p)]
     # The newest rollgen commit under the directory says who writes it now. When it is this
     # release's, every older one was checked when this release's commits were made.
@@ -105,6 +112,27 @@ def refuse_other_owner(git: Git, tip: Snapshot, release: str, root: str) -> list
                 "so give each release an output.path that neither contains nor lies inside another's"
             )
     return under
+
+
+def _refuse_other_revisions(tip: Snapshot, release: str, root: str, parents: list[str]) -> None:
+    """Refuse when a ``revision.yaml`` under ``root``, or listed by a directory above it, names another release."""
+    under = {p: t for p in tip.list(root) if posixpath.basename(p) == REVISION_FILE and (t := tip.read(join(root, p)))}
+    places = [(under, f"under {root}")]
+    for parent in parents:
+        try:
+            listed = listed_revision_files(tip.read(join(parent, "kustomization.yaml")))
+        except yamlload.YAMLError:
+            continue  # not an output rollgen wrote: rollgen never writes a malformed kustomization
+        texts = {p: t for p in listed if (t := tip.read(join(parent, p)))}
+        places.append((texts, f"in {parent}, above {root}"))
+    for texts, where in places:
+        others = sorted(writers(texts) - {release})
+        if others:
+            raise OwnershipError(
+                f"{release}: output.path {root} overlaps the output of release {others[0]} (its revisions are "
+                f"{where}); a rollout replaces its whole output directory, so give each release an output.path "
+                "that neither contains nor lies inside another's"
+            )
 
 
 def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tuple[str, str]]:

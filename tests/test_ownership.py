@@ -149,3 +149,20 @@ def test_a_hand_written_deployment_is_refused_by_a_rollout_and_taken_over_by_ado
     done = adopt(repo, prod)
     assert done.commit is not None and not done.first_run
     assert git(work, "log", "-1", "--format=%s") == f"prod/web: adopt what runs, {done.label}"
+
+
+@pytest.mark.parametrize("first", ["prod", "stage"])
+def test_an_adopted_output_is_owned_like_one_rolled_out(tmp_path: Path, first: str) -> None:
+    """An adoption commit carries no rollout trailer: its revision files say whose output it is."""
+    work = make_repo(tmp_path / "work")
+    prod, stage = releases(work, ("prod", "deploy/web"), ("stage", "deploy/web/stage"))
+    repo = Repo.open(work)
+    owner, other = (prod, stage) if first == "prod" else (stage, prod)
+    adopt(repo, owner)
+    head = git(work, "rev-parse", "HEAD")
+    with pytest.raises(OwnershipError, match=f"overlaps the output of release {first}/web"):
+        adopt(repo, other)
+    unchanged(work, head)
+    with pytest.raises(OwnershipError, match=f"overlaps the output of release {first}/web"):
+        rollout.start(repo, other)
+    unchanged(work, head)
