@@ -1,4 +1,4 @@
-"""The release spec reference (docs/reference.md), generated from the JSON Schema.
+"""The spec reference (docs/reference.md), generated from the JSON Schemas of releases and pipelines.
 
 ``python -m rollgen.docs`` rewrites docs/reference.md; ``python -m rollgen.docs
 --check`` exits 1 when the file differs from what the schema gives (a test
@@ -21,24 +21,44 @@ Schema = Mapping[str, Any]
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 
 
-def reference_markdown(schema: Schema) -> str:
-    """The whole reference page for ``schema``."""
+def reference_markdown(release: Schema, pipeline: Schema) -> str:
+    """The whole reference page: the release spec's schema, then the pipeline spec's."""
     lines = [
         "# Release spec reference",
         "",
-        "<!-- Generated from schemas/release.schema.json by `python -m rollgen.docs`: edit the schema, not this file. -->",
+        "<!-- Generated from schemas/release.schema.json and schemas/pipeline.schema.json by "
+        "`python -m rollgen.docs`: edit the schemas, not this file. -->",
         "",
-        str(schema.get("description", "")),
+        str(release.get("description", "")),
         "",
         "Every section is one object of a release spec, named by its path (`[]` marks the items of a list). "
         "Durations are written like `30s`, `10m`, `1h30m` or `500ms`. `rollgen schema` prints the schema itself.",
+        *_sections(release, "Release", ""),
+        "",
+        "# Pipeline spec reference",
+        "",
+        str(pipeline.get("description", "")),
+        "",
+        "A pipeline spec (`kind: Pipeline`) names one release spec per environment; each section is one object "
+        "of it, named `Pipeline.` and its path. `rollgen schema --kind pipeline` prints its schema.",
+        *_sections(pipeline, "Pipeline", "Pipeline."),
     ]
-    for path, node in _objects(schema, schema, "Release"):
-        lines += ["", f"## {path}", ""]
-        if path != "Release" and node.get("description"):
-            lines += [str(node["description"]), ""]
-        lines += _table(schema, node, path)
     return "\n".join(lines) + "\n"
+
+
+def _sections(schema: Schema, root: str, prefix: str) -> list[str]:
+    """A section per object of ``schema``: its heading (``root`` for the document, ``prefix`` + path below it)."""
+    lines: list[str] = []
+    for path, node in _objects(schema, schema, root, root, prefix):
+        lines += ["", f"## {path}", ""]
+        if path != root and node.get("description"):
+            lines += [str(node["description"]), ""]
+        lines += _table(schema, node, path, root, prefix)
+    return lines
+
+
+def _child(path: str, name: str, root: str, prefix: str) -> str:
+    return f"{prefix}{name}" if path == root else f"{path}.{name}"
 
 
 def _resolve(schema: Schema, node: Schema) -> dict[str, Any]:
@@ -52,16 +72,16 @@ def _resolve(schema: Schema, node: Schema) -> dict[str, Any]:
     return {**_resolve(schema, target), **{k: v for k, v in node.items() if k != "$ref"}}
 
 
-def _objects(schema: Schema, node: Schema, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def _objects(schema: Schema, node: Schema, path: str, root: str, prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every object with fields under ``node``, depth first, in the schema's order."""
     node = _resolve(schema, node)
     if "properties" in node:
         yield path, node
         for name, child in node["properties"].items():
-            yield from _objects(schema, child, name if path == "Release" else f"{path}.{name}")
+            yield from _objects(schema, child, _child(path, name, root, prefix), root, prefix)
     items = node.get("items")
     if isinstance(items, Mapping):
-        yield from _objects(schema, items, f"{path}[]")
+        yield from _objects(schema, items, f"{path}[]", root, prefix)
 
 
 def _anchor(heading: str) -> str:
@@ -69,11 +89,11 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
 
 
-def _table(schema: Schema, node: Schema, path: str) -> list[str]:
+def _table(schema: Schema, node: Schema, path: str, root: str, prefix: str) -> list[str]:
     required = set(node.get("required", ()))
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
     for name, child in node["properties"].items():
-        child_path = name if path == "Release" else f"{path}.{name}"
+        child_path = _child(path, name, root, prefix)
         resolved = _resolve(schema, child)
         description = _cell(str(resolved.get("description", "")))
         rows.append(
@@ -132,7 +152,7 @@ def _limits(node: Schema) -> str:
 def main(argv: list[str]) -> int:
     from rollgen.spec.schema import schema
 
-    text = reference_markdown(schema())
+    text = reference_markdown(schema("release"), schema("pipeline"))
     if argv == ["--check"]:
         if REFERENCE.is_file() and REFERENCE.read_text() == text:
             return 0

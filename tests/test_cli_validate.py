@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,25 @@ def test_schema_command_prints_the_schema_file() -> None:
     run = rollgen("schema")
     assert run.returncode == 0
     assert json.loads(run.stdout) == json.loads((REPO_ROOT / "schemas" / "release.schema.json").read_text())
+    pipeline = rollgen("schema", "--kind", "pipeline")
+    assert pipeline.returncode == 0
+    assert json.loads(pipeline.stdout) == json.loads((REPO_ROOT / "schemas" / "pipeline.schema.json").read_text())
+
+
+def test_the_pipeline_schema_accepts_the_readmes_pipeline_and_refuses_what_validate_refuses() -> None:
+    """Checked with the reference validator (jsonschema), not the one rollgen runs (jsonschema-rs)."""
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft7Validator(json.loads((REPO_ROOT / "schemas" / "pipeline.schema.json").read_text()))
+    validator.check_schema(validator.schema)
+    readme = (REPO_ROOT / "README.md").read_text()
+    [example] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL) if "kind: Pipeline" in b]
+    assert list(validator.iter_errors(yaml.safe_load(example))) == []
+    one = yaml.safe_load(example)
+    one["spec"]["environments"] = one["spec"]["environments"][:1]
+    one["spec"]["environments"][0]["soak"] = "30 minutes"
+    assert {e.validator for e in validator.iter_errors(one)} == {"minItems", "pattern"}
 
 
 def test_help_teaches_the_commands() -> None:

@@ -19,8 +19,8 @@ DOCS = REPO_ROOT / "docs"
 
 def test_reference_is_generated_from_the_current_schema() -> None:
     assert docs.REFERENCE == DOCS / "reference.md"
-    assert DOCS.joinpath("reference.md").read_text() == docs.reference_markdown(schema()), (
-        "docs/reference.md drifted from schemas/release.schema.json: run python -m rollgen.docs"
+    assert DOCS.joinpath("reference.md").read_text() == docs.reference_markdown(schema(), schema("pipeline")), (
+        "docs/reference.md drifted from the schemas: run python -m rollgen.docs"
     )
 
 
@@ -39,9 +39,10 @@ def fields(node: Mapping[str, Any], root: Mapping[str, Any]) -> Iterator[str]:
 
 
 def test_every_schema_field_has_a_row() -> None:
-    text = docs.reference_markdown(schema())
+    text = docs.reference_markdown(schema(), schema("pipeline"))
     rows = re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE)
-    assert sorted(rows) == sorted(fields(schema(), schema()))
+    expected = [*fields(schema(), schema()), *fields(schema("pipeline"), schema("pipeline"))]
+    assert sorted(rows) == sorted(expected)
 
 
 def test_check_mode_fails_on_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,13 +80,18 @@ def handle_validate(args: argparse.Namespace) -> int:
 
 
 def configure_schema(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--kind",
+        choices=("release", "pipeline"),
+        default="release",
+        help="the schema of release specs (default) or of pipeline specs",
+    )
 
 
 def handle_schema(args: argparse.Namespace) -> int:
     from rollgen.spec.schema import schema_text
 
-    sys.stdout.write(schema_text())
+    sys.stdout.write(schema_text(args.kind))
     return EXIT_OK
 
 

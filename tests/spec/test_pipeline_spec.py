@@ -23,6 +23,9 @@ spec:
       release: production.yaml
 """
 
+DNS_LABEL = "A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters."
+DURATION = "A duration such as 30s, 10m, 1h30m or 500ms; a bare integer counts seconds."
+
 BAD = """\
 apiVersion: rollgen.io/v1alpha1
 kind: Pipeline
@@ -78,9 +81,9 @@ def test_every_problem_is_reported_at_its_position(tmp_path: Path) -> None:
     assert run.returncode == 1
     problems = [(p["line"], p["column"], p["message"]) for p in json.loads(run.stdout)["problems"]]
     assert problems == [
-        (4, 9, "metadata.name 'Web' must be a DNS label (a-z, 0-9, -)"),
+        (4, 9, "metadata.name: 'Web' is not valid: " + DNS_LABEL),
         (5, 3, "unknown field 'labels'; allowed: name"),
-        (10, 13, "spec.environments[0].soak: invalid duration '10 minutes': expected e.g. 30s, 10m, 1h30m, 500ms"),
+        (10, 13, "spec.environments[0].soak: '10 minutes' is not valid: " + DURATION),
         (11, 7, "unknown field 'gates'; allowed: name, release, soak"),
         (12, 13, "spec.environments[1].name: environment 'dev' is named twice"),
         (13, 16, f"spec.environments[1].release: no release spec at {tmp_path / 'missing.yaml'}"),
@@ -106,8 +109,7 @@ def test_pipeline_commands_refuse_an_invalid_pipeline_with_its_problems(tmp_path
     run = rollgen("pipeline", "advance", str(tmp_path / "pipeline.yaml"))
     assert run.returncode == 1
     assert run.stderr == (
-        f"rollgen: {tmp_path / 'pipeline.yaml'}:9:13: spec.environments[0].soak: invalid duration 'soon': "
-        "expected e.g. 30s, 10m, 1h30m, 500ms\n"
+        f"rollgen: {tmp_path / 'pipeline.yaml'}:9:13: spec.environments[0].soak: 'soon' is not valid: {DURATION}\n"
     )
     missing = rollgen("pipeline", "status", str(tmp_path / "nothing.yaml"))
     assert (missing.returncode, missing.stderr) == (
