@@ -361,6 +361,7 @@ def test_plan_and_render_read_what_runs_from_the_branch_when_the_spec_names_no_s
     refused = gitops.rollgen("plan")
     assert refused.returncode == 2 and "rollgen adopt" in refused.stderr, refused.stderr
     adopted(gitops)
+    assert gitops.rollgen("status").stdout == "prod/web: no rollout yet, runs 1.0.0 (adopted)\n"
     same = gitops.rollgen("plan")
     assert same.returncode == 0 and "nothing to plan: 1.0.0 runs" in same.stdout + same.stderr
     gitops.merge("web: 1.1.0", {SPEC: spec_text("1.1.0")})

@@ -189,7 +189,7 @@ def handle_status(args: argparse.Namespace) -> int:
             else:
                 pull = pending_pull_request(repo, release, state)
                 row = _state_data(target.key, state, pull, _records(repo, state))
-                rows.append({**row, "next": _next(repo, release)})
+                rows.append({**row, **_against_git(repo, release)})
         return rows
 
     if not args.watch:
@@ -332,15 +332,18 @@ def _error_data(key: str, problem: str) -> dict[str, Any]:
     return {"release": key, "phase": "error", "error": problem}
 
 
-def _next(repo: Repo, release: Release) -> str | None:
-    """What the next pass does when the spec and Git disagree (None when they agree)."""
+def _against_git(repo: Repo, release: Release) -> dict[str, str | None]:
+    """``next``: what the next pass does when the spec and Git disagree (None when they agree);
+    ``runs``: the revision the output converges to (None when rollgen wrote none there)."""
     from rollgen.drift import Next
 
     try:
-        trigger = rollout.spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote)).trigger
+        seen = rollout.spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote))
     except RollgenError as error:  # the row still shows where the rollout stands
-        return f"unknown: {error}"
-    return None if trigger.next in (Next.NOTHING, Next.CONTINUE) else f"{trigger.next}: {trigger.reason}"
+        return {"next": f"unknown: {error}", "runs": None}
+    trigger = seen.trigger
+    following = None if trigger.next in (Next.NOTHING, Next.CONTINUE) else f"{trigger.next}: {trigger.reason}"
+    return {"next": following, "runs": list(seen.live)[-1] if seen.live else None}
 
 
 def _line(row: Mapping[str, Any]) -> str:
@@ -349,7 +352,8 @@ def _line(row: Mapping[str, Any]) -> str:
         return f"{row['release']}: error: {row['error']}"
     following = f"; spec and Git differ, next pass: {row['next']}" if row.get("next") else ""
     if row["phase"] == RolloutPhase.NONE:
-        return f"{row['release']}: no rollout{following}"
+        runs = f" yet, runs {row['runs']} (adopted)" if row.get("runs") else ""
+        return f"{row['release']}: no rollout{runs}{following}"
     what = f" {row['stepAction']}" if row["stepAction"] else ""
     paused = ", PAUSED" if row["paused"] else ""
     waits = f", waiting for {row['waitingFor']}" if row["waitingFor"] else ""
