@@ -17,7 +17,9 @@ def test_start_status_promote_abort_from_the_command_line(tmp_path: Path, capsys
     repo = ["--repo", str(work)]
     assert main(["status", spec, *repo, "-o", "json"]) == 0
     never = "adopt: no rollout recorded and the output holds no rollgen revision: run rollgen adopt first"
-    assert json.loads(capsys.readouterr().out) == [{"release": "prod/web", "phase": "none", "next": never}]
+    assert json.loads(capsys.readouterr().out) == [
+        {"release": "prod/web", "phase": "none", "next": never, "runs": None}
+    ]
     assert main(["abort", spec, *repo]) == 0  # nothing to do
     assert "nothing to abort" in capsys.readouterr().out
     assert main(["start", spec, *repo]) == 0
