@@ -17,11 +17,10 @@ revisions frozen in the output directory at the tip
 - the spec asks for another revision *during* a rollout: the newest spec
   wins by walking back safely (the rollout's abort way, each commit waiting
   for liveness), then rolling the newest out from what runs again;
-- the spec still asks for the label whose rollout was aborted: nothing
-  until the version changes or a human runs ``rollgen retry``, so a failed
-  revision is never retried in a loop. (A configuration fixed under the same
-  version keeps the label, so it waits for ``retry`` too: the aborted
-  revision's configuration is not recorded where the next pass looks.)
+- the spec still asks for the revision whose rollout was aborted: nothing
+  until the spec changes (its version, or its configuration: the abort's
+  record names the configuration it stopped) or a human runs ``rollgen
+  retry``, so a failed revision is never retried in a loop.
 """
 
 from __future__ import annotations
@@ -98,11 +97,17 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
         return Trigger(Next.NOTHING, f"{state.running} runs, as the spec asks")
     else:
         trigger = Trigger(Next.START, f"the spec asks for {desired.version}", state.running, desired.version)
-    if state.phase is RolloutPhase.ABORTED and trigger.next is Next.START and trigger.to_label == state.to_version:
+    fixed = bool(state.to_config) and state.to_config != desired.config  # a new configuration, same label
+    if (
+        state.phase is RolloutPhase.ABORTED
+        and trigger.next is Next.START
+        and trigger.to_label == state.to_version
+        and not fixed
+    ):
         return Trigger(
             Next.HELD,
-            f"the rollout of {state.to_version} was aborted and the spec still asks for it: change its "
-            "version, or run rollgen retry to roll the spec out again (a fixed configuration included)",
+            f"the rollout of {state.to_version} was aborted and the spec still asks for it: change the "
+            "spec (its version or its configuration), or rollgen retry",
         )
     return trigger
 

@@ -603,6 +603,8 @@ class _Operation:
             rollout = rollout_id(self.key, from_version, to_version, tip.tip or "0" * 40)
         assert rollout is not None
         step = plan.steps[index - 1]
+        files = self.render(from_version, to_version, step.state, frozen, revisions)
+        rolled = live_revisions(files).get(to_version)  # absent only while no pod of it runs (recreate's step 1)
         record = StepRecord(
             self.key,
             rollout,
@@ -613,11 +615,11 @@ class _Operation:
             from_version,
             to_version,
             wait=wait_text(plan.steps[index - 1].after),
+            config=rolled.config if rolled is not None else "",
         )
         weight = f" {step.set_weight}%" if step.set_weight is not None else ""
         subject = f"{self.key}: step {index}/{len(plan.steps)} {step.action}{weight} ({from_version} -> {to_version})"
         body = _table_lines(plan, index) + (f"\n\n{reason}" if reason else "")
-        files = self.render(from_version, to_version, step.state, frozen, revisions)
         return Change(self.release.output_path, files, f"{subject}\n\n{body}", record)
 
     def hold(self, tip: Snapshot, current: RolloutState, action: Action) -> Change:
@@ -726,6 +728,7 @@ class _Operation:
             action,
             current.from_version,
             current.to_version,
+            config=current.to_config,
         )
 
 

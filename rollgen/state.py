@@ -85,6 +85,8 @@ class RolloutState:
     walk_back: tuple[int, int] | None = None
     reason: str = ""
     paused_at: int | None = None
+    to_config: str = ""
+    """The configuration digest of the revision rolled out (empty when the record does not say)."""
 
     @property
     def paused(self) -> bool:
@@ -198,6 +200,7 @@ def state_of(entry: HistoryEntry, release: Release | None, hold: HistoryEntry | 
         walk_back=_walk_back(record.wait) if record.action == Action.ABORT and record.step else None,
         reason=record.reason,
         paused_at=hold.time if paused and hold is not None else None,
+        to_config=record.config,
     )
 
 

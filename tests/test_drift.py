@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import pytest
@@ -97,6 +98,24 @@ CASES = [
         Next.HELD,
         "",
         "",
+    ),
+    (
+        "aborted, the same configuration recorded: held",
+        V2,
+        {"1.0.0": V1},
+        dataclasses.replace(state(RolloutPhase.ABORTED), to_config=V2.config),
+        Next.HELD,
+        "",
+        "",
+    ),
+    (
+        "aborted, the configuration fixed under the same version: a new rollout",
+        V2,
+        {"1.0.0": V1},
+        dataclasses.replace(state(RolloutPhase.ABORTED), to_config="cccccccccc"),
+        Next.START,
+        "1.0.0",
+        "1.1.0",
     ),
     ("aborted, spec moved on", V3, {"1.0.0": V1}, state(RolloutPhase.ABORTED), Next.START, "1.0.0", "1.2.0"),
     ("aborted, spec reverted", V1, {"1.0.0": V1}, state(RolloutPhase.ABORTED), Next.NOTHING, "", ""),

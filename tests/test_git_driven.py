@@ -379,3 +379,29 @@ def test_plan_and_render_read_what_runs_from_the_branch_when_the_spec_names_no_s
     gitops.cron()
     first = gitops.subject(gitops.since(merged)[0])
     assert first.startswith(f"prod/web: step 1/{len(data['steps'])} "), first
+
+
+def test_after_an_abort_a_fixed_configuration_of_the_same_version_rolls_out_and_the_failed_one_never(
+    gitops: GitOps,
+) -> None:
+    adopted(gitops)
+    base = (gitops.dev / "apps/web/base/deployment.yaml").read_text()
+    bad = base.replace("cpu: 50m", "cpu: 5000m")
+    gitops.merge("web: 1.1.0 with a bad flag", {SPEC: spec_text("1.1.0"), "apps/web/base/deployment.yaml": bad})
+    assert gitops.rollgen("advance").returncode == 0
+    assert gitops.rollgen("abort", "--now").returncode == 0  # a human sees the bad flag
+    aborted = gitops.tip()
+    # A comment is no new configuration: the failed revision is still held.
+    gitops.merge("web: a comment", {"apps/web/base/deployment.yaml": "# the flag is wrong\n" + bad})
+    held = gitops.rollgen("advance")
+    assert held.returncode == 1 and "was aborted and the spec still asks for it" in held.stdout, held.stdout
+    assert [c for c in gitops.since(aborted) if "Rollgen-" in gitops.message(c)] == []
+    # The fix, same version: a new configuration, so a new rollout of 1.1.0 that completes.
+    gitops.merge("web: fix the flag", {"apps/web/base/deployment.yaml": base})
+    fixed = gitops.tip()
+    gitops.cron()
+    subjects = [gitops.subject(c) for c in gitops.since(fixed)]
+    assert subjects[0].startswith("prod/web: step 1/") and subjects[-1] == "prod/web: complete 1.0.0 -> 1.1.0"
+    final = gitops.deployments(gitops.tip())
+    assert [image(d) for d in final.values()] == ["ghcr.io/example/web:1.1.0"]
+    assert all("5000m" not in json.dumps(d) for d in final.values())

@@ -41,9 +41,11 @@ TO = "Rollgen-To"
 KEYS = (RELEASE, ROLLOUT, STEP, PLAN, ACTION, FROM, TO)
 WAIT = "Rollgen-Wait"
 REASON = "Rollgen-Reason"
+CONFIG = "Rollgen-Config"
 # Written only when they say something, so a reader without the spec knows what a step
-# waits for and why a rollout was aborted; older commits simply lack them.
-OPTIONAL_KEYS = (WAIT, REASON)
+# waits for, why a rollout was aborted and which configuration it rolled out; older
+# commits simply lack them.
+OPTIONAL_KEYS = (WAIT, REASON, CONFIG)
 # A reason is a sentence for humans, not a log: one line, bounded.
 REASON_LIMIT = 300
 
@@ -85,7 +87,9 @@ class StepRecord:
     noticed; ``from_version``/``to_version`` are the stable and new versions.
     ``wait`` says what the step waits for once live (``pause``, ``pause 30``
     seconds, ``gates a,b``; several joined by ``; ``), so ``rollgen status``
-    knows it without the spec; ``reason`` is why an abort began.
+    knows it without the spec; ``reason`` is why an abort began; ``config``
+    is the configuration digest of the revision rolled out (``to_version``),
+    so an abort can tell a fixed configuration from the one it stopped.
     Invalid values raise :class:`TrailerError` at construction, so a record
     that exists can always be written.
     """
@@ -100,11 +104,16 @@ class StepRecord:
     to_version: str
     wait: str = ""
     reason: str = ""
+    config: str = ""
 
     def __post_init__(self) -> None:
         if not _RELEASE.fullmatch(self.release):
             raise TrailerError(f"release must be <namespace>/<name> in lowercase DNS form, got {self.release!r}")
-        for key, value in ((ROLLOUT, self.rollout), (PLAN, self.plan)):
+        for key, value in (
+            (ROLLOUT, self.rollout),
+            (PLAN, self.plan),
+            *(((CONFIG, self.config),) if self.config else ()),
+        ):
             if not _TOKEN.fullmatch(value):
                 raise TrailerError(f"{key} must be one word of [A-Za-z0-9:._+-], got {value!r}")
         for key, value in ((FROM, self.from_version), (TO, self.to_version)):
@@ -131,6 +140,7 @@ class StepRecord:
             (TO, self.to_version),
             *(((WAIT, self.wait),) if self.wait else ()),
             *(((REASON, self.reason),) if self.reason else ()),
+            *(((CONFIG, self.config),) if self.config else ()),
         )
 
     @classmethod
@@ -170,6 +180,7 @@ class StepRecord:
             to_version=found[TO],
             wait=found.get(WAIT, ""),
             reason=found.get(REASON, ""),
+            config=found.get(CONFIG, ""),
         )
 
 

@@ -40,6 +40,7 @@ def records(draw: st.DrawFn) -> StepRecord:
         to_version=draw(version),
         wait=draw(st.sampled_from(["", "pause", "pause 30; gates errors,latency", "back 2/5"])),
         reason=one_line(draw(st.text(max_size=400))),
+        config=draw(st.sampled_from(["", "3f2a9c0d1e"])),
     )
 
 
