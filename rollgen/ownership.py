@@ -106,33 +106,36 @@ def refuse_other_owner(git: Git, tip: Snapshot, release: str, root: str) -> list
     ):
         other = next(((who, sha) for sha, who in commits if who and who != release), None)
         if other is not None:
-            raise OwnershipError(
-                f"{release}: output.path {root} overlaps the output of release {other[0]} "
-                f"(its commit {other[1][:12]} wrote {where}); a rollout replaces its whole output directory, "
-                "so give each release an output.path that neither contains nor lies inside another's"
-            )
+            raise _overlap(release, root, other[0], f"its commit {other[1][:12]} wrote {where}")
     return under
+
+
+def refuse_foreign_revisions(release: str, root: str, files: Mapping[str, bytes], where: str) -> None:
+    """Refuse when a ``revision.yaml`` among ``files`` (the output at ``root``, or near it) names another release."""
+    others = sorted(writers(files) - {release})
+    if others:
+        raise _overlap(release, root, others[0], f"its revisions are {where}")
+
+
+def _overlap(release: str, root: str, other: str, evidence: str) -> OwnershipError:
+    return OwnershipError(
+        f"{release}: output.path {root} overlaps the output of release {other} ({evidence}); a rollout replaces "
+        "its whole output directory, so give each release an output.path that neither contains nor lies inside "
+        "another's"
+    )
 
 
 def _refuse_other_revisions(tip: Snapshot, release: str, root: str, parents: list[str]) -> None:
     """Refuse when a ``revision.yaml`` under ``root``, or listed by a directory above it, names another release."""
     under = {p: t for p in tip.list(root) if posixpath.basename(p) == REVISION_FILE and (t := tip.read(join(root, p)))}
-    places = [(under, f"under {root}")]
+    refuse_foreign_revisions(release, root, under, f"under {root}")
     for parent in parents:
         try:
             listed = listed_revision_files(tip.read(join(parent, "kustomization.yaml")))
         except yamlload.YAMLError:
             continue  # not an output rollgen wrote: rollgen never writes a malformed kustomization
         texts = {p: t for p in listed if (t := tip.read(join(parent, p)))}
-        places.append((texts, f"in {parent}, above {root}"))
-    for texts, where in places:
-        others = sorted(writers(texts) - {release})
-        if others:
-            raise OwnershipError(
-                f"{release}: output.path {root} overlaps the output of release {others[0]} (its revisions are "
-                f"{where}); a rollout replaces its whole output directory, so give each release an output.path "
-                "that neither contains nor lies inside another's"
-            )
+        refuse_foreign_revisions(release, root, texts, f"in {parent}, above {root}")
 
 
 def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tuple[str, str]]:
@@ -155,8 +158,6 @@ def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tu
 
 
 def _holds_workload(data: bytes) -> bool:
-    from rollgen import yamlload
-
     try:
         documents = list(yamlload.load_all(data))
     except (yamlload.YAMLError, UnicodeDecodeError):

@@ -214,7 +214,8 @@ def _read(environment: Environment, release: Release) -> Stage:
         if named is not None:
             release = replace(release, version=named[0], digest=named[1])
         state = read_state(tip, release)
-        live = list(revisions_at(tip, release)) if state is None else []
+        # No rollout recorded yet: what runs is the adopted revision.
+        adopted = next(reversed(revisions_at(tip, release)), None) if state is None else None
         entries = history(repo.git, tip.tip, release_key(release), limit=HISTORY) if tip.tip else ()
         completed = next(
             (_completed(tip, e, release, spec) for e in entries if e.record.action == Action.COMPLETE), None
@@ -234,7 +235,6 @@ def _read(environment: Environment, release: Release) -> Stage:
 
             fetch_notes(repo, remote)
         stopped = _abort_reason(repo, entries, state)
-    adopted = live[-1] if live else None
     return Stage(environment, release, repo, spec, remote, state, completed, aborted, stopped, adopted)
 
 

@@ -51,7 +51,7 @@ from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, one_line, rollout_id
 from rollgen.plan import Plan, State, abort_states
 from rollgen.proposal import close_step_pull_requests, propose
-from rollgen.revision import Revision, label, listed_revision_files, live_revisions, writers
+from rollgen.revision import Revision, label, listed_revision_files, live_revisions
 from rollgen.spec.model import Release
 from rollgen.state import (
     RolloutPhase,
@@ -355,21 +355,15 @@ def revisions_at(snapshot: Snapshot, release: Release) -> dict[str, Revision]:
     :func:`rollgen.ownership.refuse_other_owner`, before adoption and before
     every commit.)
     """
-    from rollgen.ownership import OwnershipError
+    from rollgen.ownership import refuse_foreign_revisions
 
-    out, key = release.output_path, release_key(release)
+    out = release.output_path
     kustomization = snapshot.read(f"{out}/kustomization.yaml")
     texts = {} if kustomization is None else {"kustomization.yaml": kustomization}
     for path in listed_revision_files(kustomization):
         if (text := snapshot.read(f"{out}/{path}")) is not None:
             texts[path] = text
-    others = sorted(writers(texts) - {key})
-    if others:
-        raise OwnershipError(
-            f"{key}: output.path {out} overlaps the output of release {others[0]} (its revisions are there); "
-            "a rollout replaces its whole output directory, so give each release an output.path that neither "
-            "contains nor lies inside another's"
-        )
+    refuse_foreign_revisions(release_key(release), out, texts, "there")
     return live_revisions(texts)
 
 

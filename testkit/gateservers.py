@@ -446,6 +446,14 @@ class HealthApp(_Served):
         else:
             self.body, self.content_type = json.dumps(body).encode(), "application/json"
 
+    def fresh(self) -> HealthApp:
+        """Back to answering 200 ``ok``, with nothing seen: a session-wide server handed to one test."""
+        self.answer()
+        self.seen_headers.clear()
+        self.seen_paths.clear()
+        self.seen_bodies.clear()
+        return self
+
     def __enter__(self) -> HealthApp:
         app = self
 

@@ -109,7 +109,6 @@ def ok(work: Path, *args: str, env: dict[str, str] | None = None) -> str:
 def phases(work: Path, *envs: str) -> dict[str, str]:
     """Each environment's rollout phase as ``rollgen status -o json`` reads it from the remote."""
     rows = json.loads(ok(work, "status", *(f"releases/{env}.yaml" for env in envs), "-o", "json"))
-    rows = rows if isinstance(rows, list) else [rows]
     return {row["release"].split("/")[0]: row["phase"] for row in rows}
 
 

@@ -78,20 +78,26 @@ def _start(tmp_path: Path, outage: Outage, release: Release) -> Path:
     return clone
 
 
+def _follow(clone: Path, release: Release, outage: Outage, **patience: float) -> int:
+    """``rollgen run`` in the controller's clone, on the outage's clock."""
+    return follow(
+        Repo.open(clone),
+        release,
+        remote="origin",
+        out=io.StringIO(),
+        live=False,
+        clock=outage.clock,
+        sleep=outage.sleep,
+        **patience,
+    )
+
+
 def test_run_waits_out_an_outage_during_a_pause_and_completes(tmp_path: Path, spec: tuple[Path, Release]) -> None:
     _, release = spec
     outage = Outage(tmp_path, down_for=10.0)
     try:
         clone = _start(tmp_path, outage, release)
-        code = follow(
-            Repo.open(clone),
-            release,
-            remote="origin",
-            out=io.StringIO(),
-            live=False,
-            clock=outage.clock,
-            sleep=outage.sleep,
-        )
+        code = _follow(clone, release, outage)
         assert outage.back
         assert code == EXIT_OK
         state = current_state(Repo.open(clone), release, remote="origin")
@@ -108,16 +114,7 @@ def test_run_gives_up_on_a_remote_gone_for_good_with_the_error_not_an_abort(
     try:
         clone = _start(tmp_path, outage, release)
         with pytest.raises(RemoteUnavailableError) as raised:
-            follow(
-                Repo.open(clone),
-                release,
-                remote="origin",
-                out=io.StringIO(),
-                live=False,
-                clock=outage.clock,
-                sleep=outage.sleep,
-                patience=120.0,
-            )
+            _follow(clone, release, outage, patience=120.0)
         assert raised.value.exit_code == EXIT_USAGE
         assert "unreachable for" in str(raised.value) and "run again" in str(raised.value)
         assert outage.now - (outage.down_at or 0) >= 60  # it did wait, with backoff, before giving up

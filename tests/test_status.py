@@ -39,6 +39,16 @@ def with_gate(spec: Path, url: str, steps: list[dict[str, Any]]) -> Path:
     return spec
 
 
+def at_step_two(tmp_path: Path) -> tuple[Path, str, list[str]]:
+    """A canary of three weights started and promoted once: the repository, its spec and ``--repo`` arguments."""
+    work = make_repo(tmp_path / "work")
+    spec = str(write_spec(work, strategy=canary([25, 50, 75])))
+    repo = ["--repo", str(work)]
+    assert main(["start", spec, *repo]) == 0
+    assert main(["promote", spec, *repo]) == 0
+    return work, spec, repo
+
+
 def test_status_without_the_spec_says_a_pause_waits_for_a_human(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -56,11 +66,7 @@ def test_status_without_the_spec_says_a_pause_waits_for_a_human(
 def test_an_abort_says_why_in_its_commits_and_in_status_and_how_far_back_it_is(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    work = make_repo(tmp_path / "work")
-    spec = str(write_spec(work, strategy=canary([25, 50, 75])))
-    repo = ["--repo", str(work)]
-    assert main(["start", spec, *repo]) == 0
-    assert main(["promote", spec, *repo]) == 0
+    work, spec, repo = at_step_two(tmp_path)
     assert main(["promote", spec, *repo]) == 0
     assert main(["abort", spec, *repo]) == 0
     [row] = status_json(capsys, *repo)
@@ -171,11 +177,7 @@ def test_a_paused_rollout_measures_and_commits_nothing_until_resumed(
 def test_an_abort_is_not_held_and_a_held_rollout_can_be_aborted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    work = make_repo(tmp_path / "work")
-    spec = str(write_spec(work, strategy=canary([25, 50, 75])))
-    repo = ["--repo", str(work)]
-    assert main(["start", spec, *repo]) == 0
-    assert main(["promote", spec, *repo]) == 0
+    _, spec, repo = at_step_two(tmp_path)
     assert main(["pause", spec, *repo]) == 0
     assert main(["abort", spec, *repo]) == 0  # a human's abort acts on a paused rollout
     capsys.readouterr()

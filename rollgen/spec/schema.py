@@ -1,10 +1,11 @@
 """The spec JSON Schemas: where they live and how documents are checked against them.
 
 ``schemas/release.schema.json`` and ``schemas/pipeline.schema.json`` are the
-public contract (draft-07, what editors' yaml-language-server understands). Validation uses jsonschema-rs: it reports
-every error with its instance path and the resolved schema path, and it
-imports and runs an order of magnitude faster than the pure-Python validator,
-which keeps ``rollgen validate`` quick enough for a pre-commit hook.
+public contract (draft-07, what editors' yaml-language-server understands).
+Validation uses jsonschema-rs: it reports every error with its instance path
+and the resolved schema path, and it imports and runs an order of magnitude
+faster than the pure-Python validator, which keeps ``rollgen validate`` quick
+enough for a pre-commit hook.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from rollgen.errors import Problem
 from rollgen.spec.yamldoc import Document, JsonPath
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-
-
-KINDS = ("release", "pipeline")
-"""The schemas there are, by the ``kind`` they describe (lower case)."""
 
 
 def schema_path(kind: str = "release") -> Path:

@@ -18,11 +18,7 @@ def _health_server() -> Iterator[HealthApp]:
 @pytest.fixture
 def health_app(_health_server: HealthApp) -> HealthApp:
     """An HTTP endpoint answering 200 ``ok`` until the test says otherwise."""
-    _health_server.answer()
-    _health_server.seen_headers.clear()
-    _health_server.seen_paths.clear()
-    _health_server.seen_bodies.clear()
-    return _health_server
+    return _health_server.fresh()
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +30,4 @@ def _other_server() -> Iterator[HealthApp]:
 @pytest.fixture
 def other_app(_other_server: HealthApp) -> HealthApp:
     """A second endpoint, on another port than ``health_app``: another origin."""
-    _other_server.answer()
-    _other_server.seen_headers.clear()
-    _other_server.seen_paths.clear()
-    _other_server.seen_bodies.clear()
-    return _other_server
+    return _other_server.fresh()
