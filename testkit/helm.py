@@ -43,5 +43,16 @@ def template(helm: Any, repo: Path, files: dict[str, bytes]) -> list[Obj]:
             rendered = chart.render(
                 values=values, name=source["helm"]["releaseName"], namespace=app["spec"]["destination"]["namespace"]
             )
-        objects += [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
+        objects += applied(rendered)
     return objects
+
+
+def applied(rendered: dict[str, str]) -> list[Obj]:
+    """What Argo CD and Flux apply of a rendered chart: its manifests, not NOTES.txt and not ``helm test`` hooks."""
+    documents = [d for name, text in rendered.items() if name.endswith(".yaml") for d in yaml.safe_load_all(text) if d]
+    return [d for d in documents if not is_test_hook(d)]
+
+
+def is_test_hook(obj: Obj) -> bool:
+    hooks = (obj.get("metadata", {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return bool({"test", "test-success"} & {h.strip() for h in hooks.split(",")})

@@ -80,7 +80,7 @@ class Renderer:
         assert isinstance(source, HelmSource)  # not a Kustomize release
         # A user's own chart (per_version) takes no frozen values: its releases are not revisions yet.
         if new and source.per_version is None:
-            container = helm.container_values(self.repo_root, self.release, chart)
+            values = helm.frozen_values(self.repo_root, self.release, chart)
             # A chart is not built to compute its configuration: desired_revision digests its files.
             now = desired_revision(self.repo_root, self.release, None)
             for name in new:
@@ -93,7 +93,7 @@ class Renderer:
                         "meanwhile; run again"
                     )
                 revision = Revision(wanted.version, now.config, wanted.digest, now.inputs)
-                sources[name] = helm.ChartRevision(revision, container)
+                sources[name] = helm.ChartRevision(revision, values)
         return helm.render_state(self.release, state, chart, sources)
 
     def adopt(self) -> Files:

@@ -17,13 +17,14 @@ itself.
 ``step-values.yaml`` carries the revision it runs, frozen when the revision
 started rolling out: ``tag`` (the image version, ``@digest`` when pinned),
 ``config`` (the digest of the chart's files and the values files it was built
-from) and ``container``, the container values as merged then (the chart's
+from), ``container`` and ``pod``, those values as merged then (the chart's
 defaults, then each values file). The chart runs each Deployment from its
-entry's frozen ``container``, so an edit of the values files is a new
-revision and reaches pods only by a rollout, and an abort restores what ran.
-Only the container is frozen: other values (Service ports, autoscaling
-bounds, the PodDisruptionBudget) and the chart's templates themselves are
-read live by every version. The HPA decision of :mod:`rollgen.render.kustomize` holds unchanged
+entry's frozen ``container`` and ``pod``, so an edit of the values files is a
+new revision and reaches pods only by a rollout, and an abort restores what
+ran. Only those two are frozen (``pod`` when the chart's values have it: a
+copy of the chart from before it would refuse the key): other values (Service
+ports, the ServiceAccount, autoscaling bounds, the PodDisruptionBudget) and
+the chart's templates themselves are read live by every version. The HPA decision of :mod:`rollgen.render.kustomize` holds unchanged
 (the chart implements it: HPAs pinned while several versions run, none at
 zero replicas, no ``spec.replicas`` beside an HPA).
 
@@ -73,14 +74,16 @@ Files = dict[str, bytes]
 STEP_VALUES = "step-values.yaml"
 RELEASE_VALUES = "release-values.yaml"
 _NONE: Mapping[str, ChartRevision] = MappingProxyType({})
+# The values that shape a version's pods, frozen with each revision (see Revisions above).
+FROZEN = ("container", "pod")
 
 
 @dataclass(frozen=True)
 class ChartRevision:
-    """A revision of a rollgen-app release and the container values frozen with it."""
+    """A revision of a rollgen-app release and the values frozen with it (keys of ``FROZEN``)."""
 
     revision: Revision
-    container: Mapping[str, Any]
+    values: Mapping[str, Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def render_state(
 
     ``revisions`` maps labels to their frozen revisions (rollgen-app only); a
     label it lacks renders as before revisions: its version is the tag and
-    the container values are read live.
+    the container and pod values are read live.
 
     The result is the whole content of the directory: a writer removes files
     it does not list (a version whose release left the state).
@@ -177,7 +180,7 @@ def step_values(release: Release, state: State, revisions: Mapping[str, ChartRev
         if frozen is not None:
             pinned = f"@{frozen.revision.digest}" if frozen.revision.digest else ""
             entry.update(tag=frozen.revision.version + pinned, config=frozen.revision.config)
-            entry["container"] = dict(frozen.container)
+            entry.update((key, dict(values)) for key, values in frozen.values.items())
         versions.append(entry)
     preview = (
         None if state.preview_version is None else {"name": preview_name(release), "version": state.preview_version}
@@ -222,21 +225,29 @@ def frozen_chart_revisions(files: Mapping[str, bytes]) -> dict[str, ChartRevisio
         if isinstance(entry, dict) and "config" in entry:
             version, _, digest = str(entry["tag"]).partition("@")
             revision = Revision(version, str(entry["config"]), digest or None)
-            found[str(entry["version"])] = ChartRevision(revision, entry.get("container") or {})
+            values = {key: entry[key] or {} for key in FROZEN if key in entry}
+            found[str(entry["version"])] = ChartRevision(revision, values)
     return found
 
 
-def container_values(repo_root: Path, release: Release, chart: HelmChart) -> dict[str, Any]:
-    """The ``container`` values as Helm merges them now: the chart's defaults, then each values file in order."""
-    merged: dict[str, Any] = {}
+def frozen_values(repo_root: Path, release: Release, chart: HelmChart) -> dict[str, dict[str, Any]]:
+    """The ``FROZEN`` values as Helm merges them now: the chart's defaults, then each values file in order.
+
+    A key no file has is left out (the chart does not take it); a file's ``null`` empties it, as Helm deletes it.
+    """
+    merged: dict[str, dict[str, Any]] = {}
     for path in (posixpath.join(chart.path, "values.yaml"), *_source(release).values):
         try:
             data: Any = yamlload.load((repo_root / path).read_bytes())
         except (OSError, yaml.YAMLError) as error:
             raise UsageError(f"release {release.name}: cannot read values file {path}: {error}") from None
-        container = data.get("container") if isinstance(data, dict) else None
-        if isinstance(container, dict):
-            _merge(merged, container)
+        for key in FROZEN:
+            if not isinstance(data, dict) or key not in data:
+                continue
+            if isinstance(data[key], dict):
+                _merge(merged.setdefault(key, {}), data[key])
+            elif data[key] is None:
+                merged[key] = {}
     return merged
 
 

@@ -25,6 +25,7 @@ from rollgen.render import helm as helm_module
 from rollgen.render import kustomize
 from rollgen.render.helm import read_chart, render_state
 from rollgen.render.userbase import read_base
+from rollgen.revision import Revision
 from rollgen.spec import load_release
 from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
 from testkit.built import (
@@ -40,7 +41,7 @@ from testkit.built import (
     validate,
     write_files,
 )
-from testkit.helm import merge, template
+from testkit.helm import applied, merge, template
 from testkit.tools import REPO_ROOT, shared_data
 
 EXAMPLES = sorted((REPO_ROOT / "examples" / "helm").glob("*.yaml"))
@@ -201,9 +202,7 @@ def test_podinfo_chart_runs_one_release_per_version_with_the_service_in_one(helm
             values = yaml.safe_load(files[f"versions/{workload.version.replace('.', '-')}.yaml"])
             with helm.Chart.load(shared / chart.path) as loaded:
                 rendered = loaded.render(values=values, name=workload.name, namespace=release.namespace)
-            # What Argo CD and Flux apply: templates, not NOTES.txt and not `helm test` hooks.
-            texts = [text for name, text in rendered.items() if name.endswith(".yaml") and "/tests/" not in name]
-            objects += [d for text in texts for d in yaml.safe_load_all(text) if d]
+            objects += applied(rendered)
         validate(objects)
         deployments = of_kind(objects, "Deployment")
         assert {n: d["spec"]["replicas"] for n, d in deployments.items()} == {
@@ -228,7 +227,9 @@ def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:
         render_state(release, plan.steps[0].state, chart)
 
 
-def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_container(helm: Any, repo: Path) -> None:
+def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_container_and_pod(
+    helm: Any, repo: Path
+) -> None:
     from rollgen.plan import abort_states
     from rollgen.render import Renderer
     from rollgen.render.desired import desired_revision
@@ -243,6 +244,9 @@ def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_contain
     values = repo / "examples" / "helm" / "values" / "web.yaml"
     edited = yaml.safe_load(values.read_text())
     edited["container"]["env"] = [{"name": "MODE", "value": "new"}]
+    # A volume and its mount come and go together, with the revision: the stable never mounts a volume it lacks.
+    edited["container"]["volumeMounts"] = [{"name": "cache", "mountPath": "/cache"}]
+    edited["pod"] = {"annotations": {"team": "web"}, "volumes": [{"name": "cache", "emptyDir": {}}]}
     values.write_text(yaml.safe_dump(edited))
     desired = desired_revision(repo, release, live)
     name = label(desired, live)
@@ -258,12 +262,44 @@ def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_contain
         if "1.0.0" in by_version:
             assert by_version["1.0.0"]["spec"]["template"] == stable["spec"]["template"], step.index
         if name in by_version:
-            (container,) = by_version[name]["spec"]["template"]["spec"]["containers"]
+            pod = by_version[name]["spec"]["template"]
+            (container,) = pod["spec"]["containers"]
             assert container["image"] == "ghcr.io/example/web:1.0.0"
             assert container["env"] == [{"name": "MODE", "value": "new"}]
+            assert container["volumeMounts"] == [{"name": "cache", "mountPath": "/cache"}]
+            assert pod["spec"]["volumes"] == [{"name": "cache", "emptyDir": {}}]
+            assert pod["metadata"]["annotations"] == {"team": "web"}
         if step.index < len(plan.steps):
             back = tip
             for state in abort_states(plan, step.index):
                 back = Renderer(repo, rollout).render(state, frozen=back, revisions={name: desired})
             assert back == before, step.index
     assert set(helm_module.frozen_chart_revisions(tip)) == {name}
+
+
+def test_frozen_values_merge_as_helm_does_and_only_what_the_chart_takes(repo: Path) -> None:
+    """Maps merge key by key, a null empties, and a chart without ``pod`` (a copy from before it) gets none."""
+    release = load_release(REPO_ROOT / "examples" / "helm" / "canary.yaml")
+    values = repo / "examples" / "helm" / "values"
+    (values / "a.yaml").write_text(yaml.safe_dump({"pod": {"annotations": {"a": "1"}, "nodeSelector": {"n": "x"}}}))
+    (values / "b.yaml").write_text(yaml.safe_dump({"pod": {"annotations": {"b": "2"}}}))
+    (values / "c.yaml").write_text(yaml.safe_dump({"pod": None}))
+    source = release.source
+    assert isinstance(source, HelmSource)
+
+    def frozen(*files: str) -> dict[str, Any]:
+        where = dataclasses.replace(release, source=dataclasses.replace(source, values=files))
+        return helm_module.frozen_values(repo, where, read_chart(repo, where))
+
+    a, b, c = (f"examples/helm/values/{n}.yaml" for n in "abc")
+    assert frozen(a, b)["pod"] == {"annotations": {"a": "1", "b": "2"}, "nodeSelector": {"n": "x"}}
+    assert frozen(a, c)["pod"] == {}
+    assert frozen(a, c, b)["pod"] == {"annotations": {"b": "2"}}
+    assert frozen(a)["container"]["name"] == "app"
+    chart_values = repo / "charts" / "rollgen-app" / "values.yaml"
+    chart_values.write_text(chart_values.read_text().replace("pod: {}\n", ""))
+    assert set(frozen()) == {"container"}
+    revision = helm_module.ChartRevision(Revision("1.0.0", "0123456789"), frozen())
+    files = render_state(release, plan_release(release).initial, read_chart(repo, release), {"1.0.0": revision})
+    (entry,) = yaml.safe_load(files["step-values.yaml"])["versions"]
+    assert "pod" not in entry and entry["container"]["name"] == "app"

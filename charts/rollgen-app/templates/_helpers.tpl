@@ -35,3 +35,12 @@ spec:
   ports:
     {{- toYaml $root.Values.service.ports | nindent 4 }}
 {{- end -}}
+
+{{/* The ServiceAccount the pods run as; empty: the namespace's default (no serviceAccountName). */}}
+{{- define "rollgen-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "rollgen-app.app" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
