@@ -9,6 +9,9 @@ outside it; the chart's rules must grant exactly the union, nothing more.
 from __future__ import annotations
 
 import inspect
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,17 @@ from typing import Any
 import pytest
 import yaml
 
+from rollgen import rollout
 from rollgen.cli import COMMANDS
 from rollgen.gates.kube import Access
 from rollgen.gates.registry import KINDS
+from rollgen.gitops.repo import Repo
 from rollgen.shard import parse_shard
+from rollgen.spec import load_release
 from testkit.built import validate
+from testkit.git import git, init_repo
+from testkit.helm import applied, is_test_hook
+from testkit.rollouts import make_repo, write_spec
 from testkit.tools import REPO_ROOT
 
 CHART = REPO_ROOT / "charts" / "rollgen"
@@ -42,22 +51,54 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "namespaced-refresh": {"rbac": {"namespaces": ["argocd", "flux-system", "prod"], "requestRefresh": True}},
 }
+PROXY = {"name": "proxy", "image": "ghcr.io/example/proxy:1.0", "restartPolicy": "Always"}
+SIDECAR = {"name": "metrics", "image": "ghcr.io/example/metrics:1.0", "ports": [{"containerPort": 9100}]}
+POD_FIELDS: dict[str, Any] = {
+    "podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "true"},
+    "podLabels": {"team": "platform"},
+    "imagePullSecrets": [{"name": "registry"}],
+    "priorityClassName": "platform",
+    "topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}
+    ],
+    "volumes": [{"name": "ca", "configMap": {"name": "forge-ca"}}],
+    "volumeMounts": [{"name": "ca", "mountPath": "/etc/ssl/forge", "readOnly": True}],
+    "initContainers": [PROXY],
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+}
+VARIANTS["pod-fields"] = {**SHARDED, **POD_FIELDS}
+VARIANTS["pod-fields-deployment"] = {**SHARDED, **POD_FIELDS, "mode": "deployment", "extraContainers": [SIDECAR]}
+
+
+def render_files(helm: Any, values: dict[str, Any]) -> dict[str, str]:
+    with helm.Chart.load(CHART) as chart:
+        return dict(chart.render(values=values, name="rollgen", namespace="rollgen"))
 
 
 def render(helm: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
-    with helm.Chart.load(CHART) as chart:
-        rendered = chart.render(values=values, name="rollgen", namespace="rollgen")
-    return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
+    """What Argo CD or Flux applies."""
+    return applied(render_files(helm, values))
+
+
+def pod_templates(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    templates = []
+    for obj in objects:
+        if obj["kind"] == "CronJob":
+            templates.append(obj["spec"]["jobTemplate"]["spec"]["template"])
+        elif obj["kind"] == "Deployment":
+            templates.append(obj["spec"]["template"])
+    return templates
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    specs = []
-    for obj in objects:
-        if obj["kind"] == "CronJob":
-            specs.append(obj["spec"]["jobTemplate"]["spec"]["template"]["spec"])
-        elif obj["kind"] == "Deployment":
-            specs.append(obj["spec"]["template"]["spec"])
-    return specs
+    return [template["spec"] for template in pod_templates(objects)]
+
+
+def own_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The containers the chart itself runs: the clones and rollgen (not the ones values add)."""
+    return [c for c in spec["initContainers"] + spec["containers"] if c["name"].startswith(("clone-", "rollgen-"))]
 
 
 @pytest.mark.parametrize("name", VARIANTS)
@@ -68,7 +109,7 @@ def test_lints_clean_and_renders_valid_objects(helm: Any, name: str) -> None:
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
     objects = render(helm, values)
     validate(objects)
-    assert len(pod_specs(objects)) == (3 if name == "deployment-sharded" else 1)
+    assert len(pod_specs(objects)) == (values.get("shards", 1) if values.get("mode") == "deployment" else 1)
 
 
 @pytest.mark.parametrize(
@@ -78,6 +119,23 @@ def test_lints_clean_and_renders_valid_objects(helm: Any, name: str) -> None:
         {"shards": 0},
         {"repositories": []},
         {"repositories": [{"name": "a", "url": "https://me:token@git.example/a.git", "specs": ["r"]}]},
+        {"shard": 2},  # closed: a misspelt key is refused, not dropped
+        {"podAnnotations": {"prometheus.io/port": 9100}},
+        {"podLabels": {"app.kubernetes.io/instance": "other"}},  # the Deployments' selectors own it
+        {"podLabels": {"rollgen.io/shard": "0"}},
+        {"imagePullSecrets": ["registry"]},
+        {"priorityClassName": 1000},
+        {"tolerations": {"key": "dedicated"}},
+        {"topologySpreadConstraints": [{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]},
+        {"volumes": [{"name": "ca"}]},
+        {"volumeMounts": [{"mountPath": "/etc/ssl/forge"}]},
+        {"initContainers": [{"name": "proxy"}]},
+        {"extraContainers": [{"image": "x"}]},
+        {"podSecurityContext": {"runAsNonRoot": "yes"}},
+        {"securityContext": {"capabilities": {"drop": "ALL"}}},
+        {"resources": {"requests": {"cpu": [1]}}},
+        {"serviceAccount": {"annotations": {"role": 1}}},
+        {"mode": "deployment", "extraContainers": [SIDECAR], "schedule": 5},
     ],
 )
 def test_bad_values_are_refused_by_lint(helm: Any, bad: dict[str, Any]) -> None:
@@ -134,7 +192,7 @@ def test_pods_run_locked_down(helm: Any, name: str) -> None:
     for spec in pod_specs(render(helm, VARIANTS[name])):
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        for container in spec["initContainers"] + spec["containers"]:
+        for container in own_containers(spec):
             context = container["securityContext"]
             assert context["readOnlyRootFilesystem"] is True and context["allowPrivilegeEscalation"] is False
             assert context["capabilities"] == {"drop": ["ALL"]}
@@ -166,7 +224,6 @@ def test_credentials_come_from_secrets_never_from_values(helm: Any) -> None:
 
 def test_the_credential_helper_gives_git_the_mounted_files(tmp_path: Path, helm: Any) -> None:
     """Run the helper the chart configures through real git, reading files where the Secret would be mounted."""
-    import subprocess
 
     (spec,) = pod_specs(render(helm, VARIANTS["credentials"]))
     env = {e["name"]: e["value"] for e in spec["containers"][0]["env"] if "value" in e}
@@ -236,18 +293,8 @@ def test_the_commands_the_chart_runs_exist() -> None:
     assert {"advance", "run"} <= set(COMMANDS)
 
 
-def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm: Any) -> None:
-    """Run what the chart's containers run, in order, against a real remote: the clone, then rollgen."""
-    import os
-    import subprocess
-
-    from rollgen import rollout
-    from rollgen.gitops.repo import Repo
-    from rollgen.spec import load_release
-    from testkit.git import git, init_repo
-    from testkit.rollouts import make_repo, write_spec
-
-    # The GitOps repository: a release under releases/, its rollout started, pushed to a bare remote.
+def published_release(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A GitOps repository with a release under releases/, pushed to a bare remote: (work tree, remote, spec)."""
     work = make_repo(tmp_path / "work")
     (work / "releases").mkdir()
     spec = write_spec(work).rename(work / "releases" / "web.yaml")
@@ -256,24 +303,20 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
     remote = init_repo(tmp_path / "remote.git", bare=True)
     git(work, "push", "-q", "--force", str(remote), "main")
     git(work, "remote", "add", "origin", str(remote))
-    release = load_release(spec)
-    rollout.start(Repo.open(work), release, remote="origin")
-    started = git(remote, "rev-parse", "main")
+    return work, remote, spec
 
-    values = {
-        "repositories": [
-            {"name": "gitops", "url": f"file://{remote}", "branch": "main", "specs": ["releases/web.yaml"]}
-        ]
-    }
-    (spec_,) = pod_specs(render(helm, values))
-    root = tmp_path / "pod"
+
+def run_pod(spec: dict[str, Any], root: Path) -> subprocess.CompletedProcess[str]:
+    """Run the pod's containers in order, as the kubelet would, up to the first that fails; the last one's result.
+
+    The pod's emptyDirs are /work and /tmp under ``root``; rollgen's image entrypoint is this interpreter's rollgen.
+    """
 
     def local(text: str) -> str:
-        # The pod's emptyDirs, here: /work and /tmp under the test's directory.
         return f"{root}{text}" if text == "/tmp" or text.startswith("/work/") else text
 
     (root / "tmp").mkdir(parents=True)
-    for container in spec_["initContainers"] + spec_["containers"]:
+    for container in spec["initContainers"] + spec["containers"]:
         env = {e["name"]: local(e["value"]) for e in container["env"] if "value" in e}
         command = container.get("command", [sys.executable, "-m", "rollgen"])
         argv = [*command, *(local(a) for a in container["args"])]
@@ -281,7 +324,114 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
         done = subprocess.run(
             argv, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, check=False, timeout=120
         )
-        assert done.returncode == 0, f"{container['name']}: {done.stdout}{done.stderr}"
+        if done.returncode != 0:
+            break
+    return done
+
+
+def repository_values(remote: Path) -> dict[str, Any]:
+    return {
+        "repositories": [
+            {"name": "gitops", "url": f"file://{remote}", "branch": "main", "specs": ["releases/web.yaml"]}
+        ]
+    }
+
+
+def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm: Any) -> None:
+    """Run what the chart's containers run, in order, against a real remote: the clone, then rollgen."""
+    work, remote, spec = published_release(tmp_path)
+    rollout.start(Repo.open(work), load_release(spec), remote="origin")
+    started = git(remote, "rev-parse", "main")
+    (pod,) = pod_specs(render(helm, repository_values(remote)))
+    done = run_pod(pod, tmp_path / "pod")
+    assert done.returncode == 0, f"{done.args}: {done.stdout}{done.stderr}"
     # The pass judged step 1 (no gates) and pushed step 2 to the remote.
     assert git(remote, "rev-parse", "main~1") == started
     assert "Rollgen-Step: 2/" in git(remote, "log", "-1", "--format=%B", "main")
+
+
+def hook_pods(helm: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
+    rendered = render_files(helm, values)
+    return [
+        d
+        for n, text in rendered.items()
+        if n.endswith(".yaml")
+        for d in yaml.safe_load_all(text)
+        if d and is_test_hook(d)
+    ]
+
+
+def test_the_test_hook_clones_each_repository_and_validates_its_specs(tmp_path: Path, helm: Any) -> None:
+    """``helm test``: the hook Pod's containers, run against a real remote, pass, and fail on an invalid spec."""
+    work, remote, spec = published_release(tmp_path)
+    values = {**repository_values(remote), **POD_FIELDS, "initContainers": [], "extraArgs": ["-o", "json"]}
+    (hook,) = hook_pods(helm, values)
+    validate([hook])
+    assert hook["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert hook["metadata"]["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "true"
+    assert hook["spec"]["restartPolicy"] == "Never"
+    (container,) = hook["spec"]["containers"]
+    assert container["args"][:2] == ["validate", "releases/web.yaml"] and "--shard" not in container["args"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert run_pod(hook["spec"], tmp_path / "pod").returncode == 0
+    # An invalid spec on the branch: the hook fails, saying what is wrong (as JSON: extraArgs reach it too).
+    spec.write_text(spec.read_text().replace("replicas:", "replicas: many\n  former:"))
+    git(work, "commit", "-q", "-am", "break web")
+    git(work, "push", "-q", str(remote), "main")
+    done = run_pod(hook["spec"], tmp_path / "pod-again")
+    assert done.returncode == 1 and json.loads(done.stdout)["valid"] is False and "former" in done.stdout
+
+
+def test_the_test_hook_runs_no_extra_containers(helm: Any) -> None:
+    """A sidecar beside rollgen would keep the test Pod running: the hook has only the chart's containers."""
+    (hook,) = hook_pods(helm, VARIANTS["pod-fields-deployment"])
+    assert [c["name"] for c in hook["spec"]["containers"]] == ["rollgen-a", "rollgen-b"]
+    assert hook["spec"]["initContainers"][0] == PROXY
+
+
+def test_pod_fields_reach_every_pod(helm: Any) -> None:
+    for name in ("pod-fields", "pod-fields-deployment"):
+        for template in pod_templates(render(helm, VARIANTS[name])):
+            assert template["metadata"]["annotations"] == POD_FIELDS["podAnnotations"]
+            assert template["metadata"]["labels"]["team"] == "platform"
+            assert template["metadata"]["labels"]["app.kubernetes.io/instance"] == "rollgen"
+            spec = template["spec"]
+            for field in ("imagePullSecrets", "priorityClassName", "nodeSelector", "tolerations", "affinity"):
+                assert spec[field] == POD_FIELDS[field], field
+            (spread,) = spec["topologySpreadConstraints"]
+            assert spread["labelSelector"] == {"matchLabels": {"app.kubernetes.io/instance": "rollgen"}}
+            # The sidecar the clones need starts first; the chart's own volumes stay.
+            assert spec["initContainers"][0] == PROXY
+            assert [v["name"] for v in spec["volumes"]] == ["work", "tmp", "ca"]
+            for container in own_containers(spec):
+                assert POD_FIELDS["volumeMounts"][0] in container["volumeMounts"]
+            extra = [c for c in spec["containers"] if not c["name"].startswith("rollgen-")]
+            assert extra == ([SIDECAR] if name == "pod-fields-deployment" else [])
+
+
+def test_extra_containers_are_refused_with_a_cronjob(helm: Any) -> None:
+    """They would keep each Job's pod running until its deadline; a native sidecar ends with the pass."""
+    with pytest.raises(helm.HelmRenderError, match="restartPolicy: Always"):
+        render(helm, {"extraContainers": [SIDECAR]})
+
+
+@pytest.mark.parametrize(
+    ("values", "lines"),
+    [
+        (
+            {},
+            [
+                'rollgen advance on schedule "*/2 * * * *" (CronJob rollgen)',
+                "get jobs -l app.kubernetes.io/instance=rollgen",
+            ],
+        ),
+        (
+            {**SHARDED, "mode": "deployment"},
+            ["rollgen run as 3 Deployment(s) named rollgen-0..2", "https://git.example/b.git (main): r/x.yaml, r/y"],
+        ),
+    ],
+)
+def test_notes_say_what_runs_and_how_to_read_it(helm: Any, values: dict[str, Any], lines: list[str]) -> None:
+    notes = render_files(helm, values)["rollgen/templates/NOTES.txt"]
+    for line in [*lines, "helm test rollgen -n rollgen"]:
+        assert line in notes, line

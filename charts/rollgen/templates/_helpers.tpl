@@ -52,10 +52,31 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   mountPath: /etc/rollgen/git
   readOnly: true
 {{- end }}
+{{- with .Values.volumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
-{{/* The pod: one init container cloning each repository, one rollgen container per repository.
-     Arguments: (dict "root" $ "command" "advance"|"run" "shard" "INDEX/COUNT"-or-"") */}}
+{{/* The pod template's metadata: the chart's labels (and extra ones, as (dict "root" $ "labels" MAP)), podLabels, podAnnotations. */}}
+{{- define "rollgen.podMetadata" -}}
+labels:
+  {{- include "rollgen.labels" .root | nindent 2 }}
+  {{- with .labels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+  {{- with .root.Values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .root.Values.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod: the extra init containers, one init container cloning each repository, one rollgen container per
+     repository, the extra containers. Arguments: (dict "root" $ "command" "advance"|"run"|"validate"
+     "shard" "INDEX/COUNT"-or-"" "indexed" BOOL "test" BOOL); a test Pod has no extra containers, which
+     would keep it running. */}}
 {{- define "rollgen.podSpec" -}}
 {{- $root := .root -}}
 {{- $values := $root.Values -}}
@@ -75,7 +96,28 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- with $values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  {{- /* Without a selector a constraint counts no pods: spread this release's. */}}
+  {{- $constraint := deepCopy . }}
+  {{- if not $constraint.labelSelector }}
+  {{- $_ := set $constraint "labelSelector" (dict "matchLabels" (dict "app.kubernetes.io/instance" $root.Release.Name)) }}
+  {{- end }}
+  - {{- toYaml $constraint | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- with $values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 initContainers:
+{{- with $values.initContainers }}
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- range $repo := $values.repositories }}
   - name: clone-{{ $repo.name }}
     image: "{{ $values.image.repository }}:{{ default $root.Chart.AppVersion $values.image.tag }}"
@@ -153,6 +195,9 @@ containers:
       failureThreshold: 3
     {{- end }}
 {{- end }}
+{{- if and $values.extraContainers (not .test) }}
+  {{- toYaml $values.extraContainers | nindent 2 }}
+{{- end }}
 volumes:
   - name: work
     emptyDir: {}
@@ -163,6 +208,9 @@ volumes:
     secret:
       secretName: {{ $values.git.credentialsSecret }}
       defaultMode: 0440
+{{- end }}
+{{- with $values.volumes }}
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
