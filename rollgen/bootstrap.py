@@ -5,35 +5,47 @@ make Argo CD or Flux apply that directory, with the settings the gates rely
 on:
 
 * **Argo CD**: an Application per release (``--applicationset``: one
-  ApplicationSet whose git directory generator lists every Kustomize
-  release's output directory), with automated sync, ``prune`` (a version
+  ApplicationSet whose list generator holds every Kustomize release's name,
+  output path and namespace), with automated sync, ``prune`` (a version
   removed from the output is deleted) and ``selfHeal`` (drift is undone, so
   the cluster is what Git says). Argo CD's health assessment is what the
   ``argocd`` gate reads.
-* **Flux**: one GitRepository for the repository and, per release, a
+* **Flux**: one GitRepository for the repository (with ``secretRef`` for a
+  private one), or an existing one reused (``--source-ref``, such as the
+  ``flux-system`` GitRepository ``flux bootstrap`` made), and, per release, a
   Kustomization with ``prune: true`` and ``wait: true`` (Ready only once every
-  object it applied is healthy, which the ``flux`` gate reads).
+  object it applied is healthy, which the ``flux`` gate reads). A reference to
+  a GitRepository in another namespace names its namespace (Flux needs it
+  there, and only there).
 
 Helm releases get the objects :mod:`rollgen.render.helm` already renders (a
 multi-source Application or a HelmRelease over the chart in the repository),
 with the same sync settings; they need the single Helm release of
 charts/rollgen-app, since one release per version changes with every step.
 
+Every Application (and each one the ApplicationSet generates) gets its
+release's namespace as destination and ``CreateNamespace=true``.
+
 An object is named after the release's own ``argocd`` or ``flux`` gate when it
-has one (so the gate watches what bootstrap wrote), else after the output
-directory, as the ApplicationSet names it (``overlays/web/prod`` -> ``prod``;
-characters a name cannot hold become ``-``). Two objects of one name are
-refused, never one written over the other.
-The output is one file per object plus a ``kustomization.yaml`` listing them,
-in a fixed order with fixed text: running the command again writes nothing.
+has one (so the gate watches what bootstrap wrote), else after the whole
+output path (``overlays/web/prod`` -> ``overlays-web-prod``, never the
+directory's base name, which two releases may share; a path too long for a
+name keeps its start and gains a digest of the whole). Two objects of one name
+are refused, never one written over the other. The output is one file per
+object plus a ``kustomization.yaml`` listing them, in a fixed order with fixed
+text: running the command again writes nothing.
+
+Credentials are never written: Flux reads them from the Secret ``secretRef``
+names (in the GitRepository's namespace); Argo CD from a repository Secret it
+matches by URL (docs/tutorial-argocd.md shows one).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import posixpath
-import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from rollgen.errors import EXIT_OK, UsageError
+from rollgen.names import MAX_NAME, slug
 from rollgen.render.manifests import dump_yaml
 from rollgen.spec.model import ArgoCDTarget, FluxTarget, HelmSource, Release
 
@@ -48,11 +61,19 @@ HEADER = "# Written by rollgen bootstrap: edit the release specs or the command'
 ENGINES = ("argocd", "flux")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class SourceRef:
+    """A Flux GitRepository: an existing one the objects pull from, or the one bootstrap writes."""
+
+    namespace: str | None  # None: the engine's namespace
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Where the GitOps repository is and where the engine's objects live."""
 
-    repo_url: str
+    repo_url: str | None  # None only with source_ref: the reused GitRepository has its own
     revision: str = "main"
     namespace: str | None = None  # the engine's namespace: argocd or flux-system by default
     project: str = "default"
@@ -60,9 +81,47 @@ class Settings:
     interval: str = "1m"
     source_name: str = "rollgen"
     applicationset: bool = False
+    secret_ref: str | None = None  # Flux: the Secret the written GitRepository authenticates with
+    source_ref: SourceRef | None = None
 
     def engine_namespace(self, engine: str) -> str:
         return self.namespace or ("argocd" if engine == "argocd" else "flux-system")
+
+    def url(self) -> str:
+        if self.repo_url is None:
+            raise UsageError("--repo-url is required (Flux can reuse a GitRepository instead: --source-ref)")
+        return self.repo_url
+
+    def check(self, engine: str) -> None:
+        """Refuse combinations that would silently drop an option."""
+        if engine == "argocd" and self.secret_ref is not None:
+            raise UsageError(
+                "--secret-ref is Flux's: Argo CD reads a repository's credentials from a Secret labelled "
+                "argocd.argoproj.io/secret-type: repository that it matches by URL (see docs/tutorial-argocd.md)"
+            )
+        if engine == "argocd" and self.source_ref is not None:
+            raise UsageError("--source-ref names a Flux GitRepository; Argo CD pulls --repo-url itself")
+        if self.source_ref is not None and (self.repo_url is not None or self.secret_ref is not None):
+            raise UsageError(
+                f"--source-ref reuses GitRepository {self.source_ref.name}, which has its own URL and credentials: "
+                "drop --repo-url and --secret-ref"
+            )
+        if self.source_ref is None:
+            self.url()  # refuses a missing --repo-url before anything is written
+
+
+def parse_source_ref(text: str) -> SourceRef:
+    """``NAME`` (in the engine's namespace) or ``NAMESPACE/NAME``.
+
+    >>> parse_source_ref("flux-system"), parse_source_ref("infra/gitops")
+    (SourceRef(namespace=None, name='flux-system'), SourceRef(namespace='infra', name='gitops'))
+    """
+    namespace, slash, name = text.partition("/")
+    if not slash:
+        namespace, name = "", text
+    if not name or "/" in name or (slash and not namespace):
+        raise UsageError(f"--source-ref {text}: give NAME or NAMESPACE/NAME of a GitRepository")
+    return SourceRef(namespace=namespace or None, name=name)
 
 
 Objects = dict[str, dict[str, Any]]  # file name -> object
@@ -70,6 +129,7 @@ Objects = dict[str, dict[str, Any]]  # file name -> object
 
 def bootstrap_objects(engine: str, releases: Iterable[Release], settings: Settings, repo_root: Path) -> Objects:
     """Every object the engine needs for ``releases``, by file name, in a fixed order."""
+    settings.check(engine)
     ordered = sorted(releases, key=lambda r: (r.name, r.namespace, r.output_path))
     _check_unique(ordered)
     objects: Objects = {}
@@ -82,7 +142,8 @@ def bootstrap_objects(engine: str, releases: Iterable[Release], settings: Settin
                 for obj in _argocd(release, settings, repo_root):
                     _add(objects, f"{obj['metadata']['name']}.application.yaml", obj, release)
     else:
-        objects["gitrepository.yaml"] = _git_repository(settings)
+        if settings.source_ref is None:
+            objects["gitrepository.yaml"] = _git_repository(settings)
         for release in ordered:
             for obj in _flux(release, settings, repo_root):
                 _add(objects, f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml", obj, release)
@@ -93,7 +154,8 @@ def _add(objects: Objects, name: str, obj: dict[str, Any], release: Release) -> 
     if name in objects:
         raise UsageError(
             f"release {release.name}: {obj['kind']} {obj['metadata']['name']} is already written for another release; "
-            "give the releases distinct output directory names or argocd/flux gates naming distinct objects"
+            "give the releases argocd/flux gates naming distinct objects, or output paths that differ in more than "
+            "punctuation"
         )
     objects[name] = obj
 
@@ -122,10 +184,10 @@ def _sync_policy() -> dict[str, Any]:
 def _argocd(release: Release, settings: Settings, repo_root: Path) -> list[dict[str, Any]]:
     namespace = settings.engine_namespace("argocd")
     if isinstance(release.source, HelmSource):
-        target = ArgoCDTarget(settings.repo_url, settings.project, namespace)
+        target = ArgoCDTarget(settings.url(), settings.project, namespace)
         apps = _helm_objects(release, dataclasses.replace(release.source, argocd=target, flux=None), repo_root)
         for app in apps:
-            app["metadata"]["name"] = _gate_name(release, "argocd", _directory_name(release))
+            app["metadata"]["name"] = object_name(release, "argocd")
             app["spec"]["destination"]["server"] = settings.server
             app["spec"]["syncPolicy"] = _sync_policy()
         return apps
@@ -133,11 +195,11 @@ def _argocd(release: Release, settings: Settings, repo_root: Path) -> list[dict[
         {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
-            "metadata": {"name": _gate_name(release, "argocd", _directory_name(release)), "namespace": namespace},
+            "metadata": {"name": object_name(release, "argocd"), "namespace": namespace},
             "spec": {
                 "project": settings.project,
                 "source": {
-                    "repoURL": settings.repo_url,
+                    "repoURL": settings.url(),
                     "targetRevision": settings.revision,
                     "path": posixpath.normpath(release.output_path),
                 },
@@ -149,20 +211,17 @@ def _argocd(release: Release, settings: Settings, repo_root: Path) -> list[dict[
 
 
 def _application_set(releases: list[Release], settings: Settings) -> dict[str, Any]:
-    """One ApplicationSet: the git directory generator lists each output directory; each becomes an Application."""
-    names = [_directory_name(r) for r in releases]
-    for release, name in zip(releases, names, strict=True):
-        if _gate_name(release, "argocd", name) != name:
-            raise UsageError(
-                f"release {release.name}: its argocd gate watches {_gate_name(release, 'argocd', name)}, but the "
-                f"ApplicationSet names its Application {name} (after the output directory); rename one, or drop "
-                "--applicationset"
-            )
+    """One ApplicationSet: its list generator holds each release's name, output path and namespace."""
+    elements = [
+        {"name": object_name(r, "argocd"), "path": posixpath.normpath(r.output_path), "namespace": r.namespace}
+        for r in releases
+    ]
+    names = [e["name"] for e in elements]
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:
         raise UsageError(
-            f"output directories share the name {', '.join(clash)}: an ApplicationSet names each Application after "
-            "its directory; drop --applicationset to get one Application per release"
+            f"the ApplicationSet would generate two Applications named {', '.join(clash)}: give the releases "
+            "argocd gates naming distinct Applications, or output paths that differ in more than punctuation"
         )
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -171,27 +230,20 @@ def _application_set(releases: list[Release], settings: Settings) -> dict[str, A
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
-            "generators": [
-                {
-                    "git": {
-                        "repoURL": settings.repo_url,
-                        "revision": settings.revision,
-                        "directories": [{"path": posixpath.normpath(r.output_path)} for r in releases],
-                    }
-                }
-            ],
+            "generators": [{"list": {"elements": elements}}],
+            # A release dropped from the set loses its Application, never what it runs.
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
             "template": {
-                "metadata": {"name": "{{ .path.basenameNormalized }}"},
+                "metadata": {"name": "{{ .name }}"},
                 "spec": {
                     "project": settings.project,
                     "source": {
-                        "repoURL": settings.repo_url,
+                        "repoURL": settings.url(),
                         "targetRevision": settings.revision,
-                        "path": "{{ .path.path }}",
+                        "path": "{{ .path }}",
                     },
-                    # Each output's kustomization.yaml sets the release's namespace on every object.
-                    "destination": {"server": settings.server},
-                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+                    "destination": {"server": settings.server, "namespace": "{{ .namespace }}"},
+                    "syncPolicy": _sync_policy(),
                 },
             },
         },
@@ -202,28 +254,49 @@ def _application_set(releases: list[Release], settings: Settings) -> dict[str, A
 
 
 def _git_repository(settings: Settings) -> dict[str, Any]:
+    spec: dict[str, Any] = {"interval": settings.interval, "url": settings.url(), "ref": {"branch": settings.revision}}
+    if settings.secret_ref is not None:
+        # The Secret lives beside the GitRepository: username/password (HTTPS) or identity/known_hosts (SSH).
+        spec["secretRef"] = {"name": settings.secret_ref}
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
         "metadata": {"name": settings.source_name, "namespace": settings.engine_namespace("flux")},
-        "spec": {"interval": settings.interval, "url": settings.repo_url, "ref": {"branch": settings.revision}},
+        "spec": spec,
     }
+
+
+def _source(settings: Settings) -> tuple[str, str]:
+    """The namespace and name of the GitRepository every Flux object pulls from: the one reused, or the one written."""
+    source = settings.source_ref or SourceRef(namespace=None, name=settings.source_name)
+    return source.namespace or settings.engine_namespace("flux"), source.name
+
+
+def _source_ref(settings: Settings, namespace: str) -> dict[str, str]:
+    """The sourceRef of a Kustomization in ``namespace``: Flux reads one without a namespace as the object's own."""
+    source_namespace, name = _source(settings)
+    ref = {"kind": "GitRepository", "name": name}
+    if source_namespace != namespace:
+        ref["namespace"] = source_namespace
+    return ref
 
 
 def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[str, Any]]:
     namespace = settings.engine_namespace("flux")
     if isinstance(release.source, HelmSource):
-        target = FluxTarget(settings.source_name, namespace)
+        source_namespace, name = _source(settings)
+        # The HelmRelease lives in the release's namespace: its chart's sourceRef always names the source's.
+        target = FluxTarget(name, source_namespace)
         objects = _helm_objects(release, dataclasses.replace(release.source, flux=target, argocd=None), repo_root)
         for obj in objects:
-            obj["metadata"]["name"] = _gate_name(release, "flux", _directory_name(release))
+            obj["metadata"]["name"] = object_name(release, "flux")
             obj["spec"]["interval"] = settings.interval
         return objects
     return [
         {
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
             "kind": "Kustomization",
-            "metadata": {"name": _gate_name(release, "flux", _directory_name(release)), "namespace": namespace},
+            "metadata": {"name": object_name(release, "flux"), "namespace": namespace},
             "spec": {
                 "interval": settings.interval,
                 "path": "./" + posixpath.normpath(release.output_path),
@@ -231,7 +304,7 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
                 # Ready only when what it applied is healthy: the flux gate's evidence.
                 "wait": True,
                 "timeout": "5m",
-                "sourceRef": {"kind": "GitRepository", "name": settings.source_name},
+                "sourceRef": _source_ref(settings, namespace),
             },
         }
     ]
@@ -258,19 +331,32 @@ def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list
     return [d for d in yamlload.load_all(rendered[name]) if d]
 
 
-def _gate_name(release: Release, kind: str, default: str) -> str:
-    """The name the release's argocd (flux) gate watches, so the gate judges what bootstrap wrote."""
+def object_name(release: Release, kind: str) -> str:
+    """The name the release's argocd (flux) gate watches, so the gate judges what bootstrap wrote; else its path's."""
     for gate in release.gates:
         if gate.kind == kind:
             name = gate.config.get("application" if kind == "argocd" else "name")
             if isinstance(name, str):
                 return name
-    return default
+    return path_name(release.output_path)
 
 
-def _directory_name(release: Release) -> str:
-    """The output directory's name as Argo CD's ``path.basenameNormalized`` gives it."""
-    return re.sub(r"[^a-zA-Z0-9-]", "-", posixpath.basename(posixpath.normpath(release.output_path)))
+def path_name(output_path: str) -> str:
+    """A name for the whole output path, unique per path as far as a name's characters allow.
+
+    >>> path_name("overlays/web/prod"), path_name("overlays/api/prod"), path_name("./Apps/web_v2/")
+    ('overlays-web-prod', 'overlays-api-prod', 'apps-web-v2')
+    >>> long = path_name("clusters/production-eu-west-1/teams/payments/apps/checkout-service/overlays/prod")
+    >>> len(long), long[:40]
+    (63, 'clusters-production-eu-west-1-teams-paym')
+    """
+    path = posixpath.normpath(output_path)
+    name = slug(path)
+    if len(name) <= MAX_NAME:
+        return name
+    # Names are label values (Argo CD's and Flux's tracking labels): at most 63 characters.
+    digest = hashlib.sha256(path.encode()).hexdigest()[:10]
+    return f"{name[: MAX_NAME - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def _check_unique(releases: list[Release]) -> None:
@@ -288,7 +374,9 @@ def _check_unique(releases: list[Release]) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("engine", choices=ENGINES, help="the GitOps engine")
     parser.add_argument("specs", nargs="+", metavar="SPEC|DIR", help="release specs, or directories holding them")
-    parser.add_argument("--repo-url", required=True, metavar="URL", help="the GitOps repository the engine pulls")
+    parser.add_argument(
+        "--repo-url", metavar="URL", help="the GitOps repository the engine pulls (required unless --source-ref)"
+    )
     parser.add_argument("--revision", default="main", metavar="BRANCH", help="branch the engine follows (default main)")
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the objects into")
     parser.add_argument(
@@ -310,6 +398,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repo", default=".", metavar="PATH", help="GitOps repository root the specs' paths are relative to"
     )
+    parser.add_argument(
+        "--secret-ref",
+        metavar="NAME",
+        help="Flux: the Secret the GitRepository authenticates with, in its namespace (a private repository)",
+    )
+    parser.add_argument(
+        "--source-ref",
+        metavar="[NAMESPACE/]NAME",
+        help="Flux: pull from this existing GitRepository (e.g. flux-system) instead of writing one",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -328,6 +426,8 @@ def run(args: argparse.Namespace) -> int:
         interval=args.interval,
         source_name=args.name,
         applicationset=args.applicationset,
+        secret_ref=args.secret_ref,
+        source_ref=None if args.source_ref is None else parse_source_ref(args.source_ref),
     )
     objects = bootstrap_objects(args.engine, (load_release(str(p)) for p in paths), settings, Path(args.repo))
     changed = write(Path(args.out), files(objects))
