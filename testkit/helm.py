@@ -49,10 +49,18 @@ def template(helm: Any, repo: Path, files: dict[str, bytes]) -> list[Obj]:
 
 def applied(rendered: dict[str, str]) -> list[Obj]:
     """What Argo CD and Flux apply of a rendered chart: its manifests, not NOTES.txt and not ``helm test`` hooks."""
-    documents = [d for name, text in rendered.items() if name.endswith(".yaml") for d in yaml.safe_load_all(text) if d]
-    return [d for d in documents if not is_test_hook(d)]
+    return [d for d in _manifests(rendered) if not _is_test_hook(d)]
 
 
-def is_test_hook(obj: Obj) -> bool:
+def hooks_of(rendered: dict[str, str]) -> list[Obj]:
+    """What ``helm test`` runs of a rendered chart."""
+    return [d for d in _manifests(rendered) if _is_test_hook(d)]
+
+
+def _manifests(rendered: dict[str, str]) -> list[Obj]:
+    return [d for name, text in rendered.items() if name.endswith(".yaml") for d in yaml.safe_load_all(text) if d]
+
+
+def _is_test_hook(obj: Obj) -> bool:
     hooks = (obj.get("metadata", {}).get("annotations") or {}).get("helm.sh/hook", "")
     return bool({"test", "test-success"} & {h.strip() for h in hooks.split(",")})

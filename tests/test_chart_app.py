@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 from testkit.built import Obj, of_kind, validate
-from testkit.helm import applied, is_test_hook, merge
+from testkit.helm import applied, hooks_of, merge
 from testkit.tools import REPO_ROOT, require_tool
 
 CHART = REPO_ROOT / "charts" / "rollgen-app"
@@ -265,18 +264,6 @@ def test_notes_say_what_runs_and_how_to_check_it(helm: Any) -> None:
     assert "none yet" in empty and "helm test" not in empty
 
 
-def hook_pods(helm: Any, values: dict[str, Any]) -> list[Obj]:
-    """The ``helm test`` hooks the chart renders for ``values``."""
-    rendered = render_files(helm, values)
-    return [
-        d
-        for name, text in rendered.items()
-        if name.endswith(".yaml")
-        for d in yaml.safe_load_all(text)
-        if d and is_test_hook(d)
-    ]
-
-
 @pytest.fixture
 def app_server() -> Iterator[tuple[str, list[int]]]:
     """A loopback HTTP server answering /healthz with the status at the head of its list (404 elsewhere)."""
@@ -304,7 +291,7 @@ def app_server() -> Iterator[tuple[str, list[int]]]:
 def test_the_test_hook_asks_the_service_and_fails_when_it_fails(helm: Any, app_server: tuple[str, list[int]]) -> None:
     """Run the hook's own command with real wget, the Service's address pointed at a loopback server."""
     wget = require_tool("wget")
-    (pod,) = hook_pods(helm, {**BASE, "test": {"path": "/healthz"}})
+    (pod,) = hooks_of(render_files(helm, {**BASE, "test": {"path": "/healthz"}}))
     validate([pod])
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["spec"]["restartPolicy"] == "Never" and pod["spec"]["automountServiceAccountToken"] is False
@@ -323,6 +310,6 @@ def test_the_test_hook_asks_the_service_and_fails_when_it_fails(helm: Any, app_s
 
 
 def test_no_test_hook_without_versions_or_when_disabled(helm: Any) -> None:
-    assert hook_pods(helm, {"image": {"repository": "ghcr.io/example/web"}}) == []
-    assert hook_pods(helm, {**BASE, "test": {"enabled": False}}) == []
-    assert len(hook_pods(helm, BASE)) == 1
+    assert hooks_of(render_files(helm, {"image": {"repository": "ghcr.io/example/web"}})) == []
+    assert hooks_of(render_files(helm, {**BASE, "test": {"enabled": False}})) == []
+    assert len(hooks_of(render_files(helm, BASE))) == 1

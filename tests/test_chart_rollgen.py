@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from rollgen import rollout
 from rollgen.cli import COMMANDS
@@ -28,7 +27,7 @@ from rollgen.shard import parse_shard
 from rollgen.spec import load_release
 from testkit.built import validate
 from testkit.git import git, init_repo
-from testkit.helm import applied, is_test_hook
+from testkit.helm import applied, hooks_of
 from testkit.rollouts import make_repo, write_spec
 from testkit.tools import REPO_ROOT
 
@@ -350,22 +349,11 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
     assert "Rollgen-Step: 2/" in git(remote, "log", "-1", "--format=%B", "main")
 
 
-def hook_pods(helm: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
-    rendered = render_files(helm, values)
-    return [
-        d
-        for n, text in rendered.items()
-        if n.endswith(".yaml")
-        for d in yaml.safe_load_all(text)
-        if d and is_test_hook(d)
-    ]
-
-
 def test_the_test_hook_clones_each_repository_and_validates_its_specs(tmp_path: Path, helm: Any) -> None:
     """``helm test``: the hook Pod's containers, run against a real remote, pass, and fail on an invalid spec."""
     work, remote, spec = published_release(tmp_path)
     values = {**repository_values(remote), **POD_FIELDS, "initContainers": [], "extraArgs": ["-o", "json"]}
-    (hook,) = hook_pods(helm, values)
+    (hook,) = hooks_of(render_files(helm, values))
     validate([hook])
     assert hook["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert hook["metadata"]["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "true"
@@ -384,7 +372,7 @@ def test_the_test_hook_clones_each_repository_and_validates_its_specs(tmp_path: 
 
 def test_the_test_hook_runs_no_extra_containers(helm: Any) -> None:
     """A sidecar beside rollgen would keep the test Pod running: the hook has only the chart's containers."""
-    (hook,) = hook_pods(helm, VARIANTS["pod-fields-deployment"])
+    (hook,) = hooks_of(render_files(helm, VARIANTS["pod-fields-deployment"]))
     assert [c["name"] for c in hook["spec"]["containers"]] == ["rollgen-a", "rollgen-b"]
     assert hook["spec"]["initContainers"][0] == PROXY
 
