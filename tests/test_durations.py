@@ -13,9 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rollgen.cli import main
 from rollgen.durations import PATTERN, Duration, format_duration, parse_duration, spec_problem
+from rollgen.errors import EXIT_OK, EXIT_USAGE
 from rollgen.spec.schema import schema
 from testkit.cli import rollgen
+from testkit.tools import REPO_ROOT
 from tests.go_duration_tables import DURATION_TESTS, PARSE_DURATION_ERROR_TESTS, PARSE_DURATION_TESTS
 
 MAX = (1 << 63) - 1
@@ -272,3 +275,33 @@ def test_a_bare_integer_still_counts_seconds() -> None:
     with pytest.raises(ValueError, match="invalid duration True"):
         Duration.of_spec(True)  # type: ignore[arg-type]
 
+
+# --- the command line's options ---------------------------------------------------------------------
+
+FLUX = ("bootstrap", "flux", "x.yaml", "--repo-url", "https://git.example/gitops.git", "--out", "o")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (("status", "--watch", "--timeout=3x"), '--timeout \'3x\': unknown unit "x" in duration "3x"; expected'),
+        (("status", "--watch", "--interval=0"), "--interval '0': must be longer than 0s"),
+        (("status", "--watch", "--interval=-500ms"), "--interval '-500ms': must be longer than 0s"),
+        (("status", "--watch", "--timeout=1.2.3"), "--timeout '1.2.3': missing unit in duration \"1.2.3s\""),
+        (("detect", "x.yaml", "--timeout=soon"), "--timeout 'soon': invalid duration \"soon\""),
+        (("detect", "x.yaml", "--timeout", "3000000h"), "--timeout '3000000h': invalid duration \"3000000h\": beyond"),
+        ((*FLUX, "--interval=1d"), '--interval \'1d\': unknown unit "d" in duration "1d"'),
+        ((*FLUX, "--interval=1.5us"), "--interval '1.5us': Flux reads whole milliseconds"),
+    ],
+)
+def test_a_bad_duration_option_is_a_usage_error_naming_it(
+    argv: tuple[str, ...], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(list(argv)) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("timeout", ["1.5m", "90", "2m30s"])
+def test_detect_takes_a_go_duration_or_seconds(timeout: str) -> None:
+    assert main(["detect", str(REPO_ROOT / "examples" / "canary.yaml"), "--timeout", timeout]) == EXIT_OK
