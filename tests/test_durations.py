@@ -19,7 +19,7 @@ from rollgen.errors import EXIT_OK, EXIT_USAGE
 from rollgen.spec.schema import schema
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT
-from tests.go_duration_tables import DURATION_TESTS, PARSE_DURATION_ERROR_TESTS, PARSE_DURATION_TESTS
+from tests.go_duration_tables import DURATION_TESTS, PARSE_DURATION_ERROR_TESTS, PARSE_DURATION_TESTS, Hour
 
 MAX = (1 << 63) - 1
 BEYOND = "9223372036854775808ns"  # one past Go's longest: in the grammar, outside the range
@@ -226,6 +226,33 @@ def test_validate_refuses_durations_no_rollout_can_wait_each_at_its_place(tmp_pa
     assert messages[3] == "duration: 169h is longer than 7 days"
     assert messages[4] == "interval: must be longer than 0s"
     assert pattern in messages[5] and pattern in messages[6]
+
+
+def test_go_tables_through_validate_each_case_at_its_line(tmp_path: Path) -> None:
+    """Every table case as a pause of one spec: the ones a rollout can wait pass, each other is refused where it is."""
+    root = repository(tmp_path)
+    cases = [text for text, _ in PARSE_DURATION_TESTS + PARSE_DURATION_ERROR_TESTS if text.isprintable()]
+    lines = SPEC.format(name="prod", **GO_FORMS).splitlines()
+    first = lines.index("        - pause: {duration: 1h2m3s4ms5us6ns}") + 1  # 1-based line of the first case
+    lines[first - 1 : first] = [f"        - pause: {{duration: {json.dumps(text)}}}" for text in cases]
+    (root / "release.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = []
+    for line, text in enumerate(cases, start=first):
+        known = in_range(text)
+        nanoseconds = Duration.parse(text).nanoseconds if known else 0
+        if known is None:
+            expected.append((line, "is not valid: A Go duration"))
+        elif known is False:
+            expected.append((line, "beyond the range Go keeps"))
+        elif nanoseconds < 0:
+            expected.append((line, "must not be negative"))
+        elif nanoseconds > 7 * 24 * Hour:
+            expected.append((line, "is longer than 7 days"))
+    code, problems = validate(root, root / "release.yaml")
+    assert code == 1 and (len(cases), len(expected)) == (61, 29)
+    assert [(line, col) for line, col, _ in problems] == [(line, 29) for line, _ in expected]
+    for (_, _, message), (_, part) in zip(problems, expected, strict=True):
+        assert part in message
 
 
 PIPELINE = """\
