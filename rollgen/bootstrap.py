@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rollgen.durations import Duration
 from rollgen.errors import EXIT_OK, UsageError
 from rollgen.names import MAX_NAME, slug
 from rollgen.render.manifests import dump_yaml
@@ -78,7 +79,7 @@ class Settings:
     namespace: str | None = None  # the engine's namespace: argocd or flux-system by default
     project: str = "default"
     server: str = "https://kubernetes.default.svc"
-    interval: str = "1m"
+    interval: str = "1m0s"  # Flux's interval, in Go's form
     source_name: str = "rollgen"
     applicationset: bool = False
     secret_ref: str | None = None  # Flux: the Secret the written GitRepository authenticates with
@@ -386,7 +387,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server", default="https://kubernetes.default.svc", metavar="URL", help="Argo CD destination cluster"
     )
-    parser.add_argument("--interval", default="1m", help="Flux reconcile interval (default 1m)")
+    parser.add_argument(
+        "--interval", default="1m", metavar="DURATION", help="Flux reconcile interval, e.g. 30s, 5m (default 1m)"
+    )
     parser.add_argument(
         "--name",
         default="rollgen",
@@ -414,6 +417,9 @@ def run(args: argparse.Namespace) -> int:
     from rollgen.cli.root import load_release
     from rollgen.spec.discover import release_specs
 
+    interval = Duration.of_option("--interval", args.interval)
+    if interval.nanoseconds % 1_000_000:
+        raise UsageError(f"--interval {args.interval!r}: Flux reads whole milliseconds")
     paths = release_specs(Path(name) for name in args.specs)
     if not paths:
         raise UsageError(f"no release spec (kind: Release) in {' '.join(args.specs)}")
@@ -423,7 +429,7 @@ def run(args: argparse.Namespace) -> int:
         namespace=args.namespace,
         project=args.project,
         server=args.server,
-        interval=args.interval,
+        interval=str(interval),  # as `flux create` writes it: Go's form, 1m0s
         source_name=args.name,
         applicationset=args.applicationset,
         secret_ref=args.secret_ref,

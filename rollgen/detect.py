@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollgen.durations import Duration
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
 from rollgen.output import add_output_option, emit
 
@@ -85,14 +86,15 @@ class Result:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="SPEC|DIR", help="release specs, or directories to search for them")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="registry deadline (default 60)")
+    parser.add_argument(
+        "--timeout", default="60s", metavar="DURATION", help="registry deadline, e.g. 30s, 2m or seconds (default 60s)"
+    )
     add_output_option(parser)
 
 
 def cli_detect(args: argparse.Namespace) -> int:
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    results = detect(spec_files(args.paths), deadline=time.monotonic() + args.timeout)
+    timeout = Duration.of_option("--timeout", args.timeout)
+    results = detect(spec_files(args.paths), deadline=time.monotonic() + timeout.seconds)
     if args.output == "text":
         for result in results:
             print(result.line())

@@ -32,7 +32,8 @@ def reference_markdown(release: Schema, pipeline: Schema) -> str:
         str(release.get("description", "")),
         "",
         "Every section is one object of a release spec, named by its path (`[]` marks the items of a list). "
-        "Durations are written like `30s`, `10m`, `1h30m` or `500ms`. `rollgen schema` prints the schema itself.",
+        "Durations are Go durations, as Argo Rollouts, Flagger and Flux read them: `30s`, `1.5m`, `1h30m`, `500ms`; "
+        "a bare integer counts seconds. `rollgen schema` prints the schema itself.",
         *_sections(release, "Release", ""),
         "",
         "# Pipeline spec reference",

@@ -116,9 +116,13 @@ def test_argocd_applicationset_generates_one_application_per_release(tmp_path: P
 
 
 def test_flux_gitrepository_and_a_kustomization_or_helmrelease_per_release(tmp_path: Path, shared: Path) -> None:
-    done = bootstrap("flux", REPO_ROOT / "examples", "--out", tmp_path / "flux", "--revision", "prod")
+    done = bootstrap(
+        "flux", REPO_ROOT / "examples", "--out", tmp_path / "flux", "--revision", "prod", "--interval", "90"
+    )
     assert done.returncode == 0, done.stderr
     objects = built(tmp_path / "flux")
+    # 90 seconds, written as `flux create` writes an interval: Go's form, which the CRDs' pattern accepts.
+    assert {o["spec"]["interval"] for o in objects} == {"1m30s"}
     (source,) = [o for o in objects if o["kind"] == "GitRepository"]
     assert source["spec"]["url"] == REPO_URL and source["spec"]["ref"] == {"branch": "prod"}
     kustomizations = [o for o in objects if o["kind"] == "Kustomization"]

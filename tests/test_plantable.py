@@ -58,7 +58,7 @@ def test_table_shows_pods_weights_availability_traffic_and_waits() -> None:
     assert table["0"] == ["0", "initial", "-", "0%", "10", "-", "10", "-", "100:0 pods"]
     # 10% of 10 pods with a surge pod: one canary pod comes up first, then a stable pod goes.
     assert table["1"] == ["1", "surge", "-", "9.1%", "10", "1", "11", "10", "90.9:9.1 pods"]
-    assert table["2"] == ["2", "setWeight", "10%", "10%", "9", "1", "10", "10", "90:10 pods", "10m"]
+    assert table["2"] == ["2", "setWeight", "10%", "10%", "9", "1", "10", "10", "90:10 pods", "10m0s"]
     assert table["3"] == ["3", "setWeight", "14%", "10%", "9", "1", "10", "10", "90:10 pods", "success-rate"]
     assert table[str(len(table) - 2)][:7] == [str(len(table) - 2), "cleanup", "-", "100%", "-", "10", "10"]
 
@@ -133,7 +133,7 @@ def test_data_is_json_and_yaml_with_stable_keys() -> None:
             "previewVersion": None,
             "weights": [],
         },
-        "after": [{"pause": {"duration": "10m"}}],
+        "after": [{"pause": {"duration": "10m0s"}}],
         "note": "",
     }
     assert data["steps"][2]["after"] == [{"analysis": {"gates": ["success-rate"]}}]

@@ -49,7 +49,12 @@ def rule(
         # Upstream not pinned: the version alone decides.
         (rule(at("1.1.0", None), "1.1.0", D1), Verdict.CURRENT, "1.1.0", "at 1.1.0, as dev"),
         # The soak counts from the complete commit; exactly the soak is enough.
-        (rule(at("1.1.0"), soak=3600, now=1_000 + 3599), Verdict.SOAKING, "1.1.0", "1.1.0 soaks in dev: 1s left of 1h"),
+        (
+            rule(at("1.1.0"), soak=3600, now=1_000 + 3599),
+            Verdict.SOAKING,
+            "1.1.0",
+            "1.1.0 soaks in dev: 1s left of 1h0m0s",
+        ),
         (rule(at("1.1.0"), soak=3600, now=1_000 + 3600), Verdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
         # Aborted here: never written again, even though upstream completed it and it is newer.
         (

@@ -266,8 +266,8 @@ def test_watch_from_the_command_line_takes_no_number_and_exits_as_the_rollout_en
     work = make_repo(tmp_path / "work")
     spec = str(write_spec(work))
     assert main(["start", spec, "--repo", str(work)]) == 0
-    # In progress: the bounded watch gives up with exit 4, having printed plain lines (piped).
-    run = rollgen_status("--watch", spec, "--repo", str(work), "--interval", "0.2", "--timeout", "1")
+    # In progress: the bounded watch gives up with exit 4, having printed plain lines (piped). Go durations.
+    run = rollgen_status("--watch", spec, "--repo", str(work), "--interval", "200ms", "--timeout", "1s")
     assert run.returncode == 4, run.stderr
     assert "timed out after 1s" in run.stderr and "\x1b[" not in run.stdout
     assert run.stdout.startswith("prod/web: progressing at step 1/")
@@ -284,7 +284,7 @@ def test_watch_redraws_in_place_on_a_terminal(tmp_path: Path) -> None:
     work = make_repo(tmp_path / "work")
     spec = str(write_spec(work))
     assert main(["start", spec, "--repo", str(work)]) == 0
-    watching = ("--watch", "--interval", "0.2", "--timeout", "1")
+    watching = ("--watch", "--interval", "0.2", "--timeout", "1")  # bare numbers count seconds
     leader, follower = pty.openpty()
     try:
         run = subprocess.run(

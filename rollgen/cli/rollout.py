@@ -28,6 +28,7 @@ from rollgen.cli.root import (
     shard_of,
 )
 from rollgen.cli.watch import INTERVAL, watch
+from rollgen.durations import Duration
 from rollgen.errors import EXIT_OK, RollgenError, UsageError
 from rollgen.gitops.errors import GitError
 from rollgen.gitops.forge import PullRequest
@@ -93,15 +94,13 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=float,
-        metavar="SECONDS",
-        help=f"with --watch: seconds between two looks (default {INTERVAL:g})",
+        metavar="DURATION",
+        help=f"with --watch: time between two looks, e.g. 500ms, 5s or a number of seconds (default {INTERVAL:g}s)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="with --watch: give up after SECONDS and exit 4 (default: wait as long as it takes)",
+        metavar="DURATION",
+        help="with --watch: give up after this long (e.g. 90s, 10m) and exit 4 (default: wait as long as it takes)",
     )
     parser.add_argument("--branch", default="main", help="without SPEC: the branch to read (default main)")
     parser.add_argument(
@@ -147,8 +146,8 @@ def handle_status(args: argparse.Namespace) -> int:
         value = getattr(args, option)
         if value is not None and not args.watch:
             raise UsageError(f"--{option} only applies with --watch")
-        if value is not None and not value > 0:
-            raise UsageError(f"--{option} must be a positive number of seconds, got {value:g}")
+    interval = None if args.interval is None else Duration.of_option("--interval", args.interval).seconds
+    timeout = None if args.timeout is None else Duration.of_option("--timeout", args.timeout).seconds
     if len(args.specs) == 1 and not args.watch and is_pipeline_spec(Path(args.specs[0])):
         from rollgen.cli.pipeline import show_status
 
@@ -206,7 +205,7 @@ def handle_status(args: argparse.Namespace) -> int:
             shown[:] = [rows]
             _print_rows(rows, args.output)
 
-    return watch(read, draw, interval=args.interval or INTERVAL, timeout=args.timeout)
+    return watch(read, draw, interval=interval or INTERVAL, timeout=timeout)
 
 
 def _print_rows(rows: Sequence[Mapping[str, Any]], output: str) -> None:

@@ -74,8 +74,9 @@ class Prometheus:
         values = context.template_values()
         query = render(config["query"], values)
         headers = {name: render(str(value), values) for name, value in config["headers"].items()}
-        # Prometheus gets the timeout too, so a heavy query is cut short server-side.
-        params = urllib.parse.urlencode({"query": query, "timeout": f"{timeout:g}s"})
+        # Prometheus gets the timeout too, so a heavy query is cut short server-side: as plain seconds, which
+        # it reads exactly, where its own duration strings have no fractions (a 1.5s gate timeout is bad_data).
+        params = urllib.parse.urlencode({"query": query, "timeout": repr(timeout)})
         url = f"{str(config['address']).rstrip('/')}/api/v1/query?{params}"
         response = fetch(url, timeout=timeout, headers=headers)
         try:

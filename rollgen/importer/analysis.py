@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from rollgen.durations import is_go_duration
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.importer.conversion import PLACEHOLDER, Notes, label
 from rollgen.importer.documents import Manifest
@@ -22,7 +23,6 @@ from rollgen.spec.yamldoc import JsonPath
 
 _ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 _POLICY = ("interval", "initialDelay", "count", "failureLimit", "inconclusiveLimit", "consecutiveErrorLimit")
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h))+$")
 _METRIC_KEYS = frozenset({"name", "provider", "successCondition", "failureCondition", *_POLICY})
 _METRIC_WHY = {
     "dryRun": "rollgen has no dry-run gates: a gate always decides",
@@ -105,7 +105,7 @@ class Gates:
             value = metric.get(key)
             if value is None:
                 continue
-            if key in ("interval", "initialDelay") and not (isinstance(value, str) and _DURATION.match(value)):
+            if key in ("interval", "initialDelay") and not is_go_duration(value):
                 notes.add(template, (*where, key), f"{key} {value!r} is not a duration rollgen reads: left out")
             elif key not in ("interval", "initialDelay") and not isinstance(value, int):
                 notes.add(template, (*where, key), f"{key} {value!r} is not a plain number: left out")

@@ -24,10 +24,10 @@ moves on after one passing check.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from rollgen.durations import is_go_duration
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.importer.conversion import (
     PLACEHOLDER,
@@ -500,7 +500,7 @@ def _webhooks(
         }
         name = label(str(hook.get("name", f"webhook-{i}")))
         gate: dict[str, Any] = {"name": name}
-        if isinstance(hook.get("timeout"), str) and _DURATION.match(hook["timeout"]):
+        if is_go_duration(hook.get("timeout")):
             gate["timeout"] = hook["timeout"]
         gate["http"] = {
             "url": str(hook.get("url")),
@@ -514,4 +514,3 @@ def _webhooks(
 
 
 _OLD_THRESHOLD = {"request-success-rate": "min", "request-duration": "max"}
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h))+$")

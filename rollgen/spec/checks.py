@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rollgen.durations import parse_duration
+from rollgen.durations import spec_problem
 from rollgen.errors import Problem
 from rollgen.gates.registry import condition_kinds
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
@@ -23,9 +23,6 @@ from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_G
 from rollgen.spec.yamldoc import Document, JsonPath
 
 Check = Callable[[Document], Iterator[Problem]]
-
-# Conditions only make sense where a measurement yields a value.
-_MAX_SECONDS = 7 * 24 * 3600
 
 
 def _get(data: Any, *path: str | int) -> Any:
@@ -143,27 +140,20 @@ def _outside_repo(path: str) -> str | None:
 def check_durations(doc: Document) -> Iterator[Problem]:
     """Durations that match the pattern but are out of any sensible range."""
     spec = _get(doc.data, "spec")
-    found: list[tuple[JsonPath, Any]] = [(("spec", "progressDeadline"), _get(spec, "progressDeadline"))]
+    found: list[tuple[JsonPath, Any]] = [
+        (("spec", "progressDeadline"), _get(spec, "progressDeadline")),
+        (("spec", "liveness", "assumeAfter"), _get(spec, "liveness", "assumeAfter")),
+    ]
     for i, step in _items(spec, "strategy", "canary", "steps"):
         found.append((("spec", "strategy", "canary", "steps", i, "pause", "duration"), _get(step, "pause", "duration")))
     for i, gate in _items(spec, "gates"):
         for key in ("interval", "initialDelay", "timeout"):
             found.append((("spec", "gates", i, key), _get(gate, key)))
     for where, value in found:
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            continue
-        try:
-            seconds = parse_duration(value)
-        except ValueError:
-            continue  # the schema reports the malformed text
-        if seconds > _MAX_SECONDS:
-            yield doc.problem(where, f"{where[-1]}: {_duration_text(value)} is longer than 7 days")
-        elif seconds == 0 and where[-1] in ("timeout", "interval", "progressDeadline"):
-            yield doc.problem(where, f"{where[-1]}: must be longer than 0s")
-
-
-def _duration_text(value: str | int) -> str:
-    return f"{value}s" if isinstance(value, int) else value
+        positive = where[-1] in ("timeout", "interval", "progressDeadline")
+        problem = spec_problem(value, positive=positive, most_days=7)
+        if problem is not None:
+            yield doc.problem(where, f"{where[-1]}: {problem}")
 
 
 def check_templates(doc: Document) -> Iterator[Problem]:

@@ -29,7 +29,7 @@ pipeline naming a broken spec is refused.
 p.yaml:1:1: document: missing required field 'apiVersion'
 p.yaml:1:1: document: missing required field 'metadata'
 p.yaml:2:22: spec.environments: needs at least 2 entries, has 1
-p.yaml:2:58: spec.environments[0].soak: '1x' is not valid: A duration such as 30s, 10m, 1h30m or 500ms; a bare integer counts seconds.
+p.yaml:2:58: spec.environments[0].soak: '1x' is not valid: A Go duration, as Argo Rollouts, Flagger and Flux read it, such as 30s, 1.5m, 1h30m or 500ms (units ns, us, ms, s, m, h); a bare integer counts seconds, as in Argo Rollouts.
 p.yaml:2:58: spec.environments[0].soak: the last environment has no next one to wait for
 """
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollgen.durations import parse_duration
+from rollgen.durations import parse_duration, spec_problem
 from rollgen.errors import Problem, SpecError
 
 if TYPE_CHECKING:
@@ -103,6 +103,9 @@ def _environment_problems(document: Document, environments: list[Any], base: Pat
             problems.append(
                 document.problem((*where, "soak"), f"{field}.soak: the last environment has no next one to wait for")
             )
+        soak = spec_problem(entry.get("soak"))
+        if soak is not None:
+            problems.append(document.problem((*where, "soak"), f"{field}.soak: {soak}"))
         spec = entry.get("release")
         if base is None or not isinstance(spec, str) or not spec or Path(spec).is_absolute():
             continue

@@ -46,6 +46,12 @@ def test_a_healthy_version_passes(prometheus: PrometheusServer) -> None:
     assert 'version="6.5.0"' in result.message  # the templated query is shown
 
 
+def test_a_timeout_with_a_fraction_reaches_prometheus(prometheus: PrometheusServer) -> None:
+    # timeout: 1.5s, as a spec may now write it; Prometheus refuses "1.5s" in its own duration syntax.
+    result = measure(success_rate_gate(prometheus, timeout=1.5), context(version="6.5.0"))
+    assert result.phase is Phase.SUCCESSFUL, result.message
+
+
 def test_an_erroring_version_fails(prometheus: PrometheusServer) -> None:
     result = measure(success_rate_gate(prometheus), context(version="6.6.0-bad"))
     assert result.phase is Phase.FAILED, result.message
@@ -159,7 +165,7 @@ def test_headers_are_templated_and_sent(health_app: HealthApp) -> None:
     )
     assert measure(with_auth, context()).phase is Phase.SUCCESSFUL
     assert health_app.seen_headers[0]["X-Scope-OrgID"] == "podinfo"
-    assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=15s")
+    assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=15.0")
 
 
 def test_something_that_is_not_prometheus_is_an_error(health_app: HealthApp) -> None:

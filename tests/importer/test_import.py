@@ -314,6 +314,7 @@ def test_analysis_templates_become_prometheus_and_http_gates(tmp_path: Path) -> 
           metrics:
             - name: success-rate
               interval: 1m
+              initialDelay: 1.5m
               count: 5
               failureLimit: 1
               successCondition: result[0] >= 0.95
@@ -346,6 +347,7 @@ def test_analysis_templates_become_prometheus_and_http_gates(tmp_path: Path) -> 
     prometheus, web = release.gate("health-success-rate"), release.gate("health-ready")
     assert 'service="web-canary"' in prometheus.config["query"] and "args." not in prometheus.config["query"]
     assert (prometheus.policy.count, prometheus.policy.failure_limit, prometheus.policy.interval) == (5, 1, 60.0)
+    assert prometheus.policy.initial_delay == 90.0  # a Go duration with a fraction carries over as written
     assert web.config == {"url": "http://web-canary.prod.svc/status", "jsonPath": "$.ready"}
     assert web.policy.timeout == 5.0
     plan = plan_release(release)

@@ -67,7 +67,7 @@ def test_a_version_waits_for_its_soak_then_only_its_lines_change(daemon: GitDaem
     [early] = pipeline.advance(loaded, now=completed_at + 60)
     assert (early.decision.verdict, early.decision.reason) == (
         Verdict.SOAKING,
-        "1.1.0 soaks in staging: 59m left of 1h",
+        "1.1.0 soaks in staging: 59m0s left of 1h0m0s",
     )
     assert early.commit is None
     [still] = pipeline.advance(loaded, now=completed_at + 3599)
@@ -75,7 +75,7 @@ def test_a_version_waits_for_its_soak_then_only_its_lines_change(daemon: GitDaem
     git(work, "fetch", "-q")
     assert git(work, "rev-list", "--count", "origin/main") == commits  # nothing written while it soaks
     [row] = [r for r in pipeline.status(loaded, now=completed_at + 60) if r.environment == "production"]
-    assert row.waiting == "1.1.0 soaks in staging: 59m left of 1h"
+    assert row.waiting == "1.1.0 soaks in staging: 59m0s left of 1h0m0s"
 
     [done] = pipeline.advance(loaded, now=completed_at + 3600)
     assert done.decision.verdict is Verdict.PROMOTE and done.commit is not None
@@ -90,7 +90,7 @@ def test_a_version_waits_for_its_soak_then_only_its_lines_change(daemon: GitDaem
     assert (work / "releases" / "staging.yaml").read_text() == staging_spec()
     body = git(work, "log", "-1", "--format=%B")
     assert body.startswith("production/web: promote 1.1.0 from staging to production\n\n")
-    assert "ran there 1h (soak 1h)" in body and "Rollgen-Release" not in body
+    assert "ran there 1h0m0s (soak 1h0m0s)" in body and "Rollgen-Release" not in body
     # A second pass finds production's spec at staging's version: nothing more.
     [again] = pipeline.advance(load_pipeline(work / "releases" / "pipeline.yaml"), now=completed_at + 7200)
     assert (again.decision.verdict, again.commit) == (Verdict.CURRENT, None)

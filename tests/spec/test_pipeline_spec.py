@@ -24,7 +24,10 @@ spec:
 """
 
 DNS_LABEL = "A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters."
-DURATION = "A duration such as 30s, 10m, 1h30m or 500ms; a bare integer counts seconds."
+DURATION = (
+    "A Go duration, as Argo Rollouts, Flagger and Flux read it, such as 30s, 1.5m, 1h30m or 500ms "
+    "(units ns, us, ms, s, m, h); a bare integer counts seconds, as in Argo Rollouts."
+)
 
 BAD = """\
 apiVersion: rollgen.io/v1alpha1
