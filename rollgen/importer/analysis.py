@@ -1,8 +1,10 @@
 """Argo Rollouts AnalysisTemplate metrics as rollgen gates: Prometheus as ``prometheus``, web as ``http``.
 
 A metric keeps its measurement settings (``interval``, ``count``,
-``failureLimit``, ...: rollgen measures the way an AnalysisRun does) and its
-conditions when rollgen's condition language reads them. Template arguments
+``failureLimit``, ...: rollgen measures the way an AnalysisRun does), and its
+durations and conditions verbatim: rollgen reads Argo's grammars (Go
+durations, expr-lang conditions), and ``rollgen validate`` points at anything
+it cannot read, in the imported spec. Template arguments
 (``{{args.NAME}}``) are substituted with the value the Rollout (or the
 template's default) gives; an argument taken from the cluster (``valueFrom``)
 cannot be, and the metric is left out with a note.
@@ -22,7 +24,6 @@ from rollgen.spec.yamldoc import JsonPath
 
 _ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 _POLICY = ("interval", "initialDelay", "count", "failureLimit", "inconclusiveLimit", "consecutiveErrorLimit")
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h))+$")
 _METRIC_KEYS = frozenset({"name", "provider", "successCondition", "failureCondition", *_POLICY})
 _METRIC_WHY = {
     "dryRun": "rollgen has no dry-run gates: a gate always decides",
@@ -105,20 +106,21 @@ class Gates:
             value = metric.get(key)
             if value is None:
                 continue
-            if key in ("interval", "initialDelay") and not (isinstance(value, str) and _DURATION.match(value)):
-                notes.add(template, (*where, key), f"{key} {value!r} is not a duration rollgen reads: left out")
+            if key in ("interval", "initialDelay") and not isinstance(value, str | int):
+                notes.add(template, (*where, key), f"{key} {value!r} is not a duration: left out")
             elif key not in ("interval", "initialDelay") and not isinstance(value, int):
                 notes.add(template, (*where, key), f"{key} {value!r} is not a plain number: left out")
             else:
                 gate[key] = value
         for key in ("successCondition", "failureCondition"):
             if key in metric:
-                condition = _condition(str(metric[key]))
+                # As Argo evaluates it: the template's arguments substituted, the rest as written.
+                condition = _substitute(str(metric[key]), args)
                 if condition is None:
                     notes.add(
                         template,
                         (*where, key),
-                        f"metric {metric.get('name')}: {key} is outside rollgen's condition language: metric left out",
+                        f"metric {metric.get('name')}: {key} uses an argument with no value given: metric left out",
                     )
                     return None
                 gate[key] = condition
@@ -203,14 +205,3 @@ def _substitute(text: str, args: Mapping[str, str | None]) -> str | None:
     if missing:
         return None
     return _ARG.sub(lambda m: str(args[m.group(1)]), text)
-
-
-def _condition(text: str) -> str | None:
-    """``text`` when rollgen's condition language parses it, else ``None``."""
-    from rollgen.conditions import ConditionError, parse
-
-    try:
-        parse(text)
-    except ConditionError:
-        return None
-    return text
