@@ -31,7 +31,7 @@ from rollgen.spec import load_release
 from testkit.git import git
 from testkit.registryservers import Registry, copy_tags, docker_registry, link_repository, push_tags
 from testkit.tools import REPO_ROOT
-from tests.registry import semver_tables as tables
+from tests.registry.semver_tables import TABLES
 
 NOT_VERSIONS = ["latest", "main-42", "sha-3f2a9c0"]
 SPEC = """\
@@ -55,7 +55,7 @@ spec:
 def _cases() -> list[tuple[str, bool, list[str], str | None]]:
     """(range, prereleases, tags, the tag detect must pick or None), from the tables alone."""
     grouped: dict[str, dict[str, bool]] = {}
-    for text, version, holds in tables.CONSTRAINTS_CHECK:
+    for text, version, holds in TABLES["CONSTRAINTS_CHECK"]:
         grouped.setdefault(text, {})[version] = holds
     cases = [
         (text, False, list(rows), _highest([v for v, holds in rows.items() if holds]))
@@ -63,18 +63,18 @@ def _cases() -> list[tuple[str, bool, list[str], str | None]]:
         if len(rows) > 1
     ]
     # Holds only because pre-releases are included: both tables say so, one each way.
-    without = {(t, v): holds for t, v, holds in (*tables.CONSTRAINTS_CHECK, *tables.CONSTRAINTS_VALIDATE)}
+    without = {(t, v): holds for t, v, holds in (*TABLES["CONSTRAINTS_CHECK"], *TABLES["CONSTRAINTS_VALIDATE"])}
     including = {
         (t, v): holds
         for t, v, holds in (
-            *tables.CONSTRAINTS_CHECK_INCLUDE_PRERELEASE,
-            *tables.CONSTRAINTS_VALIDATE_INCLUDE_PRERELEASE,
+            *TABLES["CONSTRAINTS_CHECK_INCLUDE_PRERELEASE"],
+            *TABLES["CONSTRAINTS_VALIDATE_INCLUDE_PRERELEASE"],
         )
     }
     for (text, version), holds in including.items():
         if holds and without.get((text, version)) is False:
             cases += [(text, True, [version], version), (text, False, [version], None)]
-    cases += [(text, False, tags, picked) for text, tags, picked in tables.FLUX_LATEST if tags]
+    cases += [(text, False, tags, picked) for text, tags, picked in TABLES["FLUX_LATEST"] if tags]
     return cases
 
 

@@ -1,4 +1,4 @@
-"""Masterminds/semver's and Flux's own test tables (tests/registry/semver_tables.py), every case, against the parser.
+"""Masterminds/semver's and Flux's own test tables (tests/registry/semver_tables.yaml), every case, against the parser.
 
 Each test runs one table and lists every row that disagrees, so a failure
 names all of them at once. ``test_detect_ranges.py`` runs the check tables
@@ -19,7 +19,7 @@ from rollgen.registry import semver
 from rollgen.registry.policy import newest
 from rollgen.registry.semver import Range, Version, expand_hyphen_ranges, parse_range, parse_version, tag_version
 from rollgen.spec.model import ImagePolicy
-from tests.registry import semver_tables as tables
+from tests.registry.semver_tables import TABLES
 
 
 def _range(text: str) -> Range | None:
@@ -37,7 +37,7 @@ def _version(text: str) -> Version:
 
 def test_parse_constraint() -> None:
     wrong = []
-    for text, kind, version, error in tables.PARSE_CONSTRAINT:
+    for text, kind, version, error in TABLES["PARSE_CONSTRAINT"]:
         found = _range(text)
         if found is None or error:
             wrong += [text] if (found is None) != error else []
@@ -55,11 +55,11 @@ def test_one_constraint_check() -> None:
     # empty range (and so does Flux, see FLUX_INVALID_RANGES), and so does rollgen.
     wrong = [
         (text, version)
-        for text, version, holds in tables.CONSTRAINT_CHECK
+        for text, version, holds in TABLES["CONSTRAINT_CHECK"]
         if text and _holds(text, version, prereleases=False) != holds
     ]
     assert wrong == []
-    assert {text for text, _, _ in tables.CONSTRAINT_CHECK if not text} == {""}
+    assert {text for text, _, _ in TABLES["CONSTRAINT_CHECK"] if not text} == {""}
     assert _range("") is None
 
 
@@ -71,10 +71,10 @@ def _holds(text: str, version: str, *, prereleases: bool) -> bool | None:
 @pytest.mark.parametrize(
     ("table", "prereleases"),
     [
-        (tables.CONSTRAINTS_CHECK, False),
-        (tables.CONSTRAINTS_CHECK_INCLUDE_PRERELEASE, True),
-        (tables.CONSTRAINTS_VALIDATE, False),
-        (tables.CONSTRAINTS_VALIDATE_INCLUDE_PRERELEASE, True),
+        (TABLES["CONSTRAINTS_CHECK"], False),
+        (TABLES["CONSTRAINTS_CHECK_INCLUDE_PRERELEASE"], True),
+        (TABLES["CONSTRAINTS_VALIDATE"], False),
+        (TABLES["CONSTRAINTS_VALIDATE_INCLUDE_PRERELEASE"], True),
     ],
     ids=["check", "check-include-prerelease", "validate", "validate-include-prerelease"],
 )
@@ -85,7 +85,10 @@ def test_constraints_check(table: list[tuple[str, str, bool]], prereleases: bool
 
 @pytest.mark.parametrize(
     ("table", "prereleases"),
-    [(tables.CONSTRAINTS_VALIDATE_MESSAGES, False), (tables.CONSTRAINTS_VALIDATE_INCLUDE_PRERELEASE_MESSAGES, True)],
+    [
+        (TABLES["CONSTRAINTS_VALIDATE_MESSAGES"], False),
+        (TABLES["CONSTRAINTS_VALIDATE_INCLUDE_PRERELEASE_MESSAGES"], True),
+    ],
     ids=["validate", "validate-include-prerelease"],
 )
 def test_cases_with_a_reason_do_not_hold(table: list[tuple[str, str, str]], prereleases: bool) -> None:
@@ -95,7 +98,7 @@ def test_cases_with_a_reason_do_not_hold(table: list[tuple[str, str, str]], prer
 
 def test_new_constraint() -> None:
     wrong = []
-    for text, alternatives, comparators, error in tables.NEW_CONSTRAINT:
+    for text, alternatives, comparators, error in TABLES["NEW_CONSTRAINT"]:
         found = _range(text)
         if (found is None) != error or (
             found is not None and (len(found.alternatives), len(found.alternatives[0])) != (alternatives, comparators)
@@ -105,12 +108,12 @@ def test_new_constraint() -> None:
 
 
 def test_rewrite_range() -> None:
-    assert [(t, expand_hyphen_ranges(t)) for t, _ in tables.REWRITE_RANGE] == tables.REWRITE_RANGE
+    assert [(t, expand_hyphen_ranges(t)) for t, _ in TABLES["REWRITE_RANGE"]] == TABLES["REWRITE_RANGE"]
 
 
 def test_is_x() -> None:
     # Masterminds' isX, seen from a range: a wildcard allows every release, anything else is no version.
-    for text, wildcard in tables.IS_X:
+    for text, wildcard in TABLES["IS_X"]:
         found = _range(text)
         if wildcard:
             assert found is not None and all(found.allows(_version(v)) for v in ("0.0.1", "1.2.3", "99.0.0")), text
@@ -118,35 +121,35 @@ def test_is_x() -> None:
             assert found is None, text
 
 
-@pytest.mark.parametrize("table", [tables.CONSTRAINT_STRING, tables.TEXT_MARSHAL, tables.TEXT_UNMARSHAL])
+@pytest.mark.parametrize("table", [TABLES["CONSTRAINT_STRING"], TABLES["TEXT_MARSHAL"], TABLES["TEXT_UNMARSHAL"]])
 def test_string_forms(table: list[tuple[str, str]]) -> None:
     assert [(t, str(parse_range(t))) for t, _ in table] == table
     assert all(_range(s) is not None for _, s in table)  # the string form reads back
 
 
 def test_fuzz_seeds_are_read_or_refused() -> None:
-    for text in tables.FUZZ_CONSTRAINT_SEEDS:
+    for text in TABLES["FUZZ_CONSTRAINT_SEEDS"]:
         _range(text)  # anything but UsageError fails the test
-    for text in tables.FUZZ_VERSION_SEEDS:
+    for text in TABLES["FUZZ_VERSION_SEEDS"]:
         parse_version(text)
 
 
 def test_new_version() -> None:
-    assert [(v, parse_version(v) is None) for v, _ in tables.NEW_VERSION] == tables.NEW_VERSION
+    assert [(v, parse_version(v) is None) for v, _ in TABLES["NEW_VERSION"]] == TABLES["NEW_VERSION"]
 
 
 def test_original_and_parts() -> None:
-    assert all(parse_version(v) is not None for v in tables.ORIGINAL)
+    assert all(parse_version(v) is not None for v in TABLES["ORIGINAL"])
     # Original(): the tag rollgen writes is the tag as listed, never a normalised form.
-    tags = [v for v in tables.ORIGINAL if tag_version(v) is not None]
+    tags = [v for v in TABLES["ORIGINAL"] if tag_version(v) is not None]
     assert tags and all(newest(ImagePolicy("semver", ">=0.0.0-0", prereleases=True), [t]) == t for t in tags)
-    for text, *parts in tables.PARTS:
+    for text, *parts in TABLES["PARTS"]:
         found = _version(text)
         assert [found.major, found.minor, found.patch, found.pre, found.metadata] == parts
 
 
 def test_coerce_string() -> None:
-    assert [(v, str(_version(v))) for v, _ in tables.COERCE_STRING] == tables.COERCE_STRING
+    assert [(v, str(_version(v))) for v, _ in TABLES["COERCE_STRING"]] == TABLES["COERCE_STRING"]
 
 
 def _compare(a: Version, b: Version) -> int:
@@ -156,12 +159,12 @@ def _compare(a: Version, b: Version) -> int:
 @pytest.mark.parametrize(
     ("table", "relation"),
     [
-        (tables.COMPARE, _compare),
-        (tables.LESS_THAN, operator.lt),
-        (tables.LESS_THAN_EQUAL, operator.le),
-        (tables.GREATER_THAN, operator.gt),
-        (tables.GREATER_THAN_EQUAL, operator.ge),
-        (tables.EQUAL, operator.eq),
+        (TABLES["COMPARE"], _compare),
+        (TABLES["LESS_THAN"], operator.lt),
+        (TABLES["LESS_THAN_EQUAL"], operator.le),
+        (TABLES["GREATER_THAN"], operator.gt),
+        (TABLES["GREATER_THAN_EQUAL"], operator.ge),
+        (TABLES["EQUAL"], operator.eq),
     ],
     ids=["compare", "lt", "le", "gt", "ge", "equal"],
 )
@@ -174,22 +177,22 @@ def test_ordering(table: list[tuple[str, str, object]], relation: Callable[[obje
 
 
 def test_pre_release_and_metadata_identifiers() -> None:
-    assert [(p, parse_version(f"1.0.0-{p}") is not None) for p, _ in tables.VALIDATE_PRERELEASE] == (
-        tables.VALIDATE_PRERELEASE
+    assert [(p, parse_version(f"1.0.0-{p}") is not None) for p, _ in TABLES["VALIDATE_PRERELEASE"]] == (
+        TABLES["VALIDATE_PRERELEASE"]
     )
-    assert [(m, parse_version(f"1.0.0+{m}") is not None) for m, _ in tables.VALIDATE_METADATA] == (
-        tables.VALIDATE_METADATA
+    assert [(m, parse_version(f"1.0.0+{m}") is not None) for m, _ in TABLES["VALIDATE_METADATA"]] == (
+        TABLES["VALIDATE_METADATA"]
     )
 
 
 def test_flux_reads_tags() -> None:
-    assert [(t, tag_version(t) is None) for t, _ in tables.FLUX_PARSE_VERSION] == tables.FLUX_PARSE_VERSION
+    assert [(t, tag_version(t) is None) for t, _ in TABLES["FLUX_PARSE_VERSION"]] == TABLES["FLUX_PARSE_VERSION"]
 
 
 def test_flux_ranges_and_latest() -> None:
-    assert all(_range(r) is not None for r in tables.FLUX_VALID_RANGES)
-    assert all(_range(r) is None for r in tables.FLUX_INVALID_RANGES)
-    assert [(r, t, newest(ImagePolicy("semver", r), t)) for r, t, _ in tables.FLUX_LATEST] == tables.FLUX_LATEST
+    assert all(_range(r) is not None for r in TABLES["FLUX_VALID_RANGES"])
+    assert all(_range(r) is None for r in TABLES["FLUX_INVALID_RANGES"])
+    assert [(r, t, newest(ImagePolicy("semver", r), t)) for r, t, _ in TABLES["FLUX_LATEST"]] == TABLES["FLUX_LATEST"]
 
 
 def test_partial_versions_mean_what_masterminds_means() -> None:
