@@ -2,9 +2,9 @@
 
 A metric keeps its measurement settings (``interval``, ``count``,
 ``failureLimit``, ...: rollgen measures the way an AnalysisRun does), and its
-durations and conditions verbatim: rollgen reads Argo's grammars (Go
-durations, expr-lang conditions), and ``rollgen validate`` points at anything
-it cannot read, in the imported spec. Template arguments
+durations and conditions as written (the grammars are Argo's): one rollgen
+cannot read is a ``rollgen validate`` error at its line in the imported spec,
+never a gate dropped or a condition rewritten. Template arguments
 (``{{args.NAME}}``) are substituted with the value the Rollout (or the
 template's default) gives; an argument taken from the cluster (``valueFrom``)
 cannot be, and the metric is left out with a note.
