@@ -300,6 +300,20 @@ def copy_tags(registry: Registry, repository: str, digest: str, tags: list[str])
         (index / "link").write_text(digest)
 
 
+def link_repository(registry: Registry, source: str, target: str) -> None:
+    """A new repository sharing ``source``'s blobs and manifests (no tags yet: give it some with copy_tags).
+
+    Its layer and revision links are symlinks to ``source``'s, so a test can
+    hold hundreds of repositories, each with its own tags, for one push.
+    """
+    root = registry.storage / "docker/registry/v2/repositories"
+    (root / target / "_manifests").mkdir(parents=True)
+    (root / target / "_layers").symlink_to(root / source / "_layers", target_is_directory=True)
+    (root / target / "_manifests" / "revisions").symlink_to(
+        root / source / "_manifests" / "revisions", target_is_directory=True
+    )
+
+
 def _paginate(path: str, body: bytes, headers: dict[str, str]) -> bytes:
     """One page of a full tag list: at most ``n`` tags after ``last`` (sorted), and a next link when more remain."""
     from urllib.parse import parse_qs, urlencode, urlsplit

@@ -35,13 +35,18 @@ def require_tool(name: str) -> str:
     return path
 
 
+def shared_root() -> Path:
+    """Where the shared data should be; it may be absent (for parametrizing: :func:`shared_data` decides)."""
+    return Path(os.environ.get("ROLLGEN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
 def shared_data() -> Path:
     """The shared real-world inputs (podinfo, CRDs, examples), read in place.
 
     ``.ci/run`` sets ``ROLLGEN_SHARED_DATA``; a checkout beside ``shared/``
     finds it without the variable.
     """
-    path = Path(os.environ.get("ROLLGEN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    path = shared_root()
     if not path.is_dir():
         missing(f"shared data not found at {path} (set ROLLGEN_SHARED_DATA)")
     return path

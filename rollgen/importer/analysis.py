@@ -1,8 +1,10 @@
 """Argo Rollouts AnalysisTemplate metrics as rollgen gates: Prometheus as ``prometheus``, web as ``http``.
 
 A metric keeps its measurement settings (``interval``, ``count``,
-``failureLimit``, ...: rollgen measures the way an AnalysisRun does) and its
-conditions when rollgen's condition language reads them. Template arguments
+``failureLimit``, ...: rollgen measures the way an AnalysisRun does), and its
+durations and conditions as written (the grammars are Argo's): one rollgen
+cannot read is a ``rollgen validate`` error at its line in the imported spec,
+never a gate dropped or a condition rewritten. Template arguments
 (``{{args.NAME}}``) are substituted with the value the Rollout (or the
 template's default) gives; an argument taken from the cluster (``valueFrom``)
 cannot be, and the metric is left out with a note.
@@ -105,7 +107,7 @@ class Gates:
             value = metric.get(key)
             if value is None:
                 continue
-            if key in ("interval", "initialDelay") and not is_go_duration(value):
+            if key in ("interval", "initialDelay") and not (type(value) is int or is_go_duration(value)):
                 notes.add(template, (*where, key), f"{key} {value!r} is not a duration rollgen reads: left out")
             elif key not in ("interval", "initialDelay") and not isinstance(value, int):
                 notes.add(template, (*where, key), f"{key} {value!r} is not a plain number: left out")
@@ -113,12 +115,13 @@ class Gates:
                 gate[key] = value
         for key in ("successCondition", "failureCondition"):
             if key in metric:
-                condition = _condition(str(metric[key]))
+                # As Argo evaluates it: the template's arguments substituted, the rest as written.
+                condition = _substitute(str(metric[key]), args)
                 if condition is None:
                     notes.add(
                         template,
                         (*where, key),
-                        f"metric {metric.get('name')}: {key} is outside rollgen's condition language: metric left out",
+                        f"metric {metric.get('name')}: {key} uses an argument with no value given: metric left out",
                     )
                     return None
                 gate[key] = condition
@@ -203,14 +206,3 @@ def _substitute(text: str, args: Mapping[str, str | None]) -> str | None:
     if missing:
         return None
     return _ARG.sub(lambda m: str(args[m.group(1)]), text)
-
-
-def _condition(text: str) -> str | None:
-    """``text`` when rollgen's condition language parses it, else ``None``."""
-    from rollgen.conditions import ConditionError, parse
-
-    try:
-        parse(text)
-    except ConditionError:
-        return None
-    return text

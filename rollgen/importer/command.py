@@ -38,9 +38,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--namespace", default="default", help="namespace when the input names none (default default)")
     parser.add_argument(
-        "--version", metavar="TAG", help="the version to roll out next (default: the tag the input runs)"
-    )
-    parser.add_argument(
         "--prometheus",
         default="http://prometheus.monitoring:9090",
         metavar="URL",
@@ -62,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     write(out, conversion)
     _report(list(conversion.notes))
     print(
-        f"wrote {out / 'release.yaml'} and {out / 'base'}/ ({len(conversion.notes)} note(s)); "
-        f"check it with: rollgen validate {out / 'release.yaml'}",
+        f"wrote {out / 'release.yaml'} and {out / 'base'}/ ({len(conversion.notes)} note(s)), naming what runs; "
+        f"check it with rollgen validate {out / 'release.yaml'}, then take it over with rollgen adopt",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -83,7 +80,7 @@ def _default_base_path(out: Path) -> str:
 def _options(args: argparse.Namespace, name: str, namespace: str | None) -> Options:
     base_path = args.base_path or _default_base_path(Path(args.out))
     output = args.output_path or f"overlays/{name}/{namespace or args.namespace}"
-    return Options(base_path, output, args.namespace, args.version, args.prometheus)
+    return Options(base_path, output, args.namespace, args.prometheus)
 
 
 def convert(manifests: tuple[Manifest, ...], options_for: OptionsFor) -> Conversion:

@@ -31,7 +31,6 @@ class Options:
     base_path: str
     output_path: str
     namespace: str = "default"
-    version: str | None = None
     prometheus: str = "http://prometheus.monitoring:9090"
 
 
@@ -89,21 +88,15 @@ def split_image(image: str) -> tuple[str, str] | None:
     return repository, tag
 
 
-def versions(tag: str, options: Options, notes: Notes, image: tuple[Manifest, JsonPath]) -> dict[str, str]:
-    """``stable`` (what runs: the manifest's tag) and ``version`` (the next one, ``--version``)."""
-    if options.version is None or options.version == tag:
-        notes.add(
-            *image,
-            f"the input runs {tag} and names no next version: spec.version is {tag} too, which `rollgen validate` "
-            "refuses until you set the version to roll out (or import with --version)",
-        )
-    return {"stable": tag, "version": options.version or tag}
-
-
 def release_document(
     name: str, spec: dict[str, Any], strategy: dict[str, Any], gates: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The release spec; ``spec`` holds the fields before the strategy, gates get the liveness gate first."""
+    """The release spec; ``spec`` holds the fields before the strategy, gates get the liveness gate first.
+
+    The spec describes what runs: ``version`` is the tag the input runs and
+    there is no ``stable``, so ``rollgen adopt`` commits it as it is, and a
+    rollout starts when ``version`` changes (from then on Git says what runs).
+    """
     taken = {g["name"] for g in gates}
     live = LIVENESS_GATE if LIVENESS_GATE not in taken else f"{LIVENESS_GATE}-pods"
     # A step counts as live only on evidence; the kubernetes gate needs no GitOps engine named.

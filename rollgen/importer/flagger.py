@@ -41,7 +41,6 @@ from rollgen.importer.conversion import (
     service_for,
     split_image,
     strip_object,
-    versions,
 )
 from rollgen.importer.documents import Manifest
 from rollgen.spec.yamldoc import JsonPath
@@ -165,7 +164,7 @@ def convert_canary(canary: Manifest, manifests: tuple[Manifest, ...], options: O
         "namespace": canary.data.get("metadata", {}).get("namespace") or options.namespace,
         "replicas": replicas or 1,
         "image": image[0],
-        **versions(image[1], options, notes, (found, ("spec", "template", "spec", "containers", 0, "image"))),
+        "version": image[1],
         "source": {"kustomize": {"base": options.base_path}},
         "output": {"path": options.output_path},
     }

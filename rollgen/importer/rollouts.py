@@ -26,7 +26,6 @@ from rollgen.importer.conversion import (
     service_for,
     split_image,
     strip_object,
-    versions,
 )
 from rollgen.importer.documents import Manifest
 from rollgen.spec.yamldoc import JsonPath
@@ -122,7 +121,7 @@ def convert_rollout(rollout: Manifest, manifests: tuple[Manifest, ...], options:
         "namespace": data.get("metadata", {}).get("namespace") or options.namespace,
         "replicas": replicas,
         "image": image[0],
-        **versions(image[1], options, notes, (rollout, image_at)),
+        "version": image[1],
         "source": {"kustomize": {"base": options.base_path}},
         "output": {"path": options.output_path},
     }
@@ -232,7 +231,7 @@ def _step(
         duration = (step["pause"] or {}).get("duration")
         if duration is None:
             return [{"pause": {}}]
-        return [{"pause": {"duration": f"{duration}s" if isinstance(duration, int) else str(duration)}}]
+        return [{"pause": {"duration": duration}}]  # as written: a bare number counts seconds in both
     if "setCanaryScale" in step:
         scale = step["setCanaryScale"] or {}
         if "replicas" in scale:

@@ -1,13 +1,16 @@
 """``rollgen import`` on every Argo Rollouts and Flagger example of the shared data, through the CLI.
 
-Each produced spec passes ``rollgen validate`` and plans; each note points at
-the input line holding the key it names; the imported canaries move pods and
-weights as Argo Rollouts and Flagger do; a step of the imported release builds
-with the real kustomize.
+Every spec an import writes passes ``rollgen validate`` as written (:func:`imported`
+checks each one): it describes what runs, ready for ``rollgen adopt``. Each note
+points at the input line holding the key it names; once the version is bumped (as
+after adoption), the imported canaries move pods and weights as Argo Rollouts and
+Flagger do, and a step of the imported release builds with the real kustomize.
+``tests/importer/test_adopt_imported.py`` adopts one and rolls it out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -21,11 +24,12 @@ import yaml
 from rollgen.analysis import Measurement, MeasurementPolicy, Phase, assess
 from rollgen.importer.flagger import flagger_weights
 from rollgen.plan import plan_release
+from rollgen.render.manifests import dump_yaml
 from rollgen.spec import load_release
-from rollgen.spec.model import Analysis, BlueGreen
+from rollgen.spec.model import Analysis, BlueGreen, Release
 from testkit import cli
 from testkit.built import kustomize_build, of_kind
-from testkit.tools import REPO_ROOT, shared_data
+from testkit.tools import REPO_ROOT, shared_data, shared_root
 
 NOTE = re.compile(r"^  (?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
 
@@ -35,7 +39,7 @@ def rollgen(*args: str | Path, cwd: Path = REPO_ROOT) -> subprocess.CompletedPro
 
 
 def argo_examples() -> list[Path]:
-    root = shared_data() / "argo-rollouts"
+    root = shared_root() / "argo-rollouts"
     return sorted(
         p
         for p in root.rglob("*.yaml")
@@ -44,8 +48,13 @@ def argo_examples() -> list[Path]:
 
 
 def flagger_examples() -> list[Path]:
-    root = shared_data() / "flagger"
+    root = shared_root() / "flagger"
     return sorted(p for p in root.rglob("*.yaml") if "kind: Canary" in p.read_text() and "{{" not in p.read_text())
+
+
+def examples(find: Any) -> list[Any]:
+    """``find()`` for parametrize; without the shared data one case, which skips (or fails in CI) when run."""
+    return find() if shared_root().is_dir() else [pytest.param(None, id="no-shared-data")]
 
 
 def notes_of(output: str) -> list[re.Match[str]]:
@@ -62,36 +71,49 @@ def check_notes_point_at_their_keys(output: str) -> None:
             assert line[int(note["col"]) - 1 :].startswith(key), (note.group(0), line)
 
 
-def imported(tmp_path: Path, *inputs: Path, version: str = "9.9.9") -> tuple[subprocess.CompletedProcess[str], Path]:
-    out = tmp_path / "imported"
-    done = rollgen("import", *inputs, "--out", out, "--version", version, "--base-path", "imported/base", cwd=tmp_path)
-    return done, out
+def imported(tmp_path: Path, *inputs: Path, out: str = "imported") -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``rollgen import`` into ``out``; the spec it writes must pass ``rollgen validate`` as written."""
+    done = rollgen("import", *inputs, "--out", out, "--base-path", f"{out}/base", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    valid = rollgen("validate", f"{out}/release.yaml", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    return done, tmp_path / out
 
 
-@pytest.mark.parametrize("example", argo_examples(), ids=lambda p: p.name)
-def test_every_argo_rollouts_example_imports_to_a_valid_spec(tmp_path: Path, example: Path) -> None:
+def bumped(out: Path, version: str) -> Release:
+    """The imported release once adopted and asked for ``version``: what ran (its version) becomes the stable."""
+    release = load_release(out / "release.yaml")
+    assert release.stable is None  # an import names what runs, nothing to roll out
+    return dataclasses.replace(release, stable=release.version, version=version)
+
+
+def bump_file(out: Path, version: str) -> Path:
+    """:func:`bumped`, written back, for commands that read the spec file (``render``)."""
+    data = yaml.safe_load((out / "release.yaml").read_text())
+    data["spec"] = {**data["spec"], "stable": data["spec"]["version"], "version": version}
+    (out / "release.yaml").write_text(dump_yaml(data))
+    return out / "release.yaml"
+
+
+@pytest.mark.parametrize("example", examples(argo_examples), ids=lambda p: getattr(p, "name", str(p)))
+def test_every_argo_rollouts_example_imports_to_a_valid_spec(tmp_path: Path, example: Path | None) -> None:
     templates = shared_data() / "argo-rollouts" / "examples" / "analysis-templates.yaml"
+    assert example is not None
     done, out = imported(tmp_path, example, templates)
-    assert done.returncode == 0, done.stderr
     check_notes_point_at_their_keys(done.stdout)
-    valid = rollgen("validate", out / "release.yaml", cwd=tmp_path)
-    assert valid.returncode == 0, valid.stdout
     release = load_release(out / "release.yaml")
     assert any(g.kind == "kubernetes" for g in release.gates)  # proof of liveness by default
-    assert plan_release(release).steps
+    assert plan_release(bumped(out, "next")).steps
 
 
-@pytest.mark.parametrize("example", flagger_examples(), ids=lambda p: p.name)
-def test_every_flagger_example_imports_to_a_valid_spec(tmp_path: Path, example: Path) -> None:
+@pytest.mark.parametrize("example", examples(flagger_examples), ids=lambda p: getattr(p, "name", str(p)))
+def test_every_flagger_example_imports_to_a_valid_spec(tmp_path: Path, example: Path | None) -> None:
     podinfo = shared_data() / "podinfo" / "kustomize"
+    assert example is not None
     done, out = imported(tmp_path, example, podinfo / "deployment.yaml", podinfo / "hpa.yaml")
-    assert done.returncode == 0, done.stderr
     check_notes_point_at_their_keys(done.stdout)
-    valid = rollgen("validate", out / "release.yaml", cwd=tmp_path)
-    assert valid.returncode == 0, valid.stdout
-    release = load_release(out / "release.yaml")
     canary = yaml.safe_load(example.read_text())["spec"]["analysis"]
-    weights = [s.set_weight for s in plan_release(release).steps if s.set_weight is not None]
+    weights = [s.set_weight for s in plan_release(bumped(out, "next")).steps if s.set_weight is not None]
     if "iterations" in canary:
         assert weights == []  # no weights: blue/green, noted
     else:
@@ -189,18 +211,16 @@ def test_imported_basic_canary_moves_pods_as_argo_rollouts(
     tmp_path: Path, replicas: int, surge: int, weight: int, expected: tuple[int, int]
 ) -> None:
     (tmp_path / "rollout.yaml").write_text(rollout(replicas, surge, [weight]))
-    done, out = imported(tmp_path, tmp_path / "rollout.yaml", version="1.1.0")
-    assert done.returncode == 0, done.stderr
-    plan = plan_release(load_release(out / "release.yaml"))
+    _, out = imported(tmp_path, tmp_path / "rollout.yaml")
+    plan = plan_release(bumped(out, "1.1.0"))
     (step,) = [s for s in plan.steps if s.set_weight is not None]
     assert (step.state.replicas("1.1.0"), step.state.replicas("1.0.0")) == expected
 
 
 def test_imported_argo_example_canary_pods_at_every_set_weight(tmp_path: Path) -> None:
     example = shared_data() / "argo-rollouts" / "examples" / "rollout-canary.yaml"
-    done, out = imported(tmp_path, example, version="green")
-    assert done.returncode == 0
-    plan = plan_release(load_release(out / "release.yaml"))
+    _, out = imported(tmp_path, example)
+    plan = plan_release(bumped(out, "green"))
     moves = [(s.set_weight, s.state.replicas("green"), s.state.replicas("blue")) for s in plan.steps if s.set_weight]
     # 5 replicas, Argo's default maxSurge 25% (2): 20% of 5 is exactly 1 pod, and so on.
     assert moves == [(20, 1, 4), (40, 2, 3), (60, 3, 2), (80, 4, 1)]
@@ -256,9 +276,8 @@ def canary_yaml(analysis: str) -> str:
 )
 def test_imported_flagger_canary_walks_flaggers_weights(tmp_path: Path, analysis: str, weights: list[int]) -> None:
     (tmp_path / "canary.yaml").write_text(canary_yaml("interval: 30s\nthreshold: 3\n" + analysis))
-    done, out = imported(tmp_path, tmp_path / "canary.yaml", version="1.1.0")
-    assert done.returncode == 0, done.stderr
-    plan = plan_release(load_release(out / "release.yaml"))
+    _, out = imported(tmp_path, tmp_path / "canary.yaml")
+    plan = plan_release(bumped(out, "1.1.0"))
     assert [s.set_weight for s in plan.steps if s.set_weight is not None] == weights
     # With Istio the weight asked is the weight routed.
     assert [s.weight for s in plan.steps if s.set_weight is not None] == weights
@@ -277,8 +296,7 @@ def test_flagger_threshold_is_failed_checks_before_rollback(tmp_path: Path) -> N
             interval: 2m
         """
     (tmp_path / "canary.yaml").write_text(canary_yaml(analysis))
-    done, out = imported(tmp_path, tmp_path / "canary.yaml", version="1.1.0")
-    assert done.returncode == 0, done.stderr
+    done, out = imported(tmp_path, tmp_path / "canary.yaml")
     assert re.search(r"canary\.yaml:\d+:\d+: threshold 3: each check is a gate measured every 30s", done.stdout)
     release = load_release(out / "release.yaml")
     gate = release.gate("errors")
@@ -338,11 +356,9 @@ def test_analysis_templates_become_prometheus_and_http_gates(tmp_path: Path) -> 
         """
     )
     (tmp_path / "rollout.yaml").write_text(manifests)
-    done, out = imported(tmp_path, tmp_path / "rollout.yaml", version="1.1.0")
-    assert done.returncode == 0, done.stderr
+    done, out = imported(tmp_path, tmp_path / "rollout.yaml")
     assert re.search(r"rollout\.yaml:\d+:\d+: metric smoke: provider job is not converted", done.stdout)
     assert re.search(r"rollout\.yaml:\d+:\d+: metric odd uses workflow.name, which rollgen cannot fill in", done.stdout)
-    assert rollgen("validate", out / "release.yaml", cwd=tmp_path).returncode == 0
     release = load_release(out / "release.yaml")
     prometheus, web = release.gate("health-success-rate"), release.gate("health-ready")
     assert 'service="web-canary"' in prometheus.config["query"] and "args." not in prometheus.config["query"]
@@ -350,27 +366,67 @@ def test_analysis_templates_become_prometheus_and_http_gates(tmp_path: Path) -> 
     assert prometheus.policy.initial_delay == 90.0  # a Go duration with a fraction carries over as written
     assert web.config == {"url": "http://web-canary.prod.svc/status", "jsonPath": "$.ready"}
     assert web.policy.timeout == 5.0
-    plan = plan_release(release)
+    plan = plan_release(bumped(out, "1.1.0"))
     gates = [g for s in plan.steps for w in s.after if isinstance(w, Analysis) for g in w.gates]
     assert gates == ["health-success-rate", "health-ready"]
+
+
+def rollout_measuring(metric: str) -> str:
+    """A Rollout whose one analysis step uses an AnalysisTemplate with ``metric`` (YAML, one list item)."""
+    manifests = rollout(4, 1, [25]).replace(
+        "        - pause: {duration: 1m}\n", "        - analysis: {templates: [{templateName: latency}]}\n"
+    )
+    template = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: latency}\nspec:\n  metrics:\n"
+    )
+    return manifests + "---\n" + template + textwrap.indent(textwrap.dedent(metric), "    ")
+
+
+# From Argo Rollouts' analysis docs: conditions and durations as teams write them.
+DEFAULT_CONDITION = """\
+    - name: p99
+      interval: 5m
+      successCondition: default(result, 0) < 5
+      provider: {prometheus: {address: "http://prometheus:9090", query: "histogram_quantile(0.99, sum(rate(x[5m])) by (le))"}}
+    """
+DECIMAL_DURATION = """\
+    - name: p99
+      interval: 1.5m
+      initialDelay: 30s
+      successCondition: result[0] < 5
+      provider: {prometheus: {address: "http://prometheus:9090", query: "histogram_quantile(0.99, sum(rate(x[5m])) by (le))"}}
+    """
+
+
+def test_conditions_and_durations_are_carried_over_verbatim(tmp_path: Path) -> None:
+    for name, metric in (("a", DEFAULT_CONDITION), ("b", DECIMAL_DURATION)):
+        (tmp_path / f"{name}.yaml").write_text(rollout_measuring(metric))
+        done = rollgen("import", f"{name}.yaml", "--out", name, cwd=tmp_path)
+        assert done.returncode == 0 and "latency" not in done.stdout, done.stdout  # no note: nothing left out
+        _, gate = yaml.safe_load((tmp_path / name / "release.yaml").read_text())["spec"]["gates"]
+        source = yaml.safe_load(textwrap.dedent(metric))[0]
+        assert {k: gate[k] for k in ("interval", "successCondition", "initialDelay") if k in source} == {
+            k: source[k] for k in ("interval", "successCondition", "initialDelay") if k in source
+        }
+
+
+@pytest.mark.xfail(strict=True, reason="issue 21, conditions grammar: expr-lang's default() is not read yet")
+def test_an_argo_condition_with_default_validates_as_imported(tmp_path: Path) -> None:
+    (tmp_path / "rollout.yaml").write_text(rollout_measuring(DEFAULT_CONDITION))
+    imported(tmp_path, tmp_path / "rollout.yaml")
+
+
+def test_an_argo_decimal_duration_validates_as_imported(tmp_path: Path) -> None:
+    (tmp_path / "rollout.yaml").write_text(rollout_measuring(DECIMAL_DURATION))
+    imported(tmp_path, tmp_path / "rollout.yaml")
 
 
 def test_imported_release_renders_a_step_kustomize_builds(tmp_path: Path) -> None:
     """The imported base is a real base: rollgen renders a step from it and kustomize builds it."""
     example = shared_data() / "flagger" / "artifacts" / "examples" / "linkerd-canary.yaml"
     podinfo = shared_data() / "podinfo" / "kustomize"
-    done = rollgen(
-        "import",
-        example,
-        podinfo / "deployment.yaml",
-        podinfo / "hpa.yaml",
-        "--out",
-        "apps/podinfo",
-        "--version",
-        "6.6.0",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
+    _, out = imported(tmp_path, example, podinfo / "deployment.yaml", podinfo / "hpa.yaml", out="apps/podinfo")
+    bump_file(out, "6.6.0")
     base = kustomize_build(tmp_path / "apps" / "podinfo" / "base")
     assert set(of_kind(base, "Deployment")) == {"podinfo"} and set(of_kind(base, "Service")) == {"podinfo"}
     spec: dict[str, Any] = yaml.safe_load((tmp_path / "apps/podinfo/release.yaml").read_text())
@@ -391,9 +447,8 @@ def test_imported_release_renders_a_step_kustomize_builds(tmp_path: Path) -> Non
 def test_imported_rollout_renders_every_setweight_step_kustomize_builds(tmp_path: Path) -> None:
     """Each weight step of an imported Rollout builds to the pods Argo Rollouts would run."""
     example = shared_data() / "argo-rollouts" / "examples" / "rollout-canary.yaml"
-    done = rollgen("import", example, "--out", "apps/demo", "--version", "green", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    release = load_release(tmp_path / "apps/demo/release.yaml")
+    _, out = imported(tmp_path, example, out="apps/demo")
+    release = load_release(bump_file(out, "green"))
     for step in plan_release(release).steps:
         if step.set_weight is None:
             continue
@@ -410,12 +465,16 @@ def test_imported_rollout_renders_every_setweight_step_kustomize_builds(tmp_path
         }
 
 
-def test_without_a_next_version_the_note_says_what_to_set(tmp_path: Path) -> None:
+def test_an_imported_spec_names_what_runs_and_nothing_to_roll_out(tmp_path: Path) -> None:
     example = shared_data() / "argo-rollouts" / "examples" / "rollout-canary.yaml"
-    done = rollgen("import", example, "--out", "out", cwd=tmp_path)
-    assert done.returncode == 0
-    assert f"{example}:21:9: the input runs blue and names no next version" in done.stdout
-    assert rollgen("validate", "out/release.yaml", cwd=tmp_path).returncode == 1
+    done, out = imported(tmp_path, example)
+    spec = yaml.safe_load((out / "release.yaml").read_text())["spec"]
+    assert (spec["image"], spec["version"], "stable" in spec) == ("argoproj/rollouts-demo", "blue", False)
+    assert "next version" not in done.stdout
+    assert "then take it over with rollgen adopt" in done.stderr
+    # The option that named a version to roll out is gone: adopting such a spec would have deployed it at once.
+    refused = rollgen("import", example, "--out", "again", "--version", "green", cwd=tmp_path)
+    assert refused.returncode == 2 and "--version" in refused.stderr
 
 
 def test_flagger_iterations_become_blue_green_checks_measured_that_often(tmp_path: Path) -> None:
@@ -429,8 +488,7 @@ def test_flagger_iterations_become_blue_green_checks_measured_that_often(tmp_pat
             thresholdRange: {max: 1}
         """
     (tmp_path / "canary.yaml").write_text(canary_yaml(analysis))
-    done, out = imported(tmp_path, tmp_path / "canary.yaml", version="1.1.0")
-    assert done.returncode == 0, done.stderr
+    _, out = imported(tmp_path, tmp_path / "canary.yaml")
     release = load_release(out / "release.yaml")
     assert release.strategy == BlueGreen(pre_promotion_analysis=Analysis(("errors",)))
     gate = release.gate("errors")

@@ -126,9 +126,26 @@ def test_edit_refuses_a_spec_without_version() -> None:
         ('{regex: {pattern: "^main-", order: numerical, key: n}}', "11:34", "has no named group 'n'"),
         ("{buildNumber: {pattern: '^b[0-9]+$'}}", "11:40", "has no named group 'build'"),
         ("{semver: {range: '>=one'}}", "11:33", "cannot read '>=one' in semver range"),
+        (
+            "{semver: {range: '1.2 - 1.x, != 1.4.0-01'}}",
+            "11:33",
+            "cannot read '1.4.0-01' in semver range '1.2 - 1.x, != 1.4.0-01': the pre-release '01' has a number",
+        ),
+        ("{semver: {range: '^1.2 ||'}}", "11:33", "has an empty alternative"),
     ],
 )
 def test_validate_reports_a_bad_policy_where_it_is(tmp_path: Path, policy: str, where: str, message: str) -> None:
+    problems = validate_file(_spec_with(tmp_path, policy)).problems
+    assert [f"{p.line}:{p.col}" for p in problems] == [where]
+    assert message in problems[0].message
+
+
+@pytest.mark.parametrize("range_", ["^1.2 || ~1.3, !=1.3.4", "1.2 - 1.4.5", ">= 1.2, < 3", "v1.x", "*", "~> 2.0"])
+def test_validate_accepts_the_ranges_flux_accepts(tmp_path: Path, range_: str) -> None:
+    assert validate_file(_spec_with(tmp_path, f"{{semver: {{range: '{range_}'}}}}")).problems == ()
+
+
+def _spec_with(tmp_path: Path, policy: str) -> Path:
     spec = tmp_path / "web.yaml"
     spec.write_text(
         "apiVersion: rollgen.io/v1alpha1\nkind: Release\nmetadata:\n  name: web\nspec:\n  namespace: prod\n"
@@ -136,6 +153,4 @@ def test_validate_reports_a_bad_policy_where_it_is(tmp_path: Path, policy: str, 
         f"  imagePolicy: {policy}\n  source: {{kustomize: {{base: apps/web/base}}}}\n  output: {{path: overlays/web}}\n"
         "  strategy: {canary: {steps: [{setWeight: 50}]}}\n  gates: [{name: up, kubernetes: {}}]\n"
     )
-    problems = validate_file(spec).problems
-    assert [f"{p.line}:{p.col}" for p in problems] == [where]
-    assert message in problems[0].message
+    return spec
