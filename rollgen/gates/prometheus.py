@@ -11,7 +11,10 @@ check, not a measurement of the app. Redirects are followed only within the
 address's origin (see :mod:`rollgen.web`).
 
     spec: {address: http://127.0.0.1:9090, query: 'sum(rate(...{version="{{ version }}"}[1m]))',
-           headers: {Authorization: "Bearer ..."}}
+           headers: {Authorization: {env: PROMETHEUS_TOKEN}}}
+
+A header's value is written out or read when sent (``{env: NAME}``, ``{file: PATH}``,
+see :mod:`rollgen.secrets`); a reference that gives no value is an Error naming it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from types import MappingProxyType
 from typing import Any
 
 from rollgen.analysis import Phase, Result
+from rollgen.gates.headers import request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
 from rollgen.redact import redact
+from rollgen.secrets import Secrets
 from rollgen.web import fetch
 
 
@@ -73,7 +78,7 @@ class Prometheus:
         timeout = float(config["timeout"])
         values = context.template_values()
         query = render(config["query"], values)
-        headers = {name: render(str(value), values) for name, value in config["headers"].items()}
+        headers, hidden = request_headers(config["headers"], values, Secrets.of_process(context.root))
         # Prometheus gets the timeout too, so a heavy query is cut short server-side.
         params = urllib.parse.urlencode({"query": query, "timeout": f"{timeout:g}s"})
         url = f"{str(config['address']).rstrip('/')}/api/v1/query?{params}"
@@ -94,7 +99,7 @@ class Prometheus:
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise GateError(f"unexpected Prometheus answer ({error}): {response.text[:200]!r}") from None
         result = judge(value, config.get("successCondition"), config.get("failureCondition"))
-        return Result(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
+        return Result(result.phase, result.value, f"{result.message} [query: {redact(query, secrets=hidden)}]")
 
 
 KIND = Prometheus()
