@@ -21,8 +21,9 @@ and in the encodings it travels in: URL-encoded, and inside the base64 of a basi
 
 It never cuts a plain word: a secret is replaced only where it stands on its own
 (not inside a longer word: the secret ``test`` leaves ``latest`` alone), and a
-name is taken for a credential's only when it is one (``key``, ``api_key``,
-``X-Auth-Token``; not ``monkey``, ``author`` or ``authentication``).
+name is taken for a credential's only when it is one (``api_key=``,
+``X-Auth-Token:``, ``token:``; not ``monkey=``, ``author:``, ``authentication:``
+or the ``auth:`` of "errorType auth: bad token").
 
 Light on purpose (only ``re``, ``base64``, ``urllib.parse``): ``rollgen validate``
 and the notes code may import it.
@@ -52,9 +53,13 @@ _CREDENTIAL_WORDS = (
 _SENSITIVE_NAME = rf"(?:[a-z0-9]+[_.-])*(?:{_CREDENTIAL_WORDS})"
 _PARAMETER = re.compile(rf"(?i)(?<![a-z0-9_.-])({_SENSITIVE_NAME})=([^&#\s'\"]+)")
 
-# "Authorization: Bearer abc" / "PRIVATE-TOKEN: abc" as an echoed header line.
+# "Authorization: Bearer abc" / "PRIVATE-TOKEN: abc" as an echoed header line. Alone, only the words
+# that name a credential in a sentence too ("token: abc"); "key: ...", "auth: ..." and "session: ..."
+# begin plain sentences ("errorType auth: bad token") and count only as a part of a longer name.
+_HEADER_ALONE = r"token|secret|password|passwd|apikey|authorization|proxy-authorization|credentials?"
 _HEADER = re.compile(
-    rf"(?i)(?<![a-z0-9_.-])({_SENSITIVE_NAME}|proxy-authorization)(\s*:\s*)(?:(bearer|basic|token)\s+)?([^\s'\",]+)"
+    rf"(?i)(?<![a-z0-9_.-])((?:[a-z0-9]+[_.-])+(?:{_CREDENTIAL_WORDS})|{_HEADER_ALONE})"
+    r"(\s*:\s*)(?:(bearer|basic|token)\s+)?([^\s'\",]+)"
 )
 
 # A secret shorter than this is not looked for by value: replacing "a" everywhere would
@@ -79,6 +84,22 @@ def _base64_cores(secret: bytes) -> Iterator[str]:
         yield encoded[start : len(encoded) - (1 if tail else 0)]
 
 
+def _parts(secret: str) -> set[str]:
+    """``secret`` and the credentials inside it: the token of ``Bearer <token>``, the pair and password of
+    ``Basic <base64 of user:password>`` (a server may echo any of them without the rest)."""
+    found = {secret, secret.strip()}
+    scheme, _, credential = secret.strip().partition(" ")
+    if scheme.lower() in ("bearer", "token", "basic") and credential.strip():
+        found.add(credential.strip())
+    if scheme.lower() == "basic":
+        try:
+            pair = base64.b64decode(credential.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            pair = ""
+        found |= {pair, pair.partition(":")[2]} if ":" in pair else set()
+    return found
+
+
 def _forms(secret: str) -> tuple[set[str], set[str]]:
     """The texts ``secret`` may show as: whole words (the secret, URL-encoded) and runs inside base64."""
     words = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
@@ -91,7 +112,7 @@ def _known(secrets: Iterable[str]) -> re.Pattern[str] | None:
     words: set[str] = set()
     encoded: set[str] = set()
     for secret in secrets:
-        for form in {secret, secret.strip()}:  # a value with a stray line break may be echoed without it
+        for form in _parts(secret):  # stripped too: a value with a stray line break may be echoed without it
             if len(form) >= _MIN_SECRET:
                 more_words, more_encoded = _forms(form)
                 words |= more_words

@@ -12,10 +12,15 @@ a template) and comes back among the values every message is redacted of.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from rollgen.analysis import Result
+from rollgen.errors import RollgenError
+from rollgen.gates.kind import GateError
 from rollgen.gates.template import render
+from rollgen.redact import redact
 from rollgen.secrets import Secrets, is_reference, secret_of
 
 
@@ -32,3 +37,20 @@ def request_headers(
         else:
             headers[name] = render(str(value), values)
     return headers, tuple(hidden)
+
+
+@contextlib.contextmanager
+def hidden(secrets: tuple[str, ...]) -> Iterator[Callable[[Result], Result]]:
+    """A check's result, and any error raised within, with ``secrets`` out of the message and a text value.
+
+    The value is kept in the git notes: an answer that echoed a secret must not carry it there.
+    """
+
+    def hide(result: Result) -> Result:
+        value = redact(result.value, secrets=secrets) if isinstance(result.value, str) else result.value
+        return Result(result.phase, value, redact(result.message, secrets=secrets))
+
+    try:
+        yield hide
+    except RollgenError as error:  # an unreachable server, a template, a broken answer: all an Error alike
+        raise GateError(redact(str(error), secrets=secrets)) from None

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rollgen.analysis import Phase, Result
-from rollgen.gates.headers import request_headers
+from rollgen.gates.headers import hidden, request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
@@ -82,8 +82,13 @@ class Http:
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
         values = context.template_values()
-        url = render(config["url"], values)
         headers, _ = request_headers(config["headers"], values, Secrets.of_process(context.root))
+        # The answer may echo a header (a token in an error page): out of the message and the value kept.
+        with hidden(tuple(headers.values())) as hide:
+            return hide(self._judged(config, values, headers))
+
+    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
+        url = render(config["url"], values)
         body = render(config["requestBody"], values).encode() if "requestBody" in config else None
         pattern = None
         if "bodyRegex" in config:

@@ -83,8 +83,15 @@ def ask(
         left = deadline - clock.monotonic()
         if left <= 0:
             raise GateError(f"{provider}: no answer within {timeout:g}s")
+        # The first request has the whole timeout (its own message then names the gate's timeout).
         response = fetch(
-            url, timeout=left, method=method, headers=headers, data=body, secrets=secrets, sleep=clock.sleep
+            url,
+            timeout=timeout if attempt == 1 else left,
+            method=method,
+            headers=headers,
+            data=body,
+            secrets=secrets,
+            sleep=clock.sleep,
         )
         if response.status != 429:
             break

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rollgen.analysis import Phase, Result
-from rollgen.gates.headers import request_headers
+from rollgen.gates.headers import hidden, request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
@@ -75,10 +75,14 @@ class Prometheus:
     conditions: bool = True
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
-        timeout = float(config["timeout"])
         values = context.template_values()
+        headers, secrets = request_headers(config["headers"], values, Secrets.of_process(context.root))
+        with hidden(secrets) as hide:  # Prometheus' error text may echo what it was sent
+            return hide(self._judged(config, values, headers))
+
+    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
+        timeout = float(config["timeout"])
         query = render(config["query"], values)
-        headers, hidden = request_headers(config["headers"], values, Secrets.of_process(context.root))
         # Prometheus gets the timeout too, so a heavy query is cut short server-side.
         params = urllib.parse.urlencode({"query": query, "timeout": f"{timeout:g}s"})
         url = f"{str(config['address']).rstrip('/')}/api/v1/query?{params}"
@@ -99,7 +103,7 @@ class Prometheus:
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise GateError(f"unexpected Prometheus answer ({error}): {response.text[:200]!r}") from None
         result = judge(value, config.get("successCondition"), config.get("failureCondition"))
-        return Result(result.phase, result.value, f"{result.message} [query: {redact(query, secrets=hidden)}]")
+        return Result(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
 
 
 KIND = Prometheus()
