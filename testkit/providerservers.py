@@ -113,6 +113,11 @@ class FakeDatadog(ProviderApp):
         super().__init__()
         self.grouped = False
 
+    def fresh(self) -> FakeDatadog:
+        super().fresh()
+        self.grouped = False
+        return self
+
     def answer(self, method: str, path: str, headers: Message, body: bytes) -> tuple[int, Any, dict[str, str]]:
         if (headers.get("DD-API-KEY"), headers.get("DD-APPLICATION-KEY")) != DATADOG_KEYS:
             return 403, {"errors": ["Forbidden"]}, {}
@@ -180,6 +185,11 @@ class FakeNerdGraph(ProviderApp):
         super().__init__()
         self.rows = 1  # several rows: a FACET query's answer
 
+    def fresh(self) -> FakeNerdGraph:
+        super().fresh()
+        self.rows = 1
+        return self
+
     def answer(self, method: str, path: str, headers: Message, body: bytes) -> tuple[int, Any, dict[str, str]]:
         if headers.get("API-Key") != NEW_RELIC_KEY:
             return (
@@ -216,6 +226,11 @@ class FakeCloudWatch(ProviderApp):
         self.region = region
         self.keys = AWS_KEYS
         self.token: str | None = None  # a session token the signature must cover
+
+    def fresh(self) -> FakeCloudWatch:
+        super().fresh()
+        self.token = None
+        return self
 
     def answer(self, method: str, path: str, headers: Message, body: bytes) -> tuple[int, Any, dict[str, str]]:
         problem = self._signature_problem(method, path, headers, body)

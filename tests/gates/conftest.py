@@ -45,9 +45,7 @@ def _datadog() -> Iterator[FakeDatadog]:
 @pytest.fixture
 def datadog(_datadog: FakeDatadog) -> FakeDatadog:
     """Datadog's query APIs on loopback, well-behaved and measuring nothing until the test says."""
-    _datadog.fresh()
-    _datadog.grouped = False
-    return _datadog
+    return _datadog.fresh()
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +57,7 @@ def _nerdgraph() -> Iterator[FakeNerdGraph]:
 @pytest.fixture
 def nerdgraph(_nerdgraph: FakeNerdGraph) -> FakeNerdGraph:
     """New Relic's NerdGraph on loopback."""
-    _nerdgraph.fresh()
-    _nerdgraph.rows = 1
-    return _nerdgraph
+    return _nerdgraph.fresh()
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +69,7 @@ def _cloudwatch() -> Iterator[FakeCloudWatch]:
 @pytest.fixture
 def cloudwatch(_cloudwatch: FakeCloudWatch) -> FakeCloudWatch:
     """CloudWatch's GetMetricData on loopback, checking every request's signature."""
-    _cloudwatch.fresh()
-    _cloudwatch.token = None
-    return _cloudwatch
+    return _cloudwatch.fresh()
 
 
 AWS_VARIABLES = (
