@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from rollgen.secrets import SecretError, SecretRef, Secrets, is_reference, secret_of
+from rollgen.spec import validate_file
+from testkit.tools import REPO_ROOT
 
 
 def test_the_three_spellings() -> None:
@@ -74,3 +76,12 @@ def test_the_first_place_that_has_it(tmp_path: Path) -> None:
     assert Secrets(environ={"GITHUB_TOKEN": ""}, base=tmp_path).first(places, "API token") == "from-file"
     with pytest.raises(SecretError, match=r"^no API token found \(set \$GITHUB_TOKEN\)$"):
         Secrets(environ={}).first(places[:1], "API token")
+
+
+def test_validate_refuses_a_key_written_out_without_showing_it(tmp_path: Path) -> None:
+    text = (REPO_ROOT / "examples" / "datadog.yaml").read_text()
+    spec = tmp_path / "release.yaml"
+    spec.write_text(text.replace("apiKey: {env: DD_API_KEY}", "apiKey: dd-0123456789abcdef-literal"))
+    (problem,) = validate_file(spec).problems
+    assert problem.message.startswith("spec.gates[1].datadog.apiKey: a secret is never written in the spec")
+    assert "apiKey: {env: DD_API_KEY}" in problem.message and "dd-0123456789abcdef" not in problem.message

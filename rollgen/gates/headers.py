@@ -4,10 +4,12 @@
     >>> secrets = Secrets(environ={"GATE_TOKEN": "Bearer abc-123"})
     >>> request_headers({"Authorization": {"env": "GATE_TOKEN"}, "X-Scope-OrgID": "{{ namespace }}"},
     ...                 {"namespace": "prod"}, secrets)
-    ({'Authorization': 'Bearer abc-123', 'X-Scope-OrgID': 'prod'}, ('Bearer abc-123',))
+    {'Authorization': 'Bearer abc-123', 'X-Scope-OrgID': 'prod'}
 
 A value read from a reference is sent as it is (never templated: a secret is not
-a template) and comes back among the values every message is redacted of.
+a template). Every header value, read or written out, is kept out of the check's
+messages and values (:func:`hidden`): a literal token from before references
+existed is a secret too.
 """
 
 from __future__ import annotations
@@ -24,19 +26,12 @@ from rollgen.redact import redact
 from rollgen.secrets import Secrets, is_reference, secret_of
 
 
-def request_headers(
-    given: Mapping[str, Any], values: Mapping[str, str], secrets: Secrets
-) -> tuple[dict[str, str], tuple[str, ...]]:
-    """The headers to send, and the secret values among them."""
-    headers: dict[str, str] = {}
-    hidden: list[str] = []
-    for name, value in given.items():
-        if is_reference(value):
-            headers[name] = secrets.reveal(secret_of(value), f"header {name}")
-            hidden.append(headers[name])
-        else:
-            headers[name] = render(str(value), values)
-    return headers, tuple(hidden)
+def request_headers(given: Mapping[str, Any], values: Mapping[str, str], secrets: Secrets) -> dict[str, str]:
+    """The headers to send: each literal templated, each reference read."""
+    return {
+        name: secrets.reveal(secret_of(value), f"header {name}") if is_reference(value) else render(str(value), values)
+        for name, value in given.items()
+    }
 
 
 @contextlib.contextmanager

@@ -82,7 +82,7 @@ class Http:
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
         values = context.template_values()
-        headers, _ = request_headers(config["headers"], values, Secrets.of_process(context.root))
+        headers = request_headers(config["headers"], values, Secrets.of_process(context.root))
         # The answer may echo a header (a token in an error page): out of the message and the value kept.
         with hidden(tuple(headers.values())) as hide:
             return hide(self._judged(config, values, headers))

@@ -76,8 +76,8 @@ class Prometheus:
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
         values = context.template_values()
-        headers, secrets = request_headers(config["headers"], values, Secrets.of_process(context.root))
-        with hidden(secrets) as hide:  # Prometheus' error text may echo what it was sent
+        headers = request_headers(config["headers"], values, Secrets.of_process(context.root))
+        with hidden(tuple(headers.values())) as hide:  # Prometheus' error text may echo what it was sent
             return hide(self._judged(config, values, headers))
 
     def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
