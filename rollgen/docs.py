@@ -83,6 +83,9 @@ def _objects(schema: Schema, node: Schema, path: str, root: str, prefix: str) ->
     items = node.get("items")
     if isinstance(items, Mapping):
         yield from _objects(schema, items, f"{path}[]", root, prefix)
+    values = node.get("additionalProperties")
+    if isinstance(values, Mapping):  # the values of a map (a header by reference): ``*`` stands for any key
+        yield from _objects(schema, values, f"{path}.*", root, prefix)
 
 
 def _anchor(heading: str) -> str:
@@ -117,14 +120,14 @@ def _type(schema: Schema, node: Schema, path: str) -> str:
     kind = node.get("type", "any")
     text = " or ".join(kind) if isinstance(kind, list) else str(kind)
     if "properties" in node:
-        return f"object, see [{path}](#{_anchor(path)})"
+        return f"{text}, see [{path}](#{_anchor(path)})"
     if text == "array":
         items = _resolve(schema, node.get("items", {}))
         inner = _type(schema, items, f"{path}[]")
         text = f"list of {inner}"
     elif text == "object" and isinstance(node.get("additionalProperties"), Mapping):
         value = _resolve(schema, node["additionalProperties"])
-        text = f"map of string to {_type(schema, value, path)}"
+        text = f"map of string to {_type(schema, value, f'{path}.*')}"
     limits = _limits(node)
     return f"{text} ({limits})" if limits else text
 

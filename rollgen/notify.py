@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from rollgen.analysis import Phase
 from rollgen.gitops.trailers import Action
+from rollgen.secrets import Secrets
 from rollgen.spec.model import Notifications, Pause, Webhook
 from rollgen.spec.vocabulary import EventKind
 from rollgen.state import RolloutPhase, RolloutState
@@ -284,28 +285,6 @@ def send(
     return Delivery(name, event, False, attempts, problem)
 
 
-def webhook_url(webhook: Webhook, environ: Mapping[str, str], base: Path) -> str:
-    """The webhook's URL from its environment variable or file; raises NotificationError if absent."""
-    if webhook.url_env is not None:
-        url = environ.get(webhook.url_env, "").strip()
-        if not url:
-            raise NotificationError(f"webhook {webhook.name!r}: environment variable {webhook.url_env} is not set")
-        return url
-    assert webhook.url_file is not None
-    path = base / webhook.url_file
-    try:
-        url = path.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise NotificationError(f"webhook {webhook.name!r}: cannot read {path}: {error.strerror}") from None
-    if not url:
-        raise NotificationError(f"webhook {webhook.name!r}: {path} is empty")
-    return url
-
-
-class NotificationError(Exception):
-    """A webhook that cannot be sent to; reported as a warning, never raised out of :meth:`Notifier.emit`."""
-
-
 class Notifier:
     """Sends events to the release's webhooks from a background thread.
 
@@ -328,8 +307,8 @@ class Notifier:
         deadline: float = 15.0,
     ) -> None:
         self._settings = settings
-        self._environ = os.environ if environ is None else environ
-        self._base = base
+        # A webhook's URL is a secret, read when an event is sent (a urlFile relative to ``base``).
+        self._secrets = Secrets(environ=os.environ if environ is None else environ, base=base)
         self._report = report
         self._attempts, self._timeout, self._backoff, self._deadline = attempts, timeout, backoff, deadline
         self._queue: queue.Queue[tuple[Webhook, str, bytes, EventKind, float] | None] = queue.Queue()
@@ -346,7 +325,7 @@ class Notifier:
             if event.kind not in webhook.events:
                 continue
             try:
-                url = webhook_url(webhook, self._environ, self._base)
+                url = self._secrets.reveal(webhook.url, f"webhook {webhook.name!r}")
                 body = json.dumps(BODIES[webhook.kind](event, self._settings.commit_url), sort_keys=True).encode()
             except Exception as error:  # a notification problem must never break a rollout
                 # The URL is not in these messages: reading it or building the body failed.

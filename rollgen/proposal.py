@@ -21,6 +21,7 @@ from rollgen.gitops.repo import Change, Identity, Repo, push_step_branch, step_b
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.proposal_body import pull_request_body
+from rollgen.secrets import Secrets
 from rollgen.spec.model import Release
 from rollgen.state import RolloutState, branch_tip, plan_for, read_state, release_key
 
@@ -37,12 +38,11 @@ class Proposal:
 
 
 def forge_for(repo: Repo, release: Release) -> Forge:
-    """The forge of ``git.pullRequest``, with its token (``tokenEnv``, else ``tokenFile`` in the repository)."""
+    """The forge of ``git.pullRequest``, with its token (``token``; a relative file is in the repository)."""
     settings = release.git.pull_request
     if settings is None:
         raise UsageError(f"{release_key(release)}: git.mode pull-request needs git.pullRequest")
-    file = repo.root() / settings.token_file if settings.token_file else None
-    token = Token.load(env=settings.token_env, file=file)
+    token = Token.load(settings.token, Secrets.of_process(repo.root()))
     # Without an apiURL (None), each forge class uses its public default.
     if settings.provider == "gitlab":
         return GitLab(settings.repository, token, api_url=settings.api_url)

@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
@@ -50,6 +50,8 @@ class WebError(RollgenError):
 class Response:
     status: int
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The answer's headers, names in lower case (``retry-after``)."""
 
     @property
     def text(self) -> str:
@@ -229,7 +231,8 @@ def fetch(
         except urllib.error.HTTPError as error_answer:
             answer, status = error_answer, error_answer.code
         with answer:
-            return Response(status, _read(answer, limit, deadline, shown))
+            body = _read(answer, limit, deadline, shown)
+            return Response(status, body, {name.lower(): value for name, value in answer.headers.items()})
     except WebError as error:
         raise WebError(redact(str(error), secrets=hidden)) from None
     except TimeoutError:

@@ -8,6 +8,7 @@ from typing import Any
 
 from rollgen.analysis import MeasurementPolicy
 from rollgen.gates.kind import GateContext
+from rollgen.gates.metricapi import Clock
 from rollgen.spec.model import Gate
 
 COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
@@ -49,3 +50,21 @@ def context(**overrides: Any) -> GateContext:
     }
     values.update(overrides)
     return GateContext(**values)
+
+
+class FakeClock:
+    """Time for a metric gate's check: a fixed wall clock, and sleeps that are counted, not slept."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+        self.elapsed = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        self.elapsed += seconds
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(now=lambda: self.now, monotonic=lambda: self.elapsed, sleep=self.sleep)

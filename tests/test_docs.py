@@ -34,8 +34,9 @@ def fields(node: Mapping[str, Any], root: Mapping[str, Any]) -> Iterator[str]:
     for name, child in node.get("properties", {}).items():
         yield name
         yield from fields(child, root)
-    if isinstance(node.get("items"), Mapping):
-        yield from fields(node["items"], root)
+    for inner in ("items", "additionalProperties"):
+        if isinstance(node.get(inner), Mapping):
+            yield from fields(node[inner], root)
 
 
 def test_every_schema_field_has_a_row() -> None:

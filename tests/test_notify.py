@@ -18,6 +18,7 @@ from rollgen.decision import Abort, Advance, GateView, Hold, Judgement
 from rollgen.gitops.trailers import Action
 from rollgen.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
 from rollgen.plan import plan_release
+from rollgen.secrets import SecretRef
 from rollgen.spec import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
 from rollgen.state import RolloutPhase, RolloutState
@@ -133,14 +134,16 @@ def test_the_spec_block_loads(tmp_path: Path) -> None:
         "    webhooks:\n"
         "      - {name: chat, kind: slack, urlEnv: SLACK_URL, events: [aborted, completed]}\n"
         "      - {name: audit, kind: json, urlFile: /run/secrets/audit-url}\n"
+        "      - {name: ops, kind: json, url: {file: /run/secrets/ops-url}}\n"
     )
     spec = tmp_path / "release.yaml"
     spec.write_text(text)
     release = load_release(spec)
     assert release.notifications is not None
-    chat, audit = release.notifications.webhooks
-    assert chat.events == {"aborted", "completed"} and chat.url_env == "SLACK_URL"
-    assert audit.url_file == "/run/secrets/audit-url" and "step" in audit.events
+    chat, audit, ops = release.notifications.webhooks
+    assert chat.events == {"aborted", "completed"} and chat.url == SecretRef(env="SLACK_URL")
+    assert audit.url == SecretRef(file="/run/secrets/audit-url") and "step" in audit.events
+    assert ops.url == SecretRef(file="/run/secrets/ops-url")  # the one spelling every secret has
 
 
 def test_a_url_in_the_spec_is_refused(tmp_path: Path) -> None:
@@ -205,7 +208,7 @@ def receiver() -> Iterator[tuple[Receiver, ThreadingHTTPServer]]:
 
 
 def notifier(kind: str, url: str, lines: list[str], **timing: float) -> Notifier:
-    settings = Notifications((Webhook("chat", kind, frozenset({"started", "aborted"}), url_env="HOOK"),))  # type: ignore[arg-type]
+    settings = Notifications((Webhook("chat", kind, frozenset({"started", "aborted"}), url=SecretRef(env="HOOK")),))  # type: ignore[arg-type]
     return Notifier(settings, environ={"HOOK": url}, report=lines.append, **timing)  # type: ignore[arg-type]
 
 
@@ -302,7 +305,7 @@ def test_a_redirect_to_another_origin_is_not_followed(receiver: tuple[Receiver, 
 
 def test_a_missing_url_is_reported_and_never_raised() -> None:
     lines: list[str] = []
-    settings = Notifications((Webhook("chat", "slack", frozenset({"aborted"}), url_env="UNSET_HOOK"),))
+    settings = Notifications((Webhook("chat", "slack", frozenset({"aborted"}), url=SecretRef(env="UNSET_HOOK")),))
     sender = Notifier(settings, environ={}, report=lines.append)
     sender.emit(EVENT)
     sender.close()
@@ -312,7 +315,7 @@ def test_a_missing_url_is_reported_and_never_raised() -> None:
 def test_the_url_is_read_from_a_file(tmp_path: Path, receiver: tuple[Receiver, ThreadingHTTPServer]) -> None:
     got, server = receiver
     (tmp_path / "url").write_text(url_of(server) + "\n")
-    settings = Notifications((Webhook("audit", "json", frozenset({"aborted"}), url_file="url"),))
+    settings = Notifications((Webhook("audit", "json", frozenset({"aborted"}), url=SecretRef(file="url")),))
     with Notifier(settings, base=tmp_path) as sender:
         sender.emit(EVENT)
     assert [b["release"] for b in got.bodies] == ["prod/web"]

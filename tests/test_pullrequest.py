@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.plan import plan_release
 from rollgen.proposal import pending_pull_request
 from rollgen.proposal_body import pull_request_body
+from rollgen.secrets import SecretRef
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.git import clone, git
@@ -52,7 +54,7 @@ def setup(daemon: GitDaemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     bare = daemon.base / f"{tmp_path.name}.git"
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     with serve(FakeGitHub("acme", "gitops", TOKEN, bare)) as api:
-        pr = {"repository": "acme/gitops", "apiURL": api.url, "tokenEnv": TOKEN_ENV}
+        pr = {"repository": "acme/gitops", "apiURL": api.url, "token": {"env": TOKEN_ENV}}
         spec = write_spec(work, strategy=canary([25, 50]), extra_git={"mode": "pull-request", "pullRequest": pr})
         yield Setup(work, bare, spec, api)
 
@@ -240,3 +242,22 @@ def test_a_diff_holding_a_fence_cannot_close_its_own(tmp_path: Path) -> None:
     body = _body(tmp_path, "+```\n+text\n")
     assert "````diff\n+```\n+text\n````" in body
     assert "No file changes" in _body(tmp_path, "")
+
+
+@pytest.mark.parametrize(
+    ("given", "places"),
+    [
+        ({"token": {"file": "/run/secrets/forge"}}, (SecretRef(file="/run/secrets/forge"),)),
+        ({}, (SecretRef(env="GITHUB_TOKEN"),)),
+        # The older spelling keeps its order: the variable, else the file.
+        (
+            {"tokenEnv": "GL_TOKEN", "tokenFile": "keys/forge"},
+            (SecretRef(env="GL_TOKEN"), SecretRef(file="keys/forge")),
+        ),
+    ],
+)
+def test_where_the_token_is_read(tmp_path: Path, given: dict[str, Any], places: tuple[SecretRef, ...]) -> None:
+    pr = {"repository": "acme/gitops", **given}
+    spec = write_spec(make_repo(tmp_path / "repo"), extra_git={"mode": "pull-request", "pullRequest": pr})
+    settings = load_release(spec).git.pull_request
+    assert settings is not None and settings.token == places

@@ -11,7 +11,9 @@ is set is an Error. ``requestBody`` (templated) is sent as the request's body.
 ``bodyRegex`` is RE2 syntax (:mod:`rollgen.pattern`): matched in linear
 time, so the timeout holds whatever the pattern. Redirects are followed only
 within the URL's origin, and credentials (URL userinfo, sent as basic auth;
-credential-like query values; header values) never appear in a message.
+credential-like query values; header values) never appear in a message. A header's
+value is written out or read when sent (``{env: NAME}``, ``{file: PATH}``, see
+:mod:`rollgen.secrets`); a reference that gives no value is an Error naming it.
 
     spec: {url: "http://podinfo-canary.prod:9898/healthz", body: "ok"}
 """
@@ -26,11 +28,13 @@ from types import MappingProxyType
 from typing import Any
 
 from rollgen.analysis import Phase, Result
+from rollgen.gates.headers import hidden, request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
 from rollgen.pattern import PatternError, compile_pattern
 from rollgen.redact import redact
+from rollgen.secrets import Secrets
 from rollgen.web import fetch
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(-?[0-9]+)\]|\[(?:'([^']*)'|\"([^\"]*)\")\]")
@@ -78,8 +82,13 @@ class Http:
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
         values = context.template_values()
+        headers = request_headers(config["headers"], values, Secrets.of_process(context.root))
+        # The answer may echo a header (a token in an error page): out of the message and the value kept.
+        with hidden(tuple(headers.values())) as hide:
+            return hide(self._judged(config, values, headers))
+
+    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
         url = render(config["url"], values)
-        headers = {name: render(str(value), values) for name, value in config["headers"].items()}
         body = render(config["requestBody"], values).encode() if "requestBody" in config else None
         pattern = None
         if "bodyRegex" in config:

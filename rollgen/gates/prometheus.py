@@ -11,7 +11,10 @@ check, not a measurement of the app. Redirects are followed only within the
 address's origin (see :mod:`rollgen.web`).
 
     spec: {address: http://127.0.0.1:9090, query: 'sum(rate(...{version="{{ version }}"}[1m]))',
-           headers: {Authorization: "Bearer ..."}}
+           headers: {Authorization: {env: PROMETHEUS_TOKEN}}}
+
+A header's value is written out or read when sent (``{env: NAME}``, ``{file: PATH}``,
+see :mod:`rollgen.secrets`); a reference that gives no value is an Error naming it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from types import MappingProxyType
 from typing import Any
 
 from rollgen.analysis import Phase, Result
+from rollgen.gates.headers import hidden, request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
 from rollgen.redact import redact
+from rollgen.secrets import Secrets
 from rollgen.web import fetch
 
 
@@ -70,10 +75,14 @@ class Prometheus:
     conditions: bool = True
 
     def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
-        timeout = float(config["timeout"])
         values = context.template_values()
+        headers = request_headers(config["headers"], values, Secrets.of_process(context.root))
+        with hidden(tuple(headers.values())) as hide:  # Prometheus' error text may echo what it was sent
+            return hide(self._judged(config, values, headers))
+
+    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
+        timeout = float(config["timeout"])
         query = render(config["query"], values)
-        headers = {name: render(str(value), values) for name, value in config["headers"].items()}
         # Prometheus gets the timeout too, so a heavy query is cut short server-side: as plain seconds, which
         # it reads exactly, where its own duration strings have no fractions (a 1.5s gate timeout is bad_data).
         params = urllib.parse.urlencode({"query": query, "timeout": repr(timeout)})

@@ -7,7 +7,7 @@ commit, before the step's own waits) and whether it takes
 read these facts without loading any implementation.
 
     >>> sorted(FACTS)
-    ['argocd', 'command', 'flux', 'http', 'kubernetes', 'prometheus']
+    ['argocd', 'cloudWatch', 'command', 'datadog', 'flux', 'http', 'kubernetes', 'newRelic', 'prometheus']
     >>> [name for name, facts in FACTS.items() if facts.liveness]
     ['argocd', 'flux', 'kubernetes']
 
@@ -42,8 +42,8 @@ class KindFacts:
 
     @property
     def module(self) -> str:
-        """The module whose ``KIND`` implements it."""
-        return f"rollgen.gates.{self.name}"
+        """The module whose ``KIND`` implements it (module names are lower case: ``newRelic`` in ``newrelic``)."""
+        return f"rollgen.gates.{self.name.lower()}"
 
 
 FACTS: Final[Mapping[str, KindFacts]] = MappingProxyType(
@@ -55,6 +55,9 @@ FACTS: Final[Mapping[str, KindFacts]] = MappingProxyType(
             KindFacts(name="kubernetes", liveness=True),
             KindFacts(name="prometheus", conditions=True),
             KindFacts(name="http", conditions=True),
+            KindFacts(name="datadog", conditions=True),
+            KindFacts(name="newRelic", conditions=True),
+            KindFacts(name="cloudWatch", conditions=True),
             KindFacts(name="command"),
         )
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Final
+from typing import Any, Final
 
 from rollgen.errors import RollgenError
 
@@ -51,3 +51,18 @@ def render(text: str, values: Mapping[str, str]) -> str:
         return values[name]
 
     return _PLACEHOLDER.sub(substitute, text)
+
+
+def render_strings(data: Any, values: Mapping[str, str]) -> Any:
+    """``data`` (strings, and lists and mappings holding them) with every string rendered; other values as they are.
+
+    >>> render_strings({"a": "x{{ step }}", "b": [1, "{{ step }}"]}, {"step": "2"})
+    {'a': 'x2', 'b': [1, '2']}
+    """
+    if isinstance(data, str):
+        return render(data, values)
+    if isinstance(data, Mapping):
+        return {key: render_strings(value, values) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [render_strings(value, values) for value in data]
+    return data

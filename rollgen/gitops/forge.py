@@ -5,7 +5,7 @@ In pull-request mode each step is pushed to its own branch
 :meth:`Forge.open_pull_request`; merging it is the approval, which the
 controller notices with :meth:`Forge.get_pull_request`::
 
-    forge = GitHub("acme", "gitops", Token.load(env="GITHUB_TOKEN"))
+    forge = GitHub("acme", "gitops", Token.load((SecretRef(env="GITHUB_TOKEN"),), Secrets.of_process()))
     pushed = push_step_branch(repo, "origin", "main", change)
     pr = forge.find_open(pushed.name) or forge.open_pull_request(pushed.name, "main", title, body)
     ...
@@ -30,17 +30,16 @@ slowly the server sends.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 from rollgen.errors import UsageError
 from rollgen.gitops.errors import ForgeError
 from rollgen.redact import redact
+from rollgen.secrets import SecretError, SecretRef, Secrets
 from rollgen.web import WebError, fetch
 
 PullState = Literal["open", "closed", "merged"]
@@ -119,17 +118,12 @@ class Token:
         self._value = value
 
     @classmethod
-    def load(cls, *, env: str | None = None, file: str | Path | None = None) -> Token:
-        """Read the token from environment variable ``env``, else from ``file``."""
-        if env and os.environ.get(env, "").strip():
-            return cls(os.environ[env])
-        if file is not None:
-            try:
-                return cls(Path(file).read_text())
-            except OSError as exc:
-                raise UsageError(f"cannot read the API token file {file}: {exc.strerror}") from None
-        where = " or ".join(w for w in (f"${env}" if env else "", str(file) if file else "") if w)
-        raise UsageError(f"no API token found (set {where or 'a token'})")
+    def load(cls, places: Sequence[SecretRef], secrets: Secrets) -> Token:
+        """The token at the first of ``places`` that has it (a variable that is not set is passed over)."""
+        try:
+            return cls(secrets.first(places, "API token"))
+        except SecretError as error:
+            raise UsageError(str(error)) from None
 
     def reveal(self) -> str:
         """The secret itself: only for the Authorization header."""

@@ -19,6 +19,7 @@ from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.gates.template import placeholders
 from rollgen.names import MAX_NAME, slug, workload_name
 from rollgen.replicas import routed_canary_replicas
+from rollgen.spec.gatekinds import check_gate_settings
 from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
 from rollgen.spec.yamldoc import Document, JsonPath
 
@@ -216,27 +217,15 @@ def check_gates(doc: Document) -> Iterator[Problem]:
             if key not in gate:
                 continue
             if kind not in condition_kinds():
-                applies = " and ".join(condition_kinds())
+                applies = ", ".join(condition_kinds())
                 yield doc.problem(
                     ("spec", "gates", i, key), f"{key} applies to {applies} gates, not {kind}", at_key=True
                 )
             elif isinstance(gate[key], str):
                 yield from _condition_problems(doc, ("spec", "gates", i, key), gate[key])
-        regex = gate[kind].get("bodyRegex") if isinstance(gate[kind], dict) else None
-        if isinstance(regex, str):
-            yield from _pattern_problems(doc, ("spec", "gates", i, kind, "bodyRegex"), regex)
         count = gate.get("count")
         if isinstance(count, int) and count > 1 and "interval" not in gate:
             yield doc.problem(("spec", "gates", i, "count"), "count > 1 needs an interval between measurements")
-
-
-def _pattern_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.pattern import PatternError, compile_pattern
-
-    try:
-        compile_pattern(text)
-    except PatternError as exc:
-        yield doc.problem(where, f"bodyRegex: {exc}")
 
 
 def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
@@ -477,6 +466,7 @@ CHECKS: tuple[Check, ...] = (
     check_paths,
     check_durations,
     check_gates,
+    check_gate_settings,
     check_gate_references,
     check_canary,
     check_bounds,

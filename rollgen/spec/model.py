@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 from rollgen.analysis import MeasurementPolicy
 from rollgen.durations import parse_duration
+from rollgen.secrets import SecretRef
 from rollgen.spec.vocabulary import GATE_KINDS
 
 IntOrPercent: TypeAlias = int | str
@@ -185,8 +186,8 @@ class PullRequestSettings:
     repository: str
     provider: Literal["github", "gitlab"] = "github"
     api_url: str | None = None
-    token_env: str = "GITHUB_TOKEN"
-    token_file: str | None = None
+    token: tuple[SecretRef, ...] = (SecretRef(env="GITHUB_TOKEN"),)
+    """Where the API token is read, the first that has it (``tokenEnv``, else ``tokenFile``)."""
 
 
 @dataclass(frozen=True)
@@ -422,10 +423,17 @@ def _git(data: Mapping[str, Any]) -> GitSettings:
             repository=pr["repository"],
             provider=pr.get("provider", "github"),
             api_url=pr.get("apiURL"),
-            token_env=pr.get("tokenEnv", "GITHUB_TOKEN"),
-            token_file=pr.get("tokenFile"),
+            token=_token(pr),
         ),
     )
+
+
+def _token(pr: Mapping[str, Any]) -> tuple[SecretRef, ...]:
+    if "token" in pr:
+        return (SecretRef(**pr["token"]),)
+    # The older spelling: the variable (GITHUB_TOKEN unless named), else the file.
+    file = pr.get("tokenFile")
+    return (SecretRef(env=pr.get("tokenEnv", "GITHUB_TOKEN")), *((SecretRef(file=file),) if file else ()))
 
 
 # --- notifications (spec.notifications; sent by rollgen.notify) ---
@@ -433,13 +441,12 @@ def _git(data: Mapping[str, Any]) -> GitSettings:
 
 @dataclass(frozen=True)
 class Webhook:
-    """One receiver: its body ``kind`` (slack | json), the events it wants, its URL's source (env or file)."""
+    """One receiver: its body ``kind`` (slack | json), the events it wants, where its URL is read (a secret)."""
 
     name: str
     kind: Literal["slack", "json"]
     events: frozenset[str]
-    url_env: str | None = None
-    url_file: str | None = None
+    url: SecretRef
 
 
 @dataclass(frozen=True)
@@ -459,8 +466,7 @@ def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
                 name=w["name"],
                 kind=w["kind"],
                 events=frozenset(w.get("events", EVENT_KINDS)),
-                url_env=w.get("urlEnv"),
-                url_file=w.get("urlFile"),
+                url=SecretRef(**w["url"]) if "url" in w else SecretRef(env=w.get("urlEnv"), file=w.get("urlFile")),
             )
             for w in data.get("webhooks", ())
         ),

@@ -80,8 +80,10 @@ def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[C
     named += [
         (("spec", "source", "helm", "values", i), v) for i, v in enumerate(values if isinstance(values, list) else ())
     ]
-    token = ("spec", "git", "pullRequest", "tokenFile")
-    named.append((token, _get(spec_data, "git", "pullRequest", "tokenFile")))
+    named.append((("spec", "git", "pullRequest", "tokenFile"), _get(spec_data, "git", "pullRequest", "tokenFile")))
+    token_file = _get(spec_data, "git", "pullRequest", "token", "file")
+    if isinstance(token_file, str) and not token_file.startswith("/"):  # a relative one is read in the repository
+        named.append((("spec", "git", "pullRequest", "token", "file"), token_file))
     reads += [Claim(posixpath.normpath(v), doc.problem(w, str(w[-1]))) for w, v in named if isinstance(v, str)]
     return out, tuple(reads)
 

@@ -63,6 +63,8 @@ def schema_problems(document: Document, kind: str = "release") -> list[Problem]:
                 )
             continue
         message = f"{_field(where)}: {_message(error, error_kind, node)}"
+        if error_kind == "Type" and list(error.schema_path[:2]) == ["definitions", "secretRef"]:
+            message = f"{_field(where)}: {_by_reference(where, kind)}"  # never the message above: it quotes the value
         if error_kind == "Type" and "string" in _types(node, kind) and where in document.numbers:
             text = document.numbers[where]
             message = f'{_field(where)}: YAML reads an unquoted {text} as a number; quote it: "{text}"'
@@ -125,6 +127,17 @@ def _message(error: Any, kind: str, node: dict[str, Any]) -> str:
     if kind == "MinItems":
         return f"needs at least {node['minItems']} entries, has {len(error.instance)}"
     return str(error.message)
+
+
+def _by_reference(where: JsonPath, kind: str) -> str:
+    """What to write instead of a secret written out (which is not shown: validate's output goes to CI logs)."""
+    name = where[-1]
+    example = next(iter(_node_at(where, kind).get("examples", ())), {"env": "NAME"})
+    return (
+        f"a secret is never written in the spec (value not shown): write where it is read when used, "
+        f"{name}: {{env: {example['env']}}} (an environment variable) or {name}: {{file: PATH}} (a file, "
+        "e.g. a mounted Secret)"
+    )
 
 
 def _types(node: dict[str, Any], kind: str) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +188,30 @@ def test_a_header_value_that_cannot_be_sent_is_never_echoed(health_app: HealthAp
     result = check(health_app, {"headers": {"X-Api-Key": f"{SECRET}\n"}})
     assert result.phase is Phase.ERROR
     assert "header X-Api-Key" in result.message and SECRET not in result.message
+
+
+def test_a_header_by_reference_is_read_when_sent_and_never_shown(
+    health_app: HealthApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATE_TOKEN", f"Bearer {SECRET}")
+    (tmp_path / "api-key").write_text(f"{SECRET}-2\n")  # a mounted Secret's file ends in a line break
+    health_app.answer(401, f"token bearer {SECRET.lower()} and key {SECRET.upper()}-2 rejected\n")
+    config = {
+        "url": health_app.url + "/healthz",
+        "headers": {"Authorization": {"env": "GATE_TOKEN"}, "X-Api-Key": {"file": "api-key"}},
+        "expectedStatus": [401],
+        "body": "ok",
+    }
+    result = measure(gate("http", config), context(root=str(tmp_path)))
+    assert health_app.seen_headers[0]["Authorization"] == f"Bearer {SECRET}"
+    assert health_app.seen_headers[0]["X-Api-Key"] == f"{SECRET}-2"
+    assert result.phase is Phase.FAILED
+    assert SECRET.lower() not in result.message.lower(), result.message  # the echo, whatever its case
+    assert SECRET.lower() not in str(result.value).lower()  # nor in the value the notes keep
+
+
+def test_a_header_whose_variable_is_unset_is_an_error_naming_it(health_app: HealthApp) -> None:
+    result = check(health_app, {"headers": {"Authorization": {"env": "ROLLGEN_UNSET_GATE_TOKEN"}}})
+    assert result.phase is Phase.ERROR
+    assert result.message == "test-http: header Authorization: environment variable ROLLGEN_UNSET_GATE_TOKEN is not set"
+    assert health_app.seen_paths == []

@@ -168,6 +168,24 @@ def test_headers_are_templated_and_sent(health_app: HealthApp) -> None:
     assert health_app.seen_paths[0].startswith("/api/v1/query?query=up&timeout=15.0")
 
 
+def test_a_header_by_reference_is_sent_and_an_echo_of_it_is_never_shown(
+    health_app: HealthApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_TOKEN", "Bearer prom-0123456789-SECRET")
+    health_app.answer(401, {"status": "error", "errorType": "auth", "error": "bad token prom-0123456789-secret"})
+    spec = gate(
+        "prometheus",
+        {"address": health_app.url, "query": "up", "headers": {"Authorization": {"env": "PROMETHEUS_TOKEN"}}},
+    )
+    result = measure(spec, context())
+    assert health_app.seen_headers[0]["Authorization"] == "Bearer prom-0123456789-SECRET"
+    assert result.phase is Phase.ERROR and "HTTP 401, auth: bad token ***" in result.message
+    monkeypatch.delenv("PROMETHEUS_TOKEN")
+    assert measure(spec, context()).message.endswith(
+        "header Authorization: environment variable PROMETHEUS_TOKEN is not set"
+    )
+
+
 def test_something_that_is_not_prometheus_is_an_error(health_app: HealthApp) -> None:
     health_app.answer(200, "<html>login</html>")
     result = measure(

@@ -25,10 +25,12 @@ def test_every_kind_the_spec_knows_is_registered_under_its_own_name() -> None:
 
 def test_an_unknown_kind_names_the_known_ones() -> None:
     with pytest.raises(
-        GateError, match="unknown gate kind 'datadog'; known kinds: argocd, command, flux, http, kubernetes, prometheus"
+        GateError,
+        match="unknown gate kind 'graphite'; known kinds: argocd, cloudWatch, command, datadog, flux, http, "
+        "kubernetes, newRelic, prometheus",
     ):
-        kind_of("datadog")
-    result = measure(gate("datadog", {}), context())
+        kind_of("graphite")
+    result = measure(gate("graphite", {}), context())
     assert result.phase is Phase.ERROR and "unknown gate kind" in result.message
 
 

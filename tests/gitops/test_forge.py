@@ -13,6 +13,7 @@ from rollgen.gitops.errors import ForgeError
 from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
 from rollgen.gitops.repo import Change, Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.secrets import SecretRef, Secrets
 from testkit.gateservers import StreamingApp
 from testkit.git import clone, git
 from testkit.gitservers import FakeGitHub, FakeGitLab, GitDaemon, serve
@@ -80,16 +81,16 @@ def test_unreachable_api_is_a_clean_error() -> None:
     assert SENTINEL not in str(caught.value)
 
 
-def test_token_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROLLGEN_TEST_TOKEN", SENTINEL)
-    assert Token.load(env="ROLLGEN_TEST_TOKEN").reveal() == SENTINEL
+def test_token_from_environment_or_file(tmp_path: Path) -> None:
+    variable, file = SecretRef(env="ROLLGEN_TEST_TOKEN"), SecretRef(file="token")
+    assert Token.load((variable,), Secrets(environ={"ROLLGEN_TEST_TOKEN": SENTINEL})).reveal() == SENTINEL
     (tmp_path / "token").write_text(SENTINEL + "\n")
-    monkeypatch.delenv("ROLLGEN_TEST_TOKEN")
-    assert Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "token").reveal() == SENTINEL
-    with pytest.raises(UsageError, match=r"cannot read the API token file .*absent"):
-        Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "absent")
+    unset = Secrets(environ={}, base=tmp_path)
+    assert Token.load((variable, file), unset).reveal() == SENTINEL  # the variable is unset: the file
+    with pytest.raises(UsageError, match=r"API token: cannot read .*absent"):
+        Token.load((variable, SecretRef(file="absent")), unset)
     with pytest.raises(UsageError, match=r"no API token found \(set \$ROLLGEN_TEST_TOKEN\)"):
-        Token.load(env="ROLLGEN_TEST_TOKEN")
+        Token.load((variable,), unset)
 
 
 def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
@@ -153,7 +154,7 @@ def test_gitlab_closes_a_merge_request_with_a_note() -> None:
 
 def test_a_token_file_with_windows_line_ends_is_read_without_them(tmp_path: Path) -> None:
     (tmp_path / "token").write_bytes(SENTINEL.encode() + b"\r\n")
-    assert Token.load(file=tmp_path / "token").reveal() == SENTINEL
+    assert Token.load((SecretRef(file=str(tmp_path / "token")),), Secrets.of_process()).reveal() == SENTINEL
 
 
 @pytest.mark.parametrize(
@@ -164,9 +165,10 @@ def test_a_token_that_cannot_go_in_a_header_is_refused_on_load_without_showing_i
 ) -> None:
     monkeypatch.setenv("ROLLGEN_TEST_TOKEN", raw)
     (tmp_path / "token").write_text(raw, encoding="utf-8")
-    for load in (lambda: Token.load(env="ROLLGEN_TEST_TOKEN"), lambda: Token.load(file=tmp_path / "token")):
+    secrets = Secrets.of_process(tmp_path)
+    for place in (SecretRef(env="ROLLGEN_TEST_TOKEN"), SecretRef(file="token")):
         with pytest.raises(UsageError, match="API token") as caught:
-            load()
+            Token.load((place,), secrets)
         assert SENTINEL not in str(caught.value) and "ghp_" not in str(caught.value)
 
 

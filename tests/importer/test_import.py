@@ -421,6 +421,101 @@ def test_an_argo_decimal_duration_validates_as_imported(tmp_path: Path) -> None:
     imported(tmp_path, tmp_path / "rollout.yaml")
 
 
+def test_datadog_new_relic_and_cloudwatch_templates_become_their_gates_with_keys_by_reference(tmp_path: Path) -> None:
+    manifests = rollout(4, 1, [25]).replace(
+        "        - pause: {duration: 1m}\n",
+        "        - analysis:\n            templates: [{templateName: providers}]\n"
+        "            args: [{name: service, value: web}, {name: token, valueFrom: {secretKeyRef: {name: t, key: k}}}]\n",
+    )
+    manifests += textwrap.dedent(
+        """\
+        ---
+        apiVersion: argoproj.io/v1alpha1
+        kind: AnalysisTemplate
+        metadata: {name: providers}
+        spec:
+          args: [{name: service}, {name: token}]
+          metrics:
+            - name: dd
+              interval: 30s
+              failureLimit: 2
+              successCondition: result < 10
+              provider:
+                datadog:
+                  apiVersion: v2
+                  interval: 5m
+                  requestTimeout: 20s
+                  secretRef: {name: dd-keys, namespaced: true}
+                  queries:
+                    a: sum:requests.errors{service:{{args.service}}}.as_count()
+                    b: sum:requests{service:{{args.service}}}.as_count()
+                  formula: "a / b"
+            - name: nr
+              successCondition: result.errors < 1
+              provider:
+                newRelic:
+                  profile: nr-profile
+                  timeout: 10
+                  query: "SELECT count(*) AS errors FROM Transaction WHERE appName = '{{args.service}}'"
+            - name: cw
+              successCondition: result[0].Values[0] <= 0.01
+              provider:
+                cloudWatch:
+                  interval: 30m
+                  metricDataQueries:
+                    - {id: rate, expression: errors / requests}
+                    - id: errors
+                      returnData: false
+                      metricStat:
+                        metric: {namespace: app, metricName: errors, dimensions: [{name: service, value: "{{args.service}}"}]}
+                        period: "300"
+                        stat: Sum
+                        unit: Count
+            - name: guarded
+              provider:
+                web:
+                  url: http://{{args.service}}/status
+                  headers: [{key: Authorization, value: "Bearer {{args.token}}"}]
+        """
+    )
+    (tmp_path / "rollout.yaml").write_text(manifests)
+    done, out = imported(tmp_path, tmp_path / "rollout.yaml", version="1.1.0")
+    assert done.returncode == 0, done.stderr
+    assert rollgen("validate", out / "release.yaml", cwd=tmp_path).returncode == 0
+    check_notes_point_at_their_keys(done.stdout)
+    release = load_release(out / "release.yaml")
+    datadog, newrelic = release.gate("providers-dd"), release.gate("providers-nr")
+    cloudwatch, web = release.gate("providers-cw"), release.gate("providers-guarded")
+    assert datadog.config == {
+        "apiVersion": "v2",
+        "queries": {"a": "sum:requests.errors{service:web}.as_count()", "b": "sum:requests{service:web}.as_count()"},
+        "formula": "a / b",
+        "interval": "5m",
+        "apiKey": {"env": "DD_API_KEY"},
+        "appKey": {"env": "DD_APP_KEY"},
+    }
+    assert (datadog.policy.timeout, datadog.policy.failure_limit, datadog.success_condition) == (20.0, 2, "result < 10")
+    assert newrelic.config == {
+        "accountId": {"env": "NEW_RELIC_ACCOUNT_ID"},
+        "query": "SELECT count(*) AS errors FROM Transaction WHERE appName = 'web'",
+        "apiKey": {"env": "NEW_RELIC_API_KEY"},
+    }
+    assert newrelic.policy.timeout == 10.0
+    stat = cloudwatch.config["metricDataQueries"][1]["metricStat"]
+    assert cloudwatch.config["interval"] == "30m" and stat["period"] == 300
+    assert stat["metric"]["dimensions"] == [{"name": "service", "value": "web"}]
+    assert web.config["headers"] == {"Authorization": {"env": "TOKEN"}}
+    for said in (
+        r"datadog keys: Argo Rollouts reads them from the Secret dd-keys .* rollgen reads \$DD_API_KEY and \$DD_APP_KEY",
+        r"newRelic: Argo Rollouts reads the account and key from the Secret nr-profile .* \$NEW_RELIC_API_KEY",
+        r"cloudWatch: credentials and the region come from the standard AWS sources",
+        r"header Authorization takes argument token from the cluster: rollgen reads the whole header value from "
+        r"\$TOKEN where it runs \(set it to 'Bearer <token>'\)",
+    ):
+        assert re.search(said, done.stdout), said
+    assert "secretKeyRef" not in (out / "release.yaml").read_text()
+
+
 def test_imported_release_renders_a_step_kustomize_builds(tmp_path: Path) -> None:
     """The imported base is a real base: rollgen renders a step from it and kustomize builds it."""
     example = shared_data() / "flagger" / "artifacts" / "examples" / "linkerd-canary.yaml"
