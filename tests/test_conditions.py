@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rollgen.conditions import ConditionError, parse
+from rollgen.gates.conditions import ConditionError, parse
 
 # (condition, result, expected)
 TRUE_AND_FALSE = [
@@ -134,6 +134,6 @@ def test_a_parsed_condition_is_reusable_and_keeps_its_text() -> None:
 
 def test_importing_conditions_stays_light() -> None:
     # The spec validator parses every condition: this import must not drag in anything heavy.
-    code = "import sys, rollgen.conditions; print(sorted(m for m in sys.modules if m.split('.')[0] in {'kubernetes', 'jinja2', 'yaml', 'ruamel', 'urllib3', 'json'}))"
+    code = "import sys, rollgen.gates.conditions; print(sorted(m for m in sys.modules if m.split('.')[0] in {'kubernetes', 'jinja2', 'yaml', 'ruamel', 'urllib3', 'json'}))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"

@@ -28,7 +28,7 @@ import math
 from typing import Any
 
 from rollgen.analysis import Phase, Result
-from rollgen.conditions import ConditionError, parse
+from rollgen.gates.conditions import ConditionError, parse
 
 
 def _evaluate(role: str, text: str, value: Any) -> bool:

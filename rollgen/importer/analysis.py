@@ -207,7 +207,7 @@ def _substitute(text: str, args: Mapping[str, str | None]) -> str | None:
 
 def _condition(text: str) -> str | None:
     """``text`` when rollgen's condition language parses it, else ``None``."""
-    from rollgen.conditions import ConditionError, parse
+    from rollgen.gates.conditions import ConditionError, parse
 
     try:
         parse(text)

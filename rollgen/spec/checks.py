@@ -250,7 +250,7 @@ def _pattern_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Pro
 
 
 def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.conditions import ConditionError, parse
+    from rollgen.gates.conditions import ConditionError, parse
 
     try:
         parse(text)

@@ -36,11 +36,11 @@ convenience: a one-element list next to a number stands for its element, so
     >>> parse("result >= ")
     Traceback (most recent call last):
     ...
-    rollgen.conditions.ConditionError: offset 10: expected a value, found end of condition
+    rollgen.gates.conditions.parser.ConditionError: offset 10: expected a value, found end of condition
     >>> parse("result[1] > 0").evaluate([0.5])
     Traceback (most recent call last):
     ...
-    rollgen.conditions.ConditionError: offset 6: index 1 out of range for a list of 1
+    rollgen.gates.conditions.parser.ConditionError: offset 6: index 1 out of range for a list of 1
 
 This module imports nothing heavy: the spec validator parses every condition.
 """
@@ -452,7 +452,7 @@ class Condition:
         >>> parse("result").evaluate(1.0)
         Traceback (most recent call last):
         ...
-        rollgen.conditions.ConditionError: offset 0: a condition must be true or false, got a number
+        rollgen.gates.conditions.parser.ConditionError: offset 0: a condition must be true or false, got a number
         """
         value = _evaluate(self.root, result)
         if not isinstance(value, bool):
@@ -466,6 +466,6 @@ def parse(text: str) -> Condition:
     >>> parse("result > 1 &&").root
     Traceback (most recent call last):
     ...
-    rollgen.conditions.ConditionError: offset 13: expected a value, found end of condition
+    rollgen.gates.conditions.parser.ConditionError: offset 13: expected a value, found end of condition
     """
     return Condition(text, _Parser(text).parse())
