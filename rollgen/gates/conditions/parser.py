@@ -1,471 +1,409 @@
-"""The small, safe expression language of ``successCondition`` and ``failureCondition``.
+"""Parse a condition the way expr-lang parses it, and refuse what rollgen does not run.
 
-A condition is judged against one variable, ``result``: a float (a Prometheus
-scalar), a list of floats (a Prometheus vector), a string, or whatever JSON an
-HTTP gate's ``jsonPath`` picked (dict, list, string, number, bool, null). It is
-tokenized, parsed and interpreted here, never handed to ``eval``: a condition
-can read ``result`` and nothing else.
+The grammar and the precedences are expr-lang's (parser/parser.go and
+parser/operator), lowest first::
 
-    >>> parse("result >= 0.99").evaluate(0.995)
-    True
-    >>> parse("len(result) > 0 && result[0] < 0.9").evaluate([0.5, 0.7])
-    True
-    >>> parse("result.status == 'ok' or not isNaN(result.value)").evaluate({"status": "down", "value": 1})
-    True
+    ?:  ternary (a ? b : c, and a ?: b)        ==  !=  <  >  <=  >=  in  matches
+    or  ||                                      contains  startsWith  endsWith (and not in, not matches...)
+    and &&                                      ..   + -   * / %   ** ^ (right)   ?? (tightest)
+    unary: not ! (below comparisons: `not a == b` is `(not a) == b`), - + (above * /)
 
-Grammar (lowest precedence first)::
+``1 < result < 3`` is ``1 < result && result < 3``, as in expr-lang.
+Postfix: ``.name``, ``[index]`` (negative counts from the end), ``?.name`` and
+``?.[index]`` (nil when the value on the left is nil). A predicate is
+``{...}`` or a bare expression; in it ``#`` is the element and ``.field``
+reads the element's field; ``#index`` is the position, in ``map``.
 
-    or      := and (("||" | "or") and)*
-    and     := not (("&&" | "and") not)*
-    not     := ("!" | "not") not | compare
-    compare := unary (("==" | "!=" | "<" | "<=" | ">" | ">=") unary)?
-    unary   := "-" unary | postfix
-    postfix := primary ("[" or "]" | "." NAME)*
-    primary := NUMBER | STRING | true | false | null | result
-             | len "(" or ")" | isNaN "(" or ")" | "(" or ")"
+Refused, each by name: an unknown name or function (the one variable is
+``result``), ``let``, ``if``, ``;``, the pipe ``|``, map literals, slices
+``a[1:2]``, methods ``x.f()``, bytes literals, ``$env``, and expr-lang builtins
+rollgen does not run (``upper``, ``now``...): a condition either means in
+rollgen what it means in Argo Rollouts, or ``validate`` says why not.
 
-Types are strict, because a condition that quietly coerces is one that quietly
-passes: ``&&``/``||``/``!`` want booleans, ordering wants two numbers or two
-strings, ``==`` between a string and a number is an error, not ``false``. The one
-convenience: a one-element list next to a number stands for its element, so
-``result >= 0.99`` works on a Prometheus vector with a single series (as
-``result[0] >= 0.99`` does). Comparisons with NaN are false, as in IEEE 754; use
-``isNaN(result)`` to ask. Every error is a :class:`ConditionError` with the
-0-based character offset of the culprit:
-
-    >>> parse("result >= ")
+    >>> parse("result >= ").root
     Traceback (most recent call last):
     ...
-    rollgen.gates.conditions.parser.ConditionError: offset 10: expected a value, found end of condition
-    >>> parse("result[1] > 0").evaluate([0.5])
+    rollgen.gates.conditions.lexer.ConditionError: offset 10: expected a value, found end of condition
+    >>> parse("upper(result) == 'OK'").root
     Traceback (most recent call last):
     ...
-    rollgen.gates.conditions.parser.ConditionError: offset 6: index 1 out of range for a list of 1
-
-This module imports nothing heavy: the spec validator parses every condition.
+    rollgen.gates.conditions.lexer.ConditionError: offset 0: upper() is an expr-lang builtin rollgen conditions do not support (they support abs, all, any, asFloat, asInt, count, default, filter, isInf, isNaN, isNil, len, map, max, mean, min, none, one, sum)
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from rollgen.errors import RollgenError
+from rollgen.gates.conditions.checker import FUNCTIONS, LOOPS, MAX_DEPTH, UNKNOWN, check
+from rollgen.gates.conditions.lexer import ConditionError, Token, tokenize
+from rollgen.gates.conditions.nodes import (
+    Array,
+    Binary,
+    Bool,
+    Call,
+    Chain,
+    Conditional,
+    Float,
+    Integer,
+    Loop,
+    Member,
+    Nil,
+    Node,
+    Pointer,
+    Result,
+    String,
+    Unary,
+)
 
-# Nesting deeper than this is not a real condition; refusing it keeps the
-# recursive-descent parser and interpreter far from Python's recursion limit.
-MAX_DEPTH: Final = 64
+_BINARY: Final = {
+    "|": 0, "or": 10, "||": 10, "and": 15, "&&": 15,
+    "==": 20, "!=": 20, "<": 20, ">": 20, ">=": 20, "<=": 20,
+    "in": 20, "matches": 20, "contains": 20, "startsWith": 20, "endsWith": 20,
+    "..": 25, "+": 30, "-": 30, "*": 60, "/": 60, "%": 60, "**": 100, "^": 100, "??": 500,
+}  # fmt: skip
+_RIGHT_ASSOCIATIVE: Final = frozenset({"**", "^"})
+_UNARY: Final = {"not": 50, "!": 50, "-": 90, "+": 90}
+_CHAINED: Final = frozenset({"<", ">", "<=", ">="})  # `a < b < c` reads as `a < b && b < c`
+_NEGATABLE: Final = frozenset({"in", "matches", "contains", "startsWith", "endsWith"})  # `not in`...
+# expr-lang's other builtins: named apart from unknown names, so the refusal says what it is.
+_EXPR_BUILTINS: Final = frozenset({
+    "find", "findIndex", "findLast", "findLastIndex", "groupBy", "sortBy", "reduce", "type", "ceil", "floor",
+    "round", "int", "float", "string", "trim", "trimPrefix", "trimSuffix", "upper", "lower", "split", "splitAfter",
+    "replace", "repeat", "join", "indexOf", "lastIndexOf", "hasPrefix", "hasSuffix", "median", "toJSON",
+    "fromJSON", "toBase64", "fromBase64", "now", "duration", "date", "timezone", "first", "last", "get", "take",
+    "keys", "values", "toPairs", "fromPairs", "reverse", "uniq", "concat", "flatten", "sort", "bitand", "bitor",
+    "bitxor", "bitnand", "bitnot", "bitshl", "bitshr", "bitushr",
+})  # fmt: skip
+_SUPPORTED: Final = ", ".join(sorted(FUNCTIONS, key=str.lower))
 
 
-class ConditionError(RollgenError):
-    """A condition that cannot be parsed, or cannot be judged against a result."""
+@dataclass(frozen=True, kw_only=True)
+class Condition:
+    """A parsed condition, ready to judge any number of results (see :mod:`rollgen.gates.conditions.evaluate`)."""
 
-    def __init__(self, offset: int, message: str) -> None:
-        self.offset = offset
-        self.message = message
-        super().__init__(f"offset {offset}: {message}")
-
-
-# --- tokens ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "number", "string", "name", "op" or "end"
     text: str
-    offset: int
-    value: float | str | None = None
+    root: Node
+    patterns: tuple[tuple[int, str], ...]  # (offset, regex) of each `matches "..."`, for validate to compile
 
 
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Longest first, so "<=" is never read as "<" then "=".
-_OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", "[", "]", ",", ".", "-")
-_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t"}
+def parse(text: str) -> Condition:
+    """Parse and type-check ``text`` (``result`` of any type), or raise :class:`ConditionError` at the culprit.
 
+    What can never be true or false is refused here, not at the gate: ``1`` is an
+    error in Argo Rollouts too (``expected bool, but got int``), but only once measured.
 
-def tokenize(text: str) -> tuple[Token, ...]:
-    """The tokens of ``text``, ending with an ``end`` token.
-
-    >>> [t.text for t in tokenize("result[0]>=.5")]
-    ['result', '[', '0', ']', '>=', '.5', '']
+    >>> parse("result > 1 &&").root
+    Traceback (most recent call last):
+    ...
+    rollgen.gates.conditions.lexer.ConditionError: offset 13: expected a value, found end of condition
+    >>> parse("len(result) + 1").root
+    Traceback (most recent call last):
+    ...
+    rollgen.gates.conditions.lexer.ConditionError: offset 12: expected bool, but got int
     """
-    tokens: list[Token] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char.isspace():
-            i += 1
-        elif char in "'\"":
-            token, i = _string(text, i)
-            tokens.append(token)
-        elif number := _NUMBER.match(text, i):
-            # ".5" is a number but "result.x" is member access: a dot after a value is an operator.
-            if char == "." and tokens and (tokens[-1].kind != "op" or tokens[-1].text in (")", "]")):
-                tokens.append(Token("op", ".", i))
-                i += 1
-                continue
-            tokens.append(Token("number", number.group(), i, float(number.group())))
-            i = number.end()
-        elif name := _NAME.match(text, i):
-            tokens.append(Token("name", name.group(), i))
-            i = name.end()
-        else:
-            op = next((op for op in _OPERATORS if text.startswith(op, i)), None)
-            if op is None:
-                raise ConditionError(i, f"unexpected character {char!r}")
-            tokens.append(Token("op", op, i))
-            i += len(op)
-    tokens.append(Token("end", "", len(text)))
-    return tuple(tokens)
+    root = syntax_tree(text)
+    typing = check(root, UNKNOWN)
+    if typing.nature.kind not in ("bool", "unknown"):
+        raise ConditionError(root.offset, f"expected bool, but got {typing.nature}")
+    return Condition(text=text, root=root, patterns=typing.patterns)
 
 
-def _string(text: str, start: int) -> tuple[Token, int]:
-    quote = text[start]
-    chars: list[str] = []
-    i = start + 1
-    while i < len(text):
-        char = text[i]
-        if char == quote:
-            return Token("string", text[start : i + 1], start, "".join(chars)), i + 1
-        if char == "\\":
-            escaped = text[i + 1 : i + 2]
-            if escaped not in _ESCAPES:
-                raise ConditionError(i, f"unknown escape \\{escaped} in string")
-            chars.append(_ESCAPES[escaped])
-            i += 2
-        else:
-            chars.append(char)
-            i += 1
-    raise ConditionError(start, "unterminated string")
+def syntax_tree(text: str) -> Node:
+    """The tree of any expression (of any type: ``parse`` wants a condition), not yet type-checked."""
+    return _Parser(tokenize(text)).parse()
 
 
-# --- syntax tree ----------------------------------------------------------------------------
+def _unsupported(token: Token, what: str) -> ConditionError:
+    return ConditionError(token.offset, f"{what} not supported in rollgen conditions")
 
 
-@dataclass(frozen=True)
-class Constant:
-    offset: int
-    value: Any
+def _number(token: Token) -> Integer | Float:
+    text = token.text.replace("_", "").lower()
+    try:
+        if text.startswith(("0x", "0b", "0o")):
+            return _integer(token, int(text, 0))
+        if "." in text or "e" in text:
+            value = float(text)
+            if value == float("inf"):
+                raise ConditionError(token.offset, f"float literal {token.text} is too large")
+            return Float(offset=token.offset, value=value)
+        return _integer(token, int(text, 10))
+    except ValueError:
+        raise ConditionError(token.offset, f"invalid number literal {token.text!r}") from None
 
 
-@dataclass(frozen=True)
-class Variable:
-    offset: int
-
-
-@dataclass(frozen=True)
-class Index:
-    offset: int  # of the "[" or "."
-    target: Node
-    key: Node
-
-
-@dataclass(frozen=True)
-class Call:
-    offset: int
-    function: str
-    argument: Node
-
-
-@dataclass(frozen=True)
-class Negate:
-    offset: int
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Not:
-    offset: int
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Compare:
-    offset: int  # of the operator
-    operator: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Logical:
-    offset: int  # of the operator
-    operator: str  # "and" or "or"
-    left: Node
-    right: Node
-
-
-Node = Constant | Variable | Index | Call | Negate | Not | Compare | Logical
-
-_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
-_FUNCTIONS = frozenset({"len", "isNaN"})
-_CONSTANTS: dict[str, Any] = {"true": True, "false": False, "null": None, "nil": None}
+def _integer(token: Token, value: int) -> Integer:
+    if value >= 2**63:
+        raise ConditionError(token.offset, f"integer literal {token.text} is too large")
+    return Integer(offset=token.offset, value=value)
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = tokenize(text)
+    def __init__(self, tokens: tuple[Token, ...]) -> None:
+        self.tokens = tokens
         self.position = 0
-        self.depth = 0
+        self.depth = 0  # expression nesting
+        self.predicates = 0  # predicate nesting: where `#` and `.field` mean the element
 
     @property
     def token(self) -> Token:
         return self.tokens[self.position]
 
-    def _take(self) -> Token:
+    def advance(self) -> Token:
         token = self.token
         self.position += 1
         return token
 
-    def _is(self, *texts: str) -> bool:
-        return self.token.kind in ("op", "name") and self.token.text in texts
-
-    def _expect(self, text: str) -> Token:
-        if not (self.token.kind == "op" and self.token.text == text):
-            raise ConditionError(self.token.offset, f"expected {text!r}, found {_describe(self.token)}")
-        return self._take()
+    def expect(self, kind: str, text: str) -> Token:
+        if not self.token.is_(kind, text):
+            raise ConditionError(self.token.offset, f"expected {text!r}, found {self.token.describe()}")
+        return self.advance()
 
     def parse(self) -> Node:
-        node = self._or()
+        node = self.expression(0)
+        if self.token.is_("operator", ";"):
+            raise _unsupported(self.token, "sequences (;) are")
         if self.token.kind != "end":
-            raise ConditionError(self.token.offset, f"unexpected {_describe(self.token)}")
+            raise ConditionError(self.token.offset, f"unexpected {self.token.describe()}")
         return node
 
-    def _or(self) -> Node:
+    def expression(self, precedence: int) -> Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ConditionError(self.token.offset, f"condition nested deeper than {MAX_DEPTH} levels")
-        node = self._and()
-        while self._is("||", "or"):
-            op = self._take()
-            node = Logical(op.offset, "or", node, self._and())
+        if precedence == 0 and self.token.is_("operator", "let", "if"):
+            raise _unsupported(self.token, f"{self.token.text!r} is")
+        node = self.operations(self.primary(), precedence)
+        if precedence == 0:
+            node = self.conditional(node)
         self.depth -= 1
         return node
 
-    def _and(self) -> Node:
-        node = self._not()
-        while self._is("&&", "and"):
-            op = self._take()
-            node = Logical(op.offset, "and", node, self._not())
-        return node
-
-    def _not(self) -> Node:
-        if self._is("!", "not"):
-            op = self._take()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise ConditionError(op.offset, f"condition nested deeper than {MAX_DEPTH} levels")
-            node: Node = Not(op.offset, self._not())
-            self.depth -= 1
-            return node
-        return self._compare()
-
-    def _compare(self) -> Node:
-        node = self._unary()
-        if self.token.kind == "op" and self.token.text in _COMPARISONS:
-            op = self._take()
-            node = Compare(op.offset, op.text, node, self._unary())
-            if self.token.kind == "op" and self.token.text in _COMPARISONS:
-                raise ConditionError(self.token.offset, "chained comparison: combine two comparisons with &&")
-        return node
-
-    def _unary(self) -> Node:
-        if self._is("-"):
-            op = self._take()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise ConditionError(op.offset, f"condition nested deeper than {MAX_DEPTH} levels")
-            node: Node = Negate(op.offset, self._unary())
-            self.depth -= 1
-            return node
-        return self._postfix()
-
-    def _postfix(self) -> Node:
-        node = self._primary()
-        while self._is("[", "."):
-            op = self._take()
-            if op.text == "[":
-                key = self._or()
-                self._expect("]")
-                node = Index(op.offset, node, key)
-            elif self.token.kind == "name":
-                name = self._take()
-                node = Index(op.offset, node, Constant(name.offset, name.text))
-            else:
+    def operations(self, left: Node, precedence: int) -> Node:
+        previous = ""
+        while (op := self.token).kind == "operator":
+            negated: Token | None = None
+            if op.text == "not":  # after a value, `not` starts `not in`, `not matches`...
+                following = self.tokens[self.position + 1]
+                if not (following.kind == "operator" and following.text in _NEGATABLE):
+                    raise ConditionError(following.offset, f"unexpected {following.describe()} after 'not'")
+                if _BINARY[following.text] < precedence:
+                    break
+                negated, op = op, following
+                self.advance()
+            if op.text not in _BINARY or _BINARY[op.text] < precedence:
+                break
+            self.advance()
+            if op.text == "|":
+                raise _unsupported(op, "the pipe operator | is")
+            if previous == "??" and op.text != "??":
                 raise ConditionError(
-                    self.token.offset, f"expected a field name after '.', found {_describe(self.token)}"
+                    op.offset, f"operator {op.text} and ?? cannot be mixed: wrap one of them in parentheses"
                 )
+            if op.text in _CHAINED:
+                left = self.comparison(left, op)
+            else:
+                tighter = 0 if op.text in _RIGHT_ASSOCIATIVE else 1
+                right = self.expression(_BINARY[op.text] + tighter)
+                left = Binary(offset=op.offset, operator=op.text, left=left, right=right)
+                if negated is not None:
+                    left = Unary(offset=negated.offset, operator="not", operand=left)
+            previous = op.text
+        return left
+
+    def comparison(self, left: Node, op: Token) -> Node:
+        node: Node | None = None
+        while True:
+            right = self.expression(_BINARY[op.text] + 1)
+            compared = Binary(offset=op.offset, operator=op.text, left=left, right=right)
+            node = compared if node is None else Binary(offset=op.offset, operator="&&", left=node, right=compared)
+            if not (self.token.kind == "operator" and self.token.text in _CHAINED):
+                return node
+            left, op = right, self.advance()
+
+    def conditional(self, node: Node) -> Node:
+        while self.token.is_("operator", "?"):
+            mark = self.advance()
+            if self.token.is_("operator", ":"):  # `a ?: b` is `a ? a : b`
+                self.advance()
+                then = node
+            else:
+                then = self.expression(0)
+                self.expect("operator", ":")
+            node = Conditional(offset=mark.offset, condition=node, then=then, otherwise=self.expression(0))
         return node
 
-    def _primary(self) -> Node:
+    def primary(self) -> Node:
         token = self.token
-        if token.kind in ("number", "string"):
-            self._take()
-            return Constant(token.offset, token.value)
+        if token.kind == "operator" and token.text in _UNARY:
+            self.advance()
+            operand = self.expression(_UNARY[token.text])
+            return self.postfix(Unary(offset=token.offset, operator=token.text, operand=operand))
+        if token.is_("bracket", "("):
+            self.advance()
+            node = self.expression(0)
+            if self.token.is_("operator", ";"):
+                raise _unsupported(self.token, "sequences (;) are")
+            self.expect("bracket", ")")
+            return self.postfix(node)
+        if self.predicates and token.is_("operator", "#", "."):
+            name = ""
+            if token.text == "#":  # `.field` leaves the dot to postfix: it reads a field of `#`
+                self.advance()
+                if self.token.kind == "name":
+                    name = self.advance().text
+            return self.postfix(Pointer(offset=token.offset, name=name))
+        return self.secondary()
+
+    def secondary(self) -> Node:
+        token = self.token
         if token.kind == "name":
-            self._take()
-            if token.text == "result":
-                return Variable(token.offset)
-            if token.text in _CONSTANTS:
-                return Constant(token.offset, _CONSTANTS[token.text])
-            if token.text in _FUNCTIONS:
-                self._expect("(")
-                argument = self._or()
-                self._expect(")")
-                return Call(token.offset, token.text, argument)
+            self.advance()
+            if token.text in ("true", "false"):
+                return Bool(offset=token.offset, value=token.text == "true")
+            if token.text == "nil":
+                return Nil(offset=token.offset)
+            if self.token.is_("bracket", "("):
+                return self.postfix(self.call(token))
+            return self.postfix(self.name(token))
+        if token.kind == "number":
+            self.advance()
+            return _number(token)
+        if token.kind == "string":
+            self.advance()
+            return self.postfix(String(offset=token.offset, value=token.value))
+        if token.kind == "bytes":
+            raise _unsupported(token, "bytes literals are")
+        if token.is_("bracket", "["):
+            return self.postfix(self.array())
+        if token.is_("bracket", "{"):
+            raise _unsupported(token, "map literals are")
+        if token.is_("operator", "#", "."):
             raise ConditionError(
                 token.offset,
-                f"unknown name {token.text!r}: the variable is 'result', the functions are len() and isNaN()",
+                f"{token.text} stands for an element only inside a predicate, such as all(result, {{# > 0}})",
             )
-        if self._is("("):
-            self._take()
-            node = self._or()
-            self._expect(")")
-            return node
-        raise ConditionError(token.offset, f"expected a value, found {_describe(token)}")
+        if token.is_("operator", "::"):
+            raise _unsupported(token, "'::' is")
+        raise ConditionError(token.offset, f"expected a value, found {token.describe()}")
 
+    def name(self, token: Token) -> Node:
+        if token.text == "result":
+            return Result(offset=token.offset)
+        if token.text in FUNCTIONS:
+            raise ConditionError(token.offset, f"{token.text} is a function: call it, as in {token.text}(result)")
+        if token.text == "$env":
+            raise _unsupported(token, "$env is")
+        hint = " (expr-lang writes nil)" if token.text == "null" else "; the variable is result"
+        raise ConditionError(token.offset, f"unknown name {token.text}{hint}")
 
-def _describe(token: Token) -> str:
-    return "end of condition" if token.kind == "end" else repr(token.text)
+    def call(self, token: Token) -> Node:
+        name = token.text
+        if name in LOOPS:
+            return self.loop(token)
+        if name in FUNCTIONS:
+            return Call(offset=token.offset, function=name, arguments=self.arguments())
+        if name in _EXPR_BUILTINS:
+            raise ConditionError(
+                token.offset,
+                f"{name}() is an expr-lang builtin rollgen conditions do not support (they support {_SUPPORTED})",
+            )
+        raise ConditionError(token.offset, f"unknown name {name}; the functions are {_SUPPORTED}")
 
+    def arguments(self) -> tuple[Node, ...]:
+        self.expect("bracket", "(")
+        arguments: list[Node] = []
+        while not self.token.is_("bracket", ")"):
+            if arguments:
+                self.expect("operator", ",")
+                if self.token.is_("bracket", ")"):  # a trailing comma
+                    break
+            arguments.append(self.expression(0))
+        self.expect("bracket", ")")
+        return tuple(arguments)
 
-# --- evaluation -----------------------------------------------------------------------------
+    def loop(self, token: Token) -> Loop:
+        self.expect("bracket", "(")
+        if self.token.is_("bracket", ")"):
+            raise ConditionError(
+                self.token.offset, f"{token.text}() expects at least {2 - LOOPS[token.text]} arguments"
+            )
+        collection = self.expression(0)
+        predicate = None
+        if not (LOOPS[token.text] and self.token.is_("bracket", ")")):
+            if self.token.is_("bracket", ")"):
+                raise ConditionError(
+                    self.token.offset, f"{token.text}() expects a predicate, as in {token.text}(result, {{# > 0}})"
+                )
+            self.expect("operator", ",")
+            predicate = self.predicate()
+        if self.token.is_("operator", ","):
+            self.advance()
+        self.expect("bracket", ")")
+        return Loop(offset=token.offset, function=token.text, collection=collection, predicate=predicate)
 
+    def predicate(self) -> Node:
+        braced = self.token.is_("bracket", "{")
+        if braced:
+            self.advance()
+        self.predicates += 1
+        node = self.expression(0)
+        self.predicates -= 1
+        if self.token.is_("operator", ";"):
+            raise _unsupported(self.token, "sequences (;) are")
+        if braced:
+            self.expect("bracket", "}")
+        return node
 
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    def array(self) -> Array:
+        start = self.expect("bracket", "[")
+        items: list[Node] = []
+        while not self.token.is_("bracket", "]"):
+            if items:
+                self.expect("operator", ",")
+                if self.token.is_("bracket", "]"):  # a trailing comma
+                    break
+            items.append(self.expression(0))
+        self.expect("bracket", "]")
+        return Array(offset=start.offset, items=tuple(items))
 
+    def postfix(self, node: Node) -> Node:
+        while True:
+            token = self.token
+            optional = token.is_("operator", "?.")
+            if optional and self.tokens[self.position + 1].is_("bracket", "["):
+                self.advance()  # `?.[key]`: an optional index
+                token = self.token
+            if token.is_("operator", ".", "?."):
+                node = self.field(node, optional)
+            elif token.is_("bracket", "["):
+                self.advance()
+                if self.token.is_("operator", ":"):
+                    raise _unsupported(self.token, "slices are")
+                key = self.expression(0)
+                if self.token.is_("operator", ":"):
+                    raise _unsupported(self.token, "slices are")
+                self.expect("bracket", "]")
+                node = Member(offset=token.offset, target=node, key=key, optional=optional)
+                if optional:
+                    node = Chain(offset=token.offset, node=node)
+            else:
+                return node
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _unwrap(value: object, other: object) -> object:
-    """A one-element list compared with a number stands for its element (a one-series vector)."""
-    if isinstance(value, (list, tuple)) and len(value) == 1 and _is_number(other):
-        return value[0]
-    return value
-
-
-def _evaluate(node: Node, result: object) -> object:
-    if isinstance(node, Constant):
-        return node.value
-    if isinstance(node, Variable):
-        return result
-    if isinstance(node, Index):
-        return _index(node, _evaluate(node.target, result), _evaluate(node.key, result))
-    if isinstance(node, Call):
-        return _call(node, _evaluate(node.argument, result))
-    if isinstance(node, Negate):
-        operand = _evaluate(node.operand, result)
-        if not _is_number(operand):
-            raise ConditionError(node.offset, f"cannot negate a {_type_name(operand)}")
-        return -operand  # type: ignore[operator]
-    if isinstance(node, Not):
-        return not _boolean(node.operand, _evaluate(node.operand, result), "!")
-    if isinstance(node, Compare):
-        return _compare(node, _evaluate(node.left, result), _evaluate(node.right, result))
-    left = _boolean(node.left, _evaluate(node.left, result), node.operator)
-    # Short-circuit like every other language, so `len(result) > 0 && result[0] > 1` is safe.
-    if node.operator == "and" and not left:
-        return False
-    if node.operator == "or" and left:
-        return True
-    return _boolean(node.right, _evaluate(node.right, result), node.operator)
-
-
-def _boolean(node: Node, value: object, operator: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConditionError(node.offset, f"{operator!r} needs true or false, got a {_type_name(value)}")
-    return value
-
-
-def _index(node: Index, target: object, key: object) -> object:
-    if isinstance(target, (list, tuple)):
-        if not isinstance(key, (int, float)) or isinstance(key, bool) or not float(key).is_integer():
-            raise ConditionError(node.offset, f"a list index must be a whole number, got {key!r}")
-        position = int(key)
-        if not -len(target) <= position < len(target):
-            raise ConditionError(node.offset, f"index {position} out of range for a list of {len(target)}")
-        return target[position]
-    if isinstance(target, dict):
-        if not isinstance(key, str):
-            raise ConditionError(node.offset, f"an object key must be a string, got a {_type_name(key)}")
-        if key not in target:
-            raise ConditionError(node.offset, f"no field {key!r} (fields: {', '.join(sorted(map(str, target)))})")
-        return target[key]
-    raise ConditionError(node.offset, f"cannot index a {_type_name(target)}")
-
-
-def _call(node: Call, argument: object) -> object:
-    if node.function == "len":
-        if not isinstance(argument, (list, tuple, dict, str)):
-            raise ConditionError(node.offset, f"len() needs a list, object or string, got a {_type_name(argument)}")
-        return len(argument)
-    argument = _unwrap(argument, 0.0)
-    if not _is_number(argument):
-        raise ConditionError(node.offset, f"isNaN() needs a number, got a {_type_name(argument)}")
-    return math.isnan(argument)  # type: ignore[arg-type]
-
-
-def _compare(node: Compare, left: object, right: object) -> bool:
-    left, right = _unwrap(left, right), _unwrap(right, left)
-    same = _type_name(left) == _type_name(right)
-    if node.operator in ("==", "!="):
-        if not same and left is not None and right is not None:
-            raise ConditionError(node.offset, f"cannot compare a {_type_name(left)} with a {_type_name(right)}")
-        return (left == right) == (node.operator == "==")
-    if not same or not isinstance(left, (int, float, str)) or isinstance(left, bool):
-        raise ConditionError(node.offset, f"cannot order a {_type_name(left)} and a {_type_name(right)}")
-    a: Any = left
-    b: Any = right
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.operator]  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A parsed condition, ready to judge any number of results."""
-
-    text: str
-    root: Node
-
-    def evaluate(self, result: object) -> bool:
-        """Whether the condition holds for ``result``; a ConditionError when it cannot be judged.
-
-        >>> parse("result == 'ok'").evaluate("ok")
-        True
-        >>> parse("result").evaluate(1.0)
-        Traceback (most recent call last):
-        ...
-        rollgen.gates.conditions.parser.ConditionError: offset 0: a condition must be true or false, got a number
-        """
-        value = _evaluate(self.root, result)
-        if not isinstance(value, bool):
-            raise ConditionError(self.root.offset, f"a condition must be true or false, got a {_type_name(value)}")
-        return value
-
-
-def parse(text: str) -> Condition:
-    """Parse ``text`` or raise :class:`ConditionError` at the offending offset.
-
-    >>> parse("result > 1 &&").root
-    Traceback (most recent call last):
-    ...
-    rollgen.gates.conditions.parser.ConditionError: offset 13: expected a value, found end of condition
-    """
-    return Condition(text, _Parser(text).parse())
+    def field(self, node: Node, optional: bool) -> Node:
+        self.advance()
+        name = self.advance()
+        # Words the lexer made operators (`in`, `not`, `matches`...) are field names after a dot.
+        if not (name.kind == "name" or (name.kind == "operator" and name.text[:1].isalpha())):
+            raise ConditionError(name.offset, f"expected a field name after '.', found {name.describe()}")
+        if self.token.is_("bracket", "("):
+            raise ConditionError(
+                name.offset, "methods are not supported in rollgen conditions: results hold no methods"
+            )
+        chained = isinstance(node, Chain)
+        target = node.node if isinstance(node, Chain) else node
+        member: Node = Member(
+            offset=name.offset, target=target, key=String(offset=name.offset, value=name.text), optional=optional
+        )
+        return Chain(offset=name.offset, node=member) if chained or optional else member
