@@ -4,7 +4,7 @@ Argo Rollouts adds six functions to expr-lang's (utils/evaluate/evaluate.go):
 
 - ``asInt(x)``, ``asFloat(x)``: a number, or a string read by Go's strconv
   (``asInt("1.1")`` and ``asFloat("NotANum")`` are errors).
-- ``isNaN(x)``, ``isInf(x)``: on a float64 (nil reads 0; another type is an error).
+- ``isNaN(x)``, ``isInf(x)``: on a float64 (anything else, nil included, is an error).
 - ``isNil(x)`` and ``default(x, fallback)``: as Argo Rollouts wrote them, these
   look at ``result`` itself whatever ``x`` is (so ``default(result, 0)`` is
   ``result``, or 0 when it is nil). The evaluator answers those two.
@@ -93,11 +93,10 @@ def as_float(value: Any) -> float:
 
 
 def _float_argument(value: Any) -> float:
-    # Go calls math.IsNaN(float64) through reflection: nil becomes the zero value, any other type fails.
-    if value is None:
-        return 0.0
+    # expr-lang calls a func(float64) bool with a type assertion: anything but a float64 (nil, an int
+    # that is not a literal) fails; only integer literals are made floats, by the checker.
     if not isinstance(value, float):
-        raise Fault(f"reflect: Call using {go_type(value)} as type float64")
+        raise Fault(f"interface conversion: interface {{}} is {go_type(value)}, not float64")
     return value
 
 

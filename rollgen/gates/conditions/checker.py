@@ -10,7 +10,7 @@ reproduces those rules, so a condition is an error exactly where it is one in
 Argo Rollouts. ``parse`` runs it once with ``result`` unknown (what ``validate``
 can know); each evaluation runs it again with the result's own type.
 
-    >>> check(Binary(offset=7, operator="==", left=Result(offset=0), right=String(offset=10, value="ok")), FLOAT)
+    >>> check(Binary(offset=7, operator="==", left=Result(offset=0), right=Literal(offset=10, value="ok")), FLOAT)
     Traceback (most recent call last):
     ...
     rollgen.gates.conditions.lexer.ConditionError: offset 7: invalid operation: == (mismatched types float64 and string)
@@ -25,26 +25,22 @@ Argo Rollouts).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, assert_never
 
 from rollgen.gates.conditions.lexer import ConditionError
 from rollgen.gates.conditions.nodes import (
     Array,
     Binary,
-    Bool,
     Call,
     Chain,
     Conditional,
-    Float,
-    Integer,
+    Literal,
     Loop,
     Member,
-    Nil,
     Node,
     Pointer,
     Result,
-    String,
     Unary,
 )
 
@@ -137,11 +133,11 @@ FUNCTIONS: Final = frozenset({*ENVIRONMENT, *BUILTINS, *LOOPS})
 
 @dataclass(frozen=True)
 class Typing:
-    """What evaluation needs of the static types (node sets hold ``id()`` of nodes of the checked tree)."""
+    """What evaluation needs of the static types: the condition's type, and nodes of the checked tree."""
 
     nature: Nature
-    as_float: frozenset[int]  # integer literals Go passes as float64
-    unwrap: frozenset[int]  # comparisons where a one-element list stands for its element
+    as_float: frozenset[Node]  # integer literals Go passes as float64
+    unwrap: frozenset[Node]  # comparisons where a one-element list stands for its element
     patterns: tuple[tuple[int, str], ...]  # (offset, regex) of each `matches "literal"`
 
 
@@ -193,14 +189,14 @@ _NUMBER_KINDS: Final = ("int", "float")
 _COMPARISONS: Final = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
 
-@dataclass
 class _Checker:
-    result: Nature
-    scopes: list[tuple[Nature, bool]] = field(default_factory=list)  # (collection, whether #index exists)
-    as_float: set[int] = field(default_factory=set)
-    unwrap: set[int] = field(default_factory=set)
-    patterns: list[tuple[int, str]] = field(default_factory=list)
-    depth: int = 0
+    def __init__(self, result: Nature) -> None:
+        self.result = result
+        self.scopes: list[tuple[Nature, bool]] = []  # (collection, whether #index exists)
+        self.as_float: set[Node] = set()
+        self.unwrap: set[Node] = set()
+        self.patterns: list[tuple[int, str]] = []
+        self.depth = 0
 
     def visit(self, node: Node) -> Nature:
         self.depth += 1
@@ -212,16 +208,8 @@ class _Checker:
 
     def nature(self, node: Node) -> Nature:
         match node:
-            case Nil():
-                return NIL
-            case Bool():
-                return BOOL
-            case Integer():
-                return INT
-            case Float():
-                return FLOAT
-            case String():
-                return STRING
+            case Literal():
+                return nature_of(node.value)
             case Result():
                 return self.result
             case Array():
@@ -274,7 +262,7 @@ class _Checker:
         left, right = self.visit(node.left), self.visit(node.right)
         op = node.operator
         if op in _COMPARISONS and {left.kind, right.kind} in ({"array", "int"}, {"array", "float"}):
-            self.unwrap.add(id(node))
+            self.unwrap.add(node)
             return BOOL
         if op in ("==", "!="):
             if _comparable(left, right):
@@ -303,7 +291,7 @@ class _Checker:
         elif op == "in":
             return self.membership(node, left, right)
         elif op in ("matches", "contains", "startsWith", "endsWith"):
-            if op == "matches" and isinstance(node.right, String):
+            if op == "matches" and isinstance(node.right, Literal) and isinstance(node.right.value, str):
                 self.patterns.append((node.right.offset, node.right.value))
             if left.kind == right.kind == "string" or _maybe(left, right, "string"):
                 return BOOL
@@ -346,7 +334,7 @@ class _Checker:
         base, key = self.visit(node.target), self.visit(node.key)
         if base.unknown:
             return UNKNOWN
-        name = node.key.value if isinstance(node.key, String) else None
+        name = node.key.value if isinstance(node.key, Literal) and isinstance(node.key.value, str) else None
         if base.kind == "nil" and name is not None:
             raise ConditionError(node.offset, f"type nil has no field {name}")
         if base.kind == "map":
@@ -409,8 +397,8 @@ class _Checker:
 
     def floats(self, node: Node) -> None:
         """Mark the integer literals expr-lang turns into floats where a float64 parameter takes ``node``."""
-        if isinstance(node, Integer):
-            self.as_float.add(id(node))
+        if isinstance(node, Literal) and type(node.value) is int:
+            self.as_float.add(node)
         elif isinstance(node, Unary):
             self.floats(node.operand)
         elif isinstance(node, Binary) and node.operator in ("+", "-", "*"):

@@ -35,19 +35,15 @@ from rollgen.gates.conditions.lexer import ConditionError
 from rollgen.gates.conditions.nodes import (
     Array,
     Binary,
-    Bool,
     Call,
     Chain,
     Conditional,
-    Float,
-    Integer,
+    Literal,
     Loop,
     Member,
-    Nil,
     Node,
     Pointer,
     Result,
-    String,
     Unary,
 )
 from rollgen.gates.conditions.operators import Fault, go_type
@@ -125,12 +121,10 @@ class _Run:
 
     def dispatch(self, node: Node) -> Any:
         match node:
-            case Nil():
-                return None
-            case Bool() | String() | Float():
+            case Literal():
+                if isinstance(node.value, int) and node in self.typing.as_float:
+                    return float(node.value)  # a float64 parameter takes it: Go converts the literal
                 return node.value
-            case Integer():
-                return float(node.value) if id(node) in self.typing.as_float else node.value
             case Result():
                 return self.result
             case Array():
@@ -181,7 +175,7 @@ class _Run:
             left = self.value(node.left)
             return left if left is not None else self.value(node.right)
         left, right = self.value(node.left), self.value(node.right)
-        if id(node) in self.typing.unwrap:
+        if node in self.typing.unwrap:
             left, right = _single(left), _single(right)
         if operator == "..":
             low, high = op.to_int(left), op.to_int(right)
@@ -285,4 +279,8 @@ def _single(value: Any) -> Any:
 
 
 def _string_literals(node: Node) -> bool:
-    return isinstance(node, Array) and bool(node.items) and all(isinstance(item, String) for item in node.items)
+    return (
+        isinstance(node, Array)
+        and bool(node.items)
+        and all(isinstance(item, Literal) and isinstance(item.value, str) for item in node.items)
+    )

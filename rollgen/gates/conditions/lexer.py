@@ -43,8 +43,10 @@ class ConditionError(RollgenError):
         super().__init__(f"offset {offset}: {message}")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Token:
+    """One word, number, string, operator or bracket of a condition, where it starts."""
+
     kind: str  # "name", "number", "string", "bytes", "operator", "bracket" or "end"
     text: str  # as written (a string's value is in ``value``)
     offset: int

@@ -2,6 +2,8 @@
 
 Each node keeps the 0-based offset of the text it stands for (a binary
 operation: its operator), so an error at any stage points into the condition.
+Nodes compare and hash by identity: the checker's findings are sets of nodes of
+one tree, and two equal-looking subtrees at different places are different nodes.
 """
 
 from __future__ import annotations
@@ -9,49 +11,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, kw_only=True)
-class Nil:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Literal:
+    """``nil``, ``true``/``false``, a number or a string, as written."""
+
     offset: int
+    value: bool | int | float | str | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Bool:
-    offset: int
-    value: bool
-
-
-@dataclass(frozen=True, kw_only=True)
-class Integer:
-    offset: int
-    value: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Float:
-    offset: int
-    value: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class String:
-    offset: int
-    value: str
-
-
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Array:
+    """A list literal: ``[1, 2]``."""
+
     offset: int
     items: tuple[Node, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Result:
     """The variable ``result``: the one name a condition reads."""
 
     offset: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Pointer:
     """``#`` (the element a predicate is looking at) or ``#index`` (its position, in ``map``)."""
 
@@ -59,30 +42,36 @@ class Pointer:
     name: str  # "" or "index"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Unary:
+    """``not x``, ``!x``, ``-x``, ``+x``."""
+
     offset: int
     operator: str  # as written: "not", "!", "-" or "+"
     operand: Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Binary:
+    """``left operator right``; chained comparisons are joined by ``&&``."""
+
     offset: int
     operator: str  # as written ("&&" and "and" both)
     left: Node
     right: Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Conditional:
+    """``condition ? then : otherwise`` (``a ?: b`` is ``a ? a : b``)."""
+
     offset: int
     condition: Node
     then: Node
     otherwise: Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Member:
     """``target.name``, ``target[key]``, and their optional forms ``?.name`` and ``?.[key]``."""
 
@@ -92,7 +81,7 @@ class Member:
     optional: bool
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Chain:
     """Where a chain with ``?.`` ends: a nil met along it makes the whole chain nil."""
 
@@ -100,7 +89,7 @@ class Chain:
     node: Node
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Call:
     """A function of Argo Rollouts' environment (``isNaN``, ``default``...) or an expr-lang builtin (``len``...)."""
 
@@ -109,7 +98,7 @@ class Call:
     arguments: tuple[Node, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Loop:
     """A builtin that runs a predicate over a list: ``all``, ``any``, ``none``, ``one``, ``filter``, ``map``,
     ``count`` and ``sum`` (the last two with an optional predicate)."""
@@ -120,20 +109,4 @@ class Loop:
     predicate: Node | None
 
 
-Node = (
-    Nil
-    | Bool
-    | Integer
-    | Float
-    | String
-    | Array
-    | Result
-    | Pointer
-    | Unary
-    | Binary
-    | Conditional
-    | Member
-    | Chain
-    | Call
-    | Loop
-)
+Node = Literal | Array | Result | Pointer | Unary | Binary | Conditional | Member | Chain | Call | Loop

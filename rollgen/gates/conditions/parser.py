@@ -40,19 +40,15 @@ from rollgen.gates.conditions.lexer import ConditionError, Token, tokenize
 from rollgen.gates.conditions.nodes import (
     Array,
     Binary,
-    Bool,
     Call,
     Chain,
     Conditional,
-    Float,
-    Integer,
+    Literal,
     Loop,
     Member,
-    Nil,
     Node,
     Pointer,
     Result,
-    String,
     Unary,
 )
 
@@ -118,7 +114,7 @@ def _unsupported(token: Token, what: str) -> ConditionError:
     return ConditionError(token.offset, f"{what} not supported in rollgen conditions")
 
 
-def _number(token: Token) -> Integer | Float:
+def _number(token: Token) -> Literal:
     text = token.text.replace("_", "").lower()
     try:
         if text.startswith(("0x", "0b", "0o")):
@@ -127,16 +123,16 @@ def _number(token: Token) -> Integer | Float:
             value = float(text)
             if value == float("inf"):
                 raise ConditionError(token.offset, f"float literal {token.text} is too large")
-            return Float(offset=token.offset, value=value)
+            return Literal(offset=token.offset, value=value)
         return _integer(token, int(text, 10))
     except ValueError:
         raise ConditionError(token.offset, f"invalid number literal {token.text!r}") from None
 
 
-def _integer(token: Token, value: int) -> Integer:
+def _integer(token: Token, value: int) -> Literal:
     if value >= 2**63:
         raise ConditionError(token.offset, f"integer literal {token.text} is too large")
-    return Integer(offset=token.offset, value=value)
+    return Literal(offset=token.offset, value=value)
 
 
 class _Parser:
@@ -260,10 +256,8 @@ class _Parser:
         token = self.token
         if token.kind == "name":
             self.advance()
-            if token.text in ("true", "false"):
-                return Bool(offset=token.offset, value=token.text == "true")
-            if token.text == "nil":
-                return Nil(offset=token.offset)
+            if token.text in ("true", "false", "nil"):
+                return Literal(offset=token.offset, value={"true": True, "false": False, "nil": None}[token.text])
             if self.token.is_("bracket", "("):
                 return self.postfix(self.call(token))
             return self.postfix(self.name(token))
@@ -272,7 +266,7 @@ class _Parser:
             return _number(token)
         if token.kind == "string":
             self.advance()
-            return self.postfix(String(offset=token.offset, value=token.value))
+            return self.postfix(Literal(offset=token.offset, value=token.value))
         if token.kind == "bytes":
             raise _unsupported(token, "bytes literals are")
         if token.is_("bracket", "["):
@@ -404,6 +398,6 @@ class _Parser:
         chained = isinstance(node, Chain)
         target = node.node if isinstance(node, Chain) else node
         member: Node = Member(
-            offset=name.offset, target=target, key=String(offset=name.offset, value=name.text), optional=optional
+            offset=name.offset, target=target, key=Literal(offset=name.offset, value=name.text), optional=optional
         )
         return Chain(offset=name.offset, node=member) if chained or optional else member

@@ -8,6 +8,7 @@ of errors, the bounds that keep a hostile condition from hanging a gate, and imp
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ from rollgen.gates.conditions.builtins import CALLS
 from rollgen.gates.conditions.checker import BUILTINS, ENVIRONMENT, LOOPS
 from rollgen.gates.conditions.evaluate import MAX_ITEMS, MAX_STEPS, evaluate
 from rollgen.gates.conditions.lexer import MAX_LENGTH, tokenize
+from testkit.tools import REPO_ROOT
 
 # (condition, result, expected)
 TRUE_AND_FALSE = [
@@ -236,3 +238,12 @@ def test_importing_the_parser_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_examples_of_the_docs_are_conditions() -> None:
+    page = (REPO_ROOT / "docs" / "conditions.md").read_text(encoding="utf-8")
+    rows = [line.rsplit("|", 2)[1] for line in page.splitlines() if line.startswith("| ") and "`" in line]
+    examples = [example for row in rows for example in re.findall(r"`([^`]+)`", row)]
+    assert len(examples) > 15
+    for example in examples:
+        parse(example.replace("\\|", "|"))
