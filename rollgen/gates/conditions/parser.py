@@ -53,11 +53,32 @@ from rollgen.gates.conditions.nodes import (
 )
 
 _BINARY: Final = {
-    "|": 0, "or": 10, "||": 10, "and": 15, "&&": 15,
-    "==": 20, "!=": 20, "<": 20, ">": 20, ">=": 20, "<=": 20,
-    "in": 20, "matches": 20, "contains": 20, "startsWith": 20, "endsWith": 20,
-    "..": 25, "+": 30, "-": 30, "*": 60, "/": 60, "%": 60, "**": 100, "^": 100, "??": 500,
-}  # fmt: skip
+    "|": 0,
+    "or": 10,
+    "||": 10,
+    "and": 15,
+    "&&": 15,
+    "==": 20,
+    "!=": 20,
+    "<": 20,
+    ">": 20,
+    ">=": 20,
+    "<=": 20,
+    "in": 20,
+    "matches": 20,
+    "contains": 20,
+    "startsWith": 20,
+    "endsWith": 20,
+    "..": 25,
+    "+": 30,
+    "-": 30,
+    "*": 60,
+    "/": 60,
+    "%": 60,
+    "**": 100,
+    "^": 100,
+    "??": 500,
+}
 _RIGHT_ASSOCIATIVE: Final = frozenset({"**", "^"})
 _UNARY: Final = {"not": 50, "!": 50, "-": 90, "+": 90}
 _CHAINED: Final = frozenset({"<", ">", "<=", ">="})  # `a < b < c` reads as `a < b && b < c`
@@ -66,10 +87,10 @@ _NEGATABLE: Final = frozenset({"in", "matches", "contains", "startsWith", "endsW
 _EXPR_BUILTINS: Final = frozenset({
     "find", "findIndex", "findLast", "findLastIndex", "groupBy", "sortBy", "reduce", "type", "ceil", "floor",
     "round", "int", "float", "string", "trim", "trimPrefix", "trimSuffix", "upper", "lower", "split", "splitAfter",
-    "replace", "repeat", "join", "indexOf", "lastIndexOf", "hasPrefix", "hasSuffix", "median", "toJSON",
-    "fromJSON", "toBase64", "fromBase64", "now", "duration", "date", "timezone", "first", "last", "get", "take",
-    "keys", "values", "toPairs", "fromPairs", "reverse", "uniq", "concat", "flatten", "sort", "bitand", "bitor",
-    "bitxor", "bitnand", "bitnot", "bitshl", "bitshr", "bitushr",
+    "replace", "repeat", "join", "indexOf", "lastIndexOf", "hasPrefix", "hasSuffix", "median", "toJSON", "fromJSON",
+    "toBase64", "fromBase64", "now", "duration", "date", "timezone", "first", "last", "get", "take", "keys",
+    "values", "toPairs", "fromPairs", "reverse", "uniq", "concat", "flatten", "sort", "bitand", "bitor", "bitxor",
+    "bitnand", "bitnot", "bitshl", "bitshr", "bitushr",
 })  # fmt: skip
 _SUPPORTED: Final = ", ".join(sorted(FUNCTIONS, key=str.lower))
 
@@ -307,15 +328,19 @@ class _Parser:
 
     def arguments(self) -> tuple[Node, ...]:
         self.expect("bracket", "(")
-        arguments: list[Node] = []
-        while not self.token.is_("bracket", ")"):
-            if arguments:
+        return self.items(")")
+
+    def items(self, close: str) -> tuple[Node, ...]:
+        """Expressions separated by commas (a trailing one allowed) up to ``close``, which is consumed."""
+        items: list[Node] = []
+        while not self.token.is_("bracket", close):
+            if items:
                 self.expect("operator", ",")
-                if self.token.is_("bracket", ")"):  # a trailing comma
+                if self.token.is_("bracket", close):
                     break
-            arguments.append(self.expression(0))
-        self.expect("bracket", ")")
-        return tuple(arguments)
+            items.append(self.expression(0))
+        self.expect("bracket", close)
+        return tuple(items)
 
     def loop(self, token: Token) -> Loop:
         self.expect("bracket", "(")
@@ -352,15 +377,7 @@ class _Parser:
 
     def array(self) -> Array:
         start = self.expect("bracket", "[")
-        items: list[Node] = []
-        while not self.token.is_("bracket", "]"):
-            if items:
-                self.expect("operator", ",")
-                if self.token.is_("bracket", "]"):  # a trailing comma
-                    break
-            items.append(self.expression(0))
-        self.expect("bracket", "]")
-        return Array(offset=start.offset, items=tuple(items))
+        return Array(offset=start.offset, items=self.items("]"))
 
     def postfix(self, node: Node) -> Node:
         while True:
