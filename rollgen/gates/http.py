@@ -112,7 +112,9 @@ class Http:
         missing: str | None = None
         if "jsonPath" in config:
             try:
-                value = json_path(json.loads(text), config["jsonPath"])
+                # Every JSON number a float64, as Go's encoding/json reads them for Argo Rollouts'
+                # web provider: `result.count % 2` is an error there, and so here.
+                value = json_path(json.loads(text, parse_int=float), config["jsonPath"])
             except ValueError:
                 raise GateError(f"{shown}, body is not JSON: {text[:200]!r}") from None
             except _Absent as absent:

@@ -28,12 +28,13 @@ import math
 from typing import Any
 
 from rollgen.analysis import Phase, Result
-from rollgen.conditions import ConditionError, parse
+from rollgen.gates.conditions import ConditionError, parse
+from rollgen.gates.conditions.evaluate import evaluate
 
 
 def _evaluate(role: str, text: str, value: Any) -> bool:
     try:
-        return parse(text).evaluate(value)
+        return evaluate(parse(text), value)
     except ConditionError as error:
         raise ConditionError(error.offset, f"{role} {text!r} at offset {error.offset}: {error.message}") from None
 

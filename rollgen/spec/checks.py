@@ -229,12 +229,23 @@ def check_gates(doc: Document) -> Iterator[Problem]:
 
 
 def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.conditions import ConditionError, parse
+    from rollgen.gates.conditions import ConditionError, parse
+    from rollgen.gates.conditions.lexer import MAX_LENGTH
 
+    if len(text) > MAX_LENGTH:
+        return  # the schema's maxLength says so
     try:
-        parse(text)
+        condition = parse(text)
     except ConditionError as exc:
         yield _at_offset(doc, where, text, exc.offset, f"{where[-1]}: {exc.message}")
+        return
+    for offset, pattern in condition.patterns:  # `matches "..."`: expr-lang compiles it before running
+        from rollgen.pattern import PatternError, compile_pattern
+
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            yield _at_offset(doc, where, text, offset, f"{where[-1]}: matches: {exc}")
 
 
 def _referenced_gates(spec: Any) -> Iterator[tuple[JsonPath, Any]]:

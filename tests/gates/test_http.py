@@ -68,7 +68,7 @@ DOCUMENT = {"status": "UP", "ratio": 0.995, "checks": [{"name": "db", "ok": True
         ("$.missing", "true", None, Phase.INCONCLUSIVE, None),
         ("$.checks[3].ok", "true", None, Phase.INCONCLUSIVE, None),
         ("$.nothing", "true", None, Phase.INCONCLUSIVE, None),
-        ("$.missing", "true", "result == null", Phase.FAILED, None),
+        ("$.missing", "true", "result == nil", Phase.FAILED, None),
         # a condition that cannot read the value is an Error
         ("$.status", "result > 1", None, Phase.ERROR, "UP"),
     ],

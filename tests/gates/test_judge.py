@@ -65,7 +65,7 @@ def test_an_explicit_reason_for_missing_data_is_reported() -> None:
 def test_errors_name_the_condition_and_offset() -> None:
     result = judge([1.0, 2.0], "result[5] > 1", None)
     assert result.phase is Phase.ERROR
-    assert "successCondition 'result[5] > 1' at offset 6: index 5 out of range" in result.message
+    assert "successCondition 'result[5] > 1' at offset 6: index out of range: 5 (array length is 2)" in result.message
 
 
 def test_missing_data_reasons() -> None:

@@ -115,7 +115,7 @@ def test_a_condition_that_cannot_be_judged_is_an_error(prometheus: PrometheusSer
     )  # two series: which one? an Error, never a guess
     result = measure(several, context())
     assert result.phase is Phase.ERROR
-    assert "cannot order a list and a number" in result.message
+    assert "cannot compare a list of 2 with a number" in result.message
 
 
 def test_a_bad_query_is_an_error_with_prometheus_message(prometheus: PrometheusServer) -> None:
