@@ -36,13 +36,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action, StepRecord, compose_message
 from rollgen.render import Renderer
+from rollgen.rollout import operations
+from rollgen.rollout.state import RolloutPhase, plan_for, release_key
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, plan_for, release_key
 from testkit.git import git, init_repo
 from testkit.rollouts import make_repo, write_spec
 
@@ -103,9 +103,9 @@ def build(root: Path, count: int) -> Path:
     repo = Repo.open(work)
     # The releases whose base is edited next rolled out for real: a new rollout reads the last one's history.
     for release in releases[-CHANGED_BASES:]:
-        current = rollout.start(repo, release).state
+        current = operations.start(repo, release).state
         while current is not None and current.phase is not RolloutPhase.COMPLETED:
-            current = rollout.promote(repo, release, full=True).state
+            current = operations.promote(repo, release, full=True).state
         unpin(work, release)
     for release in releases[-CHANGED_BASES:]:
         base = work / "apps" / release.namespace / "base"
@@ -116,9 +116,9 @@ def build(root: Path, count: int) -> Path:
     git(work, "remote", "add", "origin", str(remote))
     git(work, "push", "-q", "--force", "origin", "main")
     for release in releases[:IN_PROGRESS]:
-        current = rollout.start(repo, release, remote="origin").state
+        current = operations.start(repo, release, remote="origin").state
         while current is not None and not current.waits:  # on to the step that waits an hour
-            current = rollout.promote(repo, release, remote="origin").state
+            current = operations.promote(repo, release, remote="origin").state
     return work
 
 

@@ -8,7 +8,7 @@
    step after that lookup (``promote``, local) with 10 vs 10,000 commits of
    other history. Target ratio <= 1.2: the cost must not grow with history.
 3. The same through the operations users run: ``current_state``
-   (``rollgen status``) and ``rollout.promote`` (``rollgen promote``: plan,
+   (``rollgen status``) and ``operations.promote`` (``rollgen promote``: plan,
    render from a real Kustomize base, commit) with 10 vs 10,000 commits.
 
 Everything runs with an isolated HOME and git identity; nothing outside a
@@ -32,13 +32,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import rollout
 from rollgen.gitops.git import Git, Result
 from rollgen.gitops.repo import Change, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.rollout import operations
+from rollgen.rollout.state import current_state
 from rollgen.spec import load_release
-from rollgen.state import current_state
 from testkit.git import git
 from testkit.gitservers import git_daemon
 
@@ -200,9 +200,9 @@ def bench_operations(work: Path, n: int) -> dict[int, tuple[float, float]]:
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", "base and release")
         release = load_release(path / "release.yaml")
-        rollout.start(repo, release)
+        operations.start(repo, release)
         status = [timed(partial(current_state, repo, release)) for _ in range(n)]
-        promote = [timed(partial(rollout.promote, repo, release)) for _ in range(n)]
+        promote = [timed(partial(operations.promote, repo, release)) for _ in range(n)]
         results[commits] = (median_ms(status), median_ms(promote))
     return results
 

@@ -30,10 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import controller, rollout
-from rollgen.demo import git, release_document, write_base
+from rollgen.cli.demo import git, release_document, write_base
+from rollgen.cli.follow import follow
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
+from rollgen.rollout import operations
 from rollgen.spec import load_release
 from testkit.gateservers import MetricsApp, PrometheusServer
 from testkit.gitservers import GitDaemon, git_daemon
@@ -71,10 +72,10 @@ def one_run(
     git(work, "commit", "-q", "-m", "base")
     git(work, "push", "-q", "origin", "main")
     repo, release = Repo.open(work), load_release(work / "release.yaml")
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
     codes: list[int] = []
     runner = threading.Thread(
-        target=lambda: codes.append(controller.follow(repo, release, remote="origin", out=io.StringIO(), live=False))
+        target=lambda: codes.append(follow(repo, release, remote="origin", out=io.StringIO(), live=False))
     )
     runner.start()
     # Healthy for a while, turned bad at a random phase relative to scrapes and measurements.

@@ -243,7 +243,7 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
 def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list[dict[str, Any]]:
     """The Application or HelmRelease :mod:`rollgen.render.helm` writes for the release, read back."""
     from rollgen import yamlload
-    from rollgen.plan import plan_release
+    from rollgen.plan.steps import plan_release
     from rollgen.render.helm import read_chart, render_state
 
     if source.per_version is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import (
+from rollgen.gates.analysis import (
     ERROR_RETRY_INTERVAL,
     AnalysisError,
     Measurement,

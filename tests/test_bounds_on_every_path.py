@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action
-from rollgen.plan import Plan
+from rollgen.plan.steps import Plan
 from rollgen.render import Renderer
+from rollgen.rollout import operations
+from rollgen.rollout.state import RolloutPhase, plan_for
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, plan_for
 from testkit.built import assert_deployment_strategies, kustomize_build, of_kind
 from testkit.git import git, git_bytes
 from testkit.rollouts import make_repo, write_spec
@@ -61,24 +61,24 @@ STRATEGIES: dict[str, dict[str, Any]] = {
 
 def _run_path(repo: Repo, release: Release, path: str) -> None:
     """Drive one path to its end: every operation one commit, as an operator (or the controller) would."""
-    rollout.start(repo, release)
+    operations.start(repo, release)
     steps = plan_for(release, release.stable, release.version)[1].steps
     if len(steps) > 1:
-        rollout.promote(repo, release)
+        operations.promote(repo, release)
     if path == "promote-full":
         for _ in range(100):
-            outcome = rollout.promote(repo, release, full=True)
+            outcome = operations.promote(repo, release, full=True)
             assert outcome.state is not None
             if outcome.state.phase is RolloutPhase.COMPLETED:
                 return
             assert outcome.state.action == Action.PROMOTE  # no step is skipped over
         pytest.fail("promote --full never completed")
-    if path == "full-then-abort" and (state := rollout.promote(repo, release, full=True).state) is not None:
+    if path == "full-then-abort" and (state := operations.promote(repo, release, full=True).state) is not None:
         assert state.action in (Action.PROMOTE, Action.COMPLETE)
         if state.phase.over:
             return
     for _ in range(100):
-        outcome = rollout.abort(repo, release)
+        outcome = operations.abort(repo, release)
         assert outcome.state is not None
         if outcome.state.phase is RolloutPhase.ABORTED:
             return
@@ -182,14 +182,14 @@ def test_built_manifests_keep_the_bounds_between_every_two_commits(tmp_path: Pat
 
 def test_the_controller_carries_a_full_promotion_on_without_pauses(tmp_path: Path) -> None:
     """promote --full commits one bounded step; each pass then commits the next once it is live, pauses skipped."""
-    from rollgen.controller import advance
+    from rollgen.controller.advance import advance
 
     work = make_repo(tmp_path / "work")
     release = load_release(write_spec(work, replicas=REPLICAS, strategy=STRATEGIES["canary-replicas"]))
     repo = Repo.open(work)
-    rollout.start(repo, release)
+    operations.start(repo, release)
     assert advance(repo, release).committed is False  # step 1 waits for a human
-    step = rollout.promote(repo, release, full=True).state
+    step = operations.promote(repo, release, full=True).state
     assert step is not None and (step.step, step.action, step.phase) == (2, Action.PROMOTE, RolloutPhase.PROGRESSING)
     assert step.waits == () and step.waiting_for().startswith("the commit to be live")
     for _ in range(step.steps + 1):

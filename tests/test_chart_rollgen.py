@@ -241,8 +241,8 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
     import os
     import subprocess
 
-    from rollgen import rollout
     from rollgen.gitops.repo import Repo
+    from rollgen.rollout import operations
     from rollgen.spec import load_release
     from testkit.git import git, init_repo
     from testkit.rollouts import make_repo, write_spec
@@ -257,7 +257,7 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
     git(work, "push", "-q", "--force", str(remote), "main")
     git(work, "remote", "add", "origin", str(remote))
     release = load_release(spec)
-    rollout.start(Repo.open(work), release, remote="origin")
+    operations.start(Repo.open(work), release, remote="origin")
     started = git(remote, "rev-parse", "main")
 
     values = {

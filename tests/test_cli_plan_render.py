@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.spec import load_release
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT, require_tool

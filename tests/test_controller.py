@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import testkit.git
-from rollgen.analysis import Measurement, MeasurementPolicy, Phase
-from rollgen.controller import Pass
-from rollgen.decision import (
+from rollgen.cli.progress import Display
+from rollgen.controller.advance import Pass
+from rollgen.controller.decision import (
     LIVE,
     Abort,
     Advance,
@@ -27,9 +27,10 @@ from rollgen.decision import (
     stages_of,
 )
 from rollgen.errors import UsageError
+from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase
 from rollgen.gitops.trailers import Action
-from rollgen.plan import WAVES_RESTARTS_GATE, State, Step
-from rollgen.progress import Display
+from rollgen.plan.steps import WAVES_RESTARTS_GATE, State, Step
+from rollgen.rollout.state import RolloutPhase, RolloutState
 from rollgen.spec.model import (
     Analysis,
     Canary,
@@ -40,7 +41,6 @@ from rollgen.spec.model import (
     Release,
     Waves,
 )
-from rollgen.state import RolloutPhase, RolloutState
 
 ARGO = Gate("synced", "argocd", {"application": "podinfo"}, MeasurementPolicy(interval=1.0))
 RATE = Gate(
@@ -410,7 +410,7 @@ def test_a_terminal_view_is_redrawn_in_place_with_countdowns() -> None:
 
 def test_later_commits_are_the_descendants_of_the_step_on_the_branch(tmp_path: Path) -> None:
     """A merge commit of the step's pull request, and later commits on top, carry the step; side history does not."""
-    from rollgen.controller import _later_commits
+    from rollgen.controller.advance import _later_commits
     from rollgen.gitops.repo import Repo
 
     git = partial(testkit.git.git, tmp_path)

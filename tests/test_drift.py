@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from rollgen.drift import Next, next_action
 from rollgen.gitops.trailers import Action
-from rollgen.revision import Revision
-from rollgen.state import RolloutPhase, RolloutState
+from rollgen.render.revision import Revision
+from rollgen.rollout.drift import Next, next_action
+from rollgen.rollout.state import RolloutPhase, RolloutState
 
 V1 = Revision("1.0.0", "aaaaaaaaaa")
 V1_NEW_CONFIG = Revision("1.0.0", "bbbbbbbbbb")

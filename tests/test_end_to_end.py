@@ -1,7 +1,7 @@
 """The controller end to end against real servers: Prometheus, the loopback Kubernetes API, git.
 
 Each test builds a GitOps repository (a clone of a bare remote) with the demo's
-Kustomize base, starts a rollout and lets ``controller.follow`` drive it with 1 s
+Kustomize base, starts a rollout and lets ``follow`` drive it with 1 s
 intervals, then checks what Git holds.
 """
 
@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 
-from rollgen import controller, rollout
-from rollgen.analysis import Phase
-from rollgen.demo import DemoService, init_gitops, release_document
+from rollgen.cli.demo import DemoService, init_gitops, release_document
+from rollgen.cli.follow import follow
+from rollgen.controller.advance import Pass, advance
+from rollgen.gates.analysis import Phase
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.render import Renderer
+from rollgen.rollout import operations
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
@@ -63,9 +65,9 @@ def document_text(document: Mapping[str, Any]) -> str:
 
 def drive(repo: Repo, release: Release) -> tuple[int, str]:
     """Start the rollout and run the controller to the end; its exit code and what it printed."""
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
     out = io.StringIO()
-    code = controller.follow(repo, release, remote="origin", out=out, live=False)
+    code = follow(repo, release, remote="origin", out=out, live=False)
     return code, out.getvalue()
 
 
@@ -219,12 +221,12 @@ def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
     gate = prometheus_gate(prometheus.url, count=3)
     repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], STEPS))
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
 
-    def cron(n: int, now: float) -> controller.Pass:
+    def cron(n: int, now: float) -> Pass:
         clone = tmp_path / f"cron-{n}"
         git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(clone))
-        return controller.advance(Repo.open(clone), release, remote="origin", now=now)
+        return advance(Repo.open(clone), release, remote="origin", now=now)
 
     first = cron(1, now := float(git(work, "log", "-1", "--format=%ct")) + 0.5)
     assert [len(v) for v in first.records.values()] == [1] and not first.committed

@@ -180,11 +180,12 @@ def _raise(error: BaseException) -> object:
 def test_an_unexpected_error_is_one_line_and_a_log_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rollgen import rollout
+
+    from rollgen.rollout import operations
 
     repo = make_repo(tmp_path / "work")
     spec = str(write_spec(repo))
-    monkeypatch.setattr(rollout, "start", _raise(ZeroDivisionError("a bug")))
+    monkeypatch.setattr(operations, "start", _raise(ZeroDivisionError("a bug")))
     assert main(["start", spec, "--repo", str(repo)]) == EXIT_INTERNAL
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("rollgen: internal error: ZeroDivisionError: a bug (traceback in ")
@@ -200,9 +201,10 @@ def test_an_unexpected_error_is_one_line_and_a_log_file(
 def test_an_interrupt_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rollgen import rollout
+
+    from rollgen.rollout import operations
 
     repo = make_repo(tmp_path / "work")
-    monkeypatch.setattr(rollout, "start", _raise(KeyboardInterrupt()))
+    monkeypatch.setattr(operations, "start", _raise(KeyboardInterrupt()))
     assert main(["start", str(write_spec(repo)), "--repo", str(repo)]) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == "rollgen: interrupted\n"

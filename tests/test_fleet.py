@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from rollgen import fleet, rollout
-from rollgen.adoption import adopt
 from rollgen.cli import main
+from rollgen.controller import fleet
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 from rollgen.gitops.repo import Repo
+from rollgen.rollout import operations
+from rollgen.rollout.adoption import adopt
 from rollgen.shard import parse_shard
 from rollgen.spec import load_release
 from testkit.gateservers import serving, url_of
@@ -46,7 +47,7 @@ def monorepo(tmp_path: Path, namespaces: tuple[str, ...], **extra: Any) -> Path:
 
 
 def start(work: Path, ns: str) -> None:
-    rollout.start(Repo.open(work), load_release(work / "releases" / f"{ns}.yaml"), remote="origin")
+    operations.start(Repo.open(work), load_release(work / "releases" / f"{ns}.yaml"), remote="origin")
 
 
 def run(work: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:
@@ -108,7 +109,7 @@ def test_idle_releases_cost_no_git_process_of_their_own(
     work = monorepo(tmp_path, namespaces, **{ns: {"version": "1.0.0", "stable": None} for ns in namespaces[1:]})
     start(work, "n0")
     repo = Repo.open(work)
-    rollout.abort(repo, load_release(work / "releases" / "n0.yaml"), immediate=True, remote="origin")
+    operations.abort(repo, load_release(work / "releases" / "n0.yaml"), immediate=True, remote="origin")
     for ns in namespaces[1:]:
         adopt(repo, load_release(work / "releases" / f"{ns}.yaml"), remote="origin")
     counts = []

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase, Verdict
-from rollgen.decision import Abort, Advance, GateView, Hold, Judgement
+from rollgen.controller.decision import Abort, Advance, GateView, Hold, Judgement
+from rollgen.controller.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
+from rollgen.gates.analysis import Phase, Verdict
 from rollgen.gitops.trailers import Action
-from rollgen.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
+from rollgen.rollout.state import RolloutPhase, RolloutState
 from rollgen.spec import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
-from rollgen.state import RolloutPhase, RolloutState
 from testkit.gateservers import _Quiet, serving, url_of
 from testkit.tools import REPO_ROOT
 
@@ -323,15 +323,15 @@ def test_the_url_is_read_from_a_file(tmp_path: Path, receiver: tuple[Receiver, T
 
 def test_the_events_of_a_real_rollout_and_abort(tmp_path: Path) -> None:
     """Start, a step that waits for promote, an abort walked back: each announced once, in order."""
-    from rollgen import rollout
     from rollgen.gitops.repo import Repo
+    from rollgen.rollout import operations
     from testkit.rollouts import make_repo, write_spec
 
     work = make_repo(tmp_path / "work")
     release = load_release(write_spec(work))
     repo = Repo.open(work)
     seen: list[str] = []
-    before = rollout.current_state(repo, release)
+    before = operations.current_state(repo, release)
 
     def step(operation: Any) -> RolloutState:
         after: RolloutState = operation(repo, release).state
@@ -339,13 +339,13 @@ def test_the_events_of_a_real_rollout_and_abort(tmp_path: Path) -> None:
         assert events_of(after, after) == ()  # nothing new when nothing moved
         return after
 
-    before = step(rollout.start)
+    before = step(operations.start)
     assert seen == ["started", "step"]
     while "paused" not in seen:
-        before = step(rollout.promote)
+        before = step(operations.promote)
     assert seen[-2:] == ["step", "paused"]
     while before.phase != "aborted":
-        before = step(rollout.abort)
+        before = step(operations.abort)
     assert seen.count("started") == 1 and seen.count("paused") == 1
     assert [k for k in seen if k == "aborted"] == ["aborted", "aborted"]  # begun, then restored
     assert seen[-1] == "aborted" and "completed" not in seen

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rollgen import rollout
-from rollgen.controller import follow
+from rollgen.cli.follow import follow
 from rollgen.errors import EXIT_OK, EXIT_USAGE
 from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.repo import Repo
+from rollgen.rollout import operations
+from rollgen.rollout.state import RolloutPhase, current_state
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, current_state
 from testkit.git import git
 from testkit.gitservers import git_daemon
 from testkit.rollouts import make_repo, write_spec
@@ -74,7 +74,7 @@ def _start(tmp_path: Path, outage: Outage, release: Release) -> Path:
     git(work, "push", "-q", url, "main")
     clone = tmp_path / "controller"
     git(tmp_path, "clone", "-q", url, clone.name)
-    rollout.start(Repo.open(clone), release, remote="origin")
+    operations.start(Repo.open(clone), release, remote="origin")
     return clone
 
 

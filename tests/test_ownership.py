@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from rollgen import controller, rollout
-from rollgen.adoption import adopt
+from rollgen.controller.advance import advance
 from rollgen.gitops.repo import Repo
-from rollgen.ownership import OwnershipError
+from rollgen.rollout import operations
+from rollgen.rollout.adoption import adopt
+from rollgen.rollout.ownership import OwnershipError
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.git import git
@@ -61,25 +62,25 @@ def test_a_second_release_on_anothers_output_is_refused_and_writes_nothing(
     work = make_repo(tmp_path / "work")
     prod, stage = releases(work, ("prod", first_output), ("stage", second_output))
     repo = Repo.open(work)
-    rollout.start(repo, prod)
+    operations.start(repo, prod)
     head = git(work, "rev-parse", "HEAD")
     # Whose output it is is asked before what it runs: on the same path, the other release's
     # revision would otherwise read as this spec's, "nothing to roll out".
     with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
-        rollout.start(repo, stage)
+        operations.start(repo, stage)
     unchanged(work, head)
     # Nor can it be adopted: what runs there is the other release's.
     with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
         adopt(repo, stage)
     unchanged(work, head)
     # The first release's own operations go on, its abort included.
-    rollout.abort(repo, prod, immediate=True)
+    operations.abort(repo, prod, immediate=True)
     if first_output == "deploy/web":
         assert output_files(work) == BEFORE
     # A controller pass over the second release says so too, rather than "nothing to do".
     head = git(work, "rev-parse", "HEAD")
     with pytest.raises(OwnershipError, match="overlaps the output of release prod/web"):
-        controller.advance(repo, stage)
+        advance(repo, stage)
     unchanged(work, head)
 
 
@@ -88,10 +89,10 @@ def test_a_release_around_anothers_output_is_refused(tmp_path: Path) -> None:
     work = make_repo(tmp_path / "work")
     prod, stage = releases(work, ("prod", "deploy/web"), ("stage", "deploy/web/stage"))
     repo = Repo.open(work)
-    rollout.start(repo, stage)
+    operations.start(repo, stage)
     head = git(work, "rev-parse", "HEAD")
     with pytest.raises(OwnershipError, match="stage/web"):
-        rollout.start(repo, prod)
+        operations.start(repo, prod)
     unchanged(work, head)
     assert git(work, "ls-tree", "-r", "--name-only", "HEAD", "deploy/web/stage")
 
@@ -104,7 +105,7 @@ def test_a_hand_written_deployment_is_not_replaced(tmp_path: Path) -> None:
     head = git(work, "rev-parse", "HEAD")
     (release,) = releases(work, ("prod", "deploy/web"))
     with pytest.raises(OwnershipError, match="rollgen adopt") as refused:
-        rollout.start(Repo.open(work), release)
+        operations.start(Repo.open(work), release)
     assert "deploy/web/deployment.yaml" in str(refused.value)
     unchanged(work, head)
 
@@ -113,13 +114,13 @@ def test_a_deployment_added_by_hand_during_a_rollout_stops_the_next_commit(tmp_p
     work = make_repo(tmp_path / "work")
     (release,) = releases(work, ("prod", "deploy/web"))
     repo = Repo.open(work)
-    rollout.start(repo, release)
+    operations.start(repo, release)
     (work / "deploy" / "web" / "extra.yaml").write_bytes(DEPLOYMENT)
     git(work, "add", "-A")
     git(work, "commit", "-qm", "someone adds a Deployment")
     head = git(work, "rev-parse", "HEAD")
     with pytest.raises(OwnershipError, match=r"extra\.yaml"):
-        rollout.promote(repo, release)
+        operations.promote(repo, release)
     unchanged(work, head)
 
 
@@ -144,7 +145,7 @@ def test_a_hand_written_deployment_is_refused_by_a_rollout_and_taken_over_by_ado
     (prod,) = releases(work, ("prod", "deploy/web"))
     repo = Repo.open(work)
     with pytest.raises(OwnershipError, match="rollgen adopt"):
-        rollout.start(repo, prod)
+        operations.start(repo, prod)
     unchanged(work, head)
     done = adopt(repo, prod)
     assert done.commit is not None and not done.first_run
@@ -164,5 +165,5 @@ def test_an_adopted_output_is_owned_like_one_rolled_out(tmp_path: Path, first: s
         adopt(repo, other)
     unchanged(work, head)
     with pytest.raises(OwnershipError, match=f"overlaps the output of release {first}/web"):
-        rollout.start(repo, other)
+        operations.start(repo, other)
     unchanged(work, head)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollgen.errors import UsageError
-from rollgen.plan import (
+from rollgen.plan.steps import (
     WAVES_RESTARTS_GATE,
     Plan,
     State,

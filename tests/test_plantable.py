@@ -5,8 +5,8 @@ import re
 
 import yaml
 
-from rollgen.plan import plan_release
-from rollgen.plantable import format_plan, plan_to_data
+from rollgen.plan.steps import plan_release
+from rollgen.plan.table import format_plan, plan_to_data
 from rollgen.spec.model import Analysis, BlueGreen, Canary, KustomizeSource, Pause, Release, SetWeight, Strategy
 
 

@@ -1,10 +1,10 @@
-"""The promotion rule (rollgen.promotion), case by case: pure, no git."""
+"""The promotion rule (rollgen.pipeline.promotion), case by case: pure, no git."""
 
 from __future__ import annotations
 
 import pytest
 
-from rollgen.promotion import Completed, Decision, Verdict, decide
+from rollgen.pipeline.promotion import Completed, Decision, Verdict, decide
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rollgen import controller, rollout
 from rollgen.cli import main
+from rollgen.controller.advance import advance
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action, StepRecord
-from rollgen.plan import plan_release
-from rollgen.proposal import pending_pull_request
-from rollgen.proposal_body import pull_request_body
+from rollgen.plan.steps import plan_release
+from rollgen.rollout import operations
+from rollgen.rollout.proposal import pending_pull_request
+from rollgen.rollout.proposal_body import pull_request_body
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.git import clone, git
@@ -92,7 +93,7 @@ def test_each_step_is_a_pull_request_and_merging_it_goes_on(
     assert main(["status", spec, *repo_args]) == 0
     assert "at step 1/" in (out := capsys.readouterr().out)
     assert "waiting for pull request #2 to be merged (https://github.example/acme/gitops/pull/2)" in out
-    outcome = rollout.promote(Repo.open(setup.work), setup.release, remote="origin")  # a rerun: same PR
+    outcome = operations.promote(Repo.open(setup.work), setup.release, remote="origin")  # a rerun: same PR
     assert outcome.pull_request is not None and outcome.pull_request.number == 2 and not outcome.committed
     assert len(setup.api.pulls) == 2 and setup.remote_main() == head
     assert "class s2 proposed" in setup.api.pulls[2]["body"]
@@ -122,35 +123,35 @@ def test_each_step_is_a_pull_request_and_merging_it_goes_on(
 
 def test_the_controller_opens_the_next_pull_request_and_waits_for_its_merge(setup: Setup) -> None:
     repo, release = Repo.open(setup.work), setup.release
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
     setup.api.merge(1)
     # Step 1 is followed by `pause: {}`: in pull-request mode the merge of step 2 is that approval.
-    first = controller.advance(repo, release, remote="origin")
+    first = advance(repo, release, remote="origin")
     assert (first.state.step, first.after.step, first.committed) == (1, 1, False)
     assert first.note == "waiting for pull request #2 to be merged: https://github.example/acme/gitops/pull/2"
-    again = controller.advance(repo, release, remote="origin")
+    again = advance(repo, release, remote="origin")
     assert (again.committed, again.note, len(setup.api.pulls)) == (False, first.note, 2)
     merged = setup.api.merge(2)
-    moved = controller.advance(repo, release, remote="origin")
+    moved = advance(repo, release, remote="origin")
     assert (moved.state.step, moved.state.commit) == (2, merged)  # the merged step, judged next
     # Walk to the end: the last step's PR, then the complete commit, which changes no file, goes straight in.
     while moved.after.phase != "completed":
         if moved.note:
             setup.api.merge(max(setup.api.pulls))
-        moved = controller.advance(repo, release, remote="origin")
+        moved = advance(repo, release, remote="origin")
     assert git(setup.bare, "log", "-1", "--format=%(trailers:key=Rollgen-Action,valueonly)", "main") == "complete"
     assert len(setup.api.pulls) == moved.after.steps
 
 
 def test_a_forge_failing_to_close_leaves_the_abort_committed_with_a_warning(setup: Setup) -> None:
     repo, release = Repo.open(setup.work), setup.release
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
     setup.api.merge(1)
-    proposed = rollout.promote(repo, release, remote="origin").pull_request
+    proposed = operations.promote(repo, release, remote="origin").pull_request
     assert proposed is not None and proposed.number == 2
     setup.api.failing.add("PATCH")  # the comment is posted, the close itself fails
 
-    outcome = rollout.abort(repo, release, remote="origin")
+    outcome = operations.abort(repo, release, remote="origin")
     assert outcome.committed and outcome.state is not None and outcome.state.action == Action.ABORT
     assert outcome.state.commit == setup.remote_main()  # on the branch despite the forge
     [warning] = outcome.warnings
@@ -177,8 +178,8 @@ def test_rollgen_abort_prints_the_warning(setup: Setup, capsys: pytest.CaptureFi
 def test_an_abort_outside_pull_request_mode_asks_no_forge(setup: Setup) -> None:
     repo = Repo.open(setup.work)
     release = load_release(write_spec(setup.work, strategy=canary([25, 50])))
-    rollout.start(repo, release, remote="origin")
-    outcome = rollout.abort(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
+    outcome = operations.abort(repo, release, remote="origin")
     assert outcome.committed and outcome.warnings == () and setup.api.seen_auth == []
 
 
@@ -186,10 +187,10 @@ def test_a_pull_request_needs_the_remote_and_the_token(setup: Setup, monkeypatch
     repo = Repo.open(setup.work)
     monkeypatch.delenv(TOKEN_ENV)
     with pytest.raises(Exception, match=rf"no API token found \(set \${TOKEN_ENV}\)"):
-        rollout.start(repo, setup.release, remote="origin")
+        operations.start(repo, setup.release, remote="origin")
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     with pytest.raises(Exception, match="pushes to remote 'origin', which this repository does not have"):
-        rollout.start(repo, setup.release, remote=None)
+        operations.start(repo, setup.release, remote=None)
     assert setup.api.pulls == {}
 
 
@@ -198,18 +199,18 @@ def test_gitlab_merge_request(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> 
         pr = {"provider": "gitlab", "repository": "group/gitops", "apiURL": api.url, "tokenEnv": TOKEN_ENV}
         spec = write_spec(setup.work, strategy=canary([50]), extra_git={"mode": "pull-request", "pullRequest": pr})
         release, repo = load_release(spec), Repo.open(setup.work)
-        opened = rollout.start(repo, release, remote="origin")
+        opened = operations.start(repo, release, remote="origin")
         assert opened.pull_request is not None and opened.pull_request.number == 1
         assert "```mermaid" in api.requests[1]["description"] and api.requests[1]["target_branch"] == "main"
-        assert rollout.start(repo, release, remote="origin").pull_request == opened.pull_request  # 409: the open one
+        assert operations.start(repo, release, remote="origin").pull_request == opened.pull_request  # 409: the open one
         assert len(api.requests) == 1
         # Merge it (the fake's merge only flags it: the branch moves here), propose step 2, abort.
         source = api.requests[1]["source_branch"]
         git(setup.bare, "update-ref", "refs/heads/main", f"refs/heads/{source}")
         api.merge(1, setup.remote_main())
-        proposed = rollout.promote(repo, release, remote="origin").pull_request
+        proposed = operations.promote(repo, release, remote="origin").pull_request
         assert proposed is not None and proposed.number == 2
-        aborted = rollout.abort(repo, release, immediate=True, remote="origin")
+        aborted = operations.abort(repo, release, immediate=True, remote="origin")
         assert aborted.warnings == () and aborted.state is not None and aborted.state.phase == "aborted"
         assert (api.requests[1]["state"], api.requests[2]["state"]) == ("merged", "closed")
         [note] = api.notes[2]

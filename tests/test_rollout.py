@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollgen import rollout
 from rollgen.errors import NothingToDo, NotSoError, UsageError
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.gitops.trailers import Action
-from rollgen.plan import State, abort_states
+from rollgen.plan.steps import State, abort_states
+from rollgen.rollout import operations
+from rollgen.rollout.state import RolloutState, current_state, plan_for
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
-from rollgen.state import RolloutState, current_state, plan_for
 from testkit.git import git
 from testkit.rollouts import BEFORE, canary, make_repo, output_files, write_spec
 
@@ -42,28 +42,28 @@ def work(tmp_path: Path) -> Path:
 def test_rollout_to_completion_then_undo(work: Path) -> None:
     release = load_release(write_spec(work))
     repo = Repo.open(work)
-    first = rollout.start(repo, release)
+    first = operations.start(repo, release)
     assert (first.committed, first.state.step, first.state.action) == (True, 1, Action.START)
     n = first.state.steps
     subject = git(work, "log", "-1", "--format=%s")
     assert subject.startswith(f"prod/web: step 1/{n} ") and subject.endswith("(1.0.0 -> 1.1.0)")
     assert "Rollgen-Step: 1/" in git(work, "log", "-1", "--format=%B")
     with pytest.raises(NotSoError, match="in progress"):
-        rollout.start(repo, load_release(write_spec(work, version="2.0.0")))
+        operations.start(repo, load_release(write_spec(work, version="2.0.0")))
     for step in range(2, n + 1):
-        assert rollout.promote(repo, release).state.step == step
-    done = rollout.promote(repo, release)
+        assert operations.promote(repo, release).state.step == step
+    done = operations.promote(repo, release)
     assert (done.state.phase, done.state.action, done.state.step) == ("completed", Action.COMPLETE, n)
     assert git(work, "diff", "HEAD~1", "HEAD", "--stat") == ""  # the complete commit changes no file
     with pytest.raises(NotSoError, match="nothing to promote"):
-        rollout.promote(repo, release)
+        operations.promote(repo, release)
     with pytest.raises(NothingToDo, match="nothing to abort"):
-        rollout.abort(repo, release)
+        operations.abort(repo, release)
     with pytest.raises(NothingToDo, match=r"nothing to roll out: 1\.1\.0 runs, as the spec asks"):
-        rollout.start(repo, release)
+        operations.start(repo, release)
     with pytest.raises(UsageError, match=r"stable is 1\.0\.0 but Git says 1\.1\.0 runs"):
-        rollout.start(repo, load_release(write_spec(work, version="2.0.0")))
-    back = rollout.undo(repo, release)
+        operations.start(repo, load_release(write_spec(work, version="2.0.0")))
+    back = operations.undo(repo, release)
     assert (back.state.action, back.state.from_version, back.state.to_version) == (Action.UNDO, "1.1.0", "1.0.0")
     assert back.state.rollout != first.state.rollout
     assert git(work, "status", "--porcelain") == ""
@@ -73,8 +73,8 @@ def test_rollout_to_completion_then_undo(work: Path) -> None:
 def test_state_is_read_from_history_alone(work: Path) -> None:
     release = load_release(write_spec(work, strategy=canary([25, 50])))
     repo = Repo.open(work)
-    rollout.start(repo, release)
-    rollout.promote(repo, release)
+    operations.start(repo, release)
+    operations.promote(repo, release)
     fresh = Repo.open(work)  # a new process knows nothing but the repository
     state = current_state(fresh, release)
     assert state is not None and state.commit == git(work, "rev-parse", "HEAD")
@@ -87,7 +87,7 @@ def test_state_is_read_from_history_alone(work: Path) -> None:
     later = current_state(fresh, changed)
     assert later is not None and later.plan_changed and later.plan_step is None
     with pytest.raises(UsageError, match="no longer plans"):
-        rollout.promote(fresh, changed)
+        operations.promote(fresh, changed)
 
 
 @pytest.mark.slow
@@ -116,15 +116,15 @@ def test_abort_restores_the_output_byte_for_byte(
         write_spec(work, replicas=replicas, strategy=canary(weights, surge=surge, unavailable=unavailable))
     )
     repo = Repo.open(work)
-    n = rollout.start(repo, release).state.steps
+    n = operations.start(repo, release).state.steps
     for _ in range(int(progress * (n - 1))):
-        rollout.promote(repo, release)
+        operations.promote(repo, release)
     at = current_state(repo, release)
     assert at is not None
     calls = 0
     while True:
         calls += 1
-        state = rollout.abort(repo, release, immediate=immediate).state
+        state = operations.abort(repo, release, immediate=immediate).state
         if state.phase == "aborted":
             break
         assert state.phase == "aborting" and calls < 2 * n
@@ -133,28 +133,28 @@ def test_abort_restores_the_output_byte_for_byte(
     assert {p: (work / OUTPUT / p).read_bytes() for p in BEFORE} == BEFORE
     assert git(work, "status", "--porcelain", "--ignored") == ""
     with pytest.raises(NothingToDo, match="nothing to abort"):
-        rollout.abort(repo, release)
-    again = rollout.retry(repo, release)
+        operations.abort(repo, release)
+    again = operations.retry(repo, release)
     assert (again.state.action, again.state.step) == (Action.RETRY, 1) and again.state.rollout != at.rollout
 
 
 def test_reruns_commit_nothing(work: Path) -> None:
     release = load_release(write_spec(work))
     repo = Repo.open(work)
-    rollout.start(repo, release)
-    assert not rollout.start(repo, release).committed
-    assert rollout.promote(repo, release, to=2).committed
-    assert not rollout.promote(repo, release, to=2).committed
+    operations.start(repo, release)
+    assert not operations.start(repo, release).committed
+    assert operations.promote(repo, release, to=2).committed
+    assert not operations.promote(repo, release, to=2).committed
     with pytest.raises(NotSoError, match="cannot promote to step 9"):
-        rollout.promote(repo, release, to=9)
+        operations.promote(repo, release, to=9)
 
 
 def test_full_promotion_walks_every_step_without_waits(work: Path) -> None:
     release = load_release(write_spec(work, strategy=canary([20, 40, 60])))
     repo = Repo.open(work)
-    n = rollout.start(repo, release).state.steps
+    n = operations.start(repo, release).state.steps
     for step in range(2, n + 1):
-        state = rollout.promote(repo, release, full=True).state
+        state = operations.promote(repo, release, full=True).state
         # One bounded step per commit, none skipped; no pause or analysis holds it.
         assert (state.step, state.action, state.waits) == (step, Action.PROMOTE, ())
     plan = plan_for(release, "1.0.0", "1.1.0")[1]
@@ -169,7 +169,7 @@ def rollout_files(work: Path, release: Release, state: State) -> dict[str, bytes
 
 def test_a_commit_author_from_the_spec(work: Path) -> None:
     release = load_release(write_spec(work, extra_git={"author": {"name": "Deploy Bot", "email": "bot@example.com"}}))
-    rollout.start(Repo.open(work), release)
+    operations.start(Repo.open(work), release)
     assert git(work, "log", "-1", "--format=%an <%ae>|%cn") == "Deploy Bot <bot@example.com>|Deploy Bot"
 
 
@@ -177,7 +177,7 @@ def test_a_commit_author_from_the_spec(work: Path) -> None:
 def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> None:
     spec = write_spec(work, strategy=canary([20, 40, 60, 80]))
     release = load_release(spec)
-    rollout.start(Repo.open(work), release)
+    operations.start(Repo.open(work), release)
     cli = [sys.executable, "-m", "rollgen", "promote", str(spec), "--repo", str(work)]
     state: RolloutState | None = None
     for _ in range(40):
@@ -203,21 +203,21 @@ def test_live_state_follows_the_steps_and_the_way_back(tmp_path: Path) -> None:
     work = make_repo(tmp_path / "work")
     release = load_release(write_spec(work, replicas=4, strategy=canary([50], surge=1, unavailable=0)))
     repo = Repo.open(work)
-    rollout.start(repo, release)
+    operations.start(repo, release)
     plan = plan_for(release, "1.0.0", "1.1.0")[1]
     for _ in range(3):
-        rollout.promote(repo, release)
+        operations.promote(repo, release)
     current = current_state(repo, release)
     assert current is not None and current.step == 4
-    assert rollout.live_state(repo, release, current) == plan.steps[3].state
+    assert operations.live_state(repo, release, current) == plan.steps[3].state
     way = abort_states(plan, 4)
     assert len(way) > 2  # a real way back: drains and surges before the pre-rollout files
     for expected in way[:-1]:
-        rollout.abort(repo, release)
+        operations.abort(repo, release)
         current = current_state(repo, release)
         assert current is not None and current.phase == "aborting"
-        assert rollout.live_state(repo, release, current) == expected
-    rollout.abort(repo, release)
+        assert operations.live_state(repo, release, current) == expected
+    operations.abort(repo, release)
     current = current_state(repo, release)
     assert current is not None and current.phase == "aborted"
-    assert rollout.live_state(repo, release, current) is None
+    assert operations.live_state(repo, release, current) is None

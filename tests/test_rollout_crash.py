@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
+from rollgen.rollout import operations
+from rollgen.rollout.state import current_state
 from rollgen.spec import load_release
-from rollgen.state import current_state
 from testkit.git import git
 from testkit.rollouts import canary, make_repo, output_files, write_spec
 
@@ -65,6 +65,6 @@ def test_sigkill_anywhere_leaves_no_half_step_and_reruns_converge(tmp_path: Path
     state = current_state(Repo.open(work), release)
     if state is not None and state.phase in ("progressing", "waiting", "aborting"):
         first = git(work, "log", "--reverse", "--format=%H", f"--grep=^Rollgen-Rollout: {state.rollout}$").split()[0]
-        while rollout.abort(Repo.open(work), release).state.phase != "aborted":
+        while operations.abort(Repo.open(work), release).state.phase != "aborted":
             pass
         assert output_files(work) == output_files(work, rev=f"{first}^")

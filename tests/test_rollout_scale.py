@@ -24,8 +24,8 @@ PROCESSES = 4
 _WORKER = """
 import sys
 from pathlib import Path
-from rollgen import rollout
-from rollgen.state import current_state
+from rollgen.rollout import operations
+from rollgen.rollout.state import current_state
 from rollgen.gitops.errors import ConflictError
 from rollgen.gitops.repo import Repo
 from rollgen.spec import load_release
@@ -37,11 +37,11 @@ while pending:
         state = current_state(repo, release)
         try:
             if state is None:
-                rollout.start(repo, release, remote="origin")
+                operations.start(repo, release, remote="origin")
             elif state.phase == "completed":
                 pending.remove(release)
             else:
-                rollout.promote(repo, release, remote="origin", to=state.step + 1)
+                operations.promote(repo, release, remote="origin", to=state.step + 1)
         except ConflictError:
             pass  # lost every race this round: a controller tries again on its next pass
 """

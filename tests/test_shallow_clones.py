@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rollgen import rollout
 from rollgen.gitops.repo import Repo
+from rollgen.rollout import operations
 from rollgen.spec import load_release
 from testkit.cli import rollgen
 from testkit.git import git
@@ -25,9 +25,9 @@ def served_rollout(tmp_path: Path, daemon: GitDaemon, promotes: int, *, later: i
     spec = write_spec(work, strategy=canary([20, 40, 60, 80]))
     release = load_release(spec)
     repo = Repo.open(work)
-    rollout.start(repo, release)
+    operations.start(repo, release)
     for _ in range(promotes):
-        rollout.promote(repo, release)
+        operations.promote(repo, release)
     for i in range(later):
         (work / "README").write_text(f"unrelated change {i}\n")
         git(work, "commit", "-qam", f"unrelated {i}")

@@ -110,7 +110,7 @@ def test_a_gate_error_shows_in_status_as_soon_as_it_is_measured_and_the_abort_re
         assert "refused" in gate["message"]
     assert main(["status", *repo]) == 0
     assert "  gate healthz [1:analysis]: Error at " in capsys.readouterr().out
-    from rollgen.controller import advance
+    from rollgen.controller.advance import advance
     from rollgen.gitops.repo import Repo
     from rollgen.spec import load_release
 
@@ -340,12 +340,12 @@ def test_every_commands_help_runs_and_says_what_it_does(capsys: pytest.CaptureFi
 
 
 def test_runs_display_shows_each_gates_last_message_a_hold_and_the_walk_back() -> None:
-    from rollgen.analysis import Measurement, Phase, Verdict
-    from rollgen.controller import Pass
-    from rollgen.decision import GateView, Judgement, WaitUntil
+    from rollgen.cli.progress import frame
+    from rollgen.controller.advance import Pass
+    from rollgen.controller.decision import GateView, Judgement, WaitUntil
+    from rollgen.gates.analysis import Measurement, Phase, Verdict
     from rollgen.gitops.trailers import Action
-    from rollgen.progress import frame
-    from rollgen.state import RolloutPhase, RolloutState
+    from rollgen.rollout.state import RolloutPhase, RolloutState
 
     common = {"release": "prod/web", "rollout": "r1", "steps": 5, "from_version": "1.0", "to_version": "1.1"}
     gating = RolloutState(

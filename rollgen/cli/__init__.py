@@ -183,8 +183,8 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "list the image's tags in its registry, pick the newest the policy allows, resolve its digest, and record "
         "tag and digest in the spec by a commit or a pull request (git.mode); only those lines of the file change. "
         "Exit 0 when every release was handled (nothing new included), 1 when any failed, 2 on usage errors.",
-        _lazy("configure", "rollgen.detect"),
-        _lazy("cli_detect", "rollgen.detect"),
+        _lazy("configure", "rollgen.controller.detect"),
+        _lazy("cli_detect", "rollgen.controller.detect"),
     ),
     "pipeline": (
         "promote versions along a chain of environments, or show where each stands",

@@ -1,7 +1,7 @@
 """The controller commands: ``rollgen advance`` (one pass) and ``rollgen run`` (the loop).
 
 Both take release spec files or directories (every release spec under them,
-:mod:`rollgen.fleet`), so one cron job, CI job or in-cluster worker drives a
+:mod:`rollgen.controller.fleet`), so one cron job, CI job or in-cluster worker drives a
 whole GitOps repository; ``--shard INDEX/COUNT`` keeps one worker's share.
 ``run`` with a single spec file follows that rollout with a live display
 until it completes or aborts.
@@ -14,12 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+from rollgen.cli.follow import follow
+from rollgen.cli.output import add_output_option, emit
 from rollgen.cli.root import add_repo, add_shard_option, load_release, open_repository, shard_of
-from rollgen.controller import follow
-from rollgen.decision import WaitUntil
-from rollgen.fleet import Notifiers, Report, advance_all, exit_code, load
+from rollgen.controller.decision import WaitUntil
+from rollgen.controller.fleet import Notifiers, Report, advance_all, exit_code, load
 from rollgen.gitops.remote import remote_named
-from rollgen.output import add_output_option, emit
 
 SPECS_HELP = "release spec files, or directories: every release spec under them"
 

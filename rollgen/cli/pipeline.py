@@ -1,6 +1,6 @@
 """``rollgen pipeline advance|status PIPELINE``: environments that follow each other's completed versions.
 
-``advance`` is one pass for cron or CI (see :mod:`rollgen.pipeline`); ``status``
+``advance`` is one pass for cron or CI (see :mod:`rollgen.pipeline.passes`); ``status``
 shows which version runs in which environment and what each waits for.
 ``rollgen status PIPELINE`` shows the same.
 """
@@ -11,9 +11,9 @@ import argparse
 import time
 from pathlib import Path
 
+from rollgen.cli.output import add_output_option, emit
 from rollgen.cli.root import readable
 from rollgen.errors import EXIT_OK, UsageError
-from rollgen.output import add_output_option, emit
 from rollgen.spec.pipeline import Pipeline, load_pipeline
 
 
@@ -41,11 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from rollgen import pipeline
+    from rollgen.pipeline import passes
 
     loaded = load(args.pipeline)
     if args.action == "advance":
-        done = pipeline.advance(loaded, now=time.time())
+        done = passes.advance(loaded, now=time.time())
         if args.output == "text":
             for promotion in done:
                 print(promotion.line())
@@ -57,9 +57,9 @@ def handle(args: argparse.Namespace) -> int:
 
 def show_status(path: str, output: str) -> int:
     """Print the pipeline's status (also what ``rollgen status PIPELINE`` prints)."""
-    from rollgen import pipeline
+    from rollgen.pipeline import passes
 
-    rows = pipeline.status(load(path), now=time.time())
+    rows = passes.status(load(path), now=time.time())
     if output == "text":
         for row in rows:
             print(row.line())

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rollgen.cli.output import add_output_option, emit
 from rollgen.cli.root import empty_output, load_release, readable
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
-from rollgen.output import add_output_option, emit
 
 if TYPE_CHECKING:
-    from rollgen.plan import Plan
+    from rollgen.plan.steps import Plan
     from rollgen.spec.model import Release
 
 # --- validate ----------------------------------------------------------------
@@ -111,18 +111,18 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
 
 def _planned(release: Release, repo: str) -> tuple[Release, Plan]:
     """The spec's plan; without a stable in the spec, the rollout its branch says comes next (read offline)."""
-    from rollgen.plan import plan_release
+    from rollgen.plan.steps import plan_release
 
     if release.stable is not None:
         return release, plan_release(release)
     from rollgen.cli.root import open_repository
-    from rollgen.rollout import planned_from_git
+    from rollgen.rollout.operations import planned_from_git
 
     return planned_from_git(open_repository(repo), release)
 
 
 def handle_plan(args: argparse.Namespace) -> int:
-    from rollgen.plantable import format_plan, plan_to_data
+    from rollgen.plan.table import format_plan, plan_to_data
 
     plan = _planned(load_release(args.spec), args.repo)[1]
     if args.output == "table":

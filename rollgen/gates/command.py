@@ -26,7 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import Phase, Result
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
 

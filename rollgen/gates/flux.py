@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import Phase, Result
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.kube import Access, Kube, connect
 

@@ -8,7 +8,7 @@ the gate's conditions. A missing or null field is no data. No answer within
 the timeout, a refused connection or a body that is not JSON when ``jsonPath``
 is set is an Error. ``requestBody`` (templated) is sent as the request's body.
 
-``bodyRegex`` is RE2 syntax (:mod:`rollgen.pattern`): matched in linear
+``bodyRegex`` is RE2 syntax (:mod:`rollgen.gates.pattern`): matched in linear
 time, so the timeout holds whatever the pattern. Redirects are followed only
 within the URL's origin, and credentials (URL userinfo, sent as basic auth;
 credential-like query values; header values) never appear in a message.
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
+from rollgen.gates.pattern import PatternError, compile_pattern
 from rollgen.gates.template import render
-from rollgen.pattern import PatternError, compile_pattern
 from rollgen.redact import redact
 from rollgen.web import fetch
 

@@ -1,6 +1,6 @@
 """A measured value judged by a gate's ``successCondition`` and ``failureCondition``.
 
-Argo Rollouts' rules, plus rollgen's no-data policy (see ``rollgen.analysis``):
+Argo Rollouts' rules, plus rollgen's no-data policy (see ``rollgen.gates.analysis``):
 
 ========================  ===========================  ===================================
 conditions set            holds                        phase
@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rollgen.analysis import Phase, Result
 from rollgen.conditions import ConditionError, parse
+from rollgen.gates.analysis import Phase, Result
 
 
 def _evaluate(role: str, text: str, value: Any) -> bool:

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rollgen.analysis import Result
 from rollgen.errors import RollgenError
+from rollgen.gates.analysis import Result
 
 
 class GateError(RollgenError):

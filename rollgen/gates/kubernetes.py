@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import Phase, Result
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.kube import Access, connect
 

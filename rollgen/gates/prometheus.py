@@ -3,7 +3,7 @@
 ``result`` is a float for a scalar, a list of floats (one per series) for a
 vector, and a string for a string; a one-series vector also compares as a number
 (``result >= 0.99``). An empty vector, NaN or ±Inf is no data: Inconclusive unless
-``failureCondition`` holds (see ``rollgen.analysis``). A Prometheus that errors
+``failureCondition`` holds (see ``rollgen.gates.analysis``). A Prometheus that errors
 (an HTTP status other than 2xx, whatever the body says), times out or cannot be
 reached is an Error, and so is an answer that is not in Prometheus's shape (a
 sample value that is not a number string, such as a JSON ``true``): a broken
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import Phase, Result
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
-from rollgen.analysis import MeasurementPolicy, Phase, Result
 from rollgen.errors import RollgenError
+from rollgen.gates.analysis import MeasurementPolicy, Phase, Result
 from rollgen.gates.kind import GateContext, GateError, GateKind
 
 

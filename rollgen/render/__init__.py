@@ -4,7 +4,7 @@
 or a Helm chart) and reads what it needs from the repository; rendering a
 state is then pure and deterministic.
 
-The state's versions are revision labels (:mod:`rollgen.revision`). A label
+The state's versions are revision labels (:mod:`rollgen.render.revision`). A label
 whose revision is frozen in the output directory as committed (``frozen``:
 its files at the branch tip) renders from that frozen build; any other label
 is a new revision, built from the user's base as it is now; the spec's own
@@ -22,8 +22,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rollgen.errors import UsageError
-from rollgen.plan import State
-from rollgen.revision import Revision
+from rollgen.plan.steps import State
+from rollgen.render.revision import Revision
 from rollgen.spec.model import HelmSource, KustomizeSource, Release
 
 if TYPE_CHECKING:

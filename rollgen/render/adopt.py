@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, Workload, initial_state
+from rollgen.plan.steps import State, Workload, initial_state
 from rollgen.render.kustomize import Files, Frozen, render_state, rolled_container
+from rollgen.render.revision import Revision, config_digest
 from rollgen.render.userbase import KustomizeBase
-from rollgen.revision import Revision, config_digest
 from rollgen.spec.model import Release
 
 

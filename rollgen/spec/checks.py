@@ -241,7 +241,7 @@ def check_gates(doc: Document) -> Iterator[Problem]:
 
 
 def _pattern_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.pattern import PatternError, compile_pattern
+    from rollgen.gates.pattern import PatternError, compile_pattern
 
     try:
         compile_pattern(text)

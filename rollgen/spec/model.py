@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from rollgen.analysis import MeasurementPolicy
 from rollgen.durations import parse_duration
+from rollgen.gates.analysis import MeasurementPolicy
 from rollgen.spec.vocabulary import GATE_KINDS
 
 IntOrPercent: TypeAlias = int | str
@@ -222,7 +222,7 @@ class Release:
     namespace: str
     replicas: int
     image: str
-    # None: not named in the spec; what runs is read from Git (rollgen.drift).
+    # None: not named in the spec; what runs is read from Git (rollgen.rollout.drift).
     stable: str | None
     version: str
     source: Source
@@ -428,7 +428,7 @@ def _git(data: Mapping[str, Any]) -> GitSettings:
     )
 
 
-# --- notifications (spec.notifications; sent by rollgen.notify) ---
+# --- notifications (spec.notifications; sent by rollgen.controller.notify) ---
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Pipeline specs (``kind: Pipeline``): environments in order, each a release spec of its own.
 
 An environment chain is several releases whose desired versions follow the
-previous environment's completed one (see :mod:`rollgen.pipeline`)::
+previous environment's completed one (see :mod:`rollgen.pipeline.passes`)::
 
     apiVersion: rollgen.io/v1alpha1
     kind: Pipeline

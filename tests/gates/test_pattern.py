@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from rollgen.analysis import MeasurementPolicy, Phase, Result, measure_if_due
-from rollgen.pattern import PatternError, compile_pattern
+from rollgen.gates.analysis import MeasurementPolicy, Phase, Result, measure_if_due
+from rollgen.gates.pattern import PatternError, compile_pattern
 from rollgen.redact import redact
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rollgen.analysis import Phase, Result, run
+from rollgen.gates.analysis import Phase, Result, run
 from rollgen.gates.prometheus import value_of
 from rollgen.gates.registry import measure
 from rollgen.spec.model import Gate

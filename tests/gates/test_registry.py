@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase, Result
 from rollgen.gates import registry
+from rollgen.gates.analysis import Phase, Result
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.registry import KINDS, config_of, kind_of, measure
 from rollgen.spec.vocabulary import GATE_KINDS

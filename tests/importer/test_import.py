@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from rollgen.analysis import Measurement, MeasurementPolicy, Phase, assess
+from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase, assess
 from rollgen.importer.flagger import flagger_weights
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.spec import load_release
 from rollgen.spec.model import Analysis, BlueGreen
 from testkit import cli

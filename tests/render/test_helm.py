@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, plan_release
+from rollgen.plan.steps import State, plan_release
 from rollgen.render import helm as helm_module
 from rollgen.render import kustomize
 from rollgen.render.helm import read_chart, render_state
@@ -229,10 +229,10 @@ def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:
 
 
 def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_container(helm: Any, repo: Path) -> None:
-    from rollgen.plan import abort_states
+    from rollgen.plan.steps import abort_states
     from rollgen.render import Renderer
     from rollgen.render.desired import desired_revision
-    from rollgen.revision import label
+    from rollgen.render.revision import label
 
     release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "helm" / "canary.yaml"), version="1.0.0")
     before = Renderer(repo, release).render(plan_release(release).initial)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, Workload, abort_states, plan_release
+from rollgen.plan.steps import State, Workload, abort_states, plan_release
 from rollgen.render.kustomize import render_state
 from rollgen.render.userbase import KustomizeBase, read_base
 from rollgen.spec import load_release
@@ -162,7 +162,7 @@ def test_aborting_from_any_step_renders_the_initial_bytes(podinfo_repo: Path) ->
 DIGEST_EVERY_STATE = r"""
 import hashlib, sys
 from pathlib import Path
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.render.userbase import parse_base
 from rollgen.render.kustomize import render_state
 from rollgen.spec import load_release

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.render import Renderer
 from rollgen.render import userbase as base_module
 from rollgen.spec import load_release

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.plan import abort_states, plan_release
+from rollgen.plan.steps import abort_states, plan_release
 from rollgen.render import Renderer, desired
 from rollgen.render.desired import desired_revision
-from rollgen.revision import Revision, label, live_revision, live_revisions
+from rollgen.render.revision import Revision, label, live_revision, live_revisions
 from rollgen.spec import load_release
 from rollgen.spec.model import Release
 from testkit.built import Obj, kustomize_build, kustomize_build_text, of_kind, write_files

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollgen.plan import abort_states, plan_release
+from rollgen.plan.steps import abort_states, plan_release
 from rollgen.render import Renderer
 from rollgen.spec import validate_file
 from rollgen.spec.model import Release

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollgen.cli.output import add_output_option, emit
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
-from rollgen.output import add_output_option, emit
 
 if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
     from rollgen.registry.client import RegistryClient
@@ -267,8 +267,8 @@ def _propose(path: Path, release: Release, found: Found) -> str | None:
     from rollgen.gitops.remote import remote_named
     from rollgen.gitops.repo import push_step_branch
     from rollgen.gitops.specfile import locate
-    from rollgen.proposal import forge_for
-    from rollgen.state import branch_tip
+    from rollgen.rollout.proposal import forge_for
+    from rollgen.rollout.state import branch_tip
 
     repo, relative = locate(path, "detect")
     remote, base = remote_named(repo.git, release.git.remote), release.git.branch

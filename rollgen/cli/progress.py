@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from rollgen.analysis import Phase
-from rollgen.decision import Abort, Advance, Hold, WaitUntil, record_key
+from rollgen.controller.advance import Pass
+from rollgen.controller.decision import Abort, Advance, Hold, WaitUntil, record_key
+from rollgen.gates.analysis import Phase
 from rollgen.gitops.trailers import one_line
-from rollgen.state import RolloutPhase, RolloutState
-
-if TYPE_CHECKING:  # annotations only: the controller imports this module
-    from rollgen.controller import Pass
+from rollgen.rollout.state import RolloutPhase, RolloutState
 
 
 @dataclass(frozen=True)

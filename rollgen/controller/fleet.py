@@ -5,7 +5,7 @@ the specs (a bad one is reported, never fatal to the others) and keeps the
 shard's share; :func:`tips` fetches each remote branch once and reads its tip
 through one ``git cat-file`` process, with the newest record of every release
 found in one walk of the history; :func:`advance_all` then runs the
-per-release pass (:func:`rollgen.controller.advance`) against that shared
+per-release pass (:func:`rollgen.controller.advance.advance`) against that shared
 view, and :func:`states` reads where each rollout stands from it. An idle
 release (its rollout over) therefore costs no git process of its own.
 
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rollgen.controller import Pass, advance
-from rollgen.decision import Abort, Advance, Hold, WaitUntil
+from rollgen.controller.advance import Pass, advance
+from rollgen.controller.decision import Abort, Advance, Hold, WaitUntil
+from rollgen.controller.notify import Notifier, events_of
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, NothingToDo, RollgenError, UsageError
 from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.git import ObjectReader
@@ -31,12 +32,11 @@ from rollgen.gitops.notes import fetch_notes
 from rollgen.gitops.remote import fetch_branch, remote_named, tracking_ref
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot, newest_records
-from rollgen.notify import Notifier, events_of
+from rollgen.rollout.state import RolloutPhase, RolloutState, read_state, release_key
 from rollgen.shard import Shard, select
 from rollgen.spec import load_release
 from rollgen.spec.discover import release_specs
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, RolloutState, read_state, release_key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,7 +205,7 @@ def states(repo: Repo, targets: Sequence[Target]) -> tuple[tuple[Target, Rollout
 
 
 class Notifiers:
-    """One :class:`~rollgen.notify.Notifier` per release spec that has webhooks, all closed together.
+    """One :class:`~rollgen.controller.notify.Notifier` per release spec that has webhooks, all closed together.
 
     Closing waits for the queued deliveries (each bounded by its deadline), so
     a short-lived pass still delivers before it exits; ``report`` gets one line

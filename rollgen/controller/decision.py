@@ -3,7 +3,7 @@
 Pure (no I/O, no clock): :func:`stages_of` lays out what must pass after a
 step's commit before the next one, and :func:`decide` turns the measurements
 taken so far into one :class:`Decision` for ``now``. The controller
-(:mod:`rollgen.controller`) does the I/O around it.
+(:mod:`rollgen.controller.advance`) does the I/O around it.
 
 What must pass after a commit, in order (each stage starts when the one before
 ended; the first at the commit's time):
@@ -30,10 +30,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from rollgen.analysis import Measurement, MeasurementPolicy, Phase, Verdict, assess
 from rollgen.errors import UsageError
+from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase, Verdict, assess
 from rollgen.gates.registry import is_liveness
-from rollgen.plan import Step
+from rollgen.plan.steps import Step
 from rollgen.spec.model import Analysis, Canary, Gate, Release
 from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE
 

@@ -4,8 +4,8 @@ The spec on the branch is the desired state: its ``version`` and ``digest``
 with the configuration built from the repository now
 (:func:`rollgen.render.desired.desired_revision`). Git records what runs: the
 revisions frozen in the output directory at the tip
-(:func:`rollgen.revision.live_revisions`) and the last rollout's record
-(:mod:`rollgen.state`). :func:`next_action` compares them, purely, so that
+(:func:`rollgen.render.revision.live_revisions`) and the last rollout's record
+(:mod:`rollgen.rollout.state`). :func:`next_action` compares them, purely, so that
 ``advance``, ``run``, ``start`` and ``status`` agree on one answer:
 
 - nothing recorded and no revision in the output: the release must be adopted
@@ -13,7 +13,7 @@ revisions frozen in the output directory at the tip
 - the spec asks for what runs (or what is rolling out): nothing new;
 - the spec asks for another revision while none rolls out: a new rollout,
   from the running revision's label to the desired one's
-  (:func:`rollgen.revision.label`);
+  (:func:`rollgen.render.revision.label`);
 - the spec asks for another revision *during* a rollout: the newest spec
   wins by walking back safely (the rollout's abort way, each commit waiting
   for liveness), then rolling the newest out from what runs again;
@@ -29,8 +29,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rollgen.revision import Revision, label
-from rollgen.state import RolloutPhase, RolloutState
+from rollgen.render.revision import Revision, label
+from rollgen.rollout.state import RolloutPhase, RolloutState
 
 
 class Next(enum.StrEnum):

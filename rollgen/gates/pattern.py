@@ -12,7 +12,7 @@ few features that need backtracking (backreferences, lookaround), which
     >>> compile_pattern(r"(a)\\1")
     Traceback (most recent call last):
     ...
-    rollgen.pattern.PatternError: invalid escape sequence: \\1 (patterns use RE2 syntax: no backreferences or lookaround)
+    rollgen.gates.pattern.PatternError: invalid escape sequence: \\1 (patterns use RE2 syntax: no backreferences or lookaround)
 """
 
 from __future__ import annotations

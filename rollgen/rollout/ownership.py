@@ -32,7 +32,7 @@ from rollgen.gitops.paths import join
 from rollgen.gitops.repo import Change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import RELEASE
-from rollgen.revision import REVISION_FILE, listed_revision_files, writers
+from rollgen.render.revision import REVISION_FILE, listed_revision_files, writers
 
 _WORKLOADS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 _LOOK_BACK: Final = 200

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rollgen.durations import format_duration
-from rollgen.plan import Plan, State, Step, Wait
+from rollgen.plan.steps import Plan, State, Step, Wait
 from rollgen.spec.model import Analysis, Pause
 
 _HEADER = ("step", "action", "asked", "weight")
@@ -25,7 +25,7 @@ _TEXT_COLUMNS = {1, 8, 9, 10}  # left-aligned; numbers align right
 def format_plan(plan: Plan) -> str:
     """The plan as a text table, then its warnings and the steps' notes (no trailing newline).
 
-    >>> from rollgen.plan import Step, Workload
+    >>> from rollgen.plan.steps import Step, Workload
     >>> before = State((Workload("1.0", "app-1-0", 2),))
     >>> after = State((Workload("2.0", "app-2-0", 2),))
     >>> plan = Plan("app", "prod", "1.0", "2.0", "recreate", 2, before,

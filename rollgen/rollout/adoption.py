@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from rollgen.errors import NothingToDo, NotSoError
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
+from rollgen.rollout.state import read_state, release_key
 from rollgen.spec.model import Release
-from rollgen.state import read_state, release_key
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,12 @@ class Adopted:
 
 def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted:
     """Commit the adopted state of ``release`` to its output path; refuses once rollgen manages it."""
-    from rollgen import rollout
-    from rollgen.ownership import refuse_other_owner
-    from rollgen.plan import initial_state
+    from rollgen.plan.steps import initial_state
     from rollgen.render import Renderer
     from rollgen.render.desired import desired_revision
-    from rollgen.revision import live_revisions
+    from rollgen.render.revision import live_revisions
+    from rollgen.rollout import operations
+    from rollgen.rollout.ownership import refuse_other_owner
 
     key = release_key(release)
     result: list[Adopted] = []
@@ -56,7 +56,7 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             raise NotSoError(
                 f"{key}: rollgen already rolls this release out (its history has rollouts); nothing to adopt"
             )
-        revisions = rollout.revisions_at(tip, release)
+        revisions = operations.revisions_at(tip, release)
         if revisions:
             raise NothingToDo(f"{key}: already adopted: {release.output_path} runs {list(revisions)[-1]}")
         renderer = Renderer(repo.root(), release)

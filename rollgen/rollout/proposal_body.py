@@ -1,6 +1,6 @@
 """The body of a step's pull request: the plan table, a Mermaid diagram of the rollout, the diff.
 
-Pure: the caller (:mod:`rollgen.rollout`) computes the diff with git and
+Pure: the caller (:mod:`rollgen.rollout.operations`) computes the diff with git and
 hands it in as text; this module only lays the body out::
 
     body = pull_request_body(plan, record, "overlays/podinfo/prod", diff)
@@ -16,8 +16,8 @@ import re
 from typing import Final
 
 from rollgen.gitops.trailers import StepRecord
-from rollgen.plan import Plan
-from rollgen.plantable import format_plan
+from rollgen.plan.steps import Plan
+from rollgen.plan.table import format_plan
 
 DIFF_LIMIT: Final = 40_000
 """Characters of diff kept in a body: GitHub refuses bodies over 65,536, and past this size nobody reads it."""
@@ -56,9 +56,9 @@ def pull_request_body(plan: Plan, record: StepRecord, root: str, diff: str, *, l
 
 
 def marked_table(plan: Plan, index: int) -> str:
-    """:func:`~rollgen.plantable.format_plan`'s table with the row of step ``index`` marked ``▶``.
+    """:func:`~rollgen.plan.table.format_plan`'s table with the row of step ``index`` marked ``▶``.
 
-    >>> from rollgen.plan import State, Step, Workload
+    >>> from rollgen.plan.steps import State, Step, Workload
     >>> plan = Plan("app", "prod", "1.0", "2.0", "recreate", 1, State((Workload("1.0", "app-1-0", 1),)),
     ...             (Step(1, "create", State((Workload("2.0", "app-2-0", 1),)), 100.0, 0),))
     >>> print(marked_table(plan, 1).split("\\n")[-1])
@@ -74,7 +74,7 @@ def marked_table(plan: Plan, index: int) -> str:
 def mermaid(plan: Plan, index: int) -> str:
     """A left-to-right flowchart of the rollout's commits, step ``index`` highlighted.
 
-    >>> from rollgen.plan import State, Step
+    >>> from rollgen.plan.steps import State, Step
     >>> print(mermaid(Plan("app", "prod", "1", "2", "recreate", 1, State(()), (Step(1, "create", State(()), 100.0, 0),)), 1))
     flowchart LR
       s0["0: before (1)"] --> s1["1: create, 100% to 2"]

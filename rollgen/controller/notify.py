@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gitops.trailers import Action
+from rollgen.rollout.state import RolloutPhase, RolloutState
 from rollgen.spec.model import Notifications, Pause, Webhook
 from rollgen.spec.vocabulary import EventKind
-from rollgen.state import RolloutPhase, RolloutState
 
 if TYPE_CHECKING:
-    from rollgen.decision import Judgement
+    from rollgen.controller.decision import Judgement
 
 
 # Actions whose commit puts a plan step live, and those that begin a rollout.
@@ -105,7 +105,7 @@ def events_of(
             gates,
         )
 
-    from rollgen.decision import Abort, Hold
+    from rollgen.controller.decision import Abort, Hold
 
     aborts = (RolloutPhase.ABORTING, RolloutPhase.ABORTED)
 

@@ -22,7 +22,7 @@ from rollgen.gitops.remote import fetch_branch, tracking_ref
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord
-from rollgen.plan import Plan, Step, Wait, plan_release
+from rollgen.plan.steps import Plan, Step, Wait, plan_release
 from rollgen.spec.model import Analysis, Pause, Release
 
 
@@ -62,7 +62,7 @@ class RolloutState:
 
     ``step`` of ``steps`` is the plan position that commit put live (0 after
     a finished abort; an unfinished abort keeps the step it left).
-    ``plan_step`` is that :class:`~rollgen.plan.Step` of the plan rebuilt
+    ``plan_step`` is that :class:`~rollgen.plan.steps.Step` of the plan rebuilt
     from the spec, None at step 0 or when the spec no longer plans what the
     commit recorded (``plan_changed``). ``since`` is the commit time (Unix
     seconds).

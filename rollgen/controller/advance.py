@@ -1,11 +1,11 @@
 """The controller: the only loop. Read where a rollout stands from Git, judge, act.
 
-The judging is :mod:`rollgen.decision` (pure); this module is its I/O:
+The judging is :mod:`rollgen.controller.decision` (pure); this module is its I/O:
 :func:`advance` (one pass, for cron/CI) reads the state from Git
-(:mod:`rollgen.state`), takes the measurements the decision asks for, keeps
+(:mod:`rollgen.rollout.state`), takes the measurements the decision asks for, keeps
 them in git notes on the step's commit (:mod:`rollgen.gitops.notes`) and
-commits the next step or abort state (:mod:`rollgen.rollout`);
-:func:`follow` loops :func:`advance` with a live display (:mod:`rollgen.progress`).
+commits the next step or abort state (:mod:`rollgen.rollout.operations`);
+:func:`follow` loops :func:`advance` with a live display (:mod:`rollgen.cli.progress`).
 
 In pull-request mode an Advance opens the next step's pull request instead of
 committing it, and every later pass finds that same pull request open until
@@ -15,16 +15,12 @@ else. Once merged, the next pass reads the new step from the branch.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final, TextIO
 
-from rollgen import rollout
-from rollgen.analysis import Measurement, measure_if_due
-from rollgen.decision import (
+from rollgen.controller.decision import (
     Abort,
     Advance,
     Judgement,
@@ -36,19 +32,19 @@ from rollgen.decision import (
     record_key,
     stages_of,
 )
-from rollgen.drift import Next
-from rollgen.errors import EXIT_FAILURE, EXIT_OK, NothingToDo, NotSoError
+from rollgen.errors import NothingToDo, NotSoError
+from rollgen.gates.analysis import Measurement, measure_if_due
 from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure
-from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot
-from rollgen.ownership import refuse_other_owner
-from rollgen.plan import Workload
-from rollgen.progress import Display, summary
+from rollgen.plan.steps import Workload
+from rollgen.rollout import operations
+from rollgen.rollout.drift import Next
+from rollgen.rollout.ownership import refuse_other_owner
+from rollgen.rollout.state import RolloutPhase, RolloutState, branch_tip, read_state, release_key
 from rollgen.spec.model import Release
-from rollgen.state import RolloutPhase, RolloutState, branch_tip, read_state, release_key
 
 # --- one pass: read Git, measure, persist, act ----------------------------------------------------
 
@@ -95,19 +91,23 @@ def advance(
     exactly where this one stopped. ``now`` fixes the time of the pass (tests);
     otherwise ``clock`` is read before every measurement. ``view`` is the
     branch tip (and notes) the caller already fetched and read, shared by a
-    pass over many releases (:mod:`rollgen.fleet`); without it the tip is
+    pass over many releases (:mod:`rollgen.controller.fleet`); without it the tip is
     fetched and read here.
     """
     at = clock if now is None else _fixed(now)
     found, tip, seen = _read(repo, release, remote) if view is None else _seen(repo, view, release)
     trigger = seen.trigger
     if trigger.next is Next.START:
-        started = rollout.start(repo, release, remote=remote, reason=f"Started by rollgen advance: {trigger.reason}.")
+        started = operations.start(
+            repo, release, remote=remote, reason=f"Started by rollgen advance: {trigger.reason}."
+        )
         return _acted(found, started, trigger.reason)
     if trigger.next is Next.SUPERSEDE:
         # The newest spec wins: walk back safely first (each abort commit waits for liveness);
         # the pass after the last one rolls the newest revision out from what runs again.
-        back = rollout.abort(repo, release, remote=remote, reason=f"Walked back by rollgen advance: {trigger.reason}.")
+        back = operations.abort(
+            repo, release, remote=remote, reason=f"Walked back by rollgen advance: {trigger.reason}."
+        )
         return _acted(found, back, trigger.reason)
     if found is None:
         raise NothingToDo(f"{release_key(release)}: nothing to do: {trigger.reason}")
@@ -122,7 +122,7 @@ def advance(
     aborting = state.phase is RolloutPhase.ABORTING
     # Aborts, full promotions and the rollback window (an undo, or the spec reverted to the revision
     # that ran before) wait for each commit to be live, nothing else; the plan's bounds still hold.
-    liveness_only = aborting or state.promoting_fully or rollout.is_rollback(repo, release, state)
+    liveness_only = aborting or state.promoting_fully or operations.is_rollback(repo, release, state)
     stages = stages_of(release, state.plan_step, liveness_only=liveness_only)
     records = load_records(repo, state.commit)
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
@@ -130,7 +130,7 @@ def advance(
     later = _later_commits(repo, state.commit, tip)
     # Gates resolve the spec's relative paths (a command's workingDir) from here, not the cwd.
     root = repo.git.text("rev-parse", "--show-toplevel") if repo.worktree is not None else None
-    live = rollout.live_state(repo, release, state)
+    live = operations.live_state(repo, release, state)
     workloads = live.workloads if live is not None else ()
     while True:
         judgement = decide(stages, records, state.since, at(), deadline)
@@ -144,11 +144,11 @@ def advance(
     if aborting and not isinstance(decision, WaitUntil):
         # Every abort state is committed once the one before is live, or proved it cannot
         # be (a failed gate, the deadline): stopping half way back would be worse.
-        outcome = rollout.abort(repo, release, remote=remote)
+        outcome = operations.abort(repo, release, remote=remote)
     elif isinstance(decision, Advance):
-        outcome = rollout.promote(repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote)
+        outcome = operations.promote(repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote)
     elif isinstance(decision, Abort):
-        outcome = rollout.abort(repo, release, remote=remote, reason=decision.reason)
+        outcome = operations.abort(repo, release, remote=remote, reason=decision.reason)
     # After the commit: the abort's reaction time does not wait for bookkeeping.
     if measured:
         save_records(repo, state.commit, records, remote)
@@ -177,7 +177,7 @@ def _fixed(now: float) -> Callable[[], float]:
     return clock
 
 
-def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutState | None, str | None, rollout.Look]:
+def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutState | None, str | None, operations.Look]:
     """The rollout as the branch tip records it (the remote's, fetched, when there is one), that tip, the spec against it.
 
     A release whose output holds nothing rollgen wrote is not guessed at: it is adopted first.
@@ -189,13 +189,13 @@ def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutStat
         return _seen(repo, snapshot, release)
 
 
-def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutState | None, str | None, rollout.Look]:
+def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutState | None, str | None, operations.Look]:
     """The rollout as ``snapshot`` records it, its tip, and the spec against it.
 
     A release whose output holds nothing rollgen wrote is not guessed at: it is adopted first.
     """
     state = read_state(snapshot, release)
-    seen = rollout.look(repo, release, snapshot, state)
+    seen = operations.look(repo, release, snapshot, state)
     if seen.trigger.next is Next.ADOPT:
         # Another release's output is refused as such, not offered for adoption.
         refuse_other_owner(repo.git, snapshot, release_key(release), release.output_path)
@@ -207,7 +207,7 @@ def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutStat
     return state, snapshot.tip, seen
 
 
-def _acted(before: RolloutState | None, outcome: rollout.Outcome, why: str) -> Pass:
+def _acted(before: RolloutState | None, outcome: operations.Outcome, why: str) -> Pass:
     """The pass that began a rollout, or began walking one back, because the spec differs from Git."""
     pull = outcome.pull_request
     note = why if pull is None else f"{why}; waiting for pull request #{pull.number} to be merged: {pull.url}"
@@ -269,86 +269,3 @@ def _measure(
         return dict([one(next(iter(gates)))])
     with ThreadPoolExecutor(max_workers=len(gates)) as pool:
         return dict(pool.map(one, gates))
-
-
-# --- the loop -------------------------------------------------------------------------------------
-
-OUTAGE_PATIENCE: Final = 300.0
-"""How long ``run`` keeps trying while the remote cannot be reached before it gives up with the error."""
-_BACKOFF: Final = (1.0, 30.0)
-"""First and longest wait between two tries while the remote cannot be reached (doubling in between)."""
-
-
-def _through_outages(
-    attempt: Callable[[], Pass], clock: Callable[[], float], sleep: Callable[[float], None], patience: float
-) -> Pass:
-    """``attempt()``, tried again with a doubling backoff while the remote cannot be reached, for ``patience`` seconds.
-
-    A pass that failed half way is safe to repeat: every commit it makes is a
-    compare-and-swap the next pass reads back (see :mod:`rollgen.rollout`).
-    """
-    began, wait = clock(), _BACKOFF[0]
-    while True:
-        try:
-            return attempt()
-        except RemoteUnavailableError as error:
-            waited = clock() - began
-            if waited + wait > patience:
-                raise RemoteUnavailableError(
-                    error.argv,
-                    error.returncode,
-                    f"{error.stderr.strip()}\n(the remote stayed unreachable for {waited:.0f} s; the rollout is where "
-                    "it was: run again once the remote is back)",
-                ) from None
-            sleep(wait)
-            wait = min(wait * 2, _BACKOFF[1])
-
-
-POLL: Final = 2.0
-"""How often ``run`` looks at Git while it waits for a human (promote, abort) or a long pause."""
-
-
-def follow(
-    repo: Repo,
-    release: Release,
-    *,
-    remote: str | None = None,
-    out: TextIO | None = None,
-    live: bool | None = None,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    patience: float = OUTAGE_PATIENCE,
-) -> int:
-    """Loop :func:`advance` until the rollout completes (0) or is aborted (1), showing progress.
-
-    A rollout the spec superseded is walked back, then the newest revision is
-    rolled out in the same run: the run ends once Git runs what the spec asks
-    for (0), or the rollout of it was aborted (1).
-
-    Resumable: all state is in Git and its notes, so a killed ``run`` started
-    again carries on where it stopped. An unreachable remote is waited out
-    (for up to ``patience`` seconds, see :func:`_through_outages`), then ends
-    the loop with its error (exit 2), never as an abort.
-    """
-    display = Display(out if out is not None else sys.stdout, live=live)
-    began = clock()
-    reason = ""
-    while True:
-        current = _through_outages(lambda: advance(repo, release, remote=remote, clock=clock), clock, sleep, patience)
-        decision = current.judgement.decision if current.judgement is not None else None
-        if isinstance(decision, Abort) and current.state.phase is not RolloutPhase.ABORTING:
-            reason = decision.reason
-        display.show(current, clock())
-        if current.done and current.committed:
-            continue  # the spec may ask for more once this is over (a newer revision after a walk back)
-        if current.done:
-            display.summary(summary(current.after, clock() - began, reason or current.after.reason))
-            return EXIT_OK if current.after.phase is RolloutPhase.COMPLETED else EXIT_FAILURE
-        if current.committed:
-            continue  # judge the new commit at once
-        until = decision.until if isinstance(decision, WaitUntil) and decision.until is not None else clock() + POLL
-        # Sleep in slices of at most a second so a terminal's countdowns tick.
-        while (left := until - clock()) > 0:
-            sleep(min(left, 1.0) if display.live else left)
-            if display.live:
-                display.show(current, clock())

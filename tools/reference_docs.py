@@ -1,6 +1,6 @@
 """The spec reference (docs/reference.md), generated from the JSON Schemas of releases and pipelines.
 
-``python -m rollgen.docs`` rewrites docs/reference.md; ``python -m rollgen.docs
+``python -m tools.reference_docs`` rewrites docs/reference.md; ``python -m tools.reference_docs
 --check`` exits 1 when the file differs from what the schema gives (a test
 runs the same comparison). Every object of the schema gets a section named by
 its path in a spec (``spec.strategy.canary``; ``[]`` marks list items) with a
@@ -27,7 +27,7 @@ def reference_markdown(release: Schema, pipeline: Schema) -> str:
         "# Release spec reference",
         "",
         "<!-- Generated from schemas/release.schema.json and schemas/pipeline.schema.json by "
-        "`python -m rollgen.docs`: edit the schemas, not this file. -->",
+        "`python -m tools.reference_docs`: edit the schemas, not this file. -->",
         "",
         str(release.get("description", "")),
         "",
@@ -156,7 +156,7 @@ def main(argv: list[str]) -> int:
     if argv == ["--check"]:
         if REFERENCE.is_file() and REFERENCE.read_text() == text:
             return 0
-        print(f"{REFERENCE} is out of date: run python -m rollgen.docs", file=sys.stderr)
+        print(f"{REFERENCE} is out of date: run python -m tools.reference_docs", file=sys.stderr)
         return 1
     REFERENCE.parent.mkdir(parents=True, exist_ok=True)
     REFERENCE.write_text(text)

@@ -3,7 +3,7 @@
 A forward operation (start, promote, retry, undo) does not commit to the
 branch: :func:`propose` pushes the step's commit to its own branch
 (:func:`~rollgen.gitops.repo.push_step_branch`) and opens a pull request whose
-body is :func:`~rollgen.proposal_body.pull_request_body`; merging it is the
+body is :func:`~rollgen.rollout.proposal_body.pull_request_body`; merging it is the
 approval. A rerun while the pull request is open finds it and opens nothing.
 Once an abort is on the branch, :func:`close_step_pull_requests` closes the
 rollout's open step pull requests, so that no later merge lands an aborted
@@ -20,9 +20,9 @@ from rollgen.gitops.forge import Forge, GitHub, GitLab, PullRequest, Token
 from rollgen.gitops.repo import Change, Identity, Repo, push_step_branch, step_branch
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
-from rollgen.proposal_body import pull_request_body
+from rollgen.rollout.proposal_body import pull_request_body
+from rollgen.rollout.state import RolloutState, branch_tip, plan_for, read_state, release_key
 from rollgen.spec.model import Release
-from rollgen.state import RolloutState, branch_tip, plan_for, read_state, release_key
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,6 @@
 """Rollout operations: start, promote, abort, retry, undo.
 
-Git history is the only state. :func:`rollgen.state.read_state` rebuilds a release's
+Git history is the only state. :func:`rollgen.rollout.state.read_state` rebuilds a release's
 rollout from its newest commit carrying the release's trailers; every
 operation is one :func:`~rollgen.gitops.repo.commit_change` whose ``decide``
 reads that state again on the tip it is handed. So a rerun after a crash, or
@@ -12,7 +12,7 @@ One rollout, as its commits record it (``step``/``action``)::
     1/n start   2/n advance ... n/n advance   n/n complete            (done)
                        \\-> i/n abort ... i/n abort   0/n abort          (aborted)
 
-An abort walks :func:`rollgen.plan.abort_states` one commit per call (the
+An abort walks :func:`rollgen.plan.steps.abort_states` one commit per call (the
 controller calls again once the previous commit is live); its commits keep
 the step it left (``i/n``) until the last one, ``0/n``, which writes the
 output directory's files byte-identical to the commit before the rollout's
@@ -24,7 +24,7 @@ record's two versions, and the record's digest proves it is the same plan.
 Pull-request mode (``git.mode: pull-request``): a forward operation (start,
 promote, retry, undo) does not commit to the branch. It pushes the step's
 commit to its own branch and opens a pull request
-(:func:`rollgen.proposal.propose`); merging it is the approval, after
+(:func:`rollgen.rollout.proposal.propose`); merging it is the approval, after
 which the branch history holds the step commit and its trailers like any
 other. A rerun while the pull request is open finds it and commits nothing.
 Aborts, and commits that change no file (``complete``), go straight to the
@@ -42,18 +42,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from rollgen.drift import Trigger
 from rollgen.errors import NothingToDo, NotSoError, RollgenError, UsageError
 from rollgen.gitops.depth import ShallowHistoryError, is_boundary
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.repo import Change, Identity, Repo, commit_change
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action, StepRecord, one_line, rollout_id
-from rollgen.plan import Plan, State, abort_states
-from rollgen.proposal import close_step_pull_requests, propose
-from rollgen.revision import Revision, label, listed_revision_files, live_revisions
-from rollgen.spec.model import Release
-from rollgen.state import (
+from rollgen.plan.steps import Plan, State, abort_states
+from rollgen.render.revision import Revision, label, listed_revision_files, live_revisions
+from rollgen.rollout.drift import Trigger
+from rollgen.rollout.proposal import close_step_pull_requests, propose
+from rollgen.rollout.state import (
     RolloutPhase,
     RolloutState,
     branch_tip,
@@ -64,6 +63,7 @@ from rollgen.state import (
     wait_text,
     walk_back_text,
 )
+from rollgen.spec.model import Release
 
 # Actions that put a plan step live (the rollout goes on from there).
 _FORWARD = frozenset({Action.START, Action.ADVANCE, Action.PROMOTE, Action.RETRY, Action.UNDO})
@@ -91,7 +91,7 @@ def start(repo: Repo, release: Release, *, remote: str | None = None, reason: st
     What runs is read from Git (the last rollout's record and the revisions
     frozen in the output directory at the tip); what the spec asks for is its
     ``version`` and ``digest`` with the configuration built now
-    (:func:`rollgen.drift.next_action`). A spec's ``stable``, when given,
+    (:func:`rollgen.rollout.drift.next_action`). A spec's ``stable``, when given,
     must name what runs. Going back to the revision the last completed rollout
     replaced is a rollback (action ``undo``: no pauses, no analysis).
     Refuses while a rollout of the release is in progress (a rerun of this
@@ -102,7 +102,7 @@ def start(repo: Repo, release: Release, *, remote: str | None = None, reason: st
 
 def _begin(repo: Repo, release: Release, remote: str | None, action: Action, reason: str) -> Outcome:
     """A new rollout towards the spec's revision: ``start``, or ``retry`` after an abort."""
-    from rollgen.drift import Next
+    from rollgen.rollout.drift import Next
 
     ops = _Operation(repo, release, remote)
 
@@ -203,7 +203,7 @@ def abort(
     abort commit records it (``Rollgen-Reason`` and a sentence in the body)
     and every later one carries it on, so the last says why as well.
 
-    One commit per call along :func:`~rollgen.plan.abort_states`; the last
+    One commit per call along :func:`~rollgen.plan.steps.abort_states`; the last
     one writes the output directory exactly as the commit before the
     rollout's first commit held it. Refuses when nothing is in progress.
     In pull-request mode the abort is committed straight to the branch, then
@@ -352,10 +352,10 @@ def revisions_at(snapshot: Snapshot, release: Release) -> dict[str, Revision]:
     Whose output it is comes first: revisions another release wrote there
     (the same ``output.path``) would otherwise read as this release's,
     "nothing to roll out". (An output nested in another's is refused by
-    :func:`rollgen.ownership.refuse_other_owner`, before adoption and before
+    :func:`rollgen.rollout.ownership.refuse_other_owner`, before adoption and before
     every commit.)
     """
-    from rollgen.ownership import refuse_foreign_revisions
+    from rollgen.rollout.ownership import refuse_foreign_revisions
 
     out = release.output_path
     kustomization = snapshot.read(f"{out}/kustomization.yaml")
@@ -378,14 +378,14 @@ def _root(repo: Repo) -> Path:
 
 
 def look(repo: Repo, release: Release, snapshot: Snapshot, current: RolloutState | None) -> Look:
-    """Compare the spec with what Git runs at ``snapshot`` (:func:`rollgen.drift.next_action`).
+    """Compare the spec with what Git runs at ``snapshot`` (:func:`rollgen.rollout.drift.next_action`).
 
     Cheap when nothing changed: the configuration's inputs are fingerprinted
     against the revision they would match (the one rolling out, else the one
     running), and nothing is built unless they differ.
     """
-    from rollgen.drift import next_action
     from rollgen.render.desired import desired_revision
+    from rollgen.rollout.drift import next_action
 
     live = revisions_at(snapshot, release)
     if current is None:
@@ -409,7 +409,7 @@ def planned_from_git(repo: Repo, release: Release) -> tuple[Release, Plan]:
     offline). NothingToDo when what runs is what the spec asks; UsageError
     when rollgen has not adopted the output yet.
     """
-    from rollgen.drift import Next
+    from rollgen.rollout.drift import Next
 
     key = release_key(release)
     with branch_tip(repo, release.git.branch, None) as snapshot:
@@ -447,7 +447,7 @@ class _Operation:
     def commit(self, decide: Callable[[Snapshot], Change | None], *, propose_first: bool = False) -> Outcome:
         """Commit ``decide``'s change; in pull-request mode, propose it as a pull request instead.
 
-        Every change is checked first (:func:`rollgen.ownership.check_owner`):
+        Every change is checked first (:func:`rollgen.rollout.ownership.check_owner`):
         its output directory must be this release's own to replace.
         """
         decide = self._owned(decide)
@@ -470,7 +470,7 @@ class _Operation:
         return Outcome(state=state, committed=result is not None)
 
     def _owned(self, decide: Callable[[Snapshot], Change | None]) -> Callable[[Snapshot], Change | None]:
-        from rollgen.ownership import check_owner
+        from rollgen.rollout.ownership import check_owner
 
         def checked(tip: Snapshot) -> Change | None:
             change = decide(tip)
@@ -753,7 +753,7 @@ def _describe(current: RolloutState | None, none: str) -> str:
 
 def _table_lines(plan: Plan, index: int) -> str:
     """The plan table's header and the row of step ``index``."""
-    from rollgen.plantable import format_plan
+    from rollgen.plan.table import format_plan
 
     lines = format_plan(plan).split("\n")
     return f"{lines[2]}\n{lines[3 + index]}"

@@ -1,7 +1,7 @@
 """Environment pipelines, one pass at a time: read each environment from Git, promote what is due.
 
 An environment chain is several releases whose desired versions follow the
-previous environment's completed one (the rule: :mod:`rollgen.promotion`).
+previous environment's completed one (the rule: :mod:`rollgen.pipeline.promotion`).
 :func:`advance` is one pass for cron or CI: for each environment after the
 first, it reads the previous environment's last completed version from Git
 history, and when that version is due it writes it (tag and digest) into the
@@ -27,10 +27,10 @@ from rollgen.errors import RollgenError
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
 from rollgen.gitops.trailers import Action
-from rollgen.promotion import Completed, Decision, Verdict, decide
+from rollgen.pipeline.promotion import Completed, Decision, Verdict, decide
+from rollgen.rollout.state import RolloutState, branch_tip, read_state, release_key
 from rollgen.spec.model import Release
 from rollgen.spec.pipeline import Environment, Pipeline
-from rollgen.state import RolloutState, branch_tip, read_state, release_key
 
 HISTORY = 500
 """How many of an environment's rollgen commits are read back to find its last completion and its aborts."""
@@ -174,7 +174,7 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
     if decision is not None and decision.verdict is Verdict.PROMOTE:  # it supersedes what the spec names now
         assert decision.version is not None
         if stage.release.git.mode == "pull-request":
-            from rollgen.proposal import forge_for
+            from rollgen.rollout.proposal import forge_for
 
             try:
                 pull = forge_for(stage.repo, stage.release).find_open(promotion_branch(stage.release, decision.version))
@@ -203,7 +203,7 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
 def _read(environment: Environment, release: Release) -> Stage:
     from rollgen.gitops.remote import remote_named
     from rollgen.gitops.specfile import locate
-    from rollgen.rollout import revisions_at
+    from rollgen.rollout.operations import revisions_at
 
     repo, spec = locate(environment.spec, "pipeline")
     remote = remote_named(repo.git, release.git.remote)
@@ -244,7 +244,7 @@ def _completed(tip: Snapshot, entry: HistoryEntry, release: Release, spec: str) 
     The record names a revision label (a config-only revision's is
     ``<version>-<config>``): the image version is the one its ``revision.yaml`` says.
     """
-    from rollgen.revision import live_revisions
+    from rollgen.render.revision import live_revisions
 
     at = tip.at(entry.sha)
     revision = live_revisions(at.files(release.output_path)).get(entry.record.to_version)
@@ -278,7 +278,7 @@ def _named(text: bytes | None) -> tuple[str, str | None] | None:
 
 def _abort_reason(repo: Repo, entries: tuple[HistoryEntry, ...], state: RolloutState) -> str:
     """The failed gate measurements kept on the aborted rollout's commits, else who aborted."""
-    from rollgen.analysis import Phase
+    from rollgen.gates.analysis import Phase
     from rollgen.gitops.notes import load_records
 
     failures = []
@@ -362,7 +362,7 @@ def _propose(
     previous: Stage, stage: Stage, promotion: Promotion, decide_change: Any, who: Any, now: float
 ) -> Promotion:
     from rollgen.gitops.repo import push_step_branch
-    from rollgen.proposal import forge_for
+    from rollgen.rollout.proposal import forge_for
 
     release, decision = stage.release, promotion.decision
     assert decision.version is not None
@@ -405,9 +405,9 @@ def promotion_branch(release: Release, version: str) -> str:
 
 def _rendered_diff(stage: Stage, decision: Decision, tip: Snapshot) -> str:
     """The diff of the environment's output once the promoted version completes (what merging leads to)."""
-    from rollgen.plan import stable_of
+    from rollgen.plan.steps import stable_of
     from rollgen.render import Renderer
-    from rollgen.state import plan_for
+    from rollgen.rollout.state import plan_for
 
     assert decision.version is not None
     release = replace(stage.release, version=decision.version, digest=decision.digest)
@@ -442,7 +442,7 @@ def _file_diffs(root: str, before: dict[str, bytes], after: dict[str, bytes]) ->
 def promotion_body(previous: Stage, stage: Stage, decision: Decision, now: float, spec_diff: str, rendered: str) -> str:
     """Markdown for the pull request promoting ``decision.version`` into ``stage``'s environment."""
     from rollgen.gitops.notes import load_records
-    from rollgen.proposal_body import DIFF_LIMIT, diff_section
+    from rollgen.rollout.proposal_body import DIFF_LIMIT, diff_section
 
     completed = previous.completed
     assert completed is not None and decision.version is not None
