@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action, StepRecord, compose_message
-from rollgen.render import Renderer
+from rollgen.render.renderer import Renderer
 from rollgen.rollout import operations
 from rollgen.rollout.state import RolloutPhase, plan_for, release_key
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.git import git, init_repo
 from testkit.rollouts import make_repo, write_spec

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rollgen.controller.detect import detect, lookup_all, spec_files
 from rollgen.registry.client import MANIFEST_TYPES
 from rollgen.registry.policy import newest
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import ImagePolicy
 from testkit.registryservers import Registry, copy_tags, docker_registry, push_tags
 

@@ -32,13 +32,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rollgen.gitops.change import Change
 from rollgen.gitops.git import Git, Result
-from rollgen.gitops.repo import Change, Repo, commit_change
+from rollgen.gitops.repo import Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.rollout import operations
-from rollgen.rollout.state import current_state
-from rollgen.spec import load_release
+from rollgen.rollout.reading import current_state
+from rollgen.spec.load import load_release
 from testkit.git import git
 from testkit.gitservers import git_daemon
 
@@ -112,7 +113,10 @@ def bench_push(work: Path, n: int) -> tuple[float, float, float]:
 
         def rollgen_step(i: int) -> None:
             result = commit_change(
-                repo, "main", lambda tip: Change(ROOT, rendered(i), f"podinfo: step {i}", record(i)), remote="origin"
+                repo,
+                "main",
+                lambda tip: Change(root=ROOT, files=rendered(i), message=f"podinfo: step {i}", record=record(i)),
+                remote="origin",
             )
             assert result is not None and result.attempts == 1
 
@@ -181,7 +185,7 @@ def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
             def advance(tip: Snapshot, i: int = i) -> Change:
                 last = tip.last_record("prod/podinfo")
                 assert last is not None
-                return Change(ROOT, rendered(i + 1), f"podinfo: step {i + 1}", record(i + 1))
+                return Change(root=ROOT, files=rendered(i + 1), message=f"podinfo: step {i + 1}", record=record(i + 1))
 
             promote.append(timed(partial(commit_change, repo, "main", advance)))
         results[commits] = (median_ms(status), median_ms(promote))

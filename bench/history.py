@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rollgen.gitops.repo import Repo
 from rollgen.rollout import operations
-from rollgen.rollout.state import current_state, release_key
-from rollgen.spec import load_release
+from rollgen.rollout.reading import current_state
+from rollgen.rollout.state import release_key
+from rollgen.spec.load import load_release
 from testkit.history import append_commits
 from testkit.rollouts import canary, make_repo, write_spec
 

@@ -35,7 +35,7 @@ from rollgen.cli.follow import follow
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
 from rollgen.rollout import operations
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.gateservers import MetricsApp, PrometheusServer
 from testkit.gitservers import GitDaemon, git_daemon
 

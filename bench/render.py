@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from rollgen.plan.steps import State, plan_release  # noqa: E402
 from rollgen.render.kustomize import render_state  # noqa: E402
 from rollgen.render.userbase import read_base  # noqa: E402
-from rollgen.spec import load_release  # noqa: E402
+from rollgen.spec.load import load_release  # noqa: E402
 from rollgen.spec.model import KustomizeSource, Release  # noqa: E402
 
 BASE = """\

@@ -40,8 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rollgen import yamlload
+from rollgen.cli.root import load_release
 from rollgen.errors import EXIT_OK, UsageError
+from rollgen.plan.steps import plan_release
+from rollgen.render.helm import read_chart, render_state
 from rollgen.render.manifests import dump_yaml
+from rollgen.spec.discover import release_specs
 from rollgen.spec.model import ArgoCDTarget, FluxTarget, HelmSource, Release
 
 HEADER = "# Written by rollgen bootstrap: edit the release specs or the command's options, not this file.\n"
@@ -242,10 +247,6 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
 
 def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list[dict[str, Any]]:
     """The Application or HelmRelease :mod:`rollgen.render.helm` writes for the release, read back."""
-    from rollgen import yamlload
-    from rollgen.plan.steps import plan_release
-    from rollgen.render.helm import read_chart, render_state
-
     if source.per_version is not None:
         raise UsageError(
             f"release {release.name}: a chart with one Helm release per version changes its releases at every step; "
@@ -313,9 +314,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rollgen.cli.root import load_release
-    from rollgen.spec.discover import release_specs
-
     paths = release_specs(Path(name) for name in args.specs)
     if not paths:
         raise UsageError(f"no release spec (kind: Release) in {' '.join(args.specs)}")

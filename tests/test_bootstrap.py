@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.built import _crd_validator, kustomize_build, of_kind
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT

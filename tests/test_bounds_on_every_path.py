@@ -21,10 +21,10 @@ import pytest
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action
 from rollgen.plan.steps import Plan
-from rollgen.render import Renderer
+from rollgen.render.renderer import Renderer
 from rollgen.rollout import operations
 from rollgen.rollout.state import RolloutPhase, plan_for
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.built import assert_deployment_strategies, kustomize_build, of_kind
 from testkit.git import git, git_bytes

@@ -243,7 +243,7 @@ def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm:
 
     from rollgen.gitops.repo import Repo
     from rollgen.rollout import operations
-    from rollgen.spec import load_release
+    from rollgen.spec.load import load_release
     from testkit.git import git, init_repo
     from testkit.rollouts import make_repo, write_spec
 

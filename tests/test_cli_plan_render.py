@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from rollgen.plan.steps import plan_release
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT, require_tool
 

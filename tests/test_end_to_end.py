@@ -24,9 +24,9 @@ from rollgen.gates.analysis import Phase
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
 from rollgen.plan.steps import plan_release
-from rollgen.render import Renderer
+from rollgen.render.renderer import Renderer
 from rollgen.rollout import operations
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
 from testkit.git import git

@@ -21,7 +21,7 @@ from rollgen.gitops.repo import Repo
 from rollgen.rollout import operations
 from rollgen.rollout.adoption import adopt
 from rollgen.shard import parse_shard
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.gateservers import serving, url_of
 from testkit.git import git, init_repo
 from testkit.rollouts import canary, make_repo, write_spec

@@ -19,7 +19,7 @@ from rollgen.gates.analysis import Phase, Verdict
 from rollgen.gitops.trailers import Action
 from rollgen.plan.steps import plan_release
 from rollgen.rollout.state import RolloutPhase, RolloutState
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
 from testkit.gateservers import _Quiet, serving, url_of
 from testkit.tools import REPO_ROOT
@@ -36,8 +36,8 @@ def state(step: int, action: Action, phase: str, *, rollout: str = "r1", commit:
         steps=len(PLAN.steps),
         action=action,
         phase=RolloutPhase(phase),
-        from_version="1.0.0",
-        to_version="1.1.0",
+        from_label="1.0.0",
+        to_label="1.1.0",
         plan="digest",
         commit=commit,
         since=0,
@@ -57,7 +57,7 @@ def test_a_start_announces_the_rollout_and_its_first_step() -> None:
     after = state(1, Action.START, "progressing")
     events = events_of(before, after)
     assert kinds(events) == ["started", "step"]
-    assert events[0].from_version == "1.0.0" and events[0].to_version == "1.1.0" and events[0].commit == SHA
+    assert events[0].from_label == "1.0.0" and events[0].to_label == "1.1.0" and events[0].commit == SHA
 
 
 def test_a_pass_that_commits_nothing_announces_nothing() -> None:

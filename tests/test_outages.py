@@ -14,8 +14,9 @@ from rollgen.errors import EXIT_OK, EXIT_USAGE
 from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.repo import Repo
 from rollgen.rollout import operations
-from rollgen.rollout.state import RolloutPhase, current_state
-from rollgen.spec import load_release
+from rollgen.rollout.reading import current_state
+from rollgen.rollout.state import RolloutPhase
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.git import git
 from testkit.gitservers import git_daemon

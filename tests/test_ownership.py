@@ -17,7 +17,7 @@ from rollgen.gitops.repo import Repo
 from rollgen.rollout import operations
 from rollgen.rollout.adoption import adopt
 from rollgen.rollout.ownership import OwnershipError
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.git import git
 from testkit.rollouts import BEFORE, make_repo, output_files, write_spec

@@ -17,8 +17,9 @@ from rollgen.gitops.snapshot import history
 from rollgen.gitops.trailers import Action
 from rollgen.plan.steps import State, abort_states
 from rollgen.rollout import operations
-from rollgen.rollout.state import RolloutState, current_state, plan_for
-from rollgen.spec import load_release
+from rollgen.rollout.reading import branch_tip, current_state, read
+from rollgen.rollout.state import RolloutState, plan_for
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.git import git
 from testkit.rollouts import BEFORE, canary, make_repo, output_files, write_spec
@@ -64,7 +65,7 @@ def test_rollout_to_completion_then_undo(work: Path) -> None:
     with pytest.raises(UsageError, match=r"stable is 1\.0\.0 but Git says 1\.1\.0 runs"):
         operations.start(repo, load_release(write_spec(work, version="2.0.0")))
     back = operations.undo(repo, release)
-    assert (back.state.action, back.state.from_version, back.state.to_version) == (Action.UNDO, "1.1.0", "1.0.0")
+    assert (back.state.action, back.state.from_label, back.state.to_label) == (Action.UNDO, "1.1.0", "1.0.0")
     assert back.state.rollout != first.state.rollout
     assert git(work, "status", "--porcelain") == ""
     assert set(step_commits(work).values()) == {1}
@@ -162,7 +163,7 @@ def test_full_promotion_walks_every_step_without_waits(work: Path) -> None:
 
 
 def rollout_files(work: Path, release: Release, state: State) -> dict[str, bytes]:
-    from rollgen.render import Renderer
+    from rollgen.render.renderer import Renderer
 
     return Renderer(work, release).render(state)
 
@@ -198,6 +199,12 @@ def test_two_processes_promoting_at_once_commit_each_step_once(work: Path) -> No
     assert git(work, "status", "--porcelain") == ""
 
 
+def live_state(repo: Repo, release: Release) -> State | None:
+    """What the newest commit on the branch put live, as one reading of its tip says."""
+    with branch_tip(repo, release.git.branch, None) as tip:
+        return read(repo, release, tip).live_state()
+
+
 def test_live_state_follows_the_steps_and_the_way_back(tmp_path: Path) -> None:
     """What the newest commit put live: the controller hands its Deployments to the kubernetes gate."""
     work = make_repo(tmp_path / "work")
@@ -209,15 +216,15 @@ def test_live_state_follows_the_steps_and_the_way_back(tmp_path: Path) -> None:
         operations.promote(repo, release)
     current = current_state(repo, release)
     assert current is not None and current.step == 4
-    assert operations.live_state(repo, release, current) == plan.steps[3].state
+    assert live_state(repo, release) == plan.steps[3].state
     way = abort_states(plan, 4)
     assert len(way) > 2  # a real way back: drains and surges before the pre-rollout files
     for expected in way[:-1]:
         operations.abort(repo, release)
         current = current_state(repo, release)
         assert current is not None and current.phase == "aborting"
-        assert operations.live_state(repo, release, current) == expected
+        assert live_state(repo, release) == expected
     operations.abort(repo, release)
     current = current_state(repo, release)
     assert current is not None and current.phase == "aborted"
-    assert operations.live_state(repo, release, current) is None
+    assert live_state(repo, release) is None

@@ -16,8 +16,8 @@ import pytest
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.rollout import operations
-from rollgen.rollout.state import current_state
-from rollgen.spec import load_release
+from rollgen.rollout.reading import current_state
+from rollgen.spec.load import load_release
 from testkit.git import git
 from testkit.rollouts import canary, make_repo, output_files, write_spec
 

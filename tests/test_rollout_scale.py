@@ -25,10 +25,10 @@ _WORKER = """
 import sys
 from pathlib import Path
 from rollgen.rollout import operations
-from rollgen.rollout.state import current_state
+from rollgen.rollout.reading import current_state
 from rollgen.gitops.errors import ConflictError
 from rollgen.gitops.repo import Repo
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 
 repo = Repo.open(sys.argv[1])
 pending = [load_release(Path(p)) for p in sys.argv[2:]]

@@ -9,7 +9,7 @@ import pytest
 
 from rollgen.plan.steps import plan_release
 from rollgen.render.userbase import read_base
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.built import assert_matches_state, kustomize_build_all, validate
 from testkit.helm import template
 from testkit.tools import REPO_ROOT

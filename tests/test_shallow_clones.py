@@ -12,7 +12,7 @@ import pytest
 
 from rollgen.gitops.repo import Repo
 from rollgen.rollout import operations
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.cli import rollgen
 from testkit.git import git
 from testkit.gitservers import GitDaemon

@@ -112,7 +112,7 @@ def test_a_gate_error_shows_in_status_as_soon_as_it_is_measured_and_the_abort_re
     assert "  gate healthz [1:analysis]: Error at " in capsys.readouterr().out
     from rollgen.controller.advance import advance
     from rollgen.gitops.repo import Repo
-    from rollgen.spec import load_release
+    from rollgen.spec.load import load_release
 
     began = time.time()
     for retry in range(1, 5):  # errors are retried an interval (1m) apart; the fifth in a row aborts (limit 4)
@@ -347,7 +347,7 @@ def test_runs_display_shows_each_gates_last_message_a_hold_and_the_walk_back() -
     from rollgen.gitops.trailers import Action
     from rollgen.rollout.state import RolloutPhase, RolloutState
 
-    common = {"release": "prod/web", "rollout": "r1", "steps": 5, "from_version": "1.0", "to_version": "1.1"}
+    common = {"release": "prod/web", "rollout": "r1", "steps": 5, "from_label": "1.0", "to_label": "1.1"}
     gating = RolloutState(
         **common, step=2, action=Action.ADVANCE, phase=RolloutPhase.PROGRESSING, plan="d", commit="c" * 40,
         since=0, plan_step=None, paused_at=10,

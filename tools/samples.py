@@ -37,8 +37,8 @@ state before the rollout. Kustomize steps build with `kubectl kustomize overlays
 def sample_files(repo_root: Path, out: str) -> dict[str, bytes]:
     """Every example's every step, keyed by path relative to ``repo_root`` (under ``out``)."""
     from rollgen.plan.steps import plan_release
-    from rollgen.render import Renderer
-    from rollgen.spec import load_release
+    from rollgen.render.renderer import Renderer
+    from rollgen.spec.load import load_release
 
     files: dict[str, bytes] = {f"{out}/README.md": _README.encode()}
     for kind, folder in SOURCES:

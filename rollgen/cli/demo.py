@@ -248,7 +248,7 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, *, live: bool 
     from rollgen.cli.follow import follow
     from rollgen.gitops.repo import Repo
     from rollgen.rollout import operations
-    from rollgen.spec import load_release
+    from rollgen.spec.load import load_release
 
     stream = out if out is not None else sys.stdout
     from rollgen.tools import find_tool

@@ -14,7 +14,8 @@ from pathlib import Path
 from rollgen.cli.output import add_output_option, emit
 from rollgen.cli.root import readable
 from rollgen.errors import EXIT_OK, UsageError
-from rollgen.spec.pipeline import Pipeline, load_pipeline
+from rollgen.spec.load import load_pipeline
+from rollgen.spec.pipeline import Pipeline
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -40,7 +40,7 @@ def headline(state: RolloutState) -> str:
         what = f" {step.action}{asked} (new version gets {step.weight:g}%)"
     name = state.release.partition("/")[2]
     return (
-        f"{name} {state.from_version} -> {state.to_version}  step {state.step}/{state.steps}{what}  "
+        f"{name} {state.from_label} -> {state.to_label}  step {state.step}/{state.steps}{what}  "
         f"[{state.phase}{', PAUSED' if state.paused else ''}]  @{state.commit[:7]}"
     )
 
@@ -138,11 +138,11 @@ def summary(last: RolloutState, seconds: float, reason: str) -> str:
     took = f"in {seconds:.1f}s"
     if last.phase is RolloutPhase.COMPLETED:
         return (
-            f"rollout {name} {last.from_version} -> {last.to_version} COMPLETED {took}: "
-            f"{last.steps} steps, {last.to_version} now runs alone (@{last.commit[:7]})"
+            f"rollout {name} {last.from_label} -> {last.to_label} COMPLETED {took}: "
+            f"{last.steps} steps, {last.to_label} now runs alone (@{last.commit[:7]})"
         )
     why = f": {reason}" if reason else ""
     return (
-        f"rollout {name} {last.from_version} -> {last.to_version} ABORTED {took}{why}; "
-        f"{last.from_version} restored byte for byte (@{last.commit[:7]})"
+        f"rollout {name} {last.from_label} -> {last.to_label} ABORTED {took}{why}; "
+        f"{last.from_label} restored byte for byte (@{last.commit[:7]})"
     )

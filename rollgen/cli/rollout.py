@@ -39,7 +39,8 @@ from rollgen.gitops.trailers import one_line
 from rollgen.rollout import operations
 from rollgen.rollout.operations import Outcome
 from rollgen.rollout.proposal import pending_pull_request
-from rollgen.rollout.state import RolloutPhase, RolloutState, current_state, release_key, states_on
+from rollgen.rollout.reading import current_state, spec_against_git, states_on
+from rollgen.rollout.state import RolloutPhase, RolloutState, release_key
 from rollgen.shard import select
 from rollgen.spec.discover import is_pipeline_spec
 
@@ -294,8 +295,8 @@ def _state_data(
         "action": state.action.value,
         "stepAction": state.plan_step.action if state.plan_step else None,
         "phase": state.phase.value,
-        "from": state.from_version,
-        "to": state.to_version,
+        "from": state.from_label,
+        "to": state.to_label,
         "waitingFor": waiting,
         "since": since,
         "commit": state.commit,
@@ -339,7 +340,7 @@ def _against_git(repo: Repo, release: Release) -> dict[str, str | None]:
     from rollgen.rollout.drift import Next
 
     try:
-        seen = operations.spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote))
+        seen = spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote))
     except RollgenError as error:  # the row still shows where the rollout stands
         return {"next": f"unknown: {error}", "runs": None}
     trigger = seen.trigger

@@ -58,7 +58,7 @@ def shard_of(args: argparse.Namespace) -> Shard | None:
 
 def load_release(spec: str) -> Release:
     """The typed release in the file ``spec``: SpecError (exit 1) with every problem, UsageError (2) if unreadable."""
-    from rollgen.spec import load_release as load
+    from rollgen.spec.load import load_release as load
 
     try:
         return load(Path(spec))

@@ -36,15 +36,15 @@ def configure_validate(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_validate(args: argparse.Namespace) -> int:
-    from rollgen.spec import validate_files
     from rollgen.spec.discover import release_specs
+    from rollgen.spec.validation import check_files
 
     paths = release_specs((Path(name) for name in args.files), pipelines=True)
     if not paths:
         raise UsageError(f"no release spec (apiVersion: rollgen.io/..., kind: Release) under {', '.join(args.files)}")
     if args.repo is not None and not args.repo.is_dir():
         raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
-    results = validate_files(paths, repo=args.repo)
+    results = check_files(paths, repo=args.repo)
     if args.repo is None:
         from rollgen.spec.repository import repository_root
 
@@ -116,7 +116,7 @@ def _planned(release: Release, repo: str) -> tuple[Release, Plan]:
     if release.stable is not None:
         return release, plan_release(release)
     from rollgen.cli.root import open_repository
-    from rollgen.rollout.operations import planned_from_git
+    from rollgen.rollout.reading import planned_from_git
 
     return planned_from_git(open_repository(repo), release)
 
@@ -153,7 +153,7 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_render(args: argparse.Namespace) -> int:
-    from rollgen.render import Renderer
+    from rollgen.render.renderer import Renderer
 
     release, plan = _planned(load_release(args.spec), args.repo)
     states = {0: plan.initial} | {step.index: step.state for step in plan.steps}

@@ -1,11 +1,11 @@
-"""The controller: the only loop. Read where a rollout stands from Git, judge, act.
+"""The controller's pass: read where a rollout stands from Git once, judge, act.
 
 The judging is :mod:`rollgen.controller.decision` (pure); this module is its I/O:
-:func:`advance` (one pass, for cron/CI) reads the state from Git
-(:mod:`rollgen.rollout.state`), takes the measurements the decision asks for, keeps
-them in git notes on the step's commit (:mod:`rollgen.gitops.notes`) and
-commits the next step or abort state (:mod:`rollgen.rollout.operations`);
-:func:`follow` loops :func:`advance` with a live display (:mod:`rollgen.cli.progress`).
+:func:`advance` (one pass, for cron/CI) reads the branch tip once
+(:mod:`rollgen.rollout.reading`), takes the measurements the decision asks for,
+keeps them in git notes on the step's commit (:mod:`rollgen.gitops.notes`) and
+commits the next step or abort state (:mod:`rollgen.rollout.operations`) on the
+same reading; ``rollgen run`` loops it (:mod:`rollgen.cli.follow`).
 
 In pull-request mode an Advance opens the next step's pull request instead of
 committing it, and every later pass finds that same pull request open until
@@ -43,7 +43,8 @@ from rollgen.plan.steps import Workload
 from rollgen.rollout import operations
 from rollgen.rollout.drift import Next
 from rollgen.rollout.ownership import refuse_other_owner
-from rollgen.rollout.state import RolloutPhase, RolloutState, branch_tip, read_state, release_key
+from rollgen.rollout.reading import Reading, branch_tip, read
+from rollgen.rollout.state import RolloutPhase, RolloutState, release_key
 from rollgen.spec.model import Release
 
 # --- one pass: read Git, measure, persist, act ----------------------------------------------------
@@ -95,19 +96,26 @@ def advance(
     fetched and read here.
     """
     at = clock if now is None else _fixed(now)
-    found, tip, seen = _read(repo, release, remote) if view is None else _seen(repo, view, release)
-    trigger = seen.trigger
+    if view is not None:
+        return _pass(repo, release, remote, _read(repo, view, release), at)
+    if remote is not None:
+        fetch_notes(repo, remote)
+    with branch_tip(repo, release.git.branch, remote) as snapshot:
+        return _pass(repo, release, remote, _read(repo, snapshot, release), at)
+
+
+def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at: Callable[[], float]) -> Pass:
+    """One pass on ``reading``, the tip read once: the operations it calls commit on it unless it moved."""
+    found, trigger = reading.state, reading.seen.trigger
     if trigger.next is Next.START:
-        started = operations.start(
-            repo, release, remote=remote, reason=f"Started by rollgen advance: {trigger.reason}."
-        )
+        why = f"Started by rollgen advance: {trigger.reason}."
+        started = operations.start(repo, release, remote=remote, reason=why, reading=reading)
         return _acted(found, started, trigger.reason)
     if trigger.next is Next.SUPERSEDE:
         # The newest spec wins: walk back safely first (each abort commit waits for liveness);
         # the pass after the last one rolls the newest revision out from what runs again.
-        back = operations.abort(
-            repo, release, remote=remote, reason=f"Walked back by rollgen advance: {trigger.reason}."
-        )
+        why = f"Walked back by rollgen advance: {trigger.reason}."
+        back = operations.abort(repo, release, remote=remote, reason=why, reading=reading)
         return _acted(found, back, trigger.reason)
     if found is None:
         raise NothingToDo(f"{release_key(release)}: nothing to do: {trigger.reason}")
@@ -122,15 +130,15 @@ def advance(
     aborting = state.phase is RolloutPhase.ABORTING
     # Aborts, full promotions and the rollback window (an undo, or the spec reverted to the revision
     # that ran before) wait for each commit to be live, nothing else; the plan's bounds still hold.
-    liveness_only = aborting or state.promoting_fully or operations.is_rollback(repo, release, state)
+    liveness_only = aborting or state.promoting_fully or reading.is_rollback()
     stages = stages_of(release, state.plan_step, liveness_only=liveness_only)
     records = load_records(repo, state.commit)
     deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
     measured = False
-    later = _later_commits(repo, state.commit, tip)
+    later = _later_commits(repo, state.commit, reading.tip)
     # Gates resolve the spec's relative paths (a command's workingDir) from here, not the cwd.
     root = repo.git.text("rev-parse", "--show-toplevel") if repo.worktree is not None else None
-    live = operations.live_state(repo, release, state)
+    live = reading.live_state()
     workloads = live.workloads if live is not None else ()
     while True:
         judgement = decide(stages, records, state.since, at(), deadline)
@@ -144,11 +152,13 @@ def advance(
     if aborting and not isinstance(decision, WaitUntil):
         # Every abort state is committed once the one before is live, or proved it cannot
         # be (a failed gate, the deadline): stopping half way back would be worse.
-        outcome = operations.abort(repo, release, remote=remote)
+        outcome = operations.abort(repo, release, remote=remote, reading=reading)
     elif isinstance(decision, Advance):
-        outcome = operations.promote(repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote)
+        outcome = operations.promote(
+            repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote, reading=reading
+        )
     elif isinstance(decision, Abort):
-        outcome = operations.abort(repo, release, remote=remote, reason=decision.reason)
+        outcome = operations.abort(repo, release, remote=remote, reason=decision.reason, reading=reading)
     # After the commit: the abort's reaction time does not wait for bookkeeping.
     if measured:
         save_records(repo, state.commit, records, remote)
@@ -177,26 +187,13 @@ def _fixed(now: float) -> Callable[[], float]:
     return clock
 
 
-def _read(repo: Repo, release: Release, remote: str | None) -> tuple[RolloutState | None, str | None, operations.Look]:
-    """The rollout as the branch tip records it (the remote's, fetched, when there is one), that tip, the spec against it.
+def _read(repo: Repo, snapshot: Snapshot, release: Release) -> Reading:
+    """The release as ``snapshot`` records it, with the spec against it.
 
     A release whose output holds nothing rollgen wrote is not guessed at: it is adopted first.
     """
-    branch = release.git.branch
-    if remote is not None:
-        fetch_notes(repo, remote)
-    with branch_tip(repo, branch, remote) as snapshot:
-        return _seen(repo, snapshot, release)
-
-
-def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutState | None, str | None, operations.Look]:
-    """The rollout as ``snapshot`` records it, its tip, and the spec against it.
-
-    A release whose output holds nothing rollgen wrote is not guessed at: it is adopted first.
-    """
-    state = read_state(snapshot, release)
-    seen = operations.look(repo, release, snapshot, state)
-    if seen.trigger.next is Next.ADOPT:
+    reading = read(repo, release, snapshot)
+    if reading.seen.trigger.next is Next.ADOPT:
         # Another release's output is refused as such, not offered for adoption.
         refuse_other_owner(repo.git, snapshot, release_key(release), release.output_path)
         raise NotSoError(
@@ -204,7 +201,7 @@ def _seen(repo: Repo, snapshot: Snapshot, release: Release) -> tuple[RolloutStat
             "revision rollgen wrote; adopt what runs first: rollgen adopt SPEC (then every spec change is rolled "
             "out from Git)"
         )
-    return state, snapshot.tip, seen
+    return reading
 
 
 def _acted(before: RolloutState | None, outcome: operations.Outcome, why: str) -> Pass:
@@ -248,8 +245,8 @@ def _measure(
     context = GateContext(
         release=release.name,
         namespace=release.namespace,
-        version=state.to_version,
-        stable=state.from_version,
+        version=state.to_label,
+        stable=state.from_label,
         commit=state.commit,
         step=state.step,
         deployments=tuple((w.name, w.replicas) for w in workloads),

@@ -28,6 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from rollgen.cli.output import add_output_option, emit
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
+from rollgen.gitops.remote import remote_named
+from rollgen.gitops.repo import Identity, commit_change, push_step_branch
+from rollgen.gitops.specfile import locate, version_change
+from rollgen.registry import credentials
+from rollgen.registry.client import ImageName, RegistryClient
+from rollgen.registry.policy import newest
+from rollgen.rollout.proposal import forge_for
+from rollgen.rollout.reading import branch_tip
+from rollgen.spec.load import load_release
 
 if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
     from rollgen.registry.client import RegistryClient
@@ -122,8 +131,6 @@ def spec_files(paths: Iterable[str]) -> list[Path]:
 
 def detect(paths: Sequence[Path], *, deadline: float, workers: int = WORKERS) -> list[Result]:
     """Detect every spec's newest image; commit or propose the changed ones. Never raises for one release."""
-    from rollgen.spec import load_release
-
     loaded: list[tuple[Path, Release | Result]] = []
     for path in paths:
         try:
@@ -150,9 +157,6 @@ def lookup_all(releases: Sequence[Release], *, deadline: float, workers: int = W
     One client per registry is shared by the threads: tokens are asked for
     once per repository, and each thread keeps its connections alive.
     """
-    from rollgen.registry import credentials
-    from rollgen.registry.client import ImageName, RegistryClient
-
     clients: dict[str, RegistryClient] = {}
     problems: dict[str, RollgenError] = {}
     for release in releases:
@@ -182,9 +186,6 @@ def lookup_all(releases: Sequence[Release], *, deadline: float, workers: int = W
 
 def lookup(client: RegistryClient, release: Release) -> Found:
     """The newest tag ``release``'s policy allows, with its digest."""
-    from rollgen.registry.client import ImageName
-    from rollgen.registry.policy import newest
-
     assert release.image_policy is not None
     repository = ImageName.parse(release.image).repository
     tags = client.tags(repository)
@@ -224,8 +225,6 @@ def _key(release: Release) -> str:
 
 def _decide(relative: str, release: Release, found: Found) -> Any:
     """The commit's ``decide``: the spec as the branch tip holds it, with the new version lines."""
-    from rollgen.gitops.specfile import version_change
-
     return version_change(relative, release.git.branch, found.tag, found.digest, _message(release, relative, found))
 
 
@@ -238,17 +237,11 @@ def _message(release: Release, relative: str, found: Found) -> str:
 
 
 def _identity(release: Release) -> Any:
-    from rollgen.gitops.repo import Identity
-
     author = release.git.author
     return None if author is None else Identity(author.name, author.email)
 
 
 def _commit(path: Path, release: Release, found: Found) -> str | None:
-    from rollgen.gitops.remote import remote_named
-    from rollgen.gitops.repo import commit_change
-    from rollgen.gitops.specfile import locate
-
     repo, relative = locate(path, "detect")
     who = _identity(release)
     result = commit_change(
@@ -264,12 +257,6 @@ def _commit(path: Path, release: Release, found: Found) -> str | None:
 
 def _propose(path: Path, release: Release, found: Found) -> str | None:
     """The URL of the pull request proposing ``found`` (opened now or before); None when the branch has it."""
-    from rollgen.gitops.remote import remote_named
-    from rollgen.gitops.repo import push_step_branch
-    from rollgen.gitops.specfile import locate
-    from rollgen.rollout.proposal import forge_for
-    from rollgen.rollout.state import branch_tip
-
     repo, relative = locate(path, "detect")
     remote, base = remote_named(repo.git, release.git.remote), release.git.branch
     if remote is None:

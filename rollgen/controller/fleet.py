@@ -25,6 +25,7 @@ from typing import Any
 from rollgen.controller.advance import Pass, advance
 from rollgen.controller.decision import Abort, Advance, Hold, WaitUntil
 from rollgen.controller.notify import Notifier, events_of
+from rollgen.crash import keep_traceback
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, NothingToDo, RollgenError, UsageError
 from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.git import ObjectReader
@@ -32,10 +33,12 @@ from rollgen.gitops.notes import fetch_notes
 from rollgen.gitops.remote import fetch_branch, remote_named, tracking_ref
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot, newest_records
-from rollgen.rollout.state import RolloutPhase, RolloutState, read_state, release_key
+from rollgen.render.desired import one_pass
+from rollgen.rollout.reading import read_state
+from rollgen.rollout.state import RolloutPhase, RolloutState, release_key
 from rollgen.shard import Shard, select
-from rollgen.spec import load_release
 from rollgen.spec.discover import release_specs
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 
 
@@ -76,7 +79,7 @@ class Report:
         if self.current is not None:
             after = self.current.after
             row |= {"step": after.step, "steps": after.steps, "commit": after.commit}
-            row |= {"committed": self.current.committed, "from": after.from_version, "to": after.to_version}
+            row |= {"committed": self.current.committed, "from": after.from_label, "to": after.to_label}
         return row
 
 
@@ -155,8 +158,6 @@ def advance_all(
     ``notifier`` made for its spec (none: nothing is sent); the caller closes
     the notifiers.
     """
-    from rollgen.render.desired import one_pass
-
     loaded = [t.release for t in targets if t.release is not None]
     reports = []
     with tips(repo, loaded) as view, one_pass():
@@ -176,8 +177,6 @@ def advance_all(
                 reports.append(_failed(target, str(exc), exc.exit_code))
                 continue
             except Exception as exc:  # a bug in one release's pass: the others still get theirs
-                from rollgen.crash import keep_traceback
-
                 said = f"internal error: {type(exc).__name__}: {exc} (traceback in {keep_traceback(exc)})"
                 reports.append(_failed(target, said, EXIT_INTERNAL))
                 continue
@@ -270,7 +269,7 @@ def _said(current: Pass) -> str:
         parts.append(current.note)
     if not parts:
         parts.append(
-            f"nothing to do: {after.from_version} -> {after.to_version} {after.phase}"
+            f"nothing to do: {after.from_label} -> {after.to_label} {after.phase}"
             if after.phase.over
             else f"waiting for {after.waiting_for()}"
         )

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollgen.controller.decision import Abort, Hold
 from rollgen.gates.analysis import Phase
+from rollgen.gates.template import render
 from rollgen.gitops.trailers import Action
 from rollgen.rollout.state import RolloutPhase, RolloutState
 from rollgen.spec.model import Notifications, Pause, Webhook
@@ -61,8 +63,8 @@ class Event:
     rollout: str
     step: int
     steps: int
-    from_version: str
-    to_version: str
+    from_label: str
+    to_label: str
     commit: str
     reason: str = ""
     gates: tuple[GateOutcome, ...] = ()
@@ -98,14 +100,12 @@ def events_of(
             now.rollout,
             now.step,
             now.steps,
-            now.from_version,
-            now.to_version,
+            now.from_label,
+            now.to_label,
             now.commit,
             reason,
             gates,
         )
-
-    from rollgen.controller.decision import Abort, Hold
 
     aborts = (RolloutPhase.ABORTING, RolloutPhase.ABORTED)
 
@@ -128,7 +128,7 @@ def events_of(
         events.append(event("paused", f"inconclusive, waiting for a human: {judgement.decision.reason}", held))
     if moved and after.action in _FORWARD and after.step >= 1:
         if after.action in _STARTING and not same_rollout:
-            events.append(event("started", f"{after.from_version} -> {after.to_version}"))
+            events.append(event("started", f"{after.from_label} -> {after.to_label}"))
         events.append(event("step", f"step {after.step}/{after.steps} committed"))
         if any(isinstance(wait, Pause) and wait.seconds is None for wait in after.waits):
             events.append(event("paused", "waiting for `rollgen promote`"))
@@ -136,10 +136,10 @@ def events_of(
     # An abort is announced when it begins and when its last commit restored the stable version.
     if after.phase in aborts and was != after.phase and (was not in aborts or after.phase is RolloutPhase.ABORTED):
         restored = after.phase is RolloutPhase.ABORTED
-        reason = f"{after.from_version} restored" if restored else "walking back to the stable version"
+        reason = f"{after.from_label} restored" if restored else "walking back to the stable version"
         events.append(event("aborted", reason))
     if after.phase is RolloutPhase.COMPLETED and was is not RolloutPhase.COMPLETED:
-        events.append(event("completed", f"{after.to_version} runs"))
+        events.append(event("completed", f"{after.to_label} runs"))
     return tuple(events)
 
 
@@ -150,7 +150,6 @@ def commit_url(template: str | None, commit: str) -> str | None:
     """The link to ``commit`` from the spec's ``commitURL`` template (``{{ commit }}`` substituted)."""
     if template is None or not commit:
         return None
-    from rollgen.gates.template import render
 
     return render(template, {"commit": commit})
 
@@ -158,12 +157,12 @@ def commit_url(template: str | None, commit: str) -> str | None:
 def _summary(event: Event) -> str:
     name = event.release
     return {
-        "started": f"{name}: rollout of {event.to_version} started (from {event.from_version})",
-        "step": f"{name}: step {event.step}/{event.steps} of {event.to_version} committed",
+        "started": f"{name}: rollout of {event.to_label} started (from {event.from_label})",
+        "step": f"{name}: step {event.step}/{event.steps} of {event.to_label} committed",
         "gate-failed": f"{name}: gate failed at step {event.step}/{event.steps}: {event.reason}",
         "paused": f"{name}: paused at step {event.step}/{event.steps}, waiting for `rollgen promote`",
-        "aborted": f"{name}: rollout of {event.to_version} aborted ({event.reason})",
-        "completed": f"{name}: rollout of {event.to_version} completed",
+        "aborted": f"{name}: rollout of {event.to_label} aborted ({event.reason})",
+        "completed": f"{name}: rollout of {event.to_label} completed",
     }[event.kind]
 
 
@@ -175,8 +174,8 @@ def json_body(event: Event, commit_template: str | None = None) -> dict[str, Any
         "rollout": event.rollout,
         "step": event.step,
         "steps": event.steps,
-        "fromVersion": event.from_version,
-        "toVersion": event.to_version,
+        "fromVersion": event.from_label,
+        "toVersion": event.to_label,
         "commit": event.commit,
         "commitURL": commit_url(commit_template, event.commit),
         "reason": event.reason,

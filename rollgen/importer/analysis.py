@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from rollgen.conditions import ConditionError, parse
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.importer.conversion import PLACEHOLDER, Notes, label
 from rollgen.importer.documents import Manifest
@@ -207,8 +208,6 @@ def _substitute(text: str, args: Mapping[str, str | None]) -> str | None:
 
 def _condition(text: str) -> str | None:
     """``text`` when rollgen's condition language parses it, else ``None``."""
-    from rollgen.conditions import ConditionError, parse
-
     try:
         parse(text)
     except ConditionError:

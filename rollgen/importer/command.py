@@ -9,9 +9,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from rollgen.cli.root import empty_output
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, Problem, UsageError
 from rollgen.importer.conversion import Conversion, NotConvertible, Notes, Options
 from rollgen.importer.documents import Manifest, read_manifests
+from rollgen.importer.flagger import convert_canary
+from rollgen.importer.rollouts import convert_rollout
 from rollgen.render.manifests import dump_yaml
 
 # The options depend on the release's name and namespace, which only the input knows.
@@ -49,8 +52,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rollgen.cli.root import empty_output
-
     out = empty_output(args.out, "import never overwrites files")
     manifests = read_manifests(Path(name) for name in args.files)
     try:
@@ -97,12 +98,8 @@ def convert(manifests: tuple[Manifest, ...], options_for: OptionsFor) -> Convers
     first = primary[0]
     options = options_for(first.name, (first.data.get("metadata", {}) or {}).get("namespace"))
     if first.kind == "Rollout":
-        from rollgen.importer.rollouts import convert_rollout
-
         conversion = convert_rollout(first, manifests, options)
     else:
-        from rollgen.importer.flagger import convert_canary
-
         conversion = convert_canary(first, manifests, options)
     extra = tuple(m.at(("kind",), f"{m.kind} {m.name} is not converted: one release per import") for m in primary[1:])
     return Conversion(conversion.name, conversion.release, conversion.base, conversion.notes + extra)

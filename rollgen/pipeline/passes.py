@@ -23,12 +23,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rollgen import yamlload
+from rollgen.durations import format_duration
 from rollgen.errors import RollgenError
-from rollgen.gitops.repo import Repo
-from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
-from rollgen.gitops.trailers import Action
+from rollgen.gates.analysis import Phase
+from rollgen.gitops.notes import fetch_notes, load_records
+from rollgen.gitops.remote import remote_named
+from rollgen.gitops.repo import Identity, Repo, commit_change, push_step_branch
+from rollgen.gitops.snapshot import Snapshot, history
+from rollgen.gitops.specfile import locate, version_change
+from rollgen.gitops.trailers import Action, HistoryEntry
 from rollgen.pipeline.promotion import Completed, Decision, Verdict, decide
-from rollgen.rollout.state import RolloutState, branch_tip, read_state, release_key
+from rollgen.plan.steps import stable_of
+from rollgen.render.renderer import Renderer
+from rollgen.render.revision import live_revisions
+from rollgen.rollout.proposal import forge_for
+from rollgen.rollout.proposal_body import DIFF_LIMIT, diff_section
+from rollgen.rollout.reading import branch_tip, read_state, revisions_at
+from rollgen.rollout.state import RolloutState, plan_for, release_key
 from rollgen.spec.model import Release
 from rollgen.spec.pipeline import Environment, Pipeline
 
@@ -174,8 +186,6 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
     if decision is not None and decision.verdict is Verdict.PROMOTE:  # it supersedes what the spec names now
         assert decision.version is not None
         if stage.release.git.mode == "pull-request":
-            from rollgen.rollout.proposal import forge_for
-
             try:
                 pull = forge_for(stage.repo, stage.release).find_open(promotion_branch(stage.release, decision.version))
             except RollgenError as exc:  # status still shows the rest (no token here, the forge down)
@@ -201,10 +211,6 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
 
 
 def _read(environment: Environment, release: Release) -> Stage:
-    from rollgen.gitops.remote import remote_named
-    from rollgen.gitops.specfile import locate
-    from rollgen.rollout.operations import revisions_at
-
     repo, spec = locate(environment.spec, "pipeline")
     remote = remote_named(repo.git, release.git.remote)
     with branch_tip(repo, release.git.branch, remote) as tip:
@@ -223,7 +229,7 @@ def _read(environment: Environment, release: Release) -> Stage:
         aborted: dict[str, str] = {}
         seen: set[str] = set()
         for entry in entries:  # newest first: a version's newest record says how its latest rollout ended
-            version = entry.record.to_version
+            version = entry.record.to_label
             if version not in seen:
                 seen.add(version)
                 if entry.record.action == Action.ABORT:
@@ -231,8 +237,6 @@ def _read(environment: Environment, release: Release) -> Stage:
     stopped = ""
     if state is not None and state.action == Action.ABORT:
         if remote is not None:
-            from rollgen.gitops.notes import fetch_notes
-
             fetch_notes(repo, remote)
         stopped = _abort_reason(repo, entries, state)
     return Stage(environment, release, repo, spec, remote, state, completed, aborted, stopped, adopted)
@@ -244,11 +248,9 @@ def _completed(tip: Snapshot, entry: HistoryEntry, release: Release, spec: str) 
     The record names a revision label (a config-only revision's is
     ``<version>-<config>``): the image version is the one its ``revision.yaml`` says.
     """
-    from rollgen.render.revision import live_revisions
-
     at = tip.at(entry.sha)
-    revision = live_revisions(at.files(release.output_path)).get(entry.record.to_version)
-    version = revision.version if revision is not None else entry.record.to_version
+    revision = live_revisions(at.files(release.output_path)).get(entry.record.to_label)
+    version = revision.version if revision is not None else entry.record.to_label
     digest = revision.digest if revision is not None else None
     if digest is None:
         digest = _spec_digest(at.read(spec), version)
@@ -263,8 +265,6 @@ def _spec_digest(text: bytes | None, version: str) -> str | None:
 
 def _named(text: bytes | None) -> tuple[str, str | None] | None:
     """The ``spec.version`` and ``spec.digest`` a spec's text names (None when it names no version)."""
-    from rollgen import yamlload
-
     try:
         data = yamlload.load(text or b"")
     except yamlload.YAMLError:
@@ -278,9 +278,6 @@ def _named(text: bytes | None) -> tuple[str, str | None] | None:
 
 def _abort_reason(repo: Repo, entries: tuple[HistoryEntry, ...], state: RolloutState) -> str:
     """The failed gate measurements kept on the aborted rollout's commits, else who aborted."""
-    from rollgen.gates.analysis import Phase
-    from rollgen.gitops.notes import load_records
-
     failures = []
     for entry in _rollout(entries, state.rollout):
         for key, measurements in sorted(load_records(repo, entry.sha).items()):
@@ -315,9 +312,6 @@ def _decision(previous: Stage, stage: Stage, now: float) -> Decision:
 
 
 def _promote(previous: Stage, stage: Stage, promotion: Promotion, now: float) -> Promotion:
-    from rollgen.gitops.repo import Identity, commit_change
-    from rollgen.gitops.specfile import version_change
-
     decision = promotion.decision
     assert decision.version is not None
     release = stage.release
@@ -353,17 +347,12 @@ def _message(previous: Stage, stage: Stage, decision: Decision, now: float) -> s
 
 
 def _soaked(seconds: float) -> str:
-    from rollgen.durations import format_duration
-
     return format_duration(max(0, round(seconds)))
 
 
 def _propose(
     previous: Stage, stage: Stage, promotion: Promotion, decide_change: Any, who: Any, now: float
 ) -> Promotion:
-    from rollgen.gitops.repo import push_step_branch
-    from rollgen.rollout.proposal import forge_for
-
     release, decision = stage.release, promotion.decision
     assert decision.version is not None
     if stage.remote is None:
@@ -405,10 +394,6 @@ def promotion_branch(release: Release, version: str) -> str:
 
 def _rendered_diff(stage: Stage, decision: Decision, tip: Snapshot) -> str:
     """The diff of the environment's output once the promoted version completes (what merging leads to)."""
-    from rollgen.plan.steps import stable_of
-    from rollgen.render import Renderer
-    from rollgen.rollout.state import plan_for
-
     assert decision.version is not None
     release = replace(stage.release, version=decision.version, digest=decision.digest)
     output = release.output_path
@@ -441,9 +426,6 @@ def _file_diffs(root: str, before: dict[str, bytes], after: dict[str, bytes]) ->
 
 def promotion_body(previous: Stage, stage: Stage, decision: Decision, now: float, spec_diff: str, rendered: str) -> str:
     """Markdown for the pull request promoting ``decision.version`` into ``stage``'s environment."""
-    from rollgen.gitops.notes import load_records
-    from rollgen.rollout.proposal_body import DIFF_LIMIT, diff_section
-
     completed = previous.completed
     assert completed is not None and decision.version is not None
     here, there = stage.environment.name, previous.environment.name

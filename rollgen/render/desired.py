@@ -19,6 +19,7 @@ from pathlib import Path
 from rollgen.errors import UsageError
 from rollgen.kustomize_inputs import fingerprint, reads
 from rollgen.render.revision import Revision, config_digest
+from rollgen.render.userbase import read_base
 from rollgen.spec.model import HelmSource, KustomizeSource, Release
 
 # The fingerprints of the passes under way, the innermost last.
@@ -69,8 +70,6 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None) -
         return Revision(release.version, live.config, release.pinned_digest, current)
     source = release.source
     if isinstance(source, KustomizeSource):
-        from rollgen.render.userbase import read_base
-
         config = config_digest([read_base(repo_root, release).built.encode()])
     else:
         if not (repo_root / source.chart).is_dir():

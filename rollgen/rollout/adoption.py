@@ -5,7 +5,7 @@ rollgen did not write (a team that applied its base as is: one unversioned
 Deployment), or nothing. :func:`adopt` commits, in one commit without a
 rollout record:
 
-- manifests rollgen did not write: the adopted state (:meth:`rollgen.render.Renderer.adopt`),
+- manifests rollgen did not write: the adopted state (:meth:`rollgen.render.renderer.Renderer.adopt`),
   which keeps the running Deployment's name and selector, its image tag the
   adopted revision's version;
 - nothing at all: the spec's ``version`` as the release's first revision, at
@@ -22,13 +22,20 @@ import dataclasses
 from dataclasses import dataclass
 
 from rollgen.errors import NothingToDo, NotSoError
-from rollgen.gitops.repo import Change, Identity, Repo, commit_change
+from rollgen.gitops.change import Change
+from rollgen.gitops.repo import Identity, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
-from rollgen.rollout.state import read_state, release_key
+from rollgen.plan.steps import initial_state
+from rollgen.render.desired import desired_revision
+from rollgen.render.renderer import Renderer
+from rollgen.render.revision import live_revisions
+from rollgen.rollout.ownership import refuse_other_owner
+from rollgen.rollout.reading import read_state, revisions_at
+from rollgen.rollout.state import release_key
 from rollgen.spec.model import Release
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Adopted:
     """What :func:`adopt` did: the commit (None when it had been done already) and what it runs."""
 
@@ -39,13 +46,6 @@ class Adopted:
 
 def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted:
     """Commit the adopted state of ``release`` to its output path; refuses once rollgen manages it."""
-    from rollgen.plan.steps import initial_state
-    from rollgen.render import Renderer
-    from rollgen.render.desired import desired_revision
-    from rollgen.render.revision import live_revisions
-    from rollgen.rollout import operations
-    from rollgen.rollout.ownership import refuse_other_owner
-
     key = release_key(release)
     result: list[Adopted] = []
 
@@ -56,7 +56,7 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             raise NotSoError(
                 f"{key}: rollgen already rolls this release out (its history has rollouts); nothing to adopt"
             )
-        revisions = operations.revisions_at(tip, release)
+        revisions = revisions_at(tip, release)
         if revisions:
             raise NothingToDo(f"{key}: already adopted: {release.output_path} runs {list(revisions)[-1]}")
         renderer = Renderer(repo.root(), release)
@@ -64,7 +64,7 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             files = renderer.adopt()
             found = live_revisions(files)
             name = list(found)[-1]
-            result.append(Adopted(None, name, first_run=False))
+            result.append(Adopted(commit=None, label=name, first_run=False))
             message = (
                 f"{key}: adopt what runs, {name}\n\n"
                 f"{release.output_path} held manifests rollgen did not write. This commit reproduces what runs "
@@ -75,14 +75,14 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             first = dataclasses.replace(release, stable=release.version)
             desired = desired_revision(repo.root(), release, None)
             files = Renderer(repo.root(), first).render(initial_state(first), revisions={release.version: desired})
-            result.append(Adopted(None, release.version, first_run=True))
+            result.append(Adopted(commit=None, label=release.version, first_run=True))
             message = (
                 f"{key}: first revision, {release.version}\n\n"
                 f"{release.output_path} held nothing: the release did not run before. This commit deploys "
                 f"{release.version} at full size as its first revision, with no rollout (there is nothing to "
                 "roll out from); every later change to the spec is rolled out step by step."
             )
-        return Change(release.output_path, files, message, None)
+        return Change(root=release.output_path, files=files, message=message, record=None)
 
     author = release.git.author
     identity = Identity(author.name, author.email) if author is not None else None

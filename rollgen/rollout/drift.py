@@ -69,24 +69,23 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
         running_label, running = list(live.items())[-1]
         return _against(desired, running_label, running)
     if state.phase is RolloutPhase.ABORTING:
-        return Trigger(Next.CONTINUE, f"walking back from {state.to_version} to {state.from_version}")
+        return Trigger(Next.CONTINUE, f"walking back from {state.to_label} to {state.from_label}")
     if state.phase.unfinished:
-        target = live.get(state.to_version)
+        target = live.get(state.to_label)
         if target is None or target == desired:
-            return Trigger(Next.CONTINUE, f"rolling out {state.to_version}")
-        stable = live.get(state.from_version)
+            return Trigger(Next.CONTINUE, f"rolling out {state.to_label}")
+        stable = live.get(state.from_label)
         if stable == desired:
             return Trigger(
                 Next.SUPERSEDE,
-                f"the spec asks for {state.from_version} again: walk rollout {state.from_version} -> "
-                f"{state.to_version} back",
+                f"the spec asks for {state.from_label} again: walk rollout {state.from_label} -> {state.to_label} back",
             )
         wanted = label(desired, stable)
         return Trigger(
             Next.SUPERSEDE,
-            f"the spec now asks for {wanted}: walk rollout {state.from_version} -> {state.to_version} back, "
+            f"the spec now asks for {wanted}: walk rollout {state.from_label} -> {state.to_label} back, "
             f"then roll out {wanted}",
-            state.from_version,
+            state.from_label,
             wanted,
         )
     ran = live.get(state.running)
@@ -101,12 +100,12 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
     if (
         state.phase is RolloutPhase.ABORTED
         and trigger.next is Next.START
-        and trigger.to_label == state.to_version
+        and trigger.to_label == state.to_label
         and not fixed
     ):
         return Trigger(
             Next.HELD,
-            f"the rollout of {state.to_version} was aborted and the spec still asks for it: change the "
+            f"the rollout of {state.to_label} was aborted and the spec still asks for it: change the "
             "spec (its version or its configuration), or rollgen retry",
         )
     return trigger

@@ -27,9 +27,9 @@ from typing import Final
 
 from rollgen import yamlload
 from rollgen.errors import UsageError
+from rollgen.gitops.change import Change
 from rollgen.gitops.git import Git
 from rollgen.gitops.paths import join
-from rollgen.gitops.repo import Change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import RELEASE
 from rollgen.render.revision import REVISION_FILE, listed_revision_files, writers

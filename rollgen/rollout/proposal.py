@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rollgen.errors import RollgenError, UsageError
+from rollgen.gitops.change import Change
 from rollgen.gitops.forge import Forge, GitHub, GitLab, PullRequest, Token
-from rollgen.gitops.repo import Change, Identity, Repo, push_step_branch, step_branch
+from rollgen.gitops.repo import Identity, Repo, push_step_branch, step_branch
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.rollout.proposal_body import pull_request_body
-from rollgen.rollout.state import RolloutState, branch_tip, plan_for, read_state, release_key
+from rollgen.rollout.reading import branch_tip
+from rollgen.rollout.state import RolloutState, plan_for, release_key
 from rollgen.spec.model import Release
 
 
@@ -58,12 +60,14 @@ def propose(
     remote: str | None,
     identity: Identity | None,
     decide: Callable[[Snapshot], Change | None],
+    state_at: Callable[[Snapshot], RolloutState | None],
 ) -> Proposal | None:
     """Push ``decide``'s change to its step branch and open its pull request (or find the open one).
 
     None when the change writes no file under the output directory (a
     ``complete``, or a step whose files equal the one before): there is
     nothing to review, so the caller commits it to the branch directly.
+    ``state_at`` is the release's state at a tip (the caller's reading of it).
     """
     branch = release.git.branch
     if remote is None:
@@ -72,7 +76,7 @@ def propose(
             "which this repository does not have"
         )
     with branch_tip(repo, branch, remote) as tip:
-        before = read_state(tip, release)
+        before = state_at(tip)
         change = decide(tip)
         if change is None:
             return Proposal(before=before, pull_request=None)  # already on the branch (the pull request was merged)
@@ -84,7 +88,7 @@ def propose(
     if pull is None:
         record = change.record
         assert record is not None, "a rollout step's change always carries its record"
-        plan = plan_for(release, record.from_version, record.to_version)[1]
+        plan = plan_for(release, record.from_label, record.to_label)[1]
         # A step proposed on a branch with no commit yet is diffed against the empty tree.
         base = pushed.base or repo.git.run("hash-object", "-t", "tree", "--stdin", input=b"").text
         diff = repo.git.text("diff", "--no-color", "--no-ext-diff", base, pushed.commit, "--", change.root)
@@ -114,8 +118,8 @@ def close_step_pull_requests(repo: Repo, release: Release, aborted: RolloutState
     telling the user what to close by hand.
     """
     comment = (
-        f"rollgen: rollout {aborted.rollout} of {aborted.release} ({aborted.from_version} -> "
-        f"{aborted.to_version}) was aborted by commit {aborted.commit}. This step must not be "
+        f"rollgen: rollout {aborted.rollout} of {aborted.release} ({aborted.from_label} -> "
+        f"{aborted.to_label}) was aborted by commit {aborted.commit}. This step must not be "
         "merged: it would land on top of the abort."
     )
     try:
@@ -142,7 +146,7 @@ def _step_branch(state: RolloutState, index: int) -> str:
         state.steps,
         state.plan,
         Action.ADVANCE,
-        state.from_version,
-        state.to_version,
+        state.from_label,
+        state.to_label,
     )
     return step_branch(record)

@@ -31,7 +31,7 @@ def pull_request_body(plan: Plan, record: StepRecord, root: str, diff: str, *, l
         [
             (
                 f"rollgen proposes **step {record.step}/{record.steps}** of rollout `{record.rollout}` of "
-                f"`{record.release}` ({record.from_version} -> {record.to_version})."
+                f"`{record.release}` ({record.from_label} -> {record.to_label})."
             ),
             "",
             (

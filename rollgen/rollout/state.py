@@ -1,27 +1,20 @@
-"""Where a rollout stands, read from Git: the one place that reads a branch tip for it.
+"""Where a rollout stands, as its newest commit records it: a pure function of the records.
 
-Git history is the only state. :func:`read_state` rebuilds a release's
-rollout from its newest commit carrying the release's trailers, in any
-:class:`~rollgen.gitops.snapshot.Snapshot`; :func:`branch_tip` is the one
-reader of a branch's tip (fetched first from the remote when there is one),
-used by the operations, the controller and ``rollgen status`` alike.
+Git history is the only state. :func:`state_of` rebuilds a release's rollout
+from the newest commit carrying its trailers (and the pause or resume after
+it); :mod:`rollgen.rollout.reading` finds those commits on a branch tip. The
+``Rollgen-Wait`` trailer's words are written and read here too.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from rollgen.gitops.depth import ensure_history
-from rollgen.gitops.git import ObjectReader
-from rollgen.gitops.remote import fetch_branch, tracking_ref
-from rollgen.gitops.repo import Repo
-from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history
-from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.gitops.trailers import Action, HistoryEntry, StepRecord
 from rollgen.plan.steps import Plan, Step, Wait, plan_release
 from rollgen.spec.model import Analysis, Pause, Release
 
@@ -74,8 +67,8 @@ class RolloutState:
     steps: int
     action: Action
     phase: RolloutPhase
-    from_version: str
-    to_version: str
+    from_label: str
+    to_label: str
     plan: str
     commit: str
     since: int
@@ -108,7 +101,7 @@ class RolloutState:
     @property
     def running(self) -> str:
         """The version that runs once this state settles (the new one only after completion)."""
-        return self.to_version if self.phase is RolloutPhase.COMPLETED else self.from_version
+        return self.to_label if self.phase is RolloutPhase.COMPLETED else self.from_label
 
     def waiting_for(self) -> str:
         """What the rollout waits for, in words (empty when nothing)."""
@@ -145,22 +138,25 @@ def release_key(release: Release) -> str:
     return f"{release.namespace}/{release.name}"
 
 
-def plan_for(release: Release, from_version: str, to_version: str) -> tuple[Release, Plan]:
+def plan_for(release: Release, from_label: str, to_label: str) -> tuple[Release, Plan]:
     """The release with these two versions (an undo swaps them) and its plan."""
     # spec.digest belongs to spec.version: an undo rolling back to another version takes no digest from it.
-    digest = release.digest if to_version == release.version else None
-    swapped = dataclasses.replace(release, stable=from_version, version=to_version, digest=digest)
+    digest = release.digest if to_label == release.version else None
+    swapped = dataclasses.replace(release, stable=from_label, version=to_label, digest=digest)
     return swapped, plan_release(swapped)
 
 
-def read_state(snapshot: Snapshot, release: Release) -> RolloutState | None:
-    """The rollout of ``release`` as the history behind ``snapshot`` records it; None when none ever began."""
-    key = release_key(release)
-    entry = snapshot.last_record(key)
-    if entry is None or not entry.record.action.holds:
-        return None if entry is None else state_of(entry, release)
-    step = snapshot.last_step_record(key, entry.sha)
-    return None if step is None else state_of(step, release, hold=entry)
+def state_from(last: HistoryEntry | None, step: HistoryEntry | None, release: Release | None) -> RolloutState | None:
+    """The state the release's newest record ``last`` says (``step``: the newest step record, when ``last`` holds one).
+
+    A pause or resume commit holds the step before it, and that step's commit
+    is what the state names; None when no rollout of the release ever began.
+    """
+    if last is None:
+        return None
+    if not last.record.action.holds:
+        return state_of(last, release)
+    return None if step is None else state_of(step, release, hold=last)
 
 
 def state_of(entry: HistoryEntry, release: Release | None, hold: HistoryEntry | None = None) -> RolloutState:
@@ -171,7 +167,7 @@ def state_of(entry: HistoryEntry, release: Release | None, hold: HistoryEntry | 
     ``Rollgen-Wait`` trailer.
     """
     record = entry.record
-    plan = plan_for(release, record.from_version, record.to_version)[1] if release is not None else None
+    plan = plan_for(release, record.from_label, record.to_label)[1] if release is not None else None
     same = plan is not None and plan.digest() == record.plan and len(plan.steps) == record.steps
     plan_step = plan.steps[record.step - 1] if plan is not None and same and record.step >= 1 else None
     recorded = waits_of(record.wait) if record.action != Action.ABORT else ()
@@ -189,8 +185,8 @@ def state_of(entry: HistoryEntry, release: Release | None, hold: HistoryEntry | 
         steps=record.steps,
         action=record.action,
         phase=phase,
-        from_version=record.from_version,
-        to_version=record.to_version,
+        from_label=record.from_label,
+        to_label=record.to_label,
         plan=record.plan,
         commit=entry.sha,
         since=entry.time,
@@ -256,53 +252,6 @@ def _walk_back(text: str) -> tuple[int, int] | None:
 _COUNTS = re.compile(r"(\d+)/(\d+)")
 
 
-def current_state(
-    repo: Repo, release: Release, *, remote: str | None = None, at: str | None = None
-) -> RolloutState | None:
-    """The release's state on its branch (fetched first from ``remote`` when given), or at commit ``at``."""
-    with branch_tip(repo, release.git.branch, remote, at) as snapshot:
-        return read_state(snapshot, release)
-
-
-def states_on(
-    repo: Repo, branch: str, *, remote: str | None = None, at: str | None = None, limit: int = 500
-) -> tuple[RolloutState, ...]:
-    """Every release's state on ``branch`` (or at ref ``at``), from its newest ``limit`` rollgen commits, without specs.
-
-    Without a spec no plan is known: each state names its step, versions and
-    action, but not what the step waits for. Sorted by release.
-    """
-    with branch_tip(repo, branch, remote, at) as snapshot:
-        if snapshot.tip is None:
-            return ()
-        newest: dict[str, HistoryEntry] = {}
-        steps: dict[str, HistoryEntry] = {}
-        for entry in history(repo.git, snapshot.tip, limit=limit):
-            newest.setdefault(entry.record.release, entry)
-            if not entry.record.action.holds:
-                steps.setdefault(entry.record.release, entry)
-    return tuple(state_of(steps[key], None, hold=newest[key]) for key in sorted(steps))
-
-
-@contextmanager
-def branch_tip(repo: Repo, branch: str, remote: str | None, at: str | None = None) -> Iterator[Snapshot]:
-    """A view of ``branch``'s tip (fetched first from ``remote`` when given), or of commit ``at``.
-
-    The one tip reader: every reader of a rollout's state goes through it, so
-    they all see the same commit for the same branch and remote, and the whole
-    history under it (a shallow clone is completed first, or refused).
-    """
-    if at is None and remote is not None:
-        fetch_branch(repo.git, remote, branch)  # a fetch racing another process's leaves a tip just as fresh
-        ref = tracking_ref(remote, branch)
-    else:
-        ref = at or f"refs/heads/{branch}"
-    ensure_history(repo.git, ref, remote=remote, branch=branch)
-    with ObjectReader(repo.git) as reader:
-        tip = reader.info(f"{ref}^{{commit}}")
-        yield Snapshot(repo.git, reader, tip.sha if tip else None)
-
-
 def _phase(record: StepRecord, waits: tuple[Wait, ...]) -> RolloutPhase:
     if record.action == Action.COMPLETE:
         return RolloutPhase.COMPLETED
@@ -316,6 +265,4 @@ def _phase(record: StepRecord, waits: tuple[Wait, ...]) -> RolloutPhase:
 
 
 def _iso(seconds: float) -> str:
-    import datetime
-
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,12 +12,15 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from rollgen.conditions import ConditionError, parse
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem
+from rollgen.gates.pattern import PatternError, compile_pattern
 from rollgen.gates.registry import condition_kinds
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.gates.template import placeholders
 from rollgen.names import MAX_NAME, slug, workload_name
+from rollgen.registry.policy import expression_problem
 from rollgen.replicas import routed_canary_replicas
 from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
 from rollgen.spec.yamldoc import Document, JsonPath
@@ -241,8 +244,6 @@ def check_gates(doc: Document) -> Iterator[Problem]:
 
 
 def _pattern_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.gates.pattern import PatternError, compile_pattern
-
     try:
         compile_pattern(text)
     except PatternError as exc:
@@ -250,8 +251,6 @@ def _pattern_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Pro
 
 
 def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.conditions import ConditionError, parse
-
     try:
         parse(text)
     except ConditionError as exc:
@@ -473,8 +472,6 @@ def check_image_policy(doc: Document) -> Iterator[Problem]:
     for kind, field in (("semver", "range"), ("regex", "pattern"), ("buildNumber", "pattern")):
         expression = _get(policy, kind, field)
         if isinstance(expression, str):
-            from rollgen.registry.policy import expression_problem  # RE2 only for specs with a policy
-
             problem = expression_problem(kind, expression, keys[kind])
             if problem is not None:
                 yield doc.problem(("spec", "imagePolicy", kind, field), problem)

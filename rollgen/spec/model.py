@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 from rollgen.durations import parse_duration
 from rollgen.gates.analysis import MeasurementPolicy
-from rollgen.spec.vocabulary import GATE_KINDS
+from rollgen.spec.vocabulary import DEFAULT_BRANCH, EVENT_KINDS, GATE_KINDS
 
 IntOrPercent: TypeAlias = int | str
 Traffic = Literal["replicas", "istio", "gatewayAPI"]
@@ -191,7 +191,7 @@ class PullRequestSettings:
 
 @dataclass(frozen=True)
 class GitSettings:
-    branch: str = "main"
+    branch: str = DEFAULT_BRANCH
     remote: str = "origin"
     mode: Literal["commit", "pull-request"] = "commit"
     author: Author | None = None
@@ -412,7 +412,7 @@ def _git(data: Mapping[str, Any]) -> GitSettings:
     author = data.get("author")
     pr = data.get("pullRequest")
     return GitSettings(
-        branch=data.get("branch", "main"),
+        branch=data.get("branch", DEFAULT_BRANCH),
         remote=data.get("remote", "origin"),
         mode=data.get("mode", "commit"),
         author=None if author is None else Author(author["name"], author["email"]),
@@ -451,7 +451,6 @@ class Notifications:
 def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
     if data is None:
         return None
-    from rollgen.spec.vocabulary import EVENT_KINDS
 
     return Notifications(
         webhooks=tuple(

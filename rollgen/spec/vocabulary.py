@@ -20,3 +20,6 @@ WAVES_RESTARTS_GATE = "waves-restarts"
 # What a webhook can be told about (spec.notifications[].events; sent by rollgen.controller.notify).
 EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
 EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")
+
+DEFAULT_BRANCH = "main"
+"""The branch a release's steps are committed to when its spec names none (``git.branch``)."""

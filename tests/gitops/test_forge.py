@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
+from rollgen.gitops.change import Change
 from rollgen.gitops.errors import ForgeError
 from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
-from rollgen.gitops.repo import Change, Repo, push_step_branch
+from rollgen.gitops.repo import Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
 from testkit.gateservers import StreamingApp
 from testkit.git import clone, git
@@ -22,7 +23,12 @@ SENTINEL = "ghp_SENTINEL0123456789abcdefSECRET"
 
 def step_change(step: int) -> Change:
     record = StepRecord("prod/podinfo", "r1", step, 3, "p", Action.ADVANCE, "6.4.0", "6.5.0")
-    return Change("overlays/podinfo/prod", {"k.yaml": f"step {step}\n".encode()}, f"podinfo: step {step}/3", record)
+    return Change(
+        root="overlays/podinfo/prod",
+        files={"k.yaml": f"step {step}\n".encode()},
+        message=f"podinfo: step {step}/3",
+        record=record,
+    )
 
 
 def bare_path(remote_url: str, daemon_base: Path) -> Path:

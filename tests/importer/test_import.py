@@ -21,7 +21,7 @@ import yaml
 from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase, assess
 from rollgen.importer.flagger import flagger_weights
 from rollgen.plan.steps import plan_release
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Analysis, BlueGreen
 from testkit import cli
 from testkit.built import kustomize_build, of_kind

@@ -15,7 +15,7 @@ import pytest
 
 from rollgen.pipeline import passes
 from rollgen.pipeline.promotion import Verdict
-from rollgen.spec.pipeline import load_pipeline
+from rollgen.spec.load import load_pipeline
 from testkit.git import git
 from testkit.gitservers import FakeGitHub, GitDaemon, serve
 from testkit.pipelines import env_spec, gitops, ok, roll_out, spec_version

@@ -10,8 +10,8 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.registry.policy import newest
-from rollgen.spec import validate_file
 from rollgen.spec.edit import set_version
+from rollgen.spec.load import load_file
 from rollgen.spec.model import ImagePolicy
 
 TAGS = ["1.0.0", "1.2.0", "v1.10.1", "1.11.0-rc.1", "2.0.0", "0.9.9", "latest", "1.10", "main-7", "main-12", "main-x"]
@@ -136,6 +136,6 @@ def test_validate_reports_a_bad_policy_where_it_is(tmp_path: Path, policy: str, 
         f"  imagePolicy: {policy}\n  source: {{kustomize: {{base: apps/web/base}}}}\n  output: {{path: overlays/web}}\n"
         "  strategy: {canary: {steps: [{setWeight: 50}]}}\n  gates: [{name: up, kubernetes: {}}]\n"
     )
-    problems = validate_file(spec).problems
+    problems = load_file(spec).problems
     assert [f"{p.line}:{p.col}" for p in problems] == [where]
     assert message in problems[0].message

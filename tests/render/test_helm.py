@@ -25,7 +25,7 @@ from rollgen.render import helm as helm_module
 from rollgen.render import kustomize
 from rollgen.render.helm import read_chart, render_state
 from rollgen.render.userbase import read_base
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
 from testkit.built import (
     Obj,
@@ -230,8 +230,8 @@ def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:
 
 def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_container(helm: Any, repo: Path) -> None:
     from rollgen.plan.steps import abort_states
-    from rollgen.render import Renderer
     from rollgen.render.desired import desired_revision
+    from rollgen.render.renderer import Renderer
     from rollgen.render.revision import label
 
     release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "helm" / "canary.yaml"), version="1.0.0")

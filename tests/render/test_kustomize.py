@@ -23,7 +23,7 @@ from rollgen.errors import UsageError
 from rollgen.plan.steps import State, Workload, abort_states, plan_release
 from rollgen.render.kustomize import render_state
 from rollgen.render.userbase import KustomizeBase, read_base
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
 from testkit.built import (
     assert_deployment_strategies,
@@ -165,7 +165,7 @@ from pathlib import Path
 from rollgen.plan.steps import plan_release
 from rollgen.render.userbase import parse_base
 from rollgen.render.kustomize import render_state
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 EXAMPLES = sorted(Path("examples").glob("*.yaml"))
 base = parse_base(sys.stdin.read(), "examples/apps/web/base")
 digest = hashlib.sha256()

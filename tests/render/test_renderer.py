@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from rollgen.plan.steps import plan_release
-from rollgen.render import Renderer
 from rollgen.render import userbase as base_module
-from rollgen.spec import load_release
+from rollgen.render.renderer import Renderer
+from rollgen.spec.load import load_release
 from testkit.tools import REPO_ROOT, require_tool
 
 

@@ -17,10 +17,11 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.plan.steps import abort_states, plan_release
-from rollgen.render import Renderer, desired
+from rollgen.render import desired
 from rollgen.render.desired import desired_revision
+from rollgen.render.renderer import Renderer
 from rollgen.render.revision import Revision, label, live_revision, live_revisions
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.built import Obj, kustomize_build, kustomize_build_text, of_kind, write_files
 from testkit.tools import REPO_ROOT, require_tool
