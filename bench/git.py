@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rollgen.gitops.change import Change
-from rollgen.gitops.git import Git, Result
+from rollgen.gitops.git import Git, GitResult
 from rollgen.gitops.repo import Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
@@ -219,7 +219,7 @@ def _count_spawns() -> None:
     """Count the git processes rollgen starts itself (git's own children are not counted)."""
     run, popen = Git.run, Git.popen
 
-    def counted_run(self: Git, *args: str, **kwargs: Any) -> Result:
+    def counted_run(self: Git, *args: str, **kwargs: Any) -> GitResult:
         _spawned["git"] += 1
         return run(self, *args, **kwargs)
 

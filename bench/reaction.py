@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen.cli.demo import git, release_document, write_base
+from rollgen.cli.demo import demo_release, git, write_base
 from rollgen.cli.follow import follow
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
@@ -65,7 +65,7 @@ def one_run(
         "successCondition": "result < 0.05",
         "prometheus": {"address": prometheus.url, "query": ERROR_RATIO},
     }
-    document = release_document("1.0.0", version, [gate], ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}}))
+    document = demo_release("1.0.0", version, [gate], ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}}))
     (work / "release.yaml").write_text(json.dumps(document))
     write_base(work)
     git(work, "add", "-A")

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from rollgen import yamlload
-from rollgen.cli.root import load_release
+from rollgen.cli.root import load_spec
 from rollgen.errors import EXIT_OK, UsageError
 from rollgen.plan.steps import plan_release
 from rollgen.render.helm import read_chart, render_state
@@ -327,7 +327,7 @@ def run(args: argparse.Namespace) -> int:
         source_name=args.name,
         applicationset=args.applicationset,
     )
-    objects = bootstrap_objects(args.engine, (load_release(str(p)) for p in paths), settings, Path(args.repo))
+    objects = bootstrap_objects(args.engine, (load_spec(str(p)) for p in paths), settings, Path(args.repo))
     changed = write(Path(args.out), files(objects))
     for name in changed:
         print(f"wrote {Path(args.out) / name}", file=sys.stderr)

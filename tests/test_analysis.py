@@ -11,11 +11,11 @@ import pytest
 from rollgen.gates.analysis import (
     ERROR_RETRY_INTERVAL,
     AnalysisError,
+    CheckResult,
+    GateVerdict,
     Measurement,
     MeasurementPolicy,
     Phase,
-    Result,
-    Verdict,
     assess,
     measure_if_due,
     run,
@@ -88,7 +88,7 @@ def test_verdict_counts_like_an_analysis_run() -> None:
     verdict = assess(
         MeasurementPolicy(interval=1.0, count=9, failure_limit=5, inconclusive_limit=1), taken("SFEIEES"), 0.0
     )
-    assert verdict == Verdict(
+    assert verdict == GateVerdict(
         Phase.RUNNING,
         verdict.message,
         7.0,
@@ -189,10 +189,10 @@ class FakeTime:
         self.now += seconds
 
 
-def scripted(time: FakeTime, phases: str, took: float = 0.25) -> Iterator[Result]:
+def scripted(time: FakeTime, phases: str, took: float = 0.25) -> Iterator[CheckResult]:
     for letter in phases:
         time.now += took  # every check takes a little while
-        yield Result(LETTERS[letter], None, letter)
+        yield CheckResult(LETTERS[letter], None, letter)
     raise AssertionError("measured more often than the script allows")
 
 
@@ -256,10 +256,10 @@ def test_a_cron_driven_analysis_matches_a_long_running_one() -> None:
     calls = 0
     now = 0.0
 
-    def measure() -> Result:
+    def measure() -> CheckResult:
         nonlocal calls
         calls += 1
-        return Result(LETTERS[script[calls - 1]], calls, "")
+        return CheckResult(LETTERS[script[calls - 1]], calls, "")
 
     verdict = assess(policy, [], 0.0)
     while not verdict.phase.final:
@@ -280,7 +280,7 @@ def test_a_cron_driven_analysis_matches_a_long_running_one() -> None:
 
 
 def test_measure_if_due_does_not_measure_early() -> None:
-    def never() -> Result:
+    def never() -> CheckResult:
         raise AssertionError("measured before it was due")
 
     policy = MeasurementPolicy(interval=30.0, count=2)
@@ -305,4 +305,4 @@ def test_a_measurement_as_slow_as_its_retry_is_not_taken_again_at_once() -> None
 
 def test_resuming_needs_the_start_time() -> None:
     with pytest.raises(AnalysisError, match="needs the time it started"):
-        run(MeasurementPolicy(), lambda: Result(Phase.SUCCESSFUL), measurements=taken("E"))
+        run(MeasurementPolicy(), lambda: CheckResult(Phase.SUCCESSFUL), measurements=taken("E"))

@@ -95,7 +95,7 @@ CASES = [
         V2,
         {"1.0.0": V1},
         state(RolloutPhase.ABORTED),
-        Next.HELD,
+        Next.BLOCKED,
         "",
         "",
     ),
@@ -104,7 +104,7 @@ CASES = [
         V2,
         {"1.0.0": V1},
         dataclasses.replace(state(RolloutPhase.ABORTED), to_config=V2.config),
-        Next.HELD,
+        Next.BLOCKED,
         "",
         "",
     ),
@@ -120,7 +120,7 @@ CASES = [
     ("aborted, spec moved on", V3, {"1.0.0": V1}, state(RolloutPhase.ABORTED), Next.START, "1.0.0", "1.2.0"),
     ("aborted, spec reverted", V1, {"1.0.0": V1}, state(RolloutPhase.ABORTED), Next.NOTHING, "", ""),
     ("an output from before revisions: versions compared", V2, {}, state(RolloutPhase.COMPLETED), Next.NOTHING, "", ""),
-    ("aborted back to files rollgen did not write: held", V2, {}, state(RolloutPhase.ABORTED), Next.HELD, "", ""),
+    ("aborted back to files rollgen did not write: held", V2, {}, state(RolloutPhase.ABORTED), Next.BLOCKED, "", ""),
 ]
 
 

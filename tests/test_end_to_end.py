@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.cli.demo import DemoService, init_gitops, release_document
+from rollgen.cli.demo import DemoService, demo_release, init_gitops
 from rollgen.cli.follow import follow
 from rollgen.controller.advance import Pass, advance
 from rollgen.gates.analysis import Phase
@@ -126,7 +126,7 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
     gates = [prometheus_gate(prometheus.url), argocd_gate(kubeconfig, "web")]
-    repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", gates, STEPS))
+    repo, release, work = setup(tmp_path, demo_release("1.0.0", "2.0.0", gates, STEPS))
 
     with fake_argocd(kube, tmp_path / "remote.git", "web"):
         code, shown = drive(repo, release)
@@ -157,7 +157,7 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
     metrics_app.set_error_rate("2.1.0", 0.5)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.1.0"))
     repo, release, work = setup(
-        tmp_path, release_document("1.0.0", "2.1.0", [prometheus_gate(prometheus.url)], STEPS), seed=True
+        tmp_path, demo_release("1.0.0", "2.1.0", [prometheus_gate(prometheus.url)], STEPS), seed=True
     )
     before = git(work, "rev-parse", f"HEAD:{release.output_path}")
 
@@ -170,7 +170,7 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
 
 
 def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeAPI, kubeconfig: Path) -> None:
-    document = release_document(
+    document = demo_release(
         "1.0.0", "2.0.0", [argocd_gate(kubeconfig, "web")], ({"setWeight": 50},), progress_deadline="2s"
     )
     repo, release, work = setup(tmp_path, document)
@@ -204,7 +204,7 @@ def test_a_flapping_metric_respects_failure_limit(tmp_path: Path, failure_limit:
             "http": {"url": f"{service.url}/healthz"},
         }
         steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
-        repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))
+        repo, release, work = setup(tmp_path, demo_release("1.0.0", "2.0.0", [gate], steps))
         code, shown = drive(repo, release)
     assert code == expected, shown
     phases = [m.phase for m in measured(repo, work, "1:analysis/errors")]
@@ -220,7 +220,7 @@ def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
     gate = prometheus_gate(prometheus.url, count=3)
-    repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], STEPS))
+    repo, release, work = setup(tmp_path, demo_release("1.0.0", "2.0.0", [gate], STEPS))
     operations.start(repo, release, remote="origin")
 
     def cron(n: int, now: float) -> Pass:
@@ -251,7 +251,7 @@ def test_cli_advance_reports_what_it_waits_for_and_run_exits_1_on_abort(
             "http": {"url": f"{service.url}/healthz?version={{{{ version }}}}"},
         }
         steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
-        work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))[2]
+        work = setup(tmp_path, demo_release("1.0.0", "2.0.0", [gate], steps))[2]
         spec = str(work / "release.yaml")
         assert main(["start", spec, "--repo", str(work)]) == 0
         while "analysis" not in capsys.readouterr().out:  # the surge commits before the analysis pass at once

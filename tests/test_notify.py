@@ -15,7 +15,7 @@ import pytest
 
 from rollgen.controller.decision import Abort, Advance, GateView, Hold, Judgement
 from rollgen.controller.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
-from rollgen.gates.analysis import Phase, Verdict
+from rollgen.gates.analysis import GateVerdict, Phase
 from rollgen.gitops.trailers import Action
 from rollgen.plan.steps import plan_release
 from rollgen.rollout.state import RolloutPhase, RolloutState
@@ -76,8 +76,8 @@ def test_the_step_that_waits_for_a_human_is_announced_as_paused_once() -> None:
 
 
 def test_a_failed_gate_and_the_abort_it_starts() -> None:
-    failing = Verdict(Phase.FAILED, "success rate 0.42 < 0.99", None, count=2, failed=2)
-    passing = Verdict(Phase.SUCCESSFUL, "ok", None, count=2, successful=2)
+    failing = GateVerdict(Phase.FAILED, "success rate 0.42 < 0.99", None, count=2, failed=2)
+    passing = GateVerdict(Phase.SUCCESSFUL, "ok", None, count=2, successful=2)
     judgement = Judgement(
         Abort("gate success-rate failed"),
         (GateView("analysis-1", "success-rate", failing), GateView("analysis-1", "healthz", passing)),
@@ -96,7 +96,7 @@ def test_a_failed_gate_and_the_abort_it_starts() -> None:
 
 
 def test_an_inconclusive_gate_is_announced_by_the_pass_that_measured_it() -> None:
-    unsure = Verdict(Phase.INCONCLUSIVE, "empty result", None, count=1, inconclusive=1)
+    unsure = GateVerdict(Phase.INCONCLUSIVE, "empty result", None, count=1, inconclusive=1)
     judgement = Judgement(Hold("gate success-rate: empty result"), (GateView("analysis-1", "success-rate", unsure),))
     now = state(3, Action.ADVANCE, "progressing")
     (event,) = events_of(now, now, judgement, measured=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollgen.pipeline.promotion import Completed, Decision, Verdict, decide
+from rollgen.pipeline.promotion import Completed, PromotionDecision, PromotionVerdict, decide_promotion
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -22,8 +22,8 @@ def rule(
     soak: float = 0,
     aborted: dict[str, str] | None = None,
     now: float = 10_000,
-) -> Decision:
-    return decide(
+) -> PromotionDecision:
+    return decide_promotion(
         previous="dev",
         completed=completed,
         soak=soak,
@@ -39,33 +39,43 @@ def rule(
     ("decision", "verdict", "version", "reason"),
     [
         # Nothing completed upstream (a rollout in progress or aborted there is no completion).
-        (rule(None), Verdict.UPSTREAM, None, "dev has completed no rollout yet"),
+        (rule(None), PromotionVerdict.UPSTREAM, None, "dev has completed no rollout yet"),
         # Completed and soaked: promoted, with its digest.
-        (rule(at("1.1.0")), Verdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
+        (rule(at("1.1.0")), PromotionVerdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
         # Already here, digest and all.
-        (rule(at("1.1.0"), "1.1.0", D1), Verdict.CURRENT, "1.1.0", "at 1.1.0, as dev"),
+        (rule(at("1.1.0"), "1.1.0", D1), PromotionVerdict.CURRENT, "1.1.0", "at 1.1.0, as dev"),
         # Same tag, another digest (a moved tag upstream, pinned): a change to promote.
-        (rule(at("1.1.0", D2), "1.1.0", D1), Verdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
+        (rule(at("1.1.0", D2), "1.1.0", D1), PromotionVerdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
         # Upstream not pinned: the version alone decides.
-        (rule(at("1.1.0", None), "1.1.0", D1), Verdict.CURRENT, "1.1.0", "at 1.1.0, as dev"),
+        (rule(at("1.1.0", None), "1.1.0", D1), PromotionVerdict.CURRENT, "1.1.0", "at 1.1.0, as dev"),
         # The soak counts from the complete commit; exactly the soak is enough.
-        (rule(at("1.1.0"), soak=3600, now=1_000 + 3599), Verdict.SOAKING, "1.1.0", "1.1.0 soaks in dev: 1s left of 1h"),
-        (rule(at("1.1.0"), soak=3600, now=1_000 + 3600), Verdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
+        (
+            rule(at("1.1.0"), soak=3600, now=1_000 + 3599),
+            PromotionVerdict.SOAKING,
+            "1.1.0",
+            "1.1.0 soaks in dev: 1s left of 1h",
+        ),
+        (rule(at("1.1.0"), soak=3600, now=1_000 + 3600), PromotionVerdict.PROMOTE, "1.1.0", "1.1.0 completed dev"),
         # Aborted here: never written again, even though upstream completed it and it is newer.
         (
             rule(at("1.2.0"), "1.1.0", aborted={"1.2.0": "ab" * 20}),
-            Verdict.HELD,
+            PromotionVerdict.BLOCKED,
             "1.2.0",
             "1.2.0 was aborted in staging (commit abababababab): not promoted again; "
             "rollgen retry it there, or a newer version supersedes it",
         ),
         # A newer completion supersedes the aborted one: only the last completion counts.
-        (rule(at("1.3.0"), "1.2.0", aborted={"1.2.0": "ab" * 20}), Verdict.PROMOTE, "1.3.0", "1.3.0 completed dev"),
+        (
+            rule(at("1.3.0"), "1.2.0", aborted={"1.2.0": "ab" * 20}),
+            PromotionVerdict.PROMOTE,
+            "1.3.0",
+            "1.3.0 completed dev",
+        ),
         # Upstream rolled back (undo) to an older version: the environment follows it.
-        (rule(at("1.0.0"), "1.1.0"), Verdict.PROMOTE, "1.0.0", "1.0.0 completed dev"),
+        (rule(at("1.0.0"), "1.1.0"), PromotionVerdict.PROMOTE, "1.0.0", "1.0.0 completed dev"),
     ],
 )
-def test_rule(decision: Decision, verdict: Verdict, version: str | None, reason: str) -> None:
+def test_rule(decision: PromotionDecision, verdict: PromotionVerdict, version: str | None, reason: str) -> None:
     assert (decision.verdict, decision.version, decision.reason) == (verdict, version, reason)
 
 

@@ -343,7 +343,7 @@ def test_runs_display_shows_each_gates_last_message_a_hold_and_the_walk_back() -
     from rollgen.cli.progress import frame
     from rollgen.controller.advance import Pass
     from rollgen.controller.decision import GateView, Judgement, WaitUntil
-    from rollgen.gates.analysis import Measurement, Phase, Verdict
+    from rollgen.gates.analysis import GateVerdict, Measurement, Phase
     from rollgen.gitops.trailers import Action
     from rollgen.rollout.state import RolloutPhase, RolloutState
 
@@ -353,7 +353,7 @@ def test_runs_display_shows_each_gates_last_message_a_hold_and_the_walk_back() -
         since=0, plan_step=None, paused_at=10,
     )  # fmt: skip
     error = Measurement(Phase.ERROR, None, "GET http://127.0.0.1:9/healthz: connection refused", 5.0)
-    judged = Judgement(WaitUntil("", 15.0), (GateView("1:analysis", "healthz", Verdict(Phase.RUNNING, "", 15.0)),))
+    judged = Judgement(WaitUntil("", 15.0), (GateView("1:analysis", "healthz", GateVerdict(Phase.RUNNING, "", 15.0)),))
     shown = frame(
         Pass(state=gating, after=gating, judgement=judged, committed=False, records={"1:analysis/healthz": (error,)}),
         now=6.0,

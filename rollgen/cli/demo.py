@@ -13,7 +13,7 @@ the good version, failing for the bad one. Then the controller runs for real:
 and the demo ends with the repository's ``git log --oneline``. Needs ``git``
 and ``kubectl`` (rollgen builds Kustomize bases with ``kubectl kustomize``).
 
-The pieces (:class:`DemoService`, :func:`write_base`, :func:`release_document`,
+The pieces (:class:`DemoService`, :func:`write_base`, :func:`demo_release`,
 :func:`init_gitops`) are the end-to-end tests' too.
 """
 
@@ -134,7 +134,7 @@ def write_base(root: Path, app: str = APP) -> str:
     return base
 
 
-def release_document(
+def demo_release(
     stable: str,
     version: str,
     gates: Sequence[Mapping[str, Any]],
@@ -265,8 +265,8 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, *, live: bool 
     with DemoService(bad=[BAD]) as service, _workspace(keep) as directory:
         gates = demo_gates(service.url)
         specs = {
-            "releases/web-2.0.0.yaml": release_document(GOOD[0], GOOD[1], gates, DEMO_STEPS),
-            "releases/web-2.1.0.yaml": release_document(GOOD[1], BAD, gates, DEMO_STEPS),
+            "releases/web-2.0.0.yaml": demo_release(GOOD[0], GOOD[1], gates, DEMO_STEPS),
+            "releases/web-2.1.0.yaml": demo_release(GOOD[1], BAD, gates, DEMO_STEPS),
         }
         work = init_gitops(directory, {path: json.dumps(doc, indent=2) + "\n" for path, doc in specs.items()})
         repo = Repo.open(work)

@@ -44,9 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def handle(args: argparse.Namespace) -> int:
     from rollgen.pipeline import passes
 
-    loaded = load(args.pipeline)
+    loaded = read_pipeline(args.pipeline)
     if args.action == "advance":
-        done = passes.advance(loaded, now=time.time())
+        done = passes.promote_due(loaded, now=time.time())
         if args.output == "text":
             for promotion in done:
                 print(promotion.line())
@@ -60,7 +60,7 @@ def show_status(path: str, output: str) -> int:
     """Print the pipeline's status (also what ``rollgen status PIPELINE`` prints)."""
     from rollgen.pipeline import passes
 
-    rows = passes.status(load(path), now=time.time())
+    rows = passes.status(read_pipeline(path), now=time.time())
     if output == "text":
         for row in rows:
             print(row.line())
@@ -69,7 +69,7 @@ def show_status(path: str, output: str) -> int:
     return EXIT_OK
 
 
-def load(path: str) -> Pipeline:
+def read_pipeline(path: str) -> Pipeline:
     """The pipeline in ``path``: SpecError (exit 1) with every problem, UsageError (2) when unreadable."""
     if not readable(Path(path)):
         raise UsageError(f"{path}: no such file, or not readable")

@@ -25,7 +25,7 @@ from rollgen.cli.root import (
     add_spec_and_repo,
     open_release,
     open_repository,
-    shard_of,
+    shard_arg,
 )
 from rollgen.cli.watch import INTERVAL, watch
 from rollgen.controller import fleet
@@ -155,7 +155,7 @@ def handle_status(args: argparse.Namespace) -> int:
         from rollgen.cli.pipeline import show_status
 
         return show_status(args.specs[0], args.output)
-    shard = shard_of(args)
+    shard = shard_arg(args)
     repo = open_repository(args.repo)
     warned: set[str] = set()
     code = [EXIT_OK]  # the worst exit code of the last look (a spec that cannot be read, a state that cannot)
@@ -172,7 +172,7 @@ def handle_status(args: argparse.Namespace) -> int:
             found = select(states_on(repo, args.branch, at=ref), lambda s: s.release, shard)
             return [_state_data(s.release, s, records=_records(repo, s)) for s in found]
         # Read again every time: --watch follows the releases as they are added and changed.
-        targets = fleet.load(args.specs, shard)
+        targets = fleet.load_targets(args.specs, shard)
         rows = [_error_data(t.key, t.problem) for t in targets if t.release is None]
         code[:] = [max([EXIT_OK, *(t.exit_code for t in targets)])]
         for target, read_now in fleet.states(repo, targets):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollgen.cli.output import add_output_option, emit
-from rollgen.cli.root import empty_output, load_release, readable
+from rollgen.cli.root import empty_output, load_spec, readable
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _planned(release: Release, repo: str) -> tuple[Release, Plan]:
 def handle_plan(args: argparse.Namespace) -> int:
     from rollgen.plan.table import format_plan, plan_to_data
 
-    plan = _planned(load_release(args.spec), args.repo)[1]
+    plan = _planned(load_spec(args.spec), args.repo)[1]
     if args.output == "table":
         print(format_plan(plan))
     else:
@@ -155,7 +155,7 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
 def handle_render(args: argparse.Namespace) -> int:
     from rollgen.render.renderer import Renderer
 
-    release, plan = _planned(load_release(args.spec), args.repo)
+    release, plan = _planned(load_spec(args.spec), args.repo)
     states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
     if args.step is not None and args.step not in states:
         raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")

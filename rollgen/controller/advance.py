@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from rollgen.controller.decision import (
     Abort,
     Advance,
+    GateStage,
     Judgement,
     Measure,
     Records,
-    Stage,
     WaitUntil,
     decide,
     record_key,
@@ -121,7 +121,7 @@ def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at
         raise NothingToDo(f"{release_key(release)}: nothing to do: {trigger.reason}")
     state = found
     if state.phase.over:
-        note = trigger.reason if trigger.next is Next.HELD else ""
+        note = trigger.reason if trigger.next is Next.BLOCKED else ""
         return Pass(state=state, after=state, judgement=None, committed=False, records={}, note=note)
     if state.plan_changed or state.paused:
         # Paused: nothing is measured or committed until rollgen resume (an abort is never paused).
@@ -233,7 +233,7 @@ def _measure(
     state: RolloutState,
     later: tuple[str, ...],
     workloads: tuple[Workload, ...],
-    stages: Sequence[Stage],
+    stages: Sequence[GateStage],
     due: Measure,
     records: Records,
     clock: Callable[[], float],

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from rollgen.errors import UsageError
-from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase, Verdict, assess
+from rollgen.gates.analysis import GateVerdict, Measurement, MeasurementPolicy, Phase, assess
 from rollgen.gates.registry import is_liveness
 from rollgen.plan.steps import Step
 from rollgen.spec.model import Analysis, Canary, Gate, Release
@@ -103,7 +103,7 @@ class StageGate:
 
 
 @dataclass(frozen=True)
-class Stage:
+class GateStage:
     """One thing that must pass after a commit: gates measured together, or a pause.
 
     ``key`` names the stage in stored measurements (``live``, ``1:analysis``,
@@ -136,14 +136,14 @@ def gate_named(release: Release, name: str) -> Gate:
     return Gate(name, "kubernetes", {**connection, "restartLimit": limit})
 
 
-def stages_of(release: Release, step: Step | None, *, liveness_only: bool = False) -> tuple[Stage, ...]:
+def stages_of(release: Release, step: Step | None, *, liveness_only: bool = False) -> tuple[GateStage, ...]:
     """What must pass after ``step``'s commit, in order (only liveness for abort states)."""
     live = tuple(StageGate(g, _liveness_policy(g)) for g in liveness_gates(release))
     if live:
-        stages = [Stage(LIVE, live)]
+        stages = [GateStage(LIVE, live)]
     elif release.liveness_assume_after is not None:
         # The spec's explicit choice: a commit counts as live this long after it, never sooner.
-        stages = [Stage(LIVE, pause=release.liveness_assume_after)]
+        stages = [GateStage(LIVE, pause=release.liveness_assume_after)]
     else:
         # validate refuses such a spec; a Release built any other way must not race through its steps.
         raise UsageError(
@@ -155,11 +155,11 @@ def stages_of(release: Release, step: Step | None, *, liveness_only: bool = Fals
     for number, wait in enumerate(step.after, start=1):
         if isinstance(wait, Analysis):
             gates = tuple(gate_named(release, name) for name in wait.gates)
-            stages.append(Stage(f"{number}:analysis", tuple(StageGate(g, g.policy) for g in gates)))
+            stages.append(GateStage(f"{number}:analysis", tuple(StageGate(g, g.policy) for g in gates)))
         elif wait.seconds is not None:
-            stages.append(Stage(f"{number}:pause", pause=wait.seconds))
+            stages.append(GateStage(f"{number}:pause", pause=wait.seconds))
         elif release.git.mode != "pull-request":  # with pull requests, merging the next step is the approval
-            stages.append(Stage(f"{number}:pause", pause=PauseEnd.PROMOTE))
+            stages.append(GateStage(f"{number}:pause", pause=PauseEnd.PROMOTE))
     return tuple(stages)
 
 
@@ -187,7 +187,7 @@ class GateView:
 
     stage: str
     gate: str
-    verdict: Verdict
+    verdict: GateVerdict
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ class Judgement:
 
 
 def decide(
-    stages: Sequence[Stage], records: Records, committed_at: float, now: float, deadline: float | None
+    stages: Sequence[GateStage], records: Records, committed_at: float, now: float, deadline: float | None
 ) -> Judgement:
     """What to do at ``now`` about a commit made at ``committed_at``, given the measurements so far.
 
@@ -235,7 +235,7 @@ def decide(
 
 
 def _judge_stage(
-    stage: Stage, views: Sequence[GateView], start: float, now: float, deadline: float | None
+    stage: GateStage, views: Sequence[GateView], start: float, now: float, deadline: float | None
 ) -> Decision | None:
     """The decision a gate stage makes, or None when every gate passed."""
     for phases, outcome in (((Phase.FAILED, Phase.ERROR), Abort), ((Phase.INCONCLUSIVE,), Hold)):

@@ -55,7 +55,7 @@ class Found:
 
 
 @dataclass(frozen=True)
-class Result:
+class Detection:
     """What one release's detection did; ``status`` is updated, proposed, current, skipped or failed."""
 
     spec: str
@@ -129,23 +129,23 @@ def spec_files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-def detect(paths: Sequence[Path], *, deadline: float, workers: int = WORKERS) -> list[Result]:
+def detect(paths: Sequence[Path], *, deadline: float, workers: int = WORKERS) -> list[Detection]:
     """Detect every spec's newest image; commit or propose the changed ones. Never raises for one release."""
-    loaded: list[tuple[Path, Release | Result]] = []
+    loaded: list[tuple[Path, Release | Detection]] = []
     for path in paths:
         try:
             loaded.append((path, load_release(path)))
         except RollgenError as exc:
-            loaded.append((path, Result(str(path), str(path), "failed", message=str(exc))))
-    wanted = [(p, r) for p, r in loaded if not isinstance(r, Result) and r.image_policy is not None]
+            loaded.append((path, Detection(str(path), str(path), "failed", message=str(exc))))
+    wanted = [(p, r) for p, r in loaded if not isinstance(r, Detection) and r.image_policy is not None]
     found = lookup_all([r for _, r in wanted], deadline=deadline, workers=workers)
     answers = dict(zip((id(r) for _, r in wanted), found, strict=True))
     results = []
     for path, release in loaded:
-        if isinstance(release, Result):
+        if isinstance(release, Detection):
             results.append(release)
         elif release.image_policy is None:
-            results.append(Result(str(path), _key(release), "skipped", message="no spec.imagePolicy"))
+            results.append(Detection(str(path), _key(release), "skipped", message="no spec.imagePolicy"))
         else:
             results.append(_record(path, release, answers[id(release)]))
     return results
@@ -172,7 +172,7 @@ def lookup_all(releases: Sequence[Release], *, deadline: float, workers: int = W
         if name.registry in problems:
             return problems[name.registry]
         try:
-            return lookup(clients[name.registry], release)
+            return find_newest(clients[name.registry], release)
         except RollgenError as exc:
             return exc
 
@@ -184,7 +184,7 @@ def lookup_all(releases: Sequence[Release], *, deadline: float, workers: int = W
             client.close()
 
 
-def lookup(client: RegistryClient, release: Release) -> Found:
+def find_newest(client: RegistryClient, release: Release) -> Found:
     """The newest tag ``release``'s policy allows, with its digest."""
     assert release.image_policy is not None
     repository = ImageName.parse(release.image).repository
@@ -195,28 +195,28 @@ def lookup(client: RegistryClient, release: Release) -> Found:
     return Found(tag, client.digest(repository, tag))
 
 
-def _record(path: Path, release: Release, found: Found | RollgenError) -> Result:
+def _record(path: Path, release: Release, found: Found | RollgenError) -> Detection:
     key = _key(release)
     if isinstance(found, RollgenError):
-        return Result(str(path), key, "failed", message=str(found))
+        return Detection(str(path), key, "failed", message=str(found))
     assert release.image_policy is not None
     # Pinned by digest, a moved tag (same tag, new digest) is a change too; pinned by tag it is not.
     moved = release.image_policy.pin == "digest" and found.digest != release.digest
     if found.tag == release.version and not moved:
-        return Result(str(path), key, "current", found.tag, found.digest, release.version)
+        return Detection(str(path), key, "current", found.tag, found.digest, release.version)
     try:
         if release.git.mode == "pull-request":
             url = _propose(path, release, found)
             if url is not None:
-                return Result(str(path), key, "proposed", found.tag, found.digest, release.version, pull_request=url)
+                return Detection(str(path), key, "proposed", found.tag, found.digest, release.version, pull_request=url)
             commit = None
         else:
             commit = _commit(path, release, found)
     except RollgenError as exc:
-        return Result(str(path), key, "failed", found.tag, found.digest, release.version, message=str(exc))
+        return Detection(str(path), key, "failed", found.tag, found.digest, release.version, message=str(exc))
     if commit is None:  # the branch already holds this version (another pass, a human, or a merged pull request)
-        return Result(str(path), key, "current", found.tag, found.digest, release.version)
-    return Result(str(path), key, "updated", found.tag, found.digest, release.version, commit=commit)
+        return Detection(str(path), key, "current", found.tag, found.digest, release.version)
+    return Detection(str(path), key, "updated", found.tag, found.digest, release.version, commit=commit)
 
 
 def _key(release: Release) -> str:

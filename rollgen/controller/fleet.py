@@ -83,7 +83,7 @@ class Report:
         return row
 
 
-def load(paths: Sequence[str], shard: Shard | None = None) -> tuple[Target, ...]:
+def load_targets(paths: Sequence[str], shard: Shard | None = None) -> tuple[Target, ...]:
     """Every release spec named or under a directory named, loaded; only the shard's share of them.
 
     Raises UsageError when the paths hold no release spec at all (a typo in a

@@ -2,7 +2,7 @@
 
 A gate is measured ``count`` times, ``interval`` seconds apart (the first after
 ``initialDelay``); each measurement is Successful, Failed, Inconclusive or Error.
-:func:`assess` folds the measurements taken so far into a :class:`Verdict`, with
+:func:`assess` folds the measurements taken so far into a :class:`GateVerdict`, with
 the rules of Argo Rollouts' ``assessMetricStatus`` checked in this order after
 every measurement:
 
@@ -101,7 +101,7 @@ class Phase(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Result:
+class CheckResult:
     """What one check of a gate found, before it is stamped with a time.
 
     ``value`` is what the conditions judged (a float, a list of floats, JSON, an
@@ -115,7 +115,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Measurement:
-    """A :class:`Result` taken at ``at`` (seconds since the epoch, as the caller's clock says)."""
+    """A :class:`CheckResult` taken at ``at`` (seconds since the epoch, as the caller's clock says)."""
 
     phase: Phase
     value: Any
@@ -225,7 +225,7 @@ class MeasurementPolicy:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class GateVerdict:
     """Where a gate stands after the measurements so far.
 
     ``next_measurement_at`` is set only while Running. The counters are Argo's:
@@ -243,7 +243,7 @@ class Verdict:
     consecutive_errors: int = 0
 
 
-def assess(policy: MeasurementPolicy, measurements: Iterable[Measurement], started_at: float) -> Verdict:
+def assess(policy: MeasurementPolicy, measurements: Iterable[Measurement], started_at: float) -> GateVerdict:
     """The verdict on ``measurements`` (oldest first) of an analysis started at ``started_at``.
 
     >>> flapping = [Measurement(p, None, "", t) for p, t in
@@ -253,7 +253,7 @@ def assess(policy: MeasurementPolicy, measurements: Iterable[Measurement], start
     """
     successful = failed = inconclusive = errors = consecutive = 0
     last: Measurement | None = None
-    verdict: Verdict | None = None
+    verdict: GateVerdict | None = None
     for measurement in measurements:
         last = measurement
         if measurement.phase is Phase.PENDING:
@@ -272,7 +272,7 @@ def assess(policy: MeasurementPolicy, measurements: Iterable[Measurement], start
         phase, why = _judge(policy, count, failed, inconclusive, consecutive)
         if phase is not None:
             # Sticky: once final, later measurements (there should be none) change nothing.
-            verdict = Verdict(
+            verdict = GateVerdict(
                 phase,
                 f"{why} (last: {_describe(measurement)})",
                 None,
@@ -289,17 +289,21 @@ def assess(policy: MeasurementPolicy, measurements: Iterable[Measurement], start
     count = successful + failed + inconclusive
     counters = (count, successful, failed, inconclusive, errors, consecutive)
     if last is None:
-        return Verdict(Phase.RUNNING, "no measurement yet", started_at + policy.initial_delay, *counters)
+        return GateVerdict(Phase.RUNNING, "no measurement yet", started_at + policy.initial_delay, *counters)
     wanted = policy.effective_count
     progress = f"{count} of {wanted} measured" if wanted is not None else f"{count} measured"
     if last.phase is Phase.PENDING:
-        return Verdict(Phase.RUNNING, f"{progress}; waiting: {last.message}", last.at + policy.poll_interval, *counters)
+        return GateVerdict(
+            Phase.RUNNING, f"{progress}; waiting: {last.message}", last.at + policy.poll_interval, *counters
+        )
     if last.phase is Phase.ERROR:
         retry = policy.interval if policy.interval is not None else ERROR_RETRY_INTERVAL
-        return Verdict(Phase.RUNNING, f"{progress}; retrying after error: {last.message}", last.at + retry, *counters)
+        return GateVerdict(
+            Phase.RUNNING, f"{progress}; retrying after error: {last.message}", last.at + retry, *counters
+        )
     # A counted measurement short of the count can only happen with an interval (see __post_init__).
     assert policy.interval is not None
-    return Verdict(Phase.RUNNING, f"{progress} (last: {_describe(last)})", last.at + policy.interval, *counters)
+    return GateVerdict(Phase.RUNNING, f"{progress} (last: {_describe(last)})", last.at + policy.interval, *counters)
 
 
 def _judge(
@@ -327,13 +331,13 @@ def _describe(measurement: Measurement) -> str:
 
 def measure_if_due(
     policy: MeasurementPolicy,
-    measure: Callable[[], Result],
+    measure: Callable[[], CheckResult],
     measurements: Sequence[Measurement],
     started_at: float,
     now: float,
     *,
     clock: Callable[[], float] | None = None,
-) -> tuple[Verdict, tuple[Measurement, ...]]:
+) -> tuple[GateVerdict, tuple[Measurement, ...]]:
     """One pass, for a cron-driven caller: take a measurement if one is due at ``now``.
 
     Returns the verdict after that pass and the measurements to keep. A Pending
@@ -359,15 +363,15 @@ def measure_if_due(
 
 def run(
     policy: MeasurementPolicy,
-    measure: Callable[[], Result],
+    measure: Callable[[], CheckResult],
     *,
     started_at: float | None = None,
     measurements: Sequence[Measurement] = (),
     deadline: float | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    on_measurement: Callable[[Verdict, tuple[Measurement, ...]], None] | None = None,
-) -> tuple[Verdict, tuple[Measurement, ...]]:
+    on_measurement: Callable[[GateVerdict, tuple[Measurement, ...]], None] | None = None,
+) -> tuple[GateVerdict, tuple[Measurement, ...]]:
     """Measure at the policy's pace until the verdict is final or ``deadline`` passes.
 
     ``measurements`` resumes an analysis begun by another process (``started_at``

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.gates.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.pattern import PatternError, compile_pattern
@@ -76,7 +76,7 @@ class Http:
     )
     conditions: bool = True
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         values = context.template_values()
         url = render(config["url"], values)
         headers = {name: render(str(value), values) for name, value in config["headers"].items()}
@@ -91,14 +91,14 @@ class Http:
         shown = redact(f"{config['method']} {url}: HTTP {response.status}", secrets=tuple(headers.values()))
         expected = config.get("expectedStatus")
         if expected is None and not 200 <= response.status < 300:
-            return Result(Phase.FAILED, response.status, f"{shown}, expected 2xx")
+            return CheckResult(Phase.FAILED, response.status, f"{shown}, expected 2xx")
         if expected is not None and response.status not in expected:
-            return Result(Phase.FAILED, response.status, f"{shown}, expected {' or '.join(map(str, expected))}")
+            return CheckResult(Phase.FAILED, response.status, f"{shown}, expected {' or '.join(map(str, expected))}")
         text = response.text
         if "body" in config and text.strip() != str(config["body"]).strip():
-            return Result(Phase.FAILED, text[:200], f"{shown}, body {text[:200]!r} is not {config['body']!r}")
+            return CheckResult(Phase.FAILED, text[:200], f"{shown}, body {text[:200]!r} is not {config['body']!r}")
         if pattern is not None and pattern.search(text) is None:
-            return Result(Phase.FAILED, text[:200], f"{shown}, body does not match {config['bodyRegex']!r}")
+            return CheckResult(Phase.FAILED, text[:200], f"{shown}, body does not match {config['bodyRegex']!r}")
         value: Any = text
         missing: str | None = None
         if "jsonPath" in config:
@@ -109,7 +109,7 @@ class Http:
             except _Absent as absent:
                 value, missing = None, f"{absent} not in the response"
         judged = judge(value, config.get("successCondition"), config.get("failureCondition"), missing)
-        return Result(judged.phase, judged.value, f"{shown}; {judged.message}")
+        return CheckResult(judged.phase, judged.value, f"{shown}; {judged.message}")
 
 
 KIND = Http()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rollgen.errors import RollgenError
-from rollgen.gates.analysis import Result
+from rollgen.gates.analysis import CheckResult
 
 
 class GateError(RollgenError):
@@ -80,4 +80,4 @@ class GateKind(Protocol):
     @property
     def conditions(self) -> bool: ...
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result: ...
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult: ...

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.gates.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
@@ -69,7 +69,7 @@ class Prometheus:
     defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"headers": MappingProxyType({})}))
     conditions: bool = True
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         timeout = float(config["timeout"])
         values = context.template_values()
         query = render(config["query"], values)
@@ -88,13 +88,13 @@ class Prometheus:
         if not 200 <= response.status < 300 or not isinstance(answer, dict) or answer.get("status") != "success":
             error = answer.get("error", response.text[:200]) if isinstance(answer, dict) else response.text[:200]
             kind = answer.get("errorType", "error") if isinstance(answer, dict) else "error"
-            return Result(Phase.ERROR, None, f"Prometheus HTTP {response.status}, {kind}: {error}")
+            return CheckResult(Phase.ERROR, None, f"Prometheus HTTP {response.status}, {kind}: {error}")
         try:
             value = value_of(answer["data"])
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise GateError(f"unexpected Prometheus answer ({error}): {response.text[:200]!r}") from None
         result = judge(value, config.get("successCondition"), config.get("failureCondition"))
-        return Result(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
+        return CheckResult(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
 
 
 KIND = Prometheus()

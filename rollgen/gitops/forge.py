@@ -94,7 +94,7 @@ class Forge(Protocol):
         ...
 
 
-class Token:
+class ForgeToken:
     """An API token that never shows itself.
 
     >>> Token("ghp_secret")
@@ -119,7 +119,7 @@ class Token:
         self._value = value
 
     @classmethod
-    def load(cls, *, env: str | None = None, file: str | Path | None = None) -> Token:
+    def load(cls, *, env: str | None = None, file: str | Path | None = None) -> ForgeToken:
         """Read the token from environment variable ``env``, else from ``file``."""
         if env and os.environ.get(env, "").strip():
             return cls(os.environ[env])
@@ -147,7 +147,7 @@ class _Api:
     """JSON over HTTPS with one authentication header; errors become ForgeError."""
 
     base_url: str
-    token: Token
+    token: ForgeToken
     auth_header: str
     auth_scheme: str
     extra_headers: tuple[tuple[str, str], ...] = ()
@@ -225,7 +225,7 @@ class GitHub:
     """Pull requests on GitHub (or GitHub Enterprise: ``api_url="https://ghe.example/api/v3"``)."""
 
     def __init__(
-        self, owner: str, repo: str, token: Token, *, api_url: str | None = None, timeout: float = 30.0
+        self, owner: str, repo: str, token: ForgeToken, *, api_url: str | None = None, timeout: float = 30.0
     ) -> None:
         self.owner = owner
         self._repo = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}"
@@ -258,7 +258,7 @@ class GitHub:
 class GitLab:
     """Merge requests on GitLab; ``project`` is the numeric id or the ``group/name`` path."""
 
-    def __init__(self, project: str, token: Token, *, api_url: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, project: str, token: ForgeToken, *, api_url: str | None = None, timeout: float = 30.0) -> None:
         self._path = f"/projects/{urllib.parse.quote(project, safe='')}/merge_requests"
         self._api = _Api(api_url or "https://gitlab.com/api/v4", token, "PRIVATE-TOKEN", "", (), timeout)
 

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 
 from rollgen.gitops.errors import TrailerError
-from rollgen.gitops.git import Git, ObjectReader, Result
+from rollgen.gitops.git import Git, GitResult, ObjectReader
 from rollgen.gitops.paths import check_path, join
 from rollgen.gitops.trailers import RELEASE, HistoryEntry, StepRecord, parse_trailers, release_pattern
 
@@ -117,7 +117,7 @@ class Snapshot:
         limit = 8
         while True:
             found = history(self._git, before, release, limit=limit)
-            step = next((entry for entry in found if not entry.record.action.holds), None)
+            step = next((entry for entry in found if not entry.record.action.marks), None)
             if step is not None or len(found) < limit:
                 return step
             limit *= 4
@@ -231,7 +231,7 @@ class _Records:
                 yield HistoryEntry(sha=sha.lstrip("\n"), time=int(time), subject=subject, record=record)
         if self._proc.wait() != 0:
             stderr = self._proc.stderr.read() if self._proc.stderr is not None else b""
-            result = Result(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
+            result = GitResult(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
             raise self._git.error(self._git.argv(*self._args), result)
 
     def __exit__(self, *exc: object) -> None:

@@ -71,8 +71,8 @@ class Action(StrEnum):
     RESUME = "resume"
 
     @property
-    def holds(self) -> bool:
-        """A pause or resume: bookkeeping about the step before it, not a step of its own."""
+    def marks(self) -> bool:
+        """A pause or resume: a mark on the step before it (a hold means a pause), not a step of its own."""
         return self in (Action.PAUSE, Action.RESUME)
 
 

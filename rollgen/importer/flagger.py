@@ -36,7 +36,7 @@ from rollgen.importer.conversion import (
     Notes,
     Options,
     base_files,
-    label,
+    dns_label,
     release_document,
     service_for,
     split_image,
@@ -353,7 +353,7 @@ def _metrics(
         if not conditions:
             notes.add(canary, where, f"metric {metric.get('name')} has no thresholdRange: left out")
             continue
-        name = label(str(metric.get("name")))
+        name = dns_label(str(metric.get("name")))
         gates.append(
             {
                 "name": name,
@@ -498,7 +498,7 @@ def _webhooks(
             "phase": "Progressing",
             "metadata": {str(k): str(v) for k, v in (hook.get("metadata", {}) or {}).items()},
         }
-        name = label(str(hook.get("name", f"webhook-{i}")))
+        name = dns_label(str(hook.get("name", f"webhook-{i}")))
         gate: dict[str, Any] = {"name": name}
         if isinstance(hook.get("timeout"), str) and _DURATION.match(hook["timeout"]):
             gate["timeout"] = hook["timeout"]

@@ -33,7 +33,7 @@ from rollgen.gitops.repo import Identity, Repo, commit_change, push_step_branch
 from rollgen.gitops.snapshot import Snapshot, history
 from rollgen.gitops.specfile import locate, version_change
 from rollgen.gitops.trailers import Action, HistoryEntry
-from rollgen.pipeline.promotion import Completed, Decision, Verdict, decide
+from rollgen.pipeline.promotion import Completed, PromotionDecision, PromotionVerdict, decide_promotion
 from rollgen.plan.steps import stable_of
 from rollgen.render.renderer import Renderer
 from rollgen.render.revision import live_revisions
@@ -49,7 +49,7 @@ HISTORY = 500
 
 
 @dataclass(frozen=True)
-class Stage:
+class EnvironmentView:
     """One environment as its branch records it."""
 
     environment: Environment
@@ -78,7 +78,7 @@ class Promotion:
 
     environment: str
     release: str
-    decision: Decision
+    decision: PromotionDecision
     commit: str | None = None
     pull_request: str | None = None
 
@@ -102,7 +102,7 @@ class Promotion:
         return f"{self.environment}: {self.decision.verdict}: {self.decision.reason}"
 
 
-def read_stages(pipeline: Pipeline) -> list[Stage]:
+def read_environments(pipeline: Pipeline) -> list[EnvironmentView]:
     """Every environment of ``pipeline`` as Git records it (each branch fetched first from its remote)."""
     return [
         _read(environment, release)
@@ -110,14 +110,14 @@ def read_stages(pipeline: Pipeline) -> list[Stage]:
     ]
 
 
-def advance(pipeline: Pipeline, *, now: float) -> list[Promotion]:
+def promote_due(pipeline: Pipeline, *, now: float) -> list[Promotion]:
     """One pass: promote each environment's due version (``now``: Unix seconds, the soak's clock)."""
-    stages = read_stages(pipeline)
+    stages = read_environments(pipeline)
     done: list[Promotion] = []
     for previous, stage in itertools.pairwise(stages):
         decision = _decision(previous, stage, now)
         promotion = Promotion(stage.environment.name, release_key(stage.release), decision)
-        if decision.verdict is Verdict.PROMOTE:
+        if decision.verdict is PromotionVerdict.PROMOTE:
             promotion = _promote(previous, stage, promotion, now)
         done.append(promotion)
     return done
@@ -159,7 +159,7 @@ class EnvironmentStatus:
 
 def status(pipeline: Pipeline, *, now: float) -> list[EnvironmentStatus]:
     """Where every environment stands and what it waits for."""
-    stages = read_stages(pipeline)
+    stages = read_environments(pipeline)
     rows = []
     for index, stage in enumerate(stages):
         state = stage.state
@@ -177,13 +177,13 @@ def status(pipeline: Pipeline, *, now: float) -> list[EnvironmentStatus]:
     return rows
 
 
-def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
+def _waiting(previous: EnvironmentView | None, stage: EnvironmentView, now: float) -> str:
     """What the environment waits for, in words: its rollout, then a due promotion, then its own spec."""
     state, desired = stage.state, stage.release.version
     if state is not None and state.phase.unfinished:
         return state.waiting_for()
     decision = _decision(previous, stage, now) if previous is not None else None
-    if decision is not None and decision.verdict is Verdict.PROMOTE:  # it supersedes what the spec names now
+    if decision is not None and decision.verdict is PromotionVerdict.PROMOTE:  # it supersedes what the spec names now
         assert decision.version is not None
         if stage.release.git.mode == "pull-request":
             try:
@@ -200,7 +200,7 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
         parts.append(f"rollgen advance to roll out {desired}")
     if previous is None or decision is None:
         return "; ".join(parts) or "a new image (rollgen detect)"
-    if decision.verdict is not Verdict.CURRENT:
+    if decision.verdict is not PromotionVerdict.CURRENT:
         parts.append(decision.reason)
     elif not parts:
         parts.append(f"{previous.environment.name} to complete a newer version")
@@ -210,7 +210,7 @@ def _waiting(previous: Stage | None, stage: Stage, now: float) -> str:
 # --- reading an environment -------------------------------------------------
 
 
-def _read(environment: Environment, release: Release) -> Stage:
+def _read(environment: Environment, release: Release) -> EnvironmentView:
     repo, spec = locate(environment.spec, "pipeline")
     remote = remote_named(repo.git, release.git.remote)
     with branch_tip(repo, release.git.branch, remote) as tip:
@@ -239,7 +239,7 @@ def _read(environment: Environment, release: Release) -> Stage:
         if remote is not None:
             fetch_notes(repo, remote)
         stopped = _abort_reason(repo, entries, state)
-    return Stage(environment, release, repo, spec, remote, state, completed, aborted, stopped, adopted)
+    return EnvironmentView(environment, release, repo, spec, remote, state, completed, aborted, stopped, adopted)
 
 
 def _completed(tip: Snapshot, entry: HistoryEntry, release: Release, spec: str) -> Completed:
@@ -295,8 +295,8 @@ def _rollout(entries: tuple[HistoryEntry, ...], rollout: str) -> list[HistoryEnt
     return [e for e in reversed(entries) if e.record.rollout == rollout]
 
 
-def _decision(previous: Stage, stage: Stage, now: float) -> Decision:
-    return decide(
+def _decision(previous: EnvironmentView, stage: EnvironmentView, now: float) -> PromotionDecision:
+    return decide_promotion(
         previous=previous.environment.name,
         completed=previous.completed,
         soak=previous.environment.soak,
@@ -311,7 +311,7 @@ def _decision(previous: Stage, stage: Stage, now: float) -> Decision:
 # --- writing a promotion ----------------------------------------------------
 
 
-def _promote(previous: Stage, stage: Stage, promotion: Promotion, now: float) -> Promotion:
+def _promote(previous: EnvironmentView, stage: EnvironmentView, promotion: Promotion, now: float) -> Promotion:
     decision = promotion.decision
     assert decision.version is not None
     release = stage.release
@@ -326,13 +326,13 @@ def _promote(previous: Stage, stage: Stage, promotion: Promotion, now: float) ->
         return replace(
             promotion,
             decision=replace(
-                decision, verdict=Verdict.CURRENT, reason="already on the branch (written or merged meanwhile)"
+                decision, verdict=PromotionVerdict.CURRENT, reason="already on the branch (written or merged meanwhile)"
             ),
         )
     return replace(promotion, commit=done.commit)
 
 
-def _message(previous: Stage, stage: Stage, decision: Decision, now: float) -> str:
+def _message(previous: EnvironmentView, stage: EnvironmentView, decision: PromotionDecision, now: float) -> str:
     completed = previous.completed
     assert completed is not None and decision.version is not None
     pinned = f" ({decision.digest})" if decision.digest else ""
@@ -351,7 +351,7 @@ def _soaked(seconds: float) -> str:
 
 
 def _propose(
-    previous: Stage, stage: Stage, promotion: Promotion, decide_change: Any, who: Any, now: float
+    previous: EnvironmentView, stage: EnvironmentView, promotion: Promotion, decide_change: Any, who: Any, now: float
 ) -> Promotion:
     release, decision = stage.release, promotion.decision
     assert decision.version is not None
@@ -371,7 +371,9 @@ def _propose(
             return replace(
                 promotion,
                 decision=replace(
-                    decision, verdict=Verdict.CURRENT, reason="already on the branch (written or merged meanwhile)"
+                    decision,
+                    verdict=PromotionVerdict.CURRENT,
+                    reason="already on the branch (written or merged meanwhile)",
                 ),
             )
         rendered = _rendered_diff(stage, decision, tip)
@@ -392,7 +394,7 @@ def promotion_branch(release: Release, version: str) -> str:
     return f"rollgen/{release_key(release)}/promote-{version}"
 
 
-def _rendered_diff(stage: Stage, decision: Decision, tip: Snapshot) -> str:
+def _rendered_diff(stage: EnvironmentView, decision: PromotionDecision, tip: Snapshot) -> str:
     """The diff of the environment's output once the promoted version completes (what merging leads to)."""
     assert decision.version is not None
     release = replace(stage.release, version=decision.version, digest=decision.digest)
@@ -424,7 +426,14 @@ def _file_diffs(root: str, before: dict[str, bytes], after: dict[str, bytes]) ->
             yield line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
 
 
-def promotion_body(previous: Stage, stage: Stage, decision: Decision, now: float, spec_diff: str, rendered: str) -> str:
+def promotion_body(
+    previous: EnvironmentView,
+    stage: EnvironmentView,
+    decision: PromotionDecision,
+    now: float,
+    spec_diff: str,
+    rendered: str,
+) -> str:
     """Markdown for the pull request promoting ``decision.version`` into ``stage``'s environment."""
     completed = previous.completed
     assert completed is not None and decision.version is not None

@@ -47,29 +47,29 @@ class Completed:
     rollout: str
 
 
-class Verdict(enum.StrEnum):
+class PromotionVerdict(enum.StrEnum):
     PROMOTE = "promote"
     """Write the version into the environment's spec now."""
     SOAKING = "soaking"
     """The previous environment completed the version; it has not run there for its soak yet."""
     UPSTREAM = "upstream"
     """The previous environment completed nothing yet."""
-    HELD = "held"
+    BLOCKED = "held"
     """The version was aborted in this environment: not written again."""
     CURRENT = "current"
     """The environment's spec already names the previous environment's version."""
 
 
 @dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
+class PromotionDecision:
+    verdict: PromotionVerdict
     reason: str
     version: str | None = None
     digest: str | None = None
     remaining: float = 0.0
 
 
-def decide(
+def decide_promotion(
     *,
     previous: str,
     completed: Completed | None,
@@ -79,20 +79,20 @@ def decide(
     digest: str | None,
     aborted: Mapping[str, str],
     now: float,
-) -> Decision:
+) -> PromotionDecision:
     """What to do for environment ``here`` whose spec names ``version``/``digest`` (see the module's rule).
 
     ``aborted`` maps the versions whose latest rollout in ``here`` was
     aborted to the abort's commit; ``now`` is Unix seconds.
     """
     if completed is None:
-        return Decision(Verdict.UPSTREAM, f"{previous} has completed no rollout yet")
+        return PromotionDecision(PromotionVerdict.UPSTREAM, f"{previous} has completed no rollout yet")
     wanted, pinned = completed.version, completed.digest
     if wanted == version and (pinned is None or pinned == digest):
-        return Decision(Verdict.CURRENT, f"at {wanted}, as {previous}", wanted, pinned)
+        return PromotionDecision(PromotionVerdict.CURRENT, f"at {wanted}, as {previous}", wanted, pinned)
     if wanted in aborted:
-        return Decision(
-            Verdict.HELD,
+        return PromotionDecision(
+            PromotionVerdict.BLOCKED,
             f"{wanted} was aborted in {here} (commit {aborted[wanted][:12]}): not promoted again; "
             f"rollgen retry it there, or a newer version supersedes it",
             wanted,
@@ -100,11 +100,11 @@ def decide(
         )
     remaining = completed.time + soak - now
     if remaining > 0:
-        return Decision(
-            Verdict.SOAKING,
+        return PromotionDecision(
+            PromotionVerdict.SOAKING,
             f"{wanted} soaks in {previous}: {format_duration(round(remaining))} left of {format_duration(soak)}",
             wanted,
             pinned,
             remaining,
         )
-    return Decision(Verdict.PROMOTE, f"{wanted} completed {previous}", wanted, pinned)
+    return PromotionDecision(PromotionVerdict.PROMOTE, f"{wanted} completed {previous}", wanted, pinned)

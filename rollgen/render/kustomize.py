@@ -154,7 +154,7 @@ class Frozen:
     adopted: bool = False
 
 
-def render_state(release: Release, state: State, base: KustomizeBase, frozen: Mapping[str, Frozen] = _NONE) -> Files:
+def render_overlay(release: Release, state: State, base: KustomizeBase, frozen: Mapping[str, Frozen] = _NONE) -> Files:
     """Every file of ``state``'s overlay, by path relative to ``release.output_path``.
 
     ``base`` is the user's base as built now; ``frozen`` maps labels to the

@@ -65,7 +65,7 @@ class Renderer:
             for workload in state.workloads:
                 if workload.version not in sources:
                     sources[workload.version] = self._new(workload.version, base, inputs, revisions)
-            return kustomize.render_state(self.release, state, base, sources)
+            return kustomize.render_overlay(self.release, state, base, sources)
         return self._render_chart(state, frozen, revisions)
 
     def _render_chart(self, state: State, frozen: Mapping[str, bytes], revisions: Mapping[str, Revision]) -> Files:

@@ -85,7 +85,7 @@ def config_digest(parts: Iterable[bytes]) -> str:
     return digest.hexdigest()[:10]
 
 
-def label(revision: Revision, other: Revision | None) -> str:
+def revision_label(revision: Revision, other: Revision | None) -> str:
     """The label of ``revision`` rolled out against ``other`` (the stable running now, ``None`` for none)."""
     if other is None or other.version != revision.version:
         return revision.version

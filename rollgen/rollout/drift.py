@@ -13,7 +13,7 @@ revisions frozen in the output directory at the tip
 - the spec asks for what runs (or what is rolling out): nothing new;
 - the spec asks for another revision while none rolls out: a new rollout,
   from the running revision's label to the desired one's
-  (:func:`rollgen.render.revision.label`);
+  (:func:`rollgen.render.revision.revision_label`);
 - the spec asks for another revision *during* a rollout: the newest spec
   wins by walking back safely (the rollout's abort way, each commit waiting
   for liveness), then rolling the newest out from what runs again;
@@ -29,7 +29,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rollgen.render.revision import Revision, label
+from rollgen.render.revision import Revision, revision_label
 from rollgen.rollout.state import RolloutPhase, RolloutState
 
 
@@ -41,7 +41,8 @@ class Next(enum.StrEnum):
     CONTINUE = "continue"
     START = "start"
     SUPERSEDE = "supersede"
-    HELD = "held"
+    BLOCKED = "held"
+    """An aborted revision: not rolled out again on its own (its value, ``held``, is what status prints)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
                 Next.SUPERSEDE,
                 f"the spec asks for {state.from_label} again: walk rollout {state.from_label} -> {state.to_label} back",
             )
-        wanted = label(desired, stable)
+        wanted = revision_label(desired, stable)
         return Trigger(
             Next.SUPERSEDE,
             f"the spec now asks for {wanted}: walk rollout {state.from_label} -> {state.to_label} back, "
@@ -104,7 +105,7 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
         and not fixed
     ):
         return Trigger(
-            Next.HELD,
+            Next.BLOCKED,
             f"the rollout of {state.to_label} was aborted and the spec still asks for it: change the "
             "spec (its version or its configuration), or rollgen retry",
         )
@@ -114,5 +115,5 @@ def next_action(desired: Revision, live: Mapping[str, Revision], state: RolloutS
 def _against(desired: Revision, running_label: str, running: Revision) -> Trigger:
     if desired == running:
         return Trigger(Next.NOTHING, f"{running_label} runs, as the spec asks")
-    wanted = label(desired, running)
+    wanted = revision_label(desired, running)
     return Trigger(Next.START, f"the spec asks for {wanted}: roll it out", running_label, wanted)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rollgen.errors import RollgenError, UsageError
 from rollgen.gitops.change import Change
-from rollgen.gitops.forge import Forge, GitHub, GitLab, PullRequest, Token
+from rollgen.gitops.forge import Forge, ForgeToken, GitHub, GitLab, PullRequest
 from rollgen.gitops.repo import Identity, Repo, push_step_branch, step_branch
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
@@ -44,7 +44,7 @@ def forge_for(repo: Repo, release: Release) -> Forge:
     if settings is None:
         raise UsageError(f"{release_key(release)}: git.mode pull-request needs git.pullRequest")
     file = repo.root() / settings.token_file if settings.token_file else None
-    token = Token.load(env=settings.token_env, file=file)
+    token = ForgeToken.load(env=settings.token_env, file=file)
     # Without an apiURL (None), each forge class uses its public default.
     if settings.provider == "gitlab":
         return GitLab(settings.repository, token, api_url=settings.api_url)

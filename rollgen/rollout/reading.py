@@ -173,7 +173,7 @@ def states_on(
         steps: dict[str, HistoryEntry] = {}
         for entry in history(repo.git, snapshot.tip, limit=limit):
             newest.setdefault(entry.record.release, entry)
-            if not entry.record.action.holds:
+            if not entry.record.action.marks:
                 steps.setdefault(entry.record.release, entry)
     return tuple(state_of(steps[key], None, hold=newest[key]) for key in sorted(steps))
 
@@ -197,7 +197,7 @@ def planned_from_git(repo: Repo, release: Release) -> tuple[Release, Plan]:
 def _records(snapshot: Snapshot, key: str) -> tuple[HistoryEntry | None, HistoryEntry | None]:
     """The release's newest record and, when that is a pause or resume, the newest step record before it."""
     last = snapshot.last_record(key)
-    if last is None or not last.record.action.holds:
+    if last is None or not last.record.action.marks:
         return last, None
     return last, snapshot.last_step_record(key, last.sha)
 

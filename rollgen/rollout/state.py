@@ -154,7 +154,7 @@ def state_from(last: HistoryEntry | None, step: HistoryEntry | None, release: Re
     """
     if last is None:
         return None
-    if not last.record.action.holds:
+    if not last.record.action.marks:
         return state_of(last, release)
     return None if step is None else state_of(step, release, hold=last)
 

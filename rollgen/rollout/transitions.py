@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from rollgen.errors import NothingToDo, NotSoError, UsageError
 from rollgen.gitops.trailers import Action, one_line
 from rollgen.plan.steps import Plan, State, abort_states
-from rollgen.render.revision import Revision, label
+from rollgen.render.revision import Revision, revision_label
 from rollgen.rollout.drift import Next, Trigger
 from rollgen.rollout.state import RolloutPhase, RolloutState, plan_for
 from rollgen.spec.model import Release
@@ -96,7 +96,7 @@ class Seen:
 
     def desired_label(self, other: Revision | None) -> str:
         """The spec's revision's label, rolled out against ``other``."""
-        return label(self.desired, other)
+        return revision_label(self.desired, other)
 
 
 def begin(

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rollgen.gates.analysis import Phase, Result, run
+from rollgen.gates.analysis import CheckResult, Phase, run
 from rollgen.gates.prometheus import value_of
 from rollgen.gates.registry import measure
 from rollgen.spec.model import Gate
@@ -188,7 +188,7 @@ def test_a_flip_to_errors_aborts_a_running_analysis(metrics_app: MetricsApp, pro
     checked = success_rate_gate(prometheus, interval=1.0, count=30, inconclusive_limit=30)
     measured: list[Phase] = []
 
-    def measure_and_flip() -> Result:
+    def measure_and_flip() -> CheckResult:
         result = measure(checked, context(version="7.0.0"))
         measured.append(result.phase)
         if len(measured) == 2:

@@ -11,7 +11,7 @@ import pytest
 from rollgen.errors import UsageError
 from rollgen.gitops.change import Change
 from rollgen.gitops.errors import ForgeError
-from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
+from rollgen.gitops.forge import ForgeToken, GitHub, GitLab, PullRequest, PullRequestStatus
 from rollgen.gitops.repo import Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
 from testkit.gateservers import StreamingApp
@@ -39,7 +39,7 @@ def test_pull_request_life_cycle(remote_url: str, daemon: GitDaemon, tmp_path: P
     work = clone(remote_url, tmp_path / "w")
     repo = Repo.open(work)
     with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=api.url)
         pushed = push_step_branch(repo, "origin", "main", step_change(1))
         assert forge.find_open(pushed.name) is None
         pr = forge.open_pull_request(pushed.name, "main", "podinfo: step 1/3", "| step | weight |")
@@ -66,21 +66,21 @@ def test_token_never_shows(
     caplog.set_level(logging.DEBUG)
     work = clone(remote_url, tmp_path / "w")
     with serve(FakeGitHub("acme", "gitops", "another-token", bare_path(remote_url, daemon.base))) as api:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=api.url)
         pushed = push_step_branch(Repo.open(work), "origin", "main", step_change(1))
         with pytest.raises(ForgeError) as caught:
             forge.open_pull_request(pushed.name, "main", f"title {SENTINEL}", SENTINEL)
         assert "401" in str(caught.value) and "Bad credentials" in str(caught.value)
         with pytest.raises(ForgeError) as missing:
             forge.get_pull_request(99)
-    seen = [str(caught.value), str(missing.value), repr(caught.value), repr(forge.__dict__), repr(Token(SENTINEL))]
+    seen = [str(caught.value), str(missing.value), repr(caught.value), repr(forge.__dict__), repr(ForgeToken(SENTINEL))]
     seen += [caplog.text, *capsys.readouterr()]
     seen.append(git(work, "log", "--all", "-p", "--format=%B"))
     assert not [s for s in seen if SENTINEL in s]
 
 
 def test_unreachable_api_is_a_clean_error() -> None:
-    forge = GitHub("acme", "gitops", Token(SENTINEL), api_url="http://127.0.0.1:9")
+    forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url="http://127.0.0.1:9")
     with pytest.raises(ForgeError, match="failed") as caught:
         forge.find_open("x")
     assert SENTINEL not in str(caught.value)
@@ -88,19 +88,19 @@ def test_unreachable_api_is_a_clean_error() -> None:
 
 def test_token_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROLLGEN_TEST_TOKEN", SENTINEL)
-    assert Token.load(env="ROLLGEN_TEST_TOKEN").reveal() == SENTINEL
+    assert ForgeToken.load(env="ROLLGEN_TEST_TOKEN").reveal() == SENTINEL
     (tmp_path / "token").write_text(SENTINEL + "\n")
     monkeypatch.delenv("ROLLGEN_TEST_TOKEN")
-    assert Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "token").reveal() == SENTINEL
+    assert ForgeToken.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "token").reveal() == SENTINEL
     with pytest.raises(UsageError, match=r"cannot read the API token file .*absent"):
-        Token.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "absent")
+        ForgeToken.load(env="ROLLGEN_TEST_TOKEN", file=tmp_path / "absent")
     with pytest.raises(UsageError, match=r"no API token found \(set \$ROLLGEN_TEST_TOKEN\)"):
-        Token.load(env="ROLLGEN_TEST_TOKEN")
+        ForgeToken.load(env="ROLLGEN_TEST_TOKEN")
 
 
 def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
     with serve(FakeGitLab("group/gitops", SENTINEL)) as api:
-        forge = GitLab("group/gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitLab("group/gitops", ForgeToken(SENTINEL), api_url=api.url)
         mr = forge.open_pull_request("rollgen/x/step-1", "main", "step 1", "body")
         assert mr == PullRequest(1, "https://gitlab.example/group/gitops/-/merge_requests/1", "a" * 40)
         assert forge.open_pull_request("rollgen/x/step-1", "main", "again", "") == mr  # 409 -> the open one
@@ -111,7 +111,7 @@ def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
         with pytest.raises(ForgeError, match="404"):
             forge.get_pull_request(7)
     with serve(FakeGitLab("group/gitops", "other")) as api, pytest.raises(ForgeError, match="401") as caught:
-        GitLab("group/gitops", Token(SENTINEL), api_url=api.url).find_open("b")
+        GitLab("group/gitops", ForgeToken(SENTINEL), api_url=api.url).find_open("b")
     assert SENTINEL not in str(caught.value)
 
 
@@ -120,7 +120,7 @@ def test_closing_a_pull_request_comments_once_and_cannot_undo_a_merge(
 ) -> None:
     repo = Repo.open(clone(remote_url, tmp_path / "w"))
     with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=api.url)
         first = push_step_branch(repo, "origin", "main", step_change(1))
         pr = forge.open_pull_request(first.name, "main", "podinfo: step 1/3", "")
         forge.close_pull_request(pr.number, "aborted by abc123")
@@ -143,7 +143,7 @@ def test_closing_a_pull_request_comments_once_and_cannot_undo_a_merge(
 
 def test_gitlab_closes_a_merge_request_with_a_note() -> None:
     with serve(FakeGitLab("group/gitops", SENTINEL)) as api:
-        forge = GitLab("group/gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitLab("group/gitops", ForgeToken(SENTINEL), api_url=api.url)
         mr = forge.open_pull_request("rollgen/x/step-2", "main", "step 2", "body")
         forge.close_pull_request(mr.number, "aborted by abc123")
         forge.close_pull_request(mr.number, "again")
@@ -159,7 +159,7 @@ def test_gitlab_closes_a_merge_request_with_a_note() -> None:
 
 def test_a_token_file_with_windows_line_ends_is_read_without_them(tmp_path: Path) -> None:
     (tmp_path / "token").write_bytes(SENTINEL.encode() + b"\r\n")
-    assert Token.load(file=tmp_path / "token").reveal() == SENTINEL
+    assert ForgeToken.load(file=tmp_path / "token").reveal() == SENTINEL
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_a_token_that_cannot_go_in_a_header_is_refused_on_load_without_showing_i
 ) -> None:
     monkeypatch.setenv("ROLLGEN_TEST_TOKEN", raw)
     (tmp_path / "token").write_text(raw, encoding="utf-8")
-    for load in (lambda: Token.load(env="ROLLGEN_TEST_TOKEN"), lambda: Token.load(file=tmp_path / "token")):
+    for load in (lambda: ForgeToken.load(env="ROLLGEN_TEST_TOKEN"), lambda: ForgeToken.load(file=tmp_path / "token")):
         with pytest.raises(UsageError, match="API token") as caught:
             load()
         assert SENTINEL not in str(caught.value) and "ghp_" not in str(caught.value)
@@ -178,7 +178,7 @@ def test_a_token_that_cannot_go_in_a_header_is_refused_on_load_without_showing_i
 
 def test_a_huge_answer_is_refused_without_reading_it_all() -> None:
     with StreamingApp(b"[" + b" " * 65535, every=0) as endless:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=endless.url, timeout=10)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=endless.url, timeout=10)
         with pytest.raises(ForgeError, match="larger than"):
             forge.find_open("x")
         assert endless.sent < 100_000_000
@@ -186,7 +186,7 @@ def test_a_huge_answer_is_refused_without_reading_it_all() -> None:
 
 def test_a_trickling_forge_cannot_hold_a_call_past_its_deadline() -> None:
     with StreamingApp(b" ", every=0.2) as trickle:
-        forge = GitLab("group/gitops", Token(SENTINEL), api_url=trickle.url, timeout=1.0)
+        forge = GitLab("group/gitops", ForgeToken(SENTINEL), api_url=trickle.url, timeout=1.0)
         started = time.monotonic()
         with pytest.raises(ForgeError, match="no answer within 1s"):
             forge.get_pull_request(1)
@@ -197,9 +197,9 @@ def test_credentials_in_the_api_url_never_show() -> None:
     with serve(FakeGitLab("group/gitops", "other")) as api:
         url = api.url.replace("http://", "http://admin:url-SECRET-pw@")
         with pytest.raises(ForgeError, match="401") as caught:
-            GitLab("group/gitops", Token(SENTINEL), api_url=url).find_open("b")
+            GitLab("group/gitops", ForgeToken(SENTINEL), api_url=url).find_open("b")
     assert "url-SECRET-pw" not in str(caught.value) and SENTINEL not in str(caught.value)
-    forge = GitHub("acme", "gitops", Token(SENTINEL), api_url="http://admin:url-SECRET-pw@127.0.0.1:9")
+    forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url="http://admin:url-SECRET-pw@127.0.0.1:9")
     with pytest.raises(ForgeError) as unreachable:
         forge.find_open("x")
     assert "url-SECRET-pw" not in str(unreachable.value)

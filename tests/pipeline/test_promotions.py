@@ -2,7 +2,7 @@
 
 The upstream environment is rolled out by rollgen's own ``advance`` passes
 (its real ``command`` gate judged, measurements kept in git notes); promotions
-are made by :func:`rollgen.pipeline.passes.advance` with an injected clock, or by
+are made by :func:`rollgen.pipeline.passes.promote_due` with an injected clock, or by
 ``rollgen pipeline advance``.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.pipeline import passes
-from rollgen.pipeline.promotion import Verdict
+from rollgen.pipeline.promotion import PromotionVerdict
 from rollgen.spec.load import load_pipeline
 from testkit.git import git
 from testkit.gitservers import FakeGitHub, GitDaemon, serve
@@ -64,21 +64,21 @@ def test_a_version_waits_for_its_soak_then_only_its_lines_change(daemon: GitDaem
     loaded = load_pipeline(work / "releases" / "pipeline.yaml")
     commits = git(work, "rev-list", "--count", "origin/main")
 
-    [early] = passes.advance(loaded, now=completed_at + 60)
+    [early] = passes.promote_due(loaded, now=completed_at + 60)
     assert (early.decision.verdict, early.decision.reason) == (
-        Verdict.SOAKING,
+        PromotionVerdict.SOAKING,
         "1.1.0 soaks in staging: 59m left of 1h",
     )
     assert early.commit is None
-    [still] = passes.advance(loaded, now=completed_at + 3599)
-    assert still.decision.verdict is Verdict.SOAKING and still.decision.remaining == 1
+    [still] = passes.promote_due(loaded, now=completed_at + 3599)
+    assert still.decision.verdict is PromotionVerdict.SOAKING and still.decision.remaining == 1
     git(work, "fetch", "-q")
     assert git(work, "rev-list", "--count", "origin/main") == commits  # nothing written while it soaks
     [row] = [r for r in passes.status(loaded, now=completed_at + 60) if r.environment == "production"]
     assert row.waiting == "1.1.0 soaks in staging: 59m left of 1h"
 
-    [done] = passes.advance(loaded, now=completed_at + 3600)
-    assert done.decision.verdict is Verdict.PROMOTE and done.commit is not None
+    [done] = passes.promote_due(loaded, now=completed_at + 3600)
+    assert done.decision.verdict is PromotionVerdict.PROMOTE and done.commit is not None
     assert spec_version(work, "production") == ("1.1.0", DIGEST)
     after = (work / "releases" / "production.yaml").read_text()
     assert changed(production, after) == [
@@ -92,8 +92,8 @@ def test_a_version_waits_for_its_soak_then_only_its_lines_change(daemon: GitDaem
     assert body.startswith("production/web: promote 1.1.0 from staging to production\n\n")
     assert "ran there 1h (soak 1h)" in body and "Rollgen-Release" not in body
     # A second pass finds production's spec at staging's version: nothing more.
-    [again] = passes.advance(load_pipeline(work / "releases" / "pipeline.yaml"), now=completed_at + 7200)
-    assert (again.decision.verdict, again.commit) == (Verdict.CURRENT, None)
+    [again] = passes.promote_due(load_pipeline(work / "releases" / "pipeline.yaml"), now=completed_at + 7200)
+    assert (again.decision.verdict, again.commit) == (PromotionVerdict.CURRENT, None)
 
 
 def test_pull_request_mode_proposes_the_promotion_and_the_merge_is_the_approval(

@@ -150,7 +150,7 @@ def test_helm_and_kustomize_paths_build_the_same_workloads(helm: Any, repo: Path
         from_helm = template(helm, repo, files)
         overlay = repo / "k" / f"state-{number}"
         where = dataclasses.replace(kustomize_release, output_path=str(overlay.relative_to(repo)))
-        write_files(overlay, kustomize.render_state(where, state, base))
+        write_files(overlay, kustomize.render_overlay(where, state, base))
         from_kustomize = kustomize_build(overlay)
         assert workloads(from_helm) == workloads(from_kustomize)
 
@@ -232,7 +232,7 @@ def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_contain
     from rollgen.plan.steps import abort_states
     from rollgen.render.desired import desired_revision
     from rollgen.render.renderer import Renderer
-    from rollgen.render.revision import label
+    from rollgen.render.revision import revision_label
 
     release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "helm" / "canary.yaml"), version="1.0.0")
     before = Renderer(repo, release).render(plan_release(release).initial)
@@ -245,7 +245,7 @@ def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_contain
     edited["container"]["env"] = [{"name": "MODE", "value": "new"}]
     values.write_text(yaml.safe_dump(edited))
     desired = desired_revision(repo, release, live)
-    name = label(desired, live)
+    name = revision_label(desired, live)
     assert name == f"1.0.0-{desired.config[:6]}" and desired.config != live.config
     rollout = dataclasses.replace(release, version=name)
     plan = plan_release(rollout)
