@@ -30,7 +30,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from rollgen.plan.steps import State, plan_release  # noqa: E402
+from rollgen.plan.model import State  # noqa: E402
+from rollgen.plan.steps import plan_release  # noqa: E402
 from rollgen.render.kustomize import render_overlay  # noqa: E402
 from rollgen.render.userbase import read_base  # noqa: E402
 from rollgen.spec.load import load_release  # noqa: E402

@@ -16,7 +16,7 @@ from rollgen.cli.root import empty_output, load_spec, readable
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
-    from rollgen.plan.steps import Plan
+    from rollgen.plan.model import Plan
     from rollgen.spec.model import Release
 
 # --- validate ----------------------------------------------------------------

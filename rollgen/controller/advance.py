@@ -39,7 +39,7 @@ from rollgen.gates.registry import measure
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot
-from rollgen.plan.steps import Workload
+from rollgen.plan.model import Workload
 from rollgen.rollout import operations
 from rollgen.rollout.drift import Next
 from rollgen.rollout.ownership import refuse_other_owner

@@ -1,4 +1,4 @@
-"""``rollgen detect SPEC|DIR...``: write the newest allowed image into each release spec.
+"""Detection: write the newest allowed image into each release spec (``rollgen detect``, :mod:`rollgen.cli.detect`).
 
 One pass, for cron or CI. For every release spec with a ``spec.imagePolicy``:
 list the image's tags in its registry, pick the newest the policy allows,
@@ -17,17 +17,14 @@ success), 1 when any failed, 2 on usage errors.
 
 from __future__ import annotations
 
-import argparse
 import re
-import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollgen.cli.output import add_output_option, emit
-from rollgen.errors import EXIT_FAILURE, EXIT_OK, RollgenError, UsageError
+from rollgen.errors import RollgenError, UsageError
 from rollgen.gitops.remote import remote_named
 from rollgen.gitops.repo import Identity, commit_change, push_step_branch
 from rollgen.gitops.specfile import locate, version_change
@@ -38,8 +35,7 @@ from rollgen.rollout.proposal import forge_for
 from rollgen.rollout.reading import branch_tip
 from rollgen.spec.load import load_release
 
-if TYPE_CHECKING:  # keep ``rollgen --help`` from importing the git layer
-    from rollgen.registry.client import RegistryClient
+if TYPE_CHECKING:
     from rollgen.spec.model import Release
 
 WORKERS = 8
@@ -90,24 +86,6 @@ class Detection:
             return f"{self.release}: up to date at {self.version} ({self.digest})"
         where = f"commit {self.commit[:12]}" if self.commit else f"pull request {self.pull_request}"
         return f"{self.release}: {self.previous} -> {self.version} ({self.digest}), {self.status}: {where}"
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="SPEC|DIR", help="release specs, or directories to search for them")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="registry deadline (default 60)")
-    add_output_option(parser)
-
-
-def cli_detect(args: argparse.Namespace) -> int:
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    results = detect(spec_files(args.paths), deadline=time.monotonic() + args.timeout)
-    if args.output == "text":
-        for result in results:
-            print(result.line())
-    else:
-        emit([r.to_data() for r in results], args.output)
-    return EXIT_FAILURE if any(r.status == "failed" for r in results) else EXIT_OK
 
 
 def spec_files(paths: Iterable[str]) -> list[Path]:

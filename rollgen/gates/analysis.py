@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import enum
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -368,8 +367,8 @@ def run(
     started_at: float | None = None,
     measurements: Sequence[Measurement] = (),
     deadline: float | None = None,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
     on_measurement: Callable[[GateVerdict, tuple[Measurement, ...]], None] | None = None,
 ) -> tuple[GateVerdict, tuple[Measurement, ...]]:
     """Measure at the policy's pace until the verdict is final or ``deadline`` passes.
@@ -378,7 +377,7 @@ def run(
     is then required to place ``initialDelay``); ``on_measurement`` sees every new
     verdict and the measurements to keep (to persist or display them). Past the
     deadline a still-running analysis ends in Error. ``clock`` and ``sleep`` are
-    injectable so tests run without waiting.
+    the caller's (this module reads no clock), so tests run without waiting.
     """
     if measurements and started_at is None:
         raise AnalysisError("resuming an analysis needs the time it started")

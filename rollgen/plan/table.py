@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rollgen.durations import format_duration
-from rollgen.plan.steps import Plan, State, Step, Wait
+from rollgen.plan.model import Plan, State, Step, Wait
 from rollgen.spec.model import Analysis, Pause
 
 _HEADER = ("step", "action", "asked", "weight")

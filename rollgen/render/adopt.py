@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rollgen.errors import UsageError
-from rollgen.plan.steps import State, Workload, initial_state
+from rollgen.plan.model import State, Workload
+from rollgen.plan.steps import initial_state
 from rollgen.render.kustomize import Files, Frozen, render_overlay, rolled_container
 from rollgen.render.revision import Revision, config_digest
 from rollgen.render.userbase import KustomizeBase

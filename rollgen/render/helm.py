@@ -62,7 +62,7 @@ import yaml
 from rollgen import yamlload
 from rollgen.errors import UsageError
 from rollgen.names import slug
-from rollgen.plan.steps import State, Workload
+from rollgen.plan.model import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.render.revision import Revision

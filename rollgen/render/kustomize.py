@@ -117,7 +117,7 @@ from types import MappingProxyType
 
 from rollgen.errors import UsageError
 from rollgen.names import slug, workload_name
-from rollgen.plan.steps import State, Workload
+from rollgen.plan.model import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.render.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file

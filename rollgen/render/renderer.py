@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 from rollgen.errors import UsageError
 from rollgen.kustomize_inputs import fingerprint, reads
-from rollgen.plan.steps import State
+from rollgen.plan.model import State
 from rollgen.render import helm, kustomize
 from rollgen.render.adopt import render_adopted
 from rollgen.render.desired import desired_revision

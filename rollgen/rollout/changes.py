@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from rollgen.gitops.change import Change
 from rollgen.gitops.trailers import Action, StepRecord
-from rollgen.plan.steps import Plan
+from rollgen.plan.model import Plan
 from rollgen.plan.table import format_plan
 from rollgen.render.revision import live_revisions
 from rollgen.rollout.state import RolloutState, wait_text, walk_back_text

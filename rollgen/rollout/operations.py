@@ -45,7 +45,7 @@ from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.repo import Identity, Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, rollout_id
-from rollgen.plan.steps import State
+from rollgen.plan.model import State
 from rollgen.render.renderer import Renderer
 from rollgen.render.revision import Revision, live_revisions
 from rollgen.rollout import changes, transitions

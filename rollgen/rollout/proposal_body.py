@@ -16,7 +16,7 @@ import re
 from typing import Final
 
 from rollgen.gitops.trailers import StepRecord
-from rollgen.plan.steps import Plan
+from rollgen.plan.model import Plan
 from rollgen.plan.table import format_plan
 
 DIFF_LIMIT: Final = 40_000

@@ -21,7 +21,7 @@ from rollgen.gitops.remote import fetch_branch, tracking_ref
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot, history
 from rollgen.gitops.trailers import HistoryEntry
-from rollgen.plan.steps import Plan, State
+from rollgen.plan.model import Plan, State
 from rollgen.render.desired import desired_revision
 from rollgen.render.revision import Revision, listed_revision_files, live_revisions
 from rollgen.rollout import transitions

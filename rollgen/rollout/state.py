@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 
 from rollgen.gitops.trailers import Action, HistoryEntry, StepRecord
-from rollgen.plan.steps import Plan, Step, Wait, plan_release
+from rollgen.plan.model import Plan, Step, Wait
+from rollgen.plan.steps import plan_release
 from rollgen.spec.model import Analysis, Pause, Release
 
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from rollgen.errors import NothingToDo, NotSoError, UsageError
 from rollgen.gitops.trailers import Action, one_line
-from rollgen.plan.steps import Plan, State, abort_states
+from rollgen.plan.model import Plan, State
+from rollgen.plan.steps import abort_states
 from rollgen.render.revision import Revision, revision_label
 from rollgen.rollout.drift import Next, Trigger
 from rollgen.rollout.state import RolloutPhase, RolloutState, plan_for

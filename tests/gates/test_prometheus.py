@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -195,7 +196,7 @@ def test_a_flip_to_errors_aborts_a_running_analysis(metrics_app: MetricsApp, pro
             metrics_app.set_error_rate("7.0.0", 1.0)
         return result
 
-    verdict, measurements = run(checked.policy, measure_and_flip)
+    verdict, measurements = run(checked.policy, measure_and_flip, clock=time.time, sleep=time.sleep)
     assert verdict.phase is Phase.FAILED, verdict.message
     assert measured[:2] == [Phase.SUCCESSFUL, Phase.SUCCESSFUL]
     assert measured[-1] is Phase.FAILED

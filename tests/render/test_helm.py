@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from rollgen.errors import UsageError
-from rollgen.plan.steps import State, plan_release
+from rollgen.plan.model import State
+from rollgen.plan.steps import plan_release
 from rollgen.render import helm as helm_module
 from rollgen.render import kustomize
 from rollgen.render.helm import read_chart, render_state

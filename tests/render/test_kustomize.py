@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.plan.steps import State, Workload, abort_states, plan_release
+from rollgen.plan.model import State, Workload
+from rollgen.plan.steps import abort_states, plan_release
 from rollgen.render.kustomize import render_overlay
 from rollgen.render.userbase import KustomizeBase, read_base
 from rollgen.spec.load import load_release

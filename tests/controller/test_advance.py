@@ -29,7 +29,8 @@ from rollgen.controller.decision import (
 from rollgen.errors import UsageError
 from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase
 from rollgen.gitops.trailers import Action
-from rollgen.plan.steps import WAVES_RESTARTS_GATE, State, Step
+from rollgen.plan.model import State, Step
+from rollgen.plan.steps import WAVES_RESTARTS_GATE
 from rollgen.rollout.state import RolloutPhase, RolloutState
 from rollgen.spec.model import (
     Analysis,

@@ -305,4 +305,10 @@ def test_a_measurement_as_slow_as_its_retry_is_not_taken_again_at_once() -> None
 
 def test_resuming_needs_the_start_time() -> None:
     with pytest.raises(AnalysisError, match="needs the time it started"):
-        run(MeasurementPolicy(), lambda: CheckResult(Phase.SUCCESSFUL), measurements=taken("E"))
+        run(
+            MeasurementPolicy(),
+            lambda: CheckResult(Phase.SUCCESSFUL),
+            measurements=taken("E"),
+            clock=lambda: 0.0,
+            sleep=lambda _: None,
+        )

@@ -20,7 +20,7 @@ import pytest
 
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action
-from rollgen.plan.steps import Plan
+from rollgen.plan.model import Plan
 from rollgen.render.renderer import Renderer
 from rollgen.rollout import operations
 from rollgen.rollout.state import RolloutPhase, plan_for

@@ -15,7 +15,8 @@ from rollgen.errors import NothingToDo, NotSoError, UsageError
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import history
 from rollgen.gitops.trailers import Action
-from rollgen.plan.steps import State, abort_states
+from rollgen.plan.model import State
+from rollgen.plan.steps import abort_states
 from rollgen.rollout import operations
 from rollgen.rollout.reading import branch_tip, current_state, read
 from rollgen.rollout.state import RolloutState, plan_for

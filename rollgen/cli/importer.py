@@ -1,4 +1,4 @@
-"""``rollgen import FILE...``: the command's options and the shell around the pure converters."""
+"""``rollgen import FILE...``: the command's options and the shell around the converters (:mod:`rollgen.importer`)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,13 @@ import argparse
 import os
 import posixpath
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from rollgen.cli.root import empty_output
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, Problem, UsageError
-from rollgen.importer.conversion import Conversion, NotConvertible, Notes, Options
-from rollgen.importer.documents import Manifest, read_manifests
-from rollgen.importer.flagger import convert_canary
-from rollgen.importer.rollouts import convert_rollout
-from rollgen.render.manifests import dump_yaml
-
-# The options depend on the release's name and namespace, which only the input knows.
-OptionsFor = Callable[[str, "str | None"], Options]
-SCHEMA_LINE = "# yaml-language-server: $schema=https://rollgen.io/schemas/release.schema.json\n"
+from rollgen.importer.conversion import NotConvertible, Options
+from rollgen.importer.convert import convert, write
+from rollgen.importer.documents import read_manifests
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -85,31 +78,6 @@ def _options(args: argparse.Namespace, name: str, namespace: str | None) -> Opti
     base_path = args.base_path or _default_base_path(Path(args.out))
     output = args.output_path or f"overlays/{name}/{namespace or args.namespace}"
     return Options(base_path, output, args.namespace, args.version, args.prometheus)
-
-
-def convert(manifests: tuple[Manifest, ...], options_for: OptionsFor) -> Conversion:
-    """Convert the first Rollout or Canary of ``manifests``; the others get a note each."""
-    primary = [m for m in manifests if m.kind in ("Rollout", "Canary")]
-    if not primary:
-        notes = Notes()
-        if manifests:
-            notes.add(manifests[0], ("kind",), "no Argo Rollouts Rollout or Flagger Canary among the input files")
-        raise NotConvertible(notes)
-    first = primary[0]
-    options = options_for(first.name, (first.data.get("metadata", {}) or {}).get("namespace"))
-    if first.kind == "Rollout":
-        conversion = convert_rollout(first, manifests, options)
-    else:
-        conversion = convert_canary(first, manifests, options)
-    extra = tuple(m.at(("kind",), f"{m.kind} {m.name} is not converted: one release per import") for m in primary[1:])
-    return Conversion(conversion.name, conversion.release, conversion.base, conversion.notes + extra)
-
-
-def write(out: Path, conversion: Conversion) -> None:
-    (out / "base").mkdir(parents=True, exist_ok=True)
-    (out / "release.yaml").write_text(SCHEMA_LINE + dump_yaml(conversion.release))
-    for name, content in sorted(conversion.base.items()):
-        (out / "base" / name).write_bytes(content)
 
 
 def _report(notes: list[Problem]) -> None:

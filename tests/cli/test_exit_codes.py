@@ -17,7 +17,7 @@ from rollgen.cli import COMMANDS, main
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 from testkit.rollouts import make_repo, write_spec
 
-INVALID = Path(__file__).resolve().parent / "spec" / "invalid" / "same-version.yaml"
+INVALID = Path(__file__).resolve().parent.parent / "spec" / "invalid" / "same-version.yaml"
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollgen.errors import UsageError
-from rollgen.plan.steps import (
-    WAVES_RESTARTS_GATE,
-    Plan,
-    State,
-    Step,
-    Workload,
-    abort_states,
-    canary_steps,
-    initial_state,
-    plan_release,
-)
+from rollgen.plan.model import Plan, State, Step, Workload
+from rollgen.plan.steps import WAVES_RESTARTS_GATE, abort_states, canary_steps, initial_state, plan_release
 from rollgen.spec.model import (
     Analysis,
     BlueGreen,

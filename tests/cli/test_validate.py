@@ -11,7 +11,7 @@ from pathlib import Path
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT
 
-SPEC_DIR = Path(__file__).parent / "spec"
+SPEC_DIR = Path(__file__).parent.parent / "spec"
 
 
 def test_valid_files_exit_zero_and_print_nothing() -> None:

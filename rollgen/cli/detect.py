@@ -1,0 +1,28 @@
+"""``rollgen detect SPEC|DIR...``: the command's options and output around :mod:`rollgen.controller.detect`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from rollgen.cli.output import add_output_option, emit
+from rollgen.controller.detect import detect, spec_files
+from rollgen.errors import EXIT_FAILURE, EXIT_OK, UsageError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="SPEC|DIR", help="release specs, or directories to search for them")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="registry deadline (default 60)")
+    add_output_option(parser)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    results = detect(spec_files(args.paths), deadline=time.monotonic() + args.timeout)
+    if args.output == "text":
+        for result in results:
+            print(result.line())
+    else:
+        emit([r.to_data() for r in results], args.output)
+    return EXIT_FAILURE if any(r.status == "failed" for r in results) else EXIT_OK
