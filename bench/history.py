@@ -3,7 +3,7 @@
 A release's rollout is started in a repository whose history then grows by
 50,000 commits; in one copy 50 of them quote the release's trailer line (a
 revert's or a cherry-pick's message), in the other none do. ``status``
-(:func:`rollgen.rollout.state.current_state`) and ``promote``
+(:func:`rollgen.rollout.reading.current_state`) and ``promote``
 (:func:`rollgen.rollout.operations.promote`, local, with a real Kustomize render) are
 timed in both, side by side. Target: both under 1 s with the quotes, and
 about the same as without them.

@@ -174,7 +174,7 @@ for example in EXAMPLES:
     release = load_release(example)
     plan = plan_release(release)
     for state in [plan.initial, *(step.state for step in plan.steps)]:
-        for path, text in render_state(release, state, base).items():
+        for path, text in render_overlay(release, state, base).items():
             digest.update(path.encode() + b"\0" + text + b"\0")
 print(digest.hexdigest())
 """
