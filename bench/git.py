@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -162,16 +163,22 @@ def history_repo(path: Path, commits: int) -> Repo:
     git(path, "fast-import", "--quiet", input=("\n".join(lines) + "\n").encode())
     git(path, "reset", "-q", "--hard")
     repo = Repo.open(path)
-    commit_change(repo, "main", lambda tip: Change(ROOT, rendered(0), "podinfo: step 1", record(0)))
+    commit_change(
+        repo, "main", lambda tip: Change(root=ROOT, files=rendered(0), message="podinfo: step 1", record=record(0))
+    )
     other = StepRecord("prod/other", "o", 1, 2, "p", Action.START, "1", "2")
     for i in range(3):
-        commit_change(repo, "main", lambda tip, i=i: Change(f"other/app{i}", {"a": b"x"}, "other", other))
+        commit_change(
+            repo,
+            "main",
+            lambda tip, i=i: Change(root=f"other/app{i}", files={"a": b"x"}, message="other", record=other),
+        )
     return repo
 
 
-def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
+def bench_history(work: Path, n: int, long: int) -> dict[int, tuple[float, float]]:
     results = {}
-    for commits in (10, 10_000):
+    for commits in (10, long):
         repo = history_repo(work / f"h{commits}", commits)
         status: list[float] = []
         promote: list[float] = []
@@ -192,11 +199,9 @@ def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
     return results
 
 
-def bench_operations(work: Path, n: int) -> dict[int, tuple[float, float]]:
-    import shutil
-
+def bench_operations(work: Path, n: int, long: int) -> dict[int, tuple[float, float]]:
     results = {}
-    for commits in (10, 10_000):
+    for commits in (10, long):
         path = work / f"ops{commits}"
         repo = history_repo(path, commits)
         shutil.copytree(EXAMPLES / "apps", path / "apps")
@@ -223,9 +228,9 @@ def _count_spawns() -> None:
         _spawned["git"] += 1
         return run(self, *args, **kwargs)
 
-    def counted_popen(self: Git, *args: str) -> subprocess.Popen[bytes]:
+    def counted_popen(self: Git, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
         _spawned["git"] += 1
-        return popen(self, *args)
+        return popen(self, *args, **kwargs)  # every keyword too (env=: the log walk's GIT_FLUSH)
 
     Git.run = counted_run  # type: ignore[method-assign]
     Git.popen = counted_popen  # type: ignore[method-assign]
@@ -234,6 +239,7 @@ def _count_spawns() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=30, help="repetitions per measurement (default 30)")
+    parser.add_argument("--commits", type=int, default=10_000, help="the long history (default 10,000)")
     args = parser.parse_args()
     _count_spawns()
     with tempfile.TemporaryDirectory(prefix="rollgen-bench-") as tmp:
@@ -249,18 +255,18 @@ def main() -> None:
             GIT_COMMITTER_EMAIL="bench@rollgen.invalid",
         )
         ours, plain, spawns = bench_push(work, args.n)
-        hist = bench_history(work, args.n)
-        ops = bench_operations(work, min(args.n, 30))
+        hist = bench_history(work, args.n, args.commits)
+        ops = bench_operations(work, min(args.n, 30), args.commits)
     print(f"git {git(Path(), 'version').split()[-1]}, {args.n} repetitions, medians\n")
     print(f"{'commit + push one step (5 files)':<44}{'ms':>9}")
     print(f"{'  rollgen commit_change (build+push)':<44}{ours:9.1f}   ({spawns:.0f} git processes)")
     print(f"{'  plain git add + commit + push':<44}{plain:9.1f}")
     print(f"{'  ratio rollgen / plain (target <= 1.5)':<44}{ours / plain:9.2f}\n")
-    print(f"{'history lookup':<44}{'10 commits':>12}{'10,000':>10}{'ratio':>8}")
-    (s10, p10), (s10k, p10k) = hist[10], hist[10_000]
+    print(f"{'history lookup':<44}{'10 commits':>12}{args.commits:>10,}{'ratio':>8}")
+    (s10, p10), (s10k, p10k) = hist[10], hist[args.commits]
     print(f"{'  status: last_record (ms)':<44}{s10:12.1f}{s10k:10.1f}{s10k / s10:8.2f}")
     print(f"{'  promote: last_record + commit (ms)':<44}{p10:12.1f}{p10k:10.1f}{p10k / p10:8.2f}")
-    (s10, p10), (s10k, p10k) = ops[10], ops[10_000]
+    (s10, p10), (s10k, p10k) = ops[10], ops[args.commits]
     print(f"{'  rollgen status: current_state (ms)':<44}{s10:12.1f}{s10k:10.1f}{s10k / s10:8.2f}")
     print(f"{'  rollgen promote: plan + render + commit (ms)':<44}{p10:12.1f}{p10k:10.1f}{p10k / p10:8.2f}")
     print("  (target ratio <= 1.2)")

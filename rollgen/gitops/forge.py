@@ -97,9 +97,9 @@ class Forge(Protocol):
 class ForgeToken:
     """An API token that never shows itself.
 
-    >>> Token("ghp_secret")
-    Token(***)
-    >>> f"{Token('ghp_secret')}"
+    >>> ForgeToken("ghp_secret")
+    ForgeToken(***)
+    >>> f"{ForgeToken('ghp_secret')}"
     '***'
     """
 
@@ -136,7 +136,7 @@ class ForgeToken:
         return self._value
 
     def __repr__(self) -> str:
-        return "Token(***)"
+        return "ForgeToken(***)"
 
     def __str__(self) -> str:
         return "***"

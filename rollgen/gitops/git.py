@@ -12,7 +12,7 @@ number of object reads from one ``git cat-file --batch-command`` and
 :class:`TreeWriter` writes any number of trees through one
 ``git mktree --batch``.
 
->>> redact("fatal: unable to access 'https://x-access-token:s3cr3t@github.com/o/r/'")
+>>> hide_url_credentials("fatal: unable to access 'https://x-access-token:s3cr3t@github.com/o/r/'")
 "fatal: unable to access 'https://***@github.com/o/r/'"
 """
 

@@ -19,12 +19,12 @@ The rule, one environment at a time (``here``, fed by ``previous``):
    rollout is in progress there.
 
 >>> done = Completed("1.1.0", "sha256:ab", "c0ffee", time=1_000, rollout="r1")
->>> decide(previous="dev", completed=done, soak=600, here="staging", version="1.0.0", digest=None,
+>>> decide_promotion(previous="dev", completed=done, soak=600, here="staging", version="1.0.0", digest=None,
 ...        aborted={}, now=1_100).reason
 '1.1.0 soaks in dev: 8m20s left of 10m'
->>> decide(previous="dev", completed=done, soak=600, here="staging", version="1.0.0", digest=None,
+>>> decide_promotion(previous="dev", completed=done, soak=600, here="staging", version="1.0.0", digest=None,
 ...        aborted={}, now=1_600).verdict
-<Verdict.PROMOTE: 'promote'>
+<PromotionVerdict.PROMOTE: 'promote'>
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ Without an HPA in the base the count is set with Kustomize's ``replicas``.
 ...     KustomizeSource("apps/web/base"), "overlays/web/prod", Canary())
 >>> base = KustomizeBase("web", (Container("web", "ghcr.io/example/web:1.0.0"),), (("app", "web"),),
 ...     4, "web", (("app", "web"),), (ServicePort(80, "http", "http"),), None, (), (), "kind: Deployment")
->>> files = render_state(release, State((Workload("1.0.0", "web-1-0-0", 3), Workload("1.1.0", "web-1-1-0", 1))), base)
+>>> files = render_overlay(release, State((Workload("1.0.0", "web-1-0-0", 3), Workload("1.1.0", "web-1-1-0", 1))), base)
 >>> sorted(files)
 ['kustomization.yaml', 'shared/base.yaml', 'shared/kustomization.yaml', 'versions/1-0-0/base.yaml', 'versions/1-0-0/kustomization.yaml', 'versions/1-0-0/revision.yaml', 'versions/1-1-0/base.yaml', 'versions/1-1-0/kustomization.yaml', 'versions/1-1-0/revision.yaml']
 >>> print(files["kustomization.yaml"].decode(), end="")

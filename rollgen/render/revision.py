@@ -24,11 +24,11 @@ never derived again.
 branch tip, without building anything.
 
 >>> stable = Revision("1.0.0", "aaaaaaaaaa")
->>> label(Revision("1.1.0", "aaaaaaaaaa"), stable)
+>>> revision_label(Revision("1.1.0", "aaaaaaaaaa"), stable)
 '1.1.0'
->>> label(Revision("1.0.0", "3f2a9c0d1e"), stable)
+>>> revision_label(Revision("1.0.0", "3f2a9c0d1e"), stable)
 '1.0.0-3f2a9c'
->>> label(stable, None)
+>>> revision_label(stable, None)
 '1.0.0'
 >>> text = revision_file("1.0.0-3f2a9c", Revision("1.0.0", "3f2a9c0d1e", inputs="0123456789abcdef"))
 >>> print(text.decode(), end="")

@@ -165,7 +165,7 @@ import hashlib, sys
 from pathlib import Path
 from rollgen.plan.steps import plan_release
 from rollgen.render.userbase import parse_base
-from rollgen.render.kustomize import render_state
+from rollgen.render.kustomize import render_overlay
 from rollgen.spec.load import load_release
 EXAMPLES = sorted(Path("examples").glob("*.yaml"))
 base = parse_base(sys.stdin.read(), "examples/apps/web/base")
