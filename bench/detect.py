@@ -5,11 +5,11 @@ each; 100 release specs (one per repository, semver policies) are already at
 the newest tag, so a pass finds nothing new -- the cron case. Measured, median
 of ``-n`` passes:
 
-1. the registry part: :func:`rollgen.detect.lookup_all` (a small thread pool,
+1. the registry part: :func:`rollgen.controller.detect.lookup_all` (a small thread pool,
    kept-alive connections, every tag listed and the newest resolved to a
    digest) vs the equivalent sequential loop that opens one request per call
    (``urllib.request.urlopen`` for the tag list, then for the digest);
-2. a whole pass in process (:func:`rollgen.detect.detect`: load and validate
+2. a whole pass in process (:func:`rollgen.controller.detect.detect`: load and validate
    the 100 specs, ask the registry, compare) -- target under 2 s;
 3. the same as a command, ``rollgen detect DIR`` (interpreter start included).
 
@@ -34,10 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen.detect import detect, lookup_all, spec_files
+from rollgen.controller.detect import detect, lookup_all, spec_files
 from rollgen.registry.client import MANIFEST_TYPES
 from rollgen.registry.policy import newest
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import ImagePolicy
 from testkit.registryservers import Registry, copy_tags, docker_registry, push_tags
 

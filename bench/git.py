@@ -8,7 +8,7 @@
    step after that lookup (``promote``, local) with 10 vs 10,000 commits of
    other history. Target ratio <= 1.2: the cost must not grow with history.
 3. The same through the operations users run: ``current_state``
-   (``rollgen status``) and ``rollout.promote`` (``rollgen promote``: plan,
+   (``rollgen status``) and ``operations.promote`` (``rollgen promote``: plan,
    render from a real Kustomize base, commit) with 10 vs 10,000 commits.
 
 Everything runs with an isolated HOME and git identity; nothing outside a
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,13 +33,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import rollout
-from rollgen.gitops.git import Git, Result
-from rollgen.gitops.repo import Change, Repo, commit_change
+from rollgen.gitops.change import Change
+from rollgen.gitops.git import Git, GitResult
+from rollgen.gitops.repo import Repo, commit_change
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import Action, StepRecord
-from rollgen.spec import load_release
-from rollgen.state import current_state
+from rollgen.rollout import operations
+from rollgen.rollout.reading import current_state
+from rollgen.spec.load import load_release
 from testkit.git import git
 from testkit.gitservers import git_daemon
 
@@ -112,7 +114,10 @@ def bench_push(work: Path, n: int) -> tuple[float, float, float]:
 
         def rollgen_step(i: int) -> None:
             result = commit_change(
-                repo, "main", lambda tip: Change(ROOT, rendered(i), f"podinfo: step {i}", record(i)), remote="origin"
+                repo,
+                "main",
+                lambda tip: Change(root=ROOT, files=rendered(i), message=f"podinfo: step {i}", record=record(i)),
+                remote="origin",
             )
             assert result is not None and result.attempts == 1
 
@@ -158,16 +163,22 @@ def history_repo(path: Path, commits: int) -> Repo:
     git(path, "fast-import", "--quiet", input=("\n".join(lines) + "\n").encode())
     git(path, "reset", "-q", "--hard")
     repo = Repo.open(path)
-    commit_change(repo, "main", lambda tip: Change(ROOT, rendered(0), "podinfo: step 1", record(0)))
+    commit_change(
+        repo, "main", lambda tip: Change(root=ROOT, files=rendered(0), message="podinfo: step 1", record=record(0))
+    )
     other = StepRecord("prod/other", "o", 1, 2, "p", Action.START, "1", "2")
     for i in range(3):
-        commit_change(repo, "main", lambda tip, i=i: Change(f"other/app{i}", {"a": b"x"}, "other", other))
+        commit_change(
+            repo,
+            "main",
+            lambda tip, i=i: Change(root=f"other/app{i}", files={"a": b"x"}, message="other", record=other),
+        )
     return repo
 
 
-def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
+def bench_history(work: Path, n: int, long: int) -> dict[int, tuple[float, float]]:
     results = {}
-    for commits in (10, 10_000):
+    for commits in (10, long):
         repo = history_repo(work / f"h{commits}", commits)
         status: list[float] = []
         promote: list[float] = []
@@ -181,18 +192,16 @@ def bench_history(work: Path, n: int) -> dict[int, tuple[float, float]]:
             def advance(tip: Snapshot, i: int = i) -> Change:
                 last = tip.last_record("prod/podinfo")
                 assert last is not None
-                return Change(ROOT, rendered(i + 1), f"podinfo: step {i + 1}", record(i + 1))
+                return Change(root=ROOT, files=rendered(i + 1), message=f"podinfo: step {i + 1}", record=record(i + 1))
 
             promote.append(timed(partial(commit_change, repo, "main", advance)))
         results[commits] = (median_ms(status), median_ms(promote))
     return results
 
 
-def bench_operations(work: Path, n: int) -> dict[int, tuple[float, float]]:
-    import shutil
-
+def bench_operations(work: Path, n: int, long: int) -> dict[int, tuple[float, float]]:
     results = {}
-    for commits in (10, 10_000):
+    for commits in (10, long):
         path = work / f"ops{commits}"
         repo = history_repo(path, commits)
         shutil.copytree(EXAMPLES / "apps", path / "apps")
@@ -200,9 +209,9 @@ def bench_operations(work: Path, n: int) -> dict[int, tuple[float, float]]:
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", "base and release")
         release = load_release(path / "release.yaml")
-        rollout.start(repo, release)
+        operations.start(repo, release)
         status = [timed(partial(current_state, repo, release)) for _ in range(n)]
-        promote = [timed(partial(rollout.promote, repo, release)) for _ in range(n)]
+        promote = [timed(partial(operations.promote, repo, release)) for _ in range(n)]
         results[commits] = (median_ms(status), median_ms(promote))
     return results
 
@@ -215,13 +224,13 @@ def _count_spawns() -> None:
     """Count the git processes rollgen starts itself (git's own children are not counted)."""
     run, popen = Git.run, Git.popen
 
-    def counted_run(self: Git, *args: str, **kwargs: Any) -> Result:
+    def counted_run(self: Git, *args: str, **kwargs: Any) -> GitResult:
         _spawned["git"] += 1
         return run(self, *args, **kwargs)
 
-    def counted_popen(self: Git, *args: str) -> subprocess.Popen[bytes]:
+    def counted_popen(self: Git, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
         _spawned["git"] += 1
-        return popen(self, *args)
+        return popen(self, *args, **kwargs)  # every keyword too (env=: the log walk's GIT_FLUSH)
 
     Git.run = counted_run  # type: ignore[method-assign]
     Git.popen = counted_popen  # type: ignore[method-assign]
@@ -230,6 +239,7 @@ def _count_spawns() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=30, help="repetitions per measurement (default 30)")
+    parser.add_argument("--commits", type=int, default=10_000, help="the long history (default 10,000)")
     args = parser.parse_args()
     _count_spawns()
     with tempfile.TemporaryDirectory(prefix="rollgen-bench-") as tmp:
@@ -245,18 +255,18 @@ def main() -> None:
             GIT_COMMITTER_EMAIL="bench@rollgen.invalid",
         )
         ours, plain, spawns = bench_push(work, args.n)
-        hist = bench_history(work, args.n)
-        ops = bench_operations(work, min(args.n, 30))
+        hist = bench_history(work, args.n, args.commits)
+        ops = bench_operations(work, min(args.n, 30), args.commits)
     print(f"git {git(Path(), 'version').split()[-1]}, {args.n} repetitions, medians\n")
     print(f"{'commit + push one step (5 files)':<44}{'ms':>9}")
     print(f"{'  rollgen commit_change (build+push)':<44}{ours:9.1f}   ({spawns:.0f} git processes)")
     print(f"{'  plain git add + commit + push':<44}{plain:9.1f}")
     print(f"{'  ratio rollgen / plain (target <= 1.5)':<44}{ours / plain:9.2f}\n")
-    print(f"{'history lookup':<44}{'10 commits':>12}{'10,000':>10}{'ratio':>8}")
-    (s10, p10), (s10k, p10k) = hist[10], hist[10_000]
+    print(f"{'history lookup':<44}{'10 commits':>12}{args.commits:>10,}{'ratio':>8}")
+    (s10, p10), (s10k, p10k) = hist[10], hist[args.commits]
     print(f"{'  status: last_record (ms)':<44}{s10:12.1f}{s10k:10.1f}{s10k / s10:8.2f}")
     print(f"{'  promote: last_record + commit (ms)':<44}{p10:12.1f}{p10k:10.1f}{p10k / p10:8.2f}")
-    (s10, p10), (s10k, p10k) = ops[10], ops[10_000]
+    (s10, p10), (s10k, p10k) = ops[10], ops[args.commits]
     print(f"{'  rollgen status: current_state (ms)':<44}{s10:12.1f}{s10k:10.1f}{s10k / s10:8.2f}")
     print(f"{'  rollgen promote: plan + render + commit (ms)':<44}{p10:12.1f}{p10k:10.1f}{p10k / p10:8.2f}")
     print("  (target ratio <= 1.2)")

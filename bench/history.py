@@ -3,8 +3,8 @@
 A release's rollout is started in a repository whose history then grows by
 50,000 commits; in one copy 50 of them quote the release's trailer line (a
 revert's or a cherry-pick's message), in the other none do. ``status``
-(:func:`rollgen.state.current_state`) and ``promote``
-(:func:`rollgen.rollout.promote`, local, with a real Kustomize render) are
+(:func:`rollgen.rollout.reading.current_state`) and ``promote``
+(:func:`rollgen.rollout.operations.promote`, local, with a real Kustomize render) are
 timed in both, side by side. Target: both under 1 s with the quotes, and
 about the same as without them.
 """
@@ -23,10 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import rollout
 from rollgen.gitops.repo import Repo
-from rollgen.spec import load_release
-from rollgen.state import current_state, release_key
+from rollgen.rollout import operations
+from rollgen.rollout.reading import current_state
+from rollgen.rollout.state import release_key
+from rollgen.spec.load import load_release
 from testkit.history import append_commits
 from testkit.rollouts import canary, make_repo, write_spec
 
@@ -56,12 +57,12 @@ def main() -> None:
             spec = write_spec(work, strategy=canary(list(range(5, 100, 5))))
             release = load_release(spec)
             repo = Repo.open(work)
-            rollout.start(repo, release)
+            operations.start(repo, release)
             every = max(1, args.commits // quotes) if quotes else 1
             append_commits(work, args.commits, quoting=release_key(release) if quotes else None, every=every)
             status = timed(partial(current_state, repo, release), args.n)
             # Once: the first promote walks back to the start; later ones find their record at the tip.
-            promote = timed(partial(rollout.promote, repo, release), 1)
+            promote = timed(partial(operations.promote, repo, release), 1)
             rows[label] = (status, promote)
         print(f"{args.commits} commits after the rollout's start; status the median of {args.n} runs")
         print(f"{'':<24}{'status':>10}{'promote':>10}")

@@ -30,11 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollgen import controller, rollout
-from rollgen.demo import git, release_document, write_base
+from rollgen.cli.demo import demo_release, git, write_base
+from rollgen.cli.follow import follow
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
-from rollgen.spec import load_release
+from rollgen.rollout import operations
+from rollgen.spec.load import load_release
 from testkit.gateservers import MetricsApp, PrometheusServer
 from testkit.gitservers import GitDaemon, git_daemon
 
@@ -64,17 +65,17 @@ def one_run(
         "successCondition": "result < 0.05",
         "prometheus": {"address": prometheus.url, "query": ERROR_RATIO},
     }
-    document = release_document("1.0.0", version, [gate], ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}}))
+    document = demo_release("1.0.0", version, [gate], ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}}))
     (work / "release.yaml").write_text(json.dumps(document))
     write_base(work)
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "base")
     git(work, "push", "-q", "origin", "main")
     repo, release = Repo.open(work), load_release(work / "release.yaml")
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
     codes: list[int] = []
     runner = threading.Thread(
-        target=lambda: codes.append(controller.follow(repo, release, remote="origin", out=io.StringIO(), live=False))
+        target=lambda: codes.append(follow(repo, release, remote="origin", out=io.StringIO(), live=False))
     )
     runner.start()
     # Healthy for a while, turned bad at a random phase relative to scrapes and measurements.

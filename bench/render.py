@@ -30,10 +30,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from rollgen.plan import State, plan_release  # noqa: E402
-from rollgen.render.kustomize import render_state  # noqa: E402
+from rollgen.plan.model import State  # noqa: E402
+from rollgen.plan.steps import plan_release  # noqa: E402
+from rollgen.render.kustomize import render_overlay  # noqa: E402
 from rollgen.render.userbase import read_base  # noqa: E402
-from rollgen.spec import load_release  # noqa: E402
+from rollgen.spec.load import load_release  # noqa: E402
 from rollgen.spec.model import KustomizeSource, Release  # noqa: E402
 
 BASE = """\
@@ -128,7 +129,7 @@ def main() -> int:
         rendered = []
         started = time.perf_counter()
         for release, base, state in jobs:
-            rendered.append(render_state(release, state, base))
+            rendered.append(render_overlay(release, state, base))
         rendering = time.perf_counter() - started
 
         directories = []

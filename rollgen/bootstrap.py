@@ -42,19 +42,19 @@ matches by URL (docs/tutorial-argocd.md shows one).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import posixpath
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rollgen.durations import Duration
-from rollgen.errors import EXIT_OK, UsageError
+from rollgen import yamlload
+from rollgen.errors import UsageError
 from rollgen.names import MAX_NAME, slug
+from rollgen.plan.steps import plan_release
+from rollgen.render.helm import read_chart, render_state
 from rollgen.render.manifests import dump_yaml
 from rollgen.spec.model import ArgoCDTarget, FluxTarget, HelmSource, Release
 
@@ -316,10 +316,6 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
 
 def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list[dict[str, Any]]:
     """The Application or HelmRelease :mod:`rollgen.render.helm` writes for the release, read back."""
-    from rollgen import yamlload
-    from rollgen.plan import plan_release
-    from rollgen.render.helm import read_chart, render_state
-
     if source.per_version is not None:
         raise UsageError(
             f"release {release.name}: a chart with one Helm release per version changes its releases at every step; "
@@ -367,80 +363,6 @@ def _check_unique(releases: list[Release]) -> None:
         if path in seen:
             raise UsageError(f"releases {seen[path]} and {release.name} both write {path}: one release per output")
         seen[path] = release.name
-
-
-# --- command -----------------------------------------------------------------
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("engine", choices=ENGINES, help="the GitOps engine")
-    parser.add_argument("specs", nargs="+", metavar="SPEC|DIR", help="release specs, or directories holding them")
-    parser.add_argument(
-        "--repo-url", metavar="URL", help="the GitOps repository the engine pulls (required unless --source-ref)"
-    )
-    parser.add_argument("--revision", default="main", metavar="BRANCH", help="branch the engine follows (default main)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the objects into")
-    parser.add_argument(
-        "--namespace", metavar="NS", help="namespace of the engine's objects (default argocd / flux-system)"
-    )
-    parser.add_argument("--project", default="default", help="Argo CD project (default default)")
-    parser.add_argument(
-        "--server", default="https://kubernetes.default.svc", metavar="URL", help="Argo CD destination cluster"
-    )
-    parser.add_argument(
-        "--interval", default="1m", metavar="DURATION", help="Flux reconcile interval, e.g. 30s, 5m (default 1m)"
-    )
-    parser.add_argument(
-        "--name",
-        default="rollgen",
-        help="name of the Flux GitRepository or the Argo CD ApplicationSet (default rollgen)",
-    )
-    parser.add_argument(
-        "--applicationset", action="store_true", help="Argo CD: one ApplicationSet over every Kustomize release"
-    )
-    parser.add_argument(
-        "--repo", default=".", metavar="PATH", help="GitOps repository root the specs' paths are relative to"
-    )
-    parser.add_argument(
-        "--secret-ref",
-        metavar="NAME",
-        help="Flux: the Secret the GitRepository authenticates with, in its namespace (a private repository)",
-    )
-    parser.add_argument(
-        "--source-ref",
-        metavar="[NAMESPACE/]NAME",
-        help="Flux: pull from this existing GitRepository (e.g. flux-system) instead of writing one",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    from rollgen.cli.root import load_release
-    from rollgen.spec.discover import release_specs
-
-    interval = Duration.of_option("--interval", args.interval)
-    if interval.nanoseconds % 1_000_000:
-        raise UsageError(f"--interval {args.interval!r}: Flux reads whole milliseconds")
-    paths = release_specs(Path(name) for name in args.specs)
-    if not paths:
-        raise UsageError(f"no release spec (kind: Release) in {' '.join(args.specs)}")
-    settings = Settings(
-        repo_url=args.repo_url,
-        revision=args.revision,
-        namespace=args.namespace,
-        project=args.project,
-        server=args.server,
-        interval=str(interval),  # as `flux create` writes it: Go's form, 1m0s
-        source_name=args.name,
-        applicationset=args.applicationset,
-        secret_ref=args.secret_ref,
-        source_ref=None if args.source_ref is None else parse_source_ref(args.source_ref),
-    )
-    objects = bootstrap_objects(args.engine, (load_release(str(p)) for p in paths), settings, Path(args.repo))
-    changed = write(Path(args.out), files(objects))
-    for name in changed:
-        print(f"wrote {Path(args.out) / name}", file=sys.stderr)
-    print(f"{len(paths)} release(s), {len(objects)} object(s), {len(changed) or 'no'} file(s) changed", file=sys.stderr)
-    return EXIT_OK
 
 
 def write(out: Path, wanted: dict[str, bytes]) -> list[str]:

@@ -13,7 +13,7 @@ prints its message (never a traceback) and exits with its ``exit_code``:
 130  interrupted
 ==== ======================================================================
 
-A pass over many releases (:mod:`rollgen.fleet`) exits with the worst of
+A pass over many releases (:mod:`rollgen.controller.fleet`) exits with the worst of
 its releases' codes (3 over 2 over 1 over 0): one failing release never
 hides behind the others' success.
 """

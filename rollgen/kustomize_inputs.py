@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rollgen import yamlload
+
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Entries that name files or directories relative to the kustomization.
 _PATH_LISTS = ("resources", "components", "bases", "crds", "patchesStrategicMerge", "configurations", "transformers")
@@ -99,8 +101,6 @@ def _files(root: Path, paths: Iterable[str]) -> Iterator[Path]:
 
 
 def _load(path: Path) -> Any:
-    from rollgen import yamlload
-
     try:
         return yamlload.load(path.read_bytes())
     except (OSError, yamlload.YAMLError, UnicodeDecodeError):

@@ -22,7 +22,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
 from rollgen.names import workload_name
-from rollgen.plan import Plan, State, abort_states
+from rollgen.plan.model import Plan, State
+from rollgen.plan.steps import abort_states
 from rollgen.render.userbase import KustomizeBase
 from rollgen.spec.model import Release
 from testkit.tools import require_tool, shared_data

@@ -6,7 +6,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import MeasurementPolicy
+from rollgen.gates.analysis import MeasurementPolicy
 from rollgen.gates.kind import GateContext
 from rollgen.gates.metricapi import Clock
 from rollgen.spec.model import Gate

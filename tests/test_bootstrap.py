@@ -15,7 +15,7 @@ import yaml
 
 from rollgen.bootstrap import Settings, bootstrap_objects, files, parse_source_ref, write
 from rollgen.errors import UsageError
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.built import _crd_validator, kustomize_build, of_kind
 from testkit.cli import rollgen

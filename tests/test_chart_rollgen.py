@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from rollgen import rollout
 from rollgen.cli import COMMANDS
 from rollgen.gates.kube import Access
 from rollgen.gates.registry import KINDS
 from rollgen.gitops.repo import Repo
+from rollgen.rollout import operations
 from rollgen.shard import parse_shard
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.built import validate
 from testkit.git import git, init_repo
 from testkit.helm import applied, hooks_of
@@ -339,7 +339,7 @@ def repository_values(remote: Path) -> dict[str, Any]:
 def test_the_pod_commands_clone_and_advance_a_real_rollout(tmp_path: Path, helm: Any) -> None:
     """Run what the chart's containers run, in order, against a real remote: the clone, then rollgen."""
     work, remote, spec = published_release(tmp_path)
-    rollout.start(Repo.open(work), load_release(spec), remote="origin")
+    operations.start(Repo.open(work), load_release(spec), remote="origin")
     started = git(remote, "rev-parse", "main")
     (pod,) = pod_specs(render(helm, repository_values(remote)))
     done = run_pod(pod, tmp_path / "pod")

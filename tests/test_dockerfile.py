@@ -111,4 +111,4 @@ def test_the_build_stage_makes_a_wheel_with_the_cli_and_the_schema(tmp_path: Pat
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "rollgen = rollgen" in archive.read(entry_points).decode()
-    assert {"rollgen/cli/__init__.py", "rollgen/notify.py", "rollgen/schemas/release.schema.json"} <= names
+    assert {"rollgen/cli/__init__.py", "rollgen/controller/notify.py", "rollgen/schemas/release.schema.json"} <= names

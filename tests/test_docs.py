@@ -1,4 +1,4 @@
-"""docs/: the reference is what the schema gives (regenerate with ``python -m rollgen.docs``), every field
+"""docs/: the reference is what the schema gives (regenerate with ``python -m tools.reference_docs``), every field
 of the schema has its row, and every relative link in the docs and the README leads to a file."""
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from rollgen import docs
 from rollgen.spec.schema import schema
 from testkit.tools import REPO_ROOT
+from tools import reference_docs
 
 DOCS = REPO_ROOT / "docs"
 
 
 def test_reference_is_generated_from_the_current_schema() -> None:
-    assert docs.REFERENCE == DOCS / "reference.md"
-    assert DOCS.joinpath("reference.md").read_text() == docs.reference_markdown(schema(), schema("pipeline")), (
-        "docs/reference.md drifted from the schemas: run python -m rollgen.docs"
-    )
+    assert reference_docs.REFERENCE == DOCS / "reference.md"
+    assert DOCS.joinpath("reference.md").read_text() == reference_docs.reference_markdown(
+        schema(), schema("pipeline")
+    ), "docs/reference.md drifted from the schemas: run python -m tools.reference_docs"
 
 
 def fields(node: Mapping[str, Any], root: Mapping[str, Any]) -> Iterator[str]:
@@ -40,19 +40,19 @@ def fields(node: Mapping[str, Any], root: Mapping[str, Any]) -> Iterator[str]:
 
 
 def test_every_schema_field_has_a_row() -> None:
-    text = docs.reference_markdown(schema(), schema("pipeline"))
+    text = reference_docs.reference_markdown(schema(), schema("pipeline"))
     rows = re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE)
     expected = [*fields(schema(), schema()), *fields(schema("pipeline"), schema("pipeline"))]
     assert sorted(rows) == sorted(expected)
 
 
 def test_check_mode_fails_on_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(docs, "REFERENCE", tmp_path / "reference.md")
-    assert docs.main(["--check"]) == 1  # missing
-    assert docs.main([]) == 0
-    assert docs.main(["--check"]) == 0
-    (tmp_path / "reference.md").write_text(docs.REFERENCE.read_text().replace("Pods", "Pod", 1))
-    assert docs.main(["--check"]) == 1
+    monkeypatch.setattr(reference_docs, "REFERENCE", tmp_path / "reference.md")
+    assert reference_docs.main(["--check"]) == 1  # missing
+    assert reference_docs.main([]) == 0
+    assert reference_docs.main(["--check"]) == 0
+    (tmp_path / "reference.md").write_text(reference_docs.REFERENCE.read_text().replace("Pods", "Pod", 1))
+    assert reference_docs.main(["--check"]) == 1
 
 
 @pytest.mark.parametrize("page", [REPO_ROOT / "README.md", *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name)

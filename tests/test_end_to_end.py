@@ -1,7 +1,7 @@
 """The controller end to end against real servers: Prometheus, the loopback Kubernetes API, git.
 
 Each test builds a GitOps repository (a clone of a bare remote) with the demo's
-Kustomize base, starts a rollout and lets ``controller.follow`` drive it with 1 s
+Kustomize base, starts a rollout and lets ``follow`` drive it with 1 s
 intervals, then checks what Git holds.
 """
 
@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 
-from rollgen import controller, rollout
-from rollgen.analysis import Phase
-from rollgen.demo import DemoService, init_gitops, release_document
+from rollgen.cli.demo import DemoService, demo_release, init_gitops
+from rollgen.cli.follow import follow
+from rollgen.controller.advance import Pass, advance
+from rollgen.gates.analysis import Phase
 from rollgen.gitops.notes import load_records
 from rollgen.gitops.repo import Repo
-from rollgen.plan import plan_release
-from rollgen.render import Renderer
-from rollgen.spec import load_release
+from rollgen.plan.steps import plan_release
+from rollgen.render.renderer import Renderer
+from rollgen.rollout import operations
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.gateservers import FakeKubeAPI, MetricsApp, PrometheusServer
 from testkit.git import git
@@ -63,9 +65,9 @@ def document_text(document: Mapping[str, Any]) -> str:
 
 def drive(repo: Repo, release: Release) -> tuple[int, str]:
     """Start the rollout and run the controller to the end; its exit code and what it printed."""
-    rollout.start(repo, release, remote="origin")
+    operations.start(repo, release, remote="origin")
     out = io.StringIO()
-    code = controller.follow(repo, release, remote="origin", out=out, live=False)
+    code = follow(repo, release, remote="origin", out=out, live=False)
     return code, out.getvalue()
 
 
@@ -124,7 +126,7 @@ def test_a_good_version_goes_live_step_by_step_to_one_deployment(
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
     gates = [prometheus_gate(prometheus.url), argocd_gate(kubeconfig, "web")]
-    repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", gates, STEPS))
+    repo, release, work = setup(tmp_path, demo_release("1.0.0", "2.0.0", gates, STEPS))
 
     with fake_argocd(kube, tmp_path / "remote.git", "web"):
         code, shown = drive(repo, release)
@@ -155,7 +157,7 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
     metrics_app.set_error_rate("2.1.0", 0.5)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.1.0"))
     repo, release, work = setup(
-        tmp_path, release_document("1.0.0", "2.1.0", [prometheus_gate(prometheus.url)], STEPS), seed=True
+        tmp_path, demo_release("1.0.0", "2.1.0", [prometheus_gate(prometheus.url)], STEPS), seed=True
     )
     before = git(work, "rev-parse", f"HEAD:{release.output_path}")
 
@@ -168,7 +170,7 @@ def test_a_bad_version_is_aborted_and_the_files_are_restored_byte_for_byte(
 
 
 def test_a_stuck_sync_hits_the_progress_deadline(tmp_path: Path, kube: FakeKubeAPI, kubeconfig: Path) -> None:
-    document = release_document(
+    document = demo_release(
         "1.0.0", "2.0.0", [argocd_gate(kubeconfig, "web")], ({"setWeight": 50},), progress_deadline="2s"
     )
     repo, release, work = setup(tmp_path, document)
@@ -202,7 +204,7 @@ def test_a_flapping_metric_respects_failure_limit(tmp_path: Path, failure_limit:
             "http": {"url": f"{service.url}/healthz"},
         }
         steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
-        repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))
+        repo, release, work = setup(tmp_path, demo_release("1.0.0", "2.0.0", [gate], steps))
         code, shown = drive(repo, release)
     assert code == expected, shown
     phases = [m.phase for m in measured(repo, work, "1:analysis/errors")]
@@ -218,13 +220,13 @@ def test_cron_passes_in_fresh_clones_carry_on_from_the_notes(
     metrics_app.set_error_rate("2.0.0", 0.0)
     prometheus.wait_for(ERROR_RATIO.replace("{{ version }}", "2.0.0"))
     gate = prometheus_gate(prometheus.url, count=3)
-    repo, release, work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], STEPS))
-    rollout.start(repo, release, remote="origin")
+    repo, release, work = setup(tmp_path, demo_release("1.0.0", "2.0.0", [gate], STEPS))
+    operations.start(repo, release, remote="origin")
 
-    def cron(n: int, now: float) -> controller.Pass:
+    def cron(n: int, now: float) -> Pass:
         clone = tmp_path / f"cron-{n}"
         git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(clone))
-        return controller.advance(Repo.open(clone), release, remote="origin", now=now)
+        return advance(Repo.open(clone), release, remote="origin", now=now)
 
     first = cron(1, now := float(git(work, "log", "-1", "--format=%ct")) + 0.5)
     assert [len(v) for v in first.records.values()] == [1] and not first.committed
@@ -249,7 +251,7 @@ def test_cli_advance_reports_what_it_waits_for_and_run_exits_1_on_abort(
             "http": {"url": f"{service.url}/healthz?version={{{{ version }}}}"},
         }
         steps = ({"setWeight": 50}, {"analysis": {"gates": ["errors"]}})
-        work = setup(tmp_path, release_document("1.0.0", "2.0.0", [gate], steps))[2]
+        work = setup(tmp_path, demo_release("1.0.0", "2.0.0", [gate], steps))[2]
         spec = str(work / "release.yaml")
         assert main(["start", spec, "--repo", str(work)]) == 0
         while "analysis" not in capsys.readouterr().out:  # the surge commits before the analysis pass at once

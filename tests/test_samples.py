@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.render.userbase import read_base
-from rollgen.samples import SOURCES, main, sample_files
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.built import assert_matches_state, kustomize_build_all, validate
 from testkit.helm import template
 from testkit.tools import REPO_ROOT
+from tools.samples import SOURCES, main, sample_files
 
 OUT = "overlays"
-REGENERATE = "regenerate with: python -m rollgen.samples overlays"
+REGENERATE = "regenerate with: python -m tools.samples overlays"
 
 
 def on_disk() -> dict[str, bytes]:

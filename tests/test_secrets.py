@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.secrets import SecretError, SecretRef, Secrets, is_reference, secret_of
-from rollgen.spec import validate_file
+from rollgen.spec.validation import check_file
 from testkit.tools import REPO_ROOT
 
 
@@ -82,6 +82,6 @@ def test_validate_refuses_a_key_written_out_without_showing_it(tmp_path: Path) -
     text = (REPO_ROOT / "examples" / "datadog.yaml").read_text()
     spec = tmp_path / "release.yaml"
     spec.write_text(text.replace("apiKey: {env: DD_API_KEY}", "apiKey: dd-0123456789abcdef-literal"))
-    (problem,) = validate_file(spec).problems
+    (problem,) = check_file(spec).problems
     assert problem.message.startswith("spec.gates[1].datadog.apiKey: a secret is never written in the spec")
     assert "apiKey: {env: DD_API_KEY}" in problem.message and "dd-0123456789abcdef" not in problem.message

@@ -183,8 +183,8 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "list the image's tags in its registry, pick the newest the policy allows, resolve its digest, and record "
         "tag and digest in the spec by a commit or a pull request (git.mode); only those lines of the file change. "
         "Exit 0 when every release was handled (nothing new included), 1 when any failed, 2 on usage errors.",
-        _lazy("configure", "rollgen.detect"),
-        _lazy("cli_detect", "rollgen.detect"),
+        _lazy("configure", "rollgen.cli.detect"),
+        _lazy("handle", "rollgen.cli.detect"),
     ),
     "pipeline": (
         "promote versions along a chain of environments, or show where each stands",
@@ -199,16 +199,16 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         "Convert a Rollout (with its AnalysisTemplates) or a Canary (with its MetricTemplates, webhooks and target "
         "Deployment) into DIR/release.yaml and a Kustomize base DIR/base/, and list what cannot be expressed as "
         "FILE:LINE:COL notes. Exit 0 converted (notes are warnings), 1 nothing convertible, 2 unreadable input.",
-        _lazy("configure", "rollgen.importer.command"),
-        _lazy("run", "rollgen.importer.command"),
+        _lazy("configure", "rollgen.cli.importer"),
+        _lazy("run", "rollgen.cli.importer"),
     ),
     "bootstrap": (
         "write the Argo CD or Flux objects that apply every release's output",
         "Write what points Argo CD (an Application per release, or one ApplicationSet) or Flux (a GitRepository and "
         "a Kustomization or HelmRelease per release) at the output of every release spec given, with automated "
         "sync, pruning, self-heal and health checks. Running it again changes nothing.",
-        _lazy("configure", "rollgen.bootstrap"),
-        _lazy("run", "rollgen.bootstrap"),
+        _lazy("configure", "rollgen.cli.bootstrap"),
+        _lazy("run", "rollgen.cli.bootstrap"),
     ),
     "demo": (
         "show the whole loop on a local Git repository, no cluster needed",

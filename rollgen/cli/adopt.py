@@ -1,4 +1,4 @@
-"""``rollgen adopt``: the explicit first commit that makes a release's output rollgen's (:mod:`rollgen.adoption`)."""
+"""``rollgen adopt``: the explicit first commit that makes a release's output rollgen's (:mod:`rollgen.rollout.adoption`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 from rollgen.cli.root import add_spec_and_repo, open_release
 from rollgen.errors import EXIT_OK
-from rollgen.state import release_key
+from rollgen.rollout.state import release_key
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from rollgen.adoption import adopt
+    from rollgen.rollout.adoption import adopt
 
     opened = open_release(args)
     done = adopt(opened.repo, opened.release, remote=opened.remote)

@@ -1,7 +1,7 @@
 """The controller commands: ``rollgen advance`` (one pass) and ``rollgen run`` (the loop).
 
 Both take release spec files or directories (every release spec under them,
-:mod:`rollgen.fleet`), so one cron job, CI job or in-cluster worker drives a
+:mod:`rollgen.controller.fleet`), so one cron job, CI job or in-cluster worker drives a
 whole GitOps repository; ``--shard INDEX/COUNT`` keeps one worker's share.
 ``run`` with a single spec file follows that rollout with a live display
 until it completes or aborts.
@@ -14,12 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from rollgen.cli.root import add_repo, add_shard_option, load_release, open_repository, shard_of
-from rollgen.controller import follow
-from rollgen.decision import WaitUntil
-from rollgen.fleet import Notifiers, Report, advance_all, exit_code, load
+from rollgen.cli.follow import follow
+from rollgen.cli.output import add_output_option, emit
+from rollgen.cli.root import add_repo, add_shard_option, load_spec, open_repository, shard_arg
+from rollgen.controller.decision import WaitUntil
+from rollgen.controller.fleet import Notifiers, Report, advance_all, exit_code, load_targets
 from rollgen.gitops.remote import remote_named
-from rollgen.output import add_output_option, emit
 
 SPECS_HELP = "release spec files, or directories: every release spec under them"
 
@@ -34,8 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def handle_advance(args: argparse.Namespace) -> int:
     """``rollgen advance``: one pass over every release; exit with the worst release's code."""
-    shard = shard_of(args)
-    targets = load(args.specs, shard)
+    shard = shard_arg(args)
+    targets = load_targets(args.specs, shard)
     repo = open_repository(args.repo)
     with Notifiers(_warn) as notifiers:
         reports = advance_all(repo, targets, notifier=notifiers)
@@ -45,15 +45,15 @@ def handle_advance(args: argparse.Namespace) -> int:
 
 def handle_run(args: argparse.Namespace) -> int:
     """``rollgen run``: one spec file: loop until completed (0) or aborted (1); else a controller that never ends."""
-    shard = shard_of(args)
+    shard = shard_arg(args)
     if len(args.specs) == 1 and shard is None and not Path(args.specs[0]).is_dir():
-        release = load_release(args.specs[0])
+        release = load_spec(args.specs[0])
         repo = open_repository(args.repo)
         return follow(repo, release, remote=remote_named(repo.git, release.git.remote))
     repo = open_repository(args.repo)
     while True:
         # Specs are read again every pass: a worker follows the repository's releases as they change.
-        targets = load(args.specs, shard)
+        targets = load_targets(args.specs, shard)
         with Notifiers(_warn) as notifiers:
             reports = advance_all(repo, targets, notifier=notifiers)
         _show(reports, args.output)

@@ -1,6 +1,6 @@
 """``rollgen pipeline advance|status PIPELINE``: environments that follow each other's completed versions.
 
-``advance`` is one pass for cron or CI (see :mod:`rollgen.pipeline`); ``status``
+``advance`` is one pass for cron or CI (see :mod:`rollgen.pipeline.passes`); ``status``
 shows which version runs in which environment and what each waits for.
 ``rollgen status PIPELINE`` shows the same.
 """
@@ -11,10 +11,11 @@ import argparse
 import time
 from pathlib import Path
 
+from rollgen.cli.output import add_output_option, emit
 from rollgen.cli.root import readable
 from rollgen.errors import EXIT_OK, UsageError
-from rollgen.output import add_output_option, emit
-from rollgen.spec.pipeline import Pipeline, load_pipeline
+from rollgen.spec.load import load_pipeline
+from rollgen.spec.pipeline import Pipeline
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,11 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from rollgen import pipeline
+    from rollgen.pipeline import passes
 
-    loaded = load(args.pipeline)
+    loaded = read_pipeline(args.pipeline)
     if args.action == "advance":
-        done = pipeline.advance(loaded, now=time.time())
+        done = passes.promote_due(loaded, now=time.time())
         if args.output == "text":
             for promotion in done:
                 print(promotion.line())
@@ -57,9 +58,9 @@ def handle(args: argparse.Namespace) -> int:
 
 def show_status(path: str, output: str) -> int:
     """Print the pipeline's status (also what ``rollgen status PIPELINE`` prints)."""
-    from rollgen import pipeline
+    from rollgen.pipeline import passes
 
-    rows = pipeline.status(load(path), now=time.time())
+    rows = passes.status(read_pipeline(path), now=time.time())
     if output == "text":
         for row in rows:
             print(row.line())
@@ -68,7 +69,7 @@ def show_status(path: str, output: str) -> int:
     return EXIT_OK
 
 
-def load(path: str) -> Pipeline:
+def read_pipeline(path: str) -> Pipeline:
     """The pipeline in ``path``: SpecError (exit 1) with every problem, UsageError (2) when unreadable."""
     if not readable(Path(path)):
         raise UsageError(f"{path}: no such file, or not readable")

@@ -3,7 +3,7 @@
 Each handler gets the spec, the GitOps repository (``--repo``, default the
 current directory) and the remote from the composition root
 (:func:`rollgen.cli.root.open_release`) and calls one operation of
-:mod:`rollgen.rollout`. Nothing is kept outside Git: ``status`` reads history
+:mod:`rollgen.rollout.operations`. Nothing is kept outside Git: ``status`` reads history
 (and, in pull-request mode, asks the forge for the next step's open pull request).
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollgen import fleet, rollout
-from rollgen.analysis import Measurement
+from rollgen.cli.output import add_output_option, emit
+from rollgen.cli.progress import MESSAGE_LIMIT, Display, Frame
 from rollgen.cli.root import (
     Opened,
     add_repo,
@@ -25,23 +25,25 @@ from rollgen.cli.root import (
     add_spec_and_repo,
     open_release,
     open_repository,
-    shard_of,
+    shard_arg,
 )
 from rollgen.cli.watch import INTERVAL, watch
+from rollgen.controller import fleet
 from rollgen.durations import Duration
 from rollgen.errors import EXIT_OK, RollgenError, UsageError
+from rollgen.gates.analysis import Measurement
 from rollgen.gitops.errors import GitError
 from rollgen.gitops.forge import PullRequest
 from rollgen.gitops.remote import remote_named
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import one_line
-from rollgen.output import add_output_option, emit
-from rollgen.progress import MESSAGE_LIMIT, Display, Frame
-from rollgen.proposal import pending_pull_request
-from rollgen.rollout import Outcome
+from rollgen.rollout import operations
+from rollgen.rollout.operations import Outcome
+from rollgen.rollout.proposal import pending_pull_request
+from rollgen.rollout.reading import current_state, spec_against_git, states_on
+from rollgen.rollout.state import RolloutPhase, RolloutState, release_key
 from rollgen.shard import select
 from rollgen.spec.discover import is_pipeline_spec
-from rollgen.state import RolloutPhase, RolloutState, current_state, release_key, states_on
 
 if TYPE_CHECKING:
     from rollgen.gitops.repo import Repo
@@ -112,33 +114,33 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_start(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.start(o.repo, o.release, remote=o.remote))
+    return _operate(args, lambda o: operations.start(o.repo, o.release, remote=o.remote))
 
 
 def handle_promote(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.promote(o.repo, o.release, full=args.full, remote=o.remote))
+    return _operate(args, lambda o: operations.promote(o.repo, o.release, full=args.full, remote=o.remote))
 
 
 def handle_abort(args: argparse.Namespace) -> int:
     return _operate(
-        args, lambda o: rollout.abort(o.repo, o.release, immediate=args.now, remote=o.remote, reason=args.reason)
+        args, lambda o: operations.abort(o.repo, o.release, immediate=args.now, remote=o.remote, reason=args.reason)
     )
 
 
 def handle_retry(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.retry(o.repo, o.release, remote=o.remote))
+    return _operate(args, lambda o: operations.retry(o.repo, o.release, remote=o.remote))
 
 
 def handle_undo(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.undo(o.repo, o.release, remote=o.remote))
+    return _operate(args, lambda o: operations.undo(o.repo, o.release, remote=o.remote))
 
 
 def handle_pause(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.pause(o.repo, o.release, remote=o.remote))
+    return _operate(args, lambda o: operations.pause(o.repo, o.release, remote=o.remote))
 
 
 def handle_resume(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: rollout.resume(o.repo, o.release, remote=o.remote))
+    return _operate(args, lambda o: operations.resume(o.repo, o.release, remote=o.remote))
 
 
 def handle_status(args: argparse.Namespace) -> int:
@@ -152,7 +154,7 @@ def handle_status(args: argparse.Namespace) -> int:
         from rollgen.cli.pipeline import show_status
 
         return show_status(args.specs[0], args.output)
-    shard = shard_of(args)
+    shard = shard_arg(args)
     repo = open_repository(args.repo)
     warned: set[str] = set()
     code = [EXIT_OK]  # the worst exit code of the last look (a spec that cannot be read, a state that cannot)
@@ -169,7 +171,7 @@ def handle_status(args: argparse.Namespace) -> int:
             found = select(states_on(repo, args.branch, at=ref), lambda s: s.release, shard)
             return [_state_data(s.release, s, records=_records(repo, s)) for s in found]
         # Read again every time: --watch follows the releases as they are added and changed.
-        targets = fleet.load(args.specs, shard)
+        targets = fleet.load_targets(args.specs, shard)
         rows = [_error_data(t.key, t.problem) for t in targets if t.release is None]
         code[:] = [max([EXIT_OK, *(t.exit_code for t in targets)])]
         for target, read_now in fleet.states(repo, targets):
@@ -292,8 +294,8 @@ def _state_data(
         "action": state.action.value,
         "stepAction": state.plan_step.action if state.plan_step else None,
         "phase": state.phase.value,
-        "from": state.from_version,
-        "to": state.to_version,
+        "from": state.from_label,
+        "to": state.to_label,
         "waitingFor": waiting,
         "since": since,
         "commit": state.commit,
@@ -334,10 +336,10 @@ def _error_data(key: str, problem: str) -> dict[str, Any]:
 def _against_git(repo: Repo, release: Release) -> dict[str, str | None]:
     """``next``: what the next pass does when the spec and Git disagree (None when they agree);
     ``runs``: the revision the output converges to (None when rollgen wrote none there)."""
-    from rollgen.drift import Next
+    from rollgen.rollout.drift import Next
 
     try:
-        seen = rollout.spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote))
+        seen = spec_against_git(repo, release, remote=remote_named(repo.git, release.git.remote))
     except RollgenError as error:  # the row still shows where the rollout stands
         return {"next": f"unknown: {error}", "runs": None}
     trigger = seen.trigger

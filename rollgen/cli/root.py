@@ -49,16 +49,16 @@ def add_shard_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def shard_of(args: argparse.Namespace) -> Shard | None:
+def shard_arg(args: argparse.Namespace) -> Shard | None:
     """The shard ``--shard`` names (None: every release); UsageError when malformed."""
     from rollgen.shard import parse_shard
 
     return None if args.shard is None else parse_shard(args.shard)
 
 
-def load_release(spec: str) -> Release:
+def load_spec(spec: str) -> Release:
     """The typed release in the file ``spec``: SpecError (exit 1) with every problem, UsageError (2) if unreadable."""
-    from rollgen.spec import load_release as load
+    from rollgen.spec.load import load_release as load
 
     try:
         return load(Path(spec))
@@ -93,7 +93,7 @@ def open_repository(path: str) -> Repo:
 
 def open_release(args: argparse.Namespace) -> Opened:
     """The release of ``args.spec`` in the repository ``args.repo``, with the spec's ``git.remote`` if it exists."""
-    release = load_release(args.spec)
+    release = load_spec(args.spec)
     repo = open_repository(args.repo)
     from rollgen.gitops.remote import remote_named
 

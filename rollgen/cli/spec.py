@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollgen.cli.root import empty_output, load_release, readable
+from rollgen.cli.output import add_output_option, emit
+from rollgen.cli.root import empty_output, load_spec, readable
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
-from rollgen.output import add_output_option, emit
 
 if TYPE_CHECKING:
-    from rollgen.plan import Plan
+    from rollgen.plan.model import Plan
     from rollgen.spec.model import Release
 
 # --- validate ----------------------------------------------------------------
@@ -36,15 +36,15 @@ def configure_validate(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_validate(args: argparse.Namespace) -> int:
-    from rollgen.spec import validate_files
     from rollgen.spec.discover import release_specs
+    from rollgen.spec.validation import check_files
 
     paths = release_specs((Path(name) for name in args.files), pipelines=True)
     if not paths:
         raise UsageError(f"no release spec (apiVersion: rollgen.io/..., kind: Release) under {', '.join(args.files)}")
     if args.repo is not None and not args.repo.is_dir():
         raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
-    results = validate_files(paths, repo=args.repo)
+    results = check_files(paths, repo=args.repo)
     if args.repo is None:
         from rollgen.spec.repository import repository_root
 
@@ -111,20 +111,20 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
 
 def _planned(release: Release, repo: str) -> tuple[Release, Plan]:
     """The spec's plan; without a stable in the spec, the rollout its branch says comes next (read offline)."""
-    from rollgen.plan import plan_release
+    from rollgen.plan.steps import plan_release
 
     if release.stable is not None:
         return release, plan_release(release)
     from rollgen.cli.root import open_repository
-    from rollgen.rollout import planned_from_git
+    from rollgen.rollout.reading import planned_from_git
 
     return planned_from_git(open_repository(repo), release)
 
 
 def handle_plan(args: argparse.Namespace) -> int:
-    from rollgen.plantable import format_plan, plan_to_data
+    from rollgen.plan.table import format_plan, plan_to_data
 
-    plan = _planned(load_release(args.spec), args.repo)[1]
+    plan = _planned(load_spec(args.spec), args.repo)[1]
     if args.output == "table":
         print(format_plan(plan))
     else:
@@ -153,9 +153,9 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_render(args: argparse.Namespace) -> int:
-    from rollgen.render import Renderer
+    from rollgen.render.renderer import Renderer
 
-    release, plan = _planned(load_release(args.spec), args.repo)
+    release, plan = _planned(load_spec(args.spec), args.repo)
     states = {0: plan.initial} | {step.index: step.state for step in plan.steps}
     if args.step is not None and args.step not in states:
         raise UsageError(f"--step {args.step}: the plan has steps 0 to {len(plan.steps)}")

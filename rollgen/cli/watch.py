@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, TimedOut
-from rollgen.state import RolloutPhase
+from rollgen.rollout.state import RolloutPhase
 
 INTERVAL: Final = 2.0
 """Seconds between two looks at Git, unless ``--interval`` says otherwise."""

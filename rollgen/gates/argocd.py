@@ -28,7 +28,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.kind import GateContext
 from rollgen.gates.kube import Access, connect
 
@@ -61,7 +61,7 @@ def revisions(status: Mapping[str, Any]) -> tuple[str, ...]:
     return (str(sync["revision"]),) if sync.get("revision") else ()
 
 
-def judge_application(app: Mapping[str, Any], commit: str, carriers: Collection[str] = ()) -> Result:
+def judge_application(app: Mapping[str, Any], commit: str, carriers: Collection[str] = ()) -> CheckResult:
     """The phase of an Application (as the API returns it) for the step's ``commit``.
 
     ``carriers`` are the commits whose sync also puts the step live (the
@@ -72,33 +72,35 @@ def judge_application(app: Mapping[str, Any], commit: str, carriers: Collection[
     short = commit[:12]
     for condition in status.get("conditions") or []:
         if condition.get("type") == "ComparisonError":
-            return Result(Phase.ERROR, None, f"ComparisonError: {condition.get('message', '')}")
+            return CheckResult(Phase.ERROR, None, f"ComparisonError: {condition.get('message', '')}")
     operation = status.get("operationState") or {}
     op_phase = operation.get("phase")
     op_revision = (operation.get("syncResult") or {}).get("revision") or (operation.get("operation") or {}).get(
         "sync", {}
     ).get("revision")
     if op_phase in ("Running", "Terminating"):
-        return Result(Phase.PENDING, None, f"sync operation {op_phase}")
+        return CheckResult(Phase.PENDING, None, f"sync operation {op_phase}")
     if op_phase in ("Failed", "Error") and op_revision in accepted:
-        return Result(Phase.FAILED, None, f"sync of {short} {op_phase}: {operation.get('message', '')}")
+        return CheckResult(Phase.FAILED, None, f"sync of {short} {op_phase}: {operation.get('message', '')}")
     synced_to = revisions(status)
     if accepted.isdisjoint(synced_to):
         at = ", ".join(r[:12] for r in synced_to) or "no revision"
-        return Result(Phase.PENDING, None, f"Application at {at}, waiting for {short}")
+        return CheckResult(Phase.PENDING, None, f"Application at {at}, waiting for {short}")
     sync_status = (status.get("sync") or {}).get("status")
     health = (status.get("health") or {}).get("status")
     health_message = (status.get("health") or {}).get("message") or ""
     if health == "Degraded":
-        return Result(Phase.FAILED, health, f"{short} is Degraded {health_message}".rstrip())
+        return CheckResult(Phase.FAILED, health, f"{short} is Degraded {health_message}".rstrip())
     if sync_status != "Synced":
-        return Result(Phase.PENDING, None, f"{short} is {sync_status or 'not compared yet'}")
+        return CheckResult(Phase.PENDING, None, f"{short} is {sync_status or 'not compared yet'}")
     finished, reconciled = _time(operation.get("finishedAt")), _time(status.get("reconciledAt"))
     if finished is not None and (reconciled is None or reconciled < finished):
-        return Result(Phase.PENDING, None, f"{short} synced; waiting for Argo CD to reconcile after the sync")
+        return CheckResult(Phase.PENDING, None, f"{short} synced; waiting for Argo CD to reconcile after the sync")
     if health != "Healthy":
-        return Result(Phase.PENDING, health, f"{short} synced, health {health or 'unknown'} {health_message}".rstrip())
-    return Result(Phase.SUCCESSFUL, health, f"{short} synced and Healthy")
+        return CheckResult(
+            Phase.PENDING, health, f"{short} synced, health {health or 'unknown'} {health_message}".rstrip()
+        )
+    return CheckResult(Phase.SUCCESSFUL, health, f"{short} synced and Healthy")
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,12 @@ class ArgoCD:
     )
     conditions: bool = False
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         namespace, name = config["namespace"], config["application"]
         with connect(config, ACCESS | (REFRESH_ACCESS if config["refresh"] else frozenset())) as kube:
             app = kube.custom_object(GROUP, VERSION, namespace, PLURAL, name)
             if app is None:
-                return Result(Phase.ERROR, None, f"Application {namespace}/{name} not found")
+                return CheckResult(Phase.ERROR, None, f"Application {namespace}/{name} not found")
             result = judge_application(app, context.commit, context.carriers)
             annotations = (app.get("metadata") or {}).get("annotations") or {}
             # Ask for a refresh only while Argo CD has not seen the commit, and only once:

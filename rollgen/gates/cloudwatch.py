@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Result
 from rollgen.durations import parse_duration
+from rollgen.gates.analysis import CheckResult
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.metricapi import Clock, ask
@@ -145,7 +145,7 @@ class CloudWatch:
     conditions: bool = True
     clock: Clock = field(default_factory=Clock)
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         queries = api_queries(render_strings(config["metricDataQueries"], context.template_values()))
         now = int(self.clock.now())
         window = int(parse_duration(config["interval"]))
@@ -168,7 +168,7 @@ class CloudWatch:
         value, missing = value_of(answer)
         judged = judge(value, config.get("successCondition"), config.get("failureCondition"), missing)
         ids = ", ".join(str(q.get("Id")) for q in queries)
-        return Result(judged.phase, judged.value, f"{judged.message}{_messages(answer)} [queries: {ids}]")
+        return CheckResult(judged.phase, judged.value, f"{judged.message}{_messages(answer)} [queries: {ids}]")
 
 
 KIND = CloudWatch()

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.template import render
 
@@ -69,7 +69,7 @@ class Command:
     )
     conditions: bool = False
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         values = context.template_values()
         argv = [render(str(arg), values) for arg in config["command"]]
         env = environment(os.environ, config["passEnv"])
@@ -100,13 +100,15 @@ class Command:
             # the pipe open cannot keep communicate() waiting.
             os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()
-            return Result(Phase.ERROR, None, f"{argv[0]} did not finish within {timeout:g}s\n{tail(output)}".rstrip())
+            return CheckResult(
+                Phase.ERROR, None, f"{argv[0]} did not finish within {timeout:g}s\n{tail(output)}".rstrip()
+            )
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         phase = Phase.SUCCESSFUL if process.returncode == 0 else Phase.FAILED
-        return Result(phase, process.returncode, f"{argv[0]} exited {process.returncode}\n{tail(output)}".rstrip())
+        return CheckResult(phase, process.returncode, f"{argv[0]} exited {process.returncode}\n{tail(output)}".rstrip())
 
 
 KIND = Command()

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Result
 from rollgen.durations import parse_duration
+from rollgen.gates.analysis import CheckResult
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.metricapi import Clock, ask
@@ -121,7 +121,7 @@ class Datadog:
     conditions: bool = True
     clock: Clock = field(default_factory=Clock)
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         values = context.template_values()
         secrets = Secrets.of_process(context.root)
         keys = {
@@ -179,7 +179,7 @@ class Datadog:
             value, missing = value_v2(answer)
             shown = formula or "; ".join(queries.values())
         judged = judge(value, config.get("successCondition"), config.get("failureCondition"), missing)
-        return Result(judged.phase, judged.value, f"{judged.message} [query: {redact(shown, secrets=hidden)}]")
+        return CheckResult(judged.phase, judged.value, f"{judged.message} [query: {redact(shown, secrets=hidden)}]")
 
 
 KIND = Datadog()

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.kube import Access, Kube, connect
 
@@ -83,7 +83,7 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     return {}
 
 
-def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Collection[str] = ()) -> Result:
+def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Collection[str] = ()) -> CheckResult:
     """The phase of a Kustomization or HelmRelease (as the API returns it) for ``commit``.
 
     ``carriers`` are the commits whose sync also puts the step live (the
@@ -101,7 +101,7 @@ def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Colle
         chart_version = history[0].get("chartVersion") if history else None
         named = chart_names_commit(status.get("lastAttemptedRevision") or chart_version, accepted)
         if named is None:
-            return Result(
+            return CheckResult(
                 Phase.ERROR,
                 None,
                 (
@@ -118,22 +118,22 @@ def judge_object(obj: Mapping[str, Any], kind: str, commit: str, carriers: Colle
     generation = (obj.get("metadata") or {}).get("generation")
     observed = status.get("observedGeneration")
     if stalled.get("status") == "True":
-        return Result(Phase.FAILED, None, f"{kind} Stalled: {stalled.get('message', '')}")
+        return CheckResult(Phase.FAILED, None, f"{kind} Stalled: {stalled.get('message', '')}")
     if attempted and ready.get("status") == "False":
-        return Result(
+        return CheckResult(
             Phase.FAILED, None, f"{kind} not Ready at {short}: {ready.get('reason', '')}: {ready.get('message', '')}"
         )
     if not applied:
-        return Result(Phase.PENDING, None, f"{kind} at {at}, waiting for {short}")
+        return CheckResult(Phase.PENDING, None, f"{kind} at {at}, waiting for {short}")
     if generation is not None and (observed is None or observed < generation):
-        return Result(Phase.PENDING, None, f"{kind} generation {generation} not observed yet")
+        return CheckResult(Phase.PENDING, None, f"{kind} generation {generation} not observed yet")
     if ready.get("status") != "True":
-        return Result(
+        return CheckResult(
             Phase.PENDING,
             None,
             f"{kind} at {short}, Ready {ready.get('status', 'unknown')}: {ready.get('message', '')}",
         )
-    return Result(Phase.SUCCESSFUL, None, f"{kind} Ready at {short}")
+    return CheckResult(Phase.SUCCESSFUL, None, f"{kind} Ready at {short}")
 
 
 def _request_reconcile(kube: Kube, obj: Mapping[str, Any], kind: str, namespace: str, name: str, now: str) -> None:
@@ -169,7 +169,7 @@ class Flux:
     )
     conditions: bool = False
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         kind, namespace, name = config["kind"], config["namespace"], config["name"]
         if kind not in ("Kustomization", "HelmRelease"):
             raise GateError(f"flux kind must be Kustomization or HelmRelease, not {kind!r}")
@@ -177,7 +177,7 @@ class Flux:
         with connect(config, ACCESS | (RECONCILE_ACCESS if config["reconcile"] else frozenset())) as kube:
             obj = kube.custom_object(group, version, namespace, plural, name)
             if obj is None:
-                return Result(Phase.ERROR, None, f"{kind} {namespace}/{name} not found")
+                return CheckResult(Phase.ERROR, None, f"{kind} {namespace}/{name} not found")
             result = judge_object(obj, kind, context.commit, context.carriers)
             if config["reconcile"] and result.phase is Phase.PENDING:
                 now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,8 +18,8 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from rollgen.analysis import Result
 from rollgen.errors import RollgenError
+from rollgen.gates.analysis import CheckResult
 from rollgen.gates.kind import GateError
 from rollgen.gates.template import render
 from rollgen.redact import redact
@@ -35,15 +35,15 @@ def request_headers(given: Mapping[str, Any], values: Mapping[str, str], secrets
 
 
 @contextlib.contextmanager
-def hidden(secrets: tuple[str, ...]) -> Iterator[Callable[[Result], Result]]:
+def hidden(secrets: tuple[str, ...]) -> Iterator[Callable[[CheckResult], CheckResult]]:
     """A check's result, and any error raised within, with ``secrets`` out of the message and a text value.
 
     The value is kept in the git notes: an answer that echoed a secret must not carry it there.
     """
 
-    def hide(result: Result) -> Result:
+    def hide(result: CheckResult) -> CheckResult:
         value = redact(result.value, secrets=secrets) if isinstance(result.value, str) else result.value
-        return Result(result.phase, value, redact(result.message, secrets=secrets))
+        return CheckResult(result.phase, value, redact(result.message, secrets=secrets))
 
     try:
         yield hide

@@ -8,7 +8,7 @@ the gate's conditions. A missing or null field is no data. No answer within
 the timeout, a refused connection or a body that is not JSON when ``jsonPath``
 is set is an Error. ``requestBody`` (templated) is sent as the request's body.
 
-``bodyRegex`` is RE2 syntax (:mod:`rollgen.pattern`): matched in linear
+``bodyRegex`` is RE2 syntax (:mod:`rollgen.gates.pattern`): matched in linear
 time, so the timeout holds whatever the pattern. Redirects are followed only
 within the URL's origin, and credentials (URL userinfo, sent as basic auth;
 credential-like query values; header values) never appear in a message. A header's
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.headers import hidden, request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
+from rollgen.gates.pattern import PatternError, compile_pattern
 from rollgen.gates.template import render
-from rollgen.pattern import PatternError, compile_pattern
 from rollgen.redact import redact
 from rollgen.secrets import Secrets
 from rollgen.web import fetch
@@ -80,14 +80,14 @@ class Http:
     )
     conditions: bool = True
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         values = context.template_values()
         headers = request_headers(config["headers"], values, Secrets.of_process(context.root))
         # The answer may echo a header (a token in an error page): out of the message and the value kept.
         with hidden(tuple(headers.values())) as hide:
             return hide(self._judged(config, values, headers))
 
-    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
+    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> CheckResult:
         url = render(config["url"], values)
         body = render(config["requestBody"], values).encode() if "requestBody" in config else None
         pattern = None
@@ -100,14 +100,14 @@ class Http:
         shown = redact(f"{config['method']} {url}: HTTP {response.status}", secrets=tuple(headers.values()))
         expected = config.get("expectedStatus")
         if expected is None and not 200 <= response.status < 300:
-            return Result(Phase.FAILED, response.status, f"{shown}, expected 2xx")
+            return CheckResult(Phase.FAILED, response.status, f"{shown}, expected 2xx")
         if expected is not None and response.status not in expected:
-            return Result(Phase.FAILED, response.status, f"{shown}, expected {' or '.join(map(str, expected))}")
+            return CheckResult(Phase.FAILED, response.status, f"{shown}, expected {' or '.join(map(str, expected))}")
         text = response.text
         if "body" in config and text.strip() != str(config["body"]).strip():
-            return Result(Phase.FAILED, text[:200], f"{shown}, body {text[:200]!r} is not {config['body']!r}")
+            return CheckResult(Phase.FAILED, text[:200], f"{shown}, body {text[:200]!r} is not {config['body']!r}")
         if pattern is not None and pattern.search(text) is None:
-            return Result(Phase.FAILED, text[:200], f"{shown}, body does not match {config['bodyRegex']!r}")
+            return CheckResult(Phase.FAILED, text[:200], f"{shown}, body does not match {config['bodyRegex']!r}")
         value: Any = text
         missing: str | None = None
         if "jsonPath" in config:
@@ -120,7 +120,7 @@ class Http:
             except _Absent as absent:
                 value, missing = None, f"{absent} not in the response"
         judged = judge(value, config.get("successCondition"), config.get("failureCondition"), missing)
-        return Result(judged.phase, judged.value, f"{shown}; {judged.message}")
+        return CheckResult(judged.phase, judged.value, f"{shown}; {judged.message}")
 
 
 KIND = Http()

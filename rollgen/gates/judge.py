@@ -1,6 +1,6 @@
 """A measured value judged by a gate's ``successCondition`` and ``failureCondition``.
 
-Argo Rollouts' rules, plus rollgen's no-data policy (see ``rollgen.analysis``):
+Argo Rollouts' rules, plus rollgen's no-data policy (see ``rollgen.gates.analysis``):
 
 ========================  ===========================  ===================================
 conditions set            holds                        phase
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.conditions import ConditionError, parse
 from rollgen.gates.conditions.evaluate import evaluate
 
@@ -56,7 +56,7 @@ def missing_data(value: Any) -> str | None:
     return None
 
 
-def judge(value: Any, success: str | None, failure: str | None, missing: str | None = None) -> Result:
+def judge(value: Any, success: str | None, failure: str | None, missing: str | None = None) -> CheckResult:
     """The phase of one measurement whose result is ``value``.
 
     ``missing`` (why there is no data; by default :func:`missing_data` decides)
@@ -67,30 +67,32 @@ def judge(value: Any, success: str | None, failure: str | None, missing: str | N
         if failure is not None:
             try:
                 if _evaluate("failureCondition", failure, value):
-                    return Result(Phase.FAILED, value, f"no data ({missing}) and failureCondition {failure!r} holds")
+                    return CheckResult(
+                        Phase.FAILED, value, f"no data ({missing}) and failureCondition {failure!r} holds"
+                    )
             except ConditionError:
                 pass  # a failure condition that cannot read missing data did not match it
         judged_by = "successCondition" if success is not None else "any condition"
-        return Result(Phase.INCONCLUSIVE, value, f"no data ({missing}): not judged by {judged_by}")
+        return CheckResult(Phase.INCONCLUSIVE, value, f"no data ({missing}): not judged by {judged_by}")
     try:
         succeeded = success is not None and _evaluate("successCondition", success, value)
         failed = failure is not None and _evaluate("failureCondition", failure, value)
     except ConditionError as error:
-        return Result(Phase.ERROR, value, f"result {_short(value)}: {error.message}")
+        return CheckResult(Phase.ERROR, value, f"result {_short(value)}: {error.message}")
     shown = f"result {_short(value)}"
     if failed:
-        return Result(Phase.FAILED, value, f"{shown}: failureCondition {failure!r} holds")
+        return CheckResult(Phase.FAILED, value, f"{shown}: failureCondition {failure!r} holds")
     if success is None:
-        return Result(
+        return CheckResult(
             Phase.SUCCESSFUL,
             value,
             shown if failure is None else f"{shown}: failureCondition {failure!r} does not hold",
         )
     if succeeded:
-        return Result(Phase.SUCCESSFUL, value, f"{shown}: successCondition {success!r} holds")
+        return CheckResult(Phase.SUCCESSFUL, value, f"{shown}: successCondition {success!r} holds")
     if failure is None:
-        return Result(Phase.FAILED, value, f"{shown}: successCondition {success!r} does not hold")
-    return Result(Phase.INCONCLUSIVE, value, f"{shown}: neither successCondition nor failureCondition holds")
+        return CheckResult(Phase.FAILED, value, f"{shown}: successCondition {success!r} does not hold")
+    return CheckResult(Phase.INCONCLUSIVE, value, f"{shown}: neither successCondition nor failureCondition holds")
 
 
 def _short(value: Any, limit: int = 120) -> str:

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rollgen.analysis import Result
 from rollgen.errors import RollgenError
+from rollgen.gates.analysis import CheckResult
 
 
 class GateError(RollgenError):
@@ -80,4 +80,4 @@ class GateKind(Protocol):
     @property
     def conditions(self) -> bool: ...
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result: ...
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult: ...

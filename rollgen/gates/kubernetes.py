@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.kube import Access, connect
 
@@ -95,7 +95,7 @@ class Kubernetes:
     defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"restartLimit": 3}))
     conditions: bool = False
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         if not context.deployments:
             raise GateError("the step names no Deployments to check")
         limit = int(config["restartLimit"])
@@ -113,15 +113,17 @@ class Kubernetes:
                 )
                 seen[name] = restarts(pods)
                 if seen[name] > limit:
-                    return Result(Phase.FAILED, seen, f"{name}: {seen[name]} container restarts > restartLimit {limit}")
+                    return CheckResult(
+                        Phase.FAILED, seen, f"{name}: {seen[name]} container restarts > restartLimit {limit}"
+                    )
                 if planned and (exceeded := _deadline_exceeded(deployment)):
-                    return Result(Phase.FAILED, seen, f"{name}: {exceeded}")
+                    return CheckResult(Phase.FAILED, seen, f"{name}: {exceeded}")
                 if (why := shortfall(deployment, planned)) is not None:
                     waiting.append(f"{name}: {why}")
         if waiting:
-            return Result(Phase.PENDING, seen, "; ".join(waiting))
+            return CheckResult(Phase.PENDING, seen, "; ".join(waiting))
         plan = ", ".join(f"{name}={planned}" for name, planned in context.deployments)
-        return Result(Phase.SUCCESSFUL, seen, f"all Deployments at plan ({plan}), restarts {seen}")
+        return CheckResult(Phase.SUCCESSFUL, seen, f"all Deployments at plan ({plan}), restarts {seen}")
 
 
 KIND = Kubernetes()

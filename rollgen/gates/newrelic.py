@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Result
+from rollgen.gates.analysis import CheckResult
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.metricapi import Clock, ask
@@ -89,7 +89,7 @@ class NewRelic:
     conditions: bool = True
     clock: Clock = field(default_factory=Clock)
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         secrets = Secrets.of_process(context.root)
         key = secrets.reveal(secret_of(config["apiKey"]), "apiKey")
         account = config["accountId"]
@@ -109,7 +109,7 @@ class NewRelic:
         )
         value, missing = value_of(rows_of(answer))
         judged = judge(value, config.get("successCondition"), config.get("failureCondition"), missing)
-        return Result(judged.phase, judged.value, f"{judged.message} [query: {redact(nrql, secrets=(key,))}]")
+        return CheckResult(judged.phase, judged.value, f"{judged.message} [query: {redact(nrql, secrets=(key,))}]")
 
 
 KIND = NewRelic()

@@ -3,7 +3,7 @@
 ``result`` is a float for a scalar, a list of floats (one per series) for a
 vector, and a string for a string; a one-series vector also compares as a number
 (``result >= 0.99``). An empty vector, NaN or ±Inf is no data: Inconclusive unless
-``failureCondition`` holds (see ``rollgen.analysis``). A Prometheus that errors
+``failureCondition`` holds (see ``rollgen.gates.analysis``). A Prometheus that errors
 (an HTTP status other than 2xx, whatever the body says), times out or cannot be
 reached is an Error, and so is an answer that is not in Prometheus's shape (a
 sample value that is not a number string, such as a JSON ``true``): a broken
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.headers import hidden, request_headers
 from rollgen.gates.judge import judge
 from rollgen.gates.kind import GateContext, GateError
@@ -74,13 +74,13 @@ class Prometheus:
     defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"headers": MappingProxyType({})}))
     conditions: bool = True
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         values = context.template_values()
         headers = request_headers(config["headers"], values, Secrets.of_process(context.root))
         with hidden(tuple(headers.values())) as hide:  # Prometheus' error text may echo what it was sent
             return hide(self._judged(config, values, headers))
 
-    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> Result:
+    def _judged(self, config: Mapping[str, Any], values: Mapping[str, str], headers: dict[str, str]) -> CheckResult:
         timeout = float(config["timeout"])
         query = render(config["query"], values)
         # Prometheus gets the timeout too, so a heavy query is cut short server-side: as plain seconds, which
@@ -98,13 +98,13 @@ class Prometheus:
         if not 200 <= response.status < 300 or not isinstance(answer, dict) or answer.get("status") != "success":
             error = answer.get("error", response.text[:200]) if isinstance(answer, dict) else response.text[:200]
             kind = answer.get("errorType", "error") if isinstance(answer, dict) else "error"
-            return Result(Phase.ERROR, None, f"Prometheus HTTP {response.status}, {kind}: {error}")
+            return CheckResult(Phase.ERROR, None, f"Prometheus HTTP {response.status}, {kind}: {error}")
         try:
             value = value_of(answer["data"])
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise GateError(f"unexpected Prometheus answer ({error}): {response.text[:200]!r}") from None
         result = judge(value, config.get("successCondition"), config.get("failureCondition"))
-        return Result(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
+        return CheckResult(result.phase, result.value, f"{result.message} [query: {redact(query)}]")
 
 
 KIND = Prometheus()

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
-from rollgen.analysis import MeasurementPolicy, Phase, Result
 from rollgen.errors import RollgenError
+from rollgen.gates.analysis import CheckResult, MeasurementPolicy, Phase
 from rollgen.gates.kind import GateContext, GateError, GateKind
 
 
@@ -136,27 +136,27 @@ def config_of(gate: GateSpec) -> dict[str, Any]:
     return config
 
 
-def measure(gate: GateSpec, context: GateContext) -> Result:
+def measure(gate: GateSpec, context: GateContext) -> CheckResult:
     """Check ``gate`` once for the step in ``context``: never raises, never hangs.
 
     Whatever goes wrong (an unreachable server, a bad template, a bug) comes back
     as an Error result with a message naming the gate.
     """
-    outcome: list[Result] = []
+    outcome: list[CheckResult] = []
 
     def check() -> None:
         try:
             outcome.append(kind_of(gate.kind).check(config_of(gate), context))
         except RollgenError as error:
-            outcome.append(Result(Phase.ERROR, None, str(error)))
+            outcome.append(CheckResult(Phase.ERROR, None, str(error)))
         except Exception as error:
-            outcome.append(Result(Phase.ERROR, None, f"unexpected {type(error).__name__}: {error}"))
+            outcome.append(CheckResult(Phase.ERROR, None, f"unexpected {type(error).__name__}: {error}"))
 
     # A daemon thread, so a check stuck in a C call cannot keep the process alive either.
     worker = threading.Thread(target=check, name=f"gate-{gate.name}", daemon=True)
     worker.start()
     worker.join(gate.policy.timeout + GRACE)
     if not outcome:
-        return Result(Phase.ERROR, None, f"gate {gate.name}: check did not finish within {gate.policy.timeout:g}s")
+        return CheckResult(Phase.ERROR, None, f"gate {gate.name}: check did not finish within {gate.policy.timeout:g}s")
     result = outcome[0]
-    return Result(result.phase, result.value, f"{gate.name}: {result.message}" if result.message else gate.name)
+    return CheckResult(result.phase, result.value, f"{gate.name}: {result.message}" if result.message else gate.name)

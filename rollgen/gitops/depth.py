@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rollgen.errors import UsageError
 from rollgen.gitops.git import Git
+from rollgen.gitops.remote import tracking_ref
 
 
 class ShallowHistoryError(UsageError):
@@ -45,8 +46,6 @@ def ensure_history(git: Git, ref: str, *, remote: str | None, branch: str) -> No
     if not _cut(git, ref):
         return
     if remote is not None:
-        from rollgen.gitops.remote import tracking_ref
-
         fetched = git.run(
             "fetch",
             "--quiet",

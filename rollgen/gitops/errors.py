@@ -2,7 +2,7 @@
 
 All of them are :class:`rollgen.errors.RollgenError`, so the CLI prints the
 message and exits non-zero; none carries a credential (see
-:func:`rollgen.gitops.git.redact`).
+:func:`rollgen.gitops.git.hide_url_credentials`).
 """
 
 from __future__ import annotations

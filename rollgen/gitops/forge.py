@@ -93,12 +93,12 @@ class Forge(Protocol):
         ...
 
 
-class Token:
+class ForgeToken:
     """An API token that never shows itself.
 
-    >>> Token("ghp_secret")
-    Token(***)
-    >>> f"{Token('ghp_secret')}"
+    >>> ForgeToken("ghp_secret")
+    ForgeToken(***)
+    >>> f"{ForgeToken('ghp_secret')}"
     '***'
     """
 
@@ -118,7 +118,7 @@ class Token:
         self._value = value
 
     @classmethod
-    def load(cls, places: Sequence[SecretRef], secrets: Secrets) -> Token:
+    def load(cls, places: Sequence[SecretRef], secrets: Secrets) -> ForgeToken:
         """The token at the first of ``places`` that has it (a variable that is not set is passed over)."""
         try:
             return cls(secrets.first(places, "API token"))
@@ -130,7 +130,7 @@ class Token:
         return self._value
 
     def __repr__(self) -> str:
-        return "Token(***)"
+        return "ForgeToken(***)"
 
     def __str__(self) -> str:
         return "***"
@@ -141,7 +141,7 @@ class _Api:
     """JSON over HTTPS with one authentication header; errors become ForgeError."""
 
     base_url: str
-    token: Token
+    token: ForgeToken
     auth_header: str
     auth_scheme: str
     extra_headers: tuple[tuple[str, str], ...] = ()
@@ -219,7 +219,7 @@ class GitHub:
     """Pull requests on GitHub (or GitHub Enterprise: ``api_url="https://ghe.example/api/v3"``)."""
 
     def __init__(
-        self, owner: str, repo: str, token: Token, *, api_url: str | None = None, timeout: float = 30.0
+        self, owner: str, repo: str, token: ForgeToken, *, api_url: str | None = None, timeout: float = 30.0
     ) -> None:
         self.owner = owner
         self._repo = f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}"
@@ -252,7 +252,7 @@ class GitHub:
 class GitLab:
     """Merge requests on GitLab; ``project`` is the numeric id or the ``group/name`` path."""
 
-    def __init__(self, project: str, token: Token, *, api_url: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, project: str, token: ForgeToken, *, api_url: str | None = None, timeout: float = 30.0) -> None:
         self._path = f"/projects/{urllib.parse.quote(project, safe='')}/merge_requests"
         self._api = _Api(api_url or "https://gitlab.com/api/v4", token, "PRIVATE-TOKEN", "", (), timeout)
 

@@ -12,7 +12,7 @@ number of object reads from one ``git cat-file --batch-command`` and
 :class:`TreeWriter` writes any number of trees through one
 ``git mktree --batch``.
 
->>> redact("fatal: unable to access 'https://x-access-token:s3cr3t@github.com/o/r/'")
+>>> hide_url_credentials("fatal: unable to access 'https://x-access-token:s3cr3t@github.com/o/r/'")
 "fatal: unable to access 'https://***@github.com/o/r/'"
 """
 
@@ -41,13 +41,13 @@ TREE_MODE = "40000"
 GITLINK_MODE = "160000"
 
 
-def redact(text: str) -> str:
+def hide_url_credentials(text: str) -> str:
     """Remove the credential part of every URL in ``text``."""
     return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 @dataclass(frozen=True)
-class Result:
+class GitResult:
     """What a finished git command returned."""
 
     returncode: int
@@ -86,7 +86,7 @@ class Git:
         input: bytes | None = None,
         env: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (0,),
-    ) -> Result:
+    ) -> GitResult:
         """Run ``git ARGS``; raise :class:`GitError` unless the exit status is in ``ok``."""
         argv = self.argv(*args)
         try:
@@ -101,7 +101,7 @@ class Git:
             )
         except OSError as exc:  # git missing, or cwd gone
             raise GitError(self._shown(argv), -1, str(exc)) from None
-        result = Result(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
+        result = GitResult(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
         if result.returncode not in ok:
             raise self.error(argv, result)
         return result
@@ -125,12 +125,12 @@ class Git:
         except OSError as exc:
             raise GitError(self._shown(argv), -1, str(exc)) from None
 
-    def error(self, argv: tuple[str, ...], result: Result) -> GitError:
-        return GitError(self._shown(argv), result.returncode, redact(result.stderr))
+    def error(self, argv: tuple[str, ...], result: GitResult) -> GitError:
+        return GitError(self._shown(argv), result.returncode, hide_url_credentials(result.stderr))
 
     @staticmethod
     def _shown(argv: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(redact(a) for a in argv)
+        return tuple(hide_url_credentials(a) for a in argv)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class _Pipe:
         self._close_stdin()
         self._proc.wait()
         stderr = self._proc.stderr.read() if self._proc.stderr else b""
-        result = Result(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
+        result = GitResult(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
         return self._git.error(self._argv, result)
 
     def _close_stdin(self) -> None:

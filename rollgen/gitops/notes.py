@@ -15,8 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from rollgen.analysis import AnalysisError, Measurement, Phase
 from rollgen.errors import RollgenError
+from rollgen.gates.analysis import AnalysisError, Measurement, Phase
 from rollgen.gitops.remote import remote_error
 from rollgen.gitops.repo import Identity, Repo
 
@@ -88,7 +88,7 @@ def merge_records(
     a Pending one only says "not yet", so only the newest of a gate is kept
     (as a single controller does).
 
-    >>> from rollgen.analysis import Phase
+    >>> from rollgen.gates.analysis import Phase
     >>> a, b = Measurement(Phase.FAILED, 0, "5xx", 10.0), Measurement(Phase.SUCCESSFUL, 1, "ok", 11.0)
     >>> [m.message for m in merge_records({"1:analysis/g": (a,)}, {"1:analysis/g": (b, a)})["1:analysis/g"]]
     ['5xx', 'ok']

@@ -13,7 +13,7 @@ import re
 
 from rollgen.errors import UsageError
 from rollgen.gitops.errors import GitError, RemoteUnavailableError
-from rollgen.gitops.git import Git, Result
+from rollgen.gitops.git import Git, GitResult
 
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -93,7 +93,7 @@ def unreachable(stderr: str) -> bool:
     return any(message in said for message in _UNREACHABLE)
 
 
-def remote_error(git: Git, argv: tuple[str, ...], result: Result) -> GitError:
+def remote_error(git: Git, argv: tuple[str, ...], result: GitResult) -> GitError:
     """The error of a failed fetch or push: :class:`RemoteUnavailableError` when the remote was not reached."""
     error = git.error(argv, result)
     if unreachable(result.stderr):

@@ -39,16 +39,15 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 from rollgen.errors import RollgenError, UsageError
+from rollgen.gitops.change import Change
 from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.errors import ConflictError, DivergedError, GitError
 from rollgen.gitops.git import Git, ObjectReader, TreeWriter
-from rollgen.gitops.paths import check_path
 from rollgen.gitops.remote import fetch_branch, push, tracking_ref
 from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import StepRecord, compose_message
@@ -108,31 +107,6 @@ class Identity:
 
     def env(self, role: str) -> dict[str, str]:
         return {f"GIT_{role}_NAME": self.name, f"GIT_{role}_EMAIL": self.email}
-
-
-@dataclass(frozen=True)
-class Change:
-    """What one commit does: directory ``root`` holds exactly ``files`` afterwards.
-
-    ``files`` maps paths relative to ``root`` to their bytes; files under
-    ``root`` that are not listed are deleted (a step's stale files vanish),
-    and an empty mapping removes ``root``. ``message`` is the subject line,
-    optionally a blank line and a body; the record's trailers are appended.
-    A change without a record (``rollgen detect`` writing a spec) carries no
-    trailers, so no rollout reads it as one of its steps.
-    """
-
-    root: str
-    files: Mapping[str, bytes]
-    message: str
-    record: StepRecord | None
-
-    def __post_init__(self) -> None:
-        check_path(self.root)
-        for path in self.files:
-            check_path(path)
-        # Frozen means frozen: a caller mutating its dict later must not change this Change.
-        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
 
 
 @dataclass(frozen=True)

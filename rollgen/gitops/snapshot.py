@@ -17,26 +17,16 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from contextlib import contextmanager
 
 from rollgen.gitops.errors import TrailerError
-from rollgen.gitops.git import Git, ObjectReader, Result
+from rollgen.gitops.git import Git, GitResult, ObjectReader
 from rollgen.gitops.paths import check_path, join
-from rollgen.gitops.trailers import RELEASE, StepRecord, parse_trailers, release_pattern
+from rollgen.gitops.trailers import RELEASE, HistoryEntry, StepRecord, parse_trailers, release_pattern
 
 # One commit per log record: four NUL-terminated fields (git puts a newline between records).
 _LOG_FORMAT = "--format=%H%x00%ct%x00%s%x00%(trailers:only,unfold)%x00"
 _ANY_RELEASE = f"^{RELEASE}: "
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One rollgen commit: its id, committer time (Unix seconds), subject and record."""
-
-    sha: str
-    time: int
-    subject: str
-    record: StepRecord
 
 
 class Snapshot:
@@ -127,7 +117,7 @@ class Snapshot:
         limit = 8
         while True:
             found = history(self._git, before, release, limit=limit)
-            step = next((entry for entry in found if not entry.record.action.holds), None)
+            step = next((entry for entry in found if not entry.record.action.marks), None)
             if step is not None or len(found) < limit:
                 return step
             limit *= 4
@@ -160,6 +150,17 @@ def history(git: Git, ref: str, release: str | None = None, limit: int = 50) -> 
     """
     pattern = release_pattern(release) if release else _ANY_RELEASE
     return _log(git, ref, pattern, limit=limit, release=release)
+
+
+@contextmanager
+def walk_records(git: Git, ref: str, release: str) -> Iterator[Iterator[HistoryEntry]]:
+    """``release``'s commits reachable from ``ref``, newest first, read as the caller goes.
+
+    Leaving the ``with`` block stops the walk: a caller that stops at the
+    commit it looks for reads nothing older.
+    """
+    with _Records(git, ref, release_pattern(release)) as records:
+        yield (entry for entry in records if entry.record.release == release)
 
 
 def read_file_at(git: Git, rev: str, path: str) -> bytes | None:
@@ -227,10 +228,10 @@ class _Records:
                     record = StepRecord.from_trailers(parse_trailers(trailers))
                 except TrailerError:
                     continue
-                yield HistoryEntry(sha.lstrip("\n"), int(time), subject, record)
+                yield HistoryEntry(sha=sha.lstrip("\n"), time=int(time), subject=subject, record=record)
         if self._proc.wait() != 0:
             stderr = self._proc.stderr.read() if self._proc.stderr is not None else b""
-            result = Result(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
+            result = GitResult(self._proc.returncode, b"", stderr.decode("utf-8", "replace"))
             raise self._git.error(self._git.argv(*self._args), result)
 
     def __exit__(self, *exc: object) -> None:

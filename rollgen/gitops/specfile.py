@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rollgen.errors import UsageError
-from rollgen.gitops.repo import Change, Repo
+from rollgen.gitops.change import Change
+from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import Snapshot
+from rollgen.spec.edit import set_version
 
 
 def locate(path: Path, command: str) -> tuple[Repo, str]:
@@ -34,8 +36,6 @@ def version_change(
 
     None when the tip's spec already names them (another pass, a human, or a merged pull request).
     """
-    from rollgen.spec.edit import set_version
-
     directory, _, name = relative.rpartition("/")
 
     def decide(tip: Snapshot) -> Change | None:
@@ -47,6 +47,6 @@ def version_change(
             return None
         files = tip.files(directory)
         files[name] = edited
-        return Change(directory, files, message, None)
+        return Change(root=directory, files=files, message=message, record=None)
 
     return decide

@@ -71,8 +71,8 @@ class Action(StrEnum):
     RESUME = "resume"
 
     @property
-    def holds(self) -> bool:
-        """A pause or resume: bookkeeping about the step before it, not a step of its own."""
+    def marks(self) -> bool:
+        """A pause or resume: a mark on the step before it (a hold means a pause), not a step of its own."""
         return self in (Action.PAUSE, Action.RESUME)
 
 
@@ -84,11 +84,11 @@ class StepRecord:
     one rollout's commits (see :func:`rollout_id`); ``step`` of ``steps`` is
     the plan position the commit puts live (0 = the pre-rollout state, as
     after an abort); ``plan`` is the plan's digest, so a changed spec is
-    noticed; ``from_version``/``to_version`` are the stable and new versions.
+    noticed; ``from_label``/``to_label`` are the stable and new versions.
     ``wait`` says what the step waits for once live (``pause``, ``pause 30``
     seconds, ``gates a,b``; several joined by ``; ``), so ``rollgen status``
     knows it without the spec; ``reason`` is why an abort began; ``config``
-    is the configuration digest of the revision rolled out (``to_version``),
+    is the configuration digest of the revision rolled out (``to_label``),
     so an abort can tell a fixed configuration from the one it stopped.
     Invalid values raise :class:`TrailerError` at construction, so a record
     that exists can always be written.
@@ -100,8 +100,8 @@ class StepRecord:
     steps: int
     plan: str
     action: Action
-    from_version: str
-    to_version: str
+    from_label: str
+    to_label: str
     wait: str = ""
     reason: str = ""
     config: str = ""
@@ -116,7 +116,7 @@ class StepRecord:
         ):
             if not _TOKEN.fullmatch(value):
                 raise TrailerError(f"{key} must be one word of [A-Za-z0-9:._+-], got {value!r}")
-        for key, value in ((FROM, self.from_version), (TO, self.to_version)):
+        for key, value in ((FROM, self.from_label), (TO, self.to_label)):
             _check_value(key, value)
         for key, value in ((WAIT, self.wait), (REASON, self.reason)):
             if value:
@@ -136,8 +136,8 @@ class StepRecord:
             (STEP, f"{self.step}/{self.steps}"),
             (PLAN, self.plan),
             (ACTION, self.action.value),
-            (FROM, self.from_version),
-            (TO, self.to_version),
+            (FROM, self.from_label),
+            (TO, self.to_label),
             *(((WAIT, self.wait),) if self.wait else ()),
             *(((REASON, self.reason),) if self.reason else ()),
             *(((CONFIG, self.config),) if self.config else ()),
@@ -176,8 +176,8 @@ class StepRecord:
             steps=int(step[2]),
             plan=found[PLAN],
             action=action,
-            from_version=found[FROM],
-            to_version=found[TO],
+            from_label=found[FROM],
+            to_label=found[TO],
             wait=found.get(WAIT, ""),
             reason=found.get(REASON, ""),
             config=found.get(CONFIG, ""),
@@ -235,7 +235,7 @@ def one_line(text: str, limit: int = REASON_LIMIT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def rollout_id(release: str, from_version: str, to_version: str, start_commit: str) -> str:
+def rollout_id(release: str, from_label: str, to_label: str, start_commit: str) -> str:
     """A short id, the same for every commit of one rollout and different for the next.
 
     The start commit (the tip the rollout began from) makes a retried or
@@ -244,7 +244,7 @@ def rollout_id(release: str, from_version: str, to_version: str, start_commit: s
     >>> rollout_id("prod/podinfo", "6.4.0", "6.5.0", "0" * 40)
     '15681c15778e'
     """
-    key = "\0".join((release, from_version, to_version, start_commit)).encode()
+    key = "\0".join((release, from_label, to_label, start_commit)).encode()
     return hashlib.sha256(key).hexdigest()[:12]
 
 
@@ -261,3 +261,13 @@ def release_pattern(release: str) -> str:
 def _check_value(key: str, value: str) -> None:
     if not value or value != value.strip() or "\n" in value or "\r" in value:
         raise TrailerError(f"{key} must be one non-empty line without surrounding spaces, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryEntry:
+    """One rollgen commit: its id, committer time (Unix seconds), subject and record."""
+
+    sha: str
+    time: int
+    subject: str
+    record: StepRecord

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollgen.gitops.errors import DirtyWorktreeError, GitError
-from rollgen.gitops.git import Git, Result
+from rollgen.gitops.git import Git, GitResult
 
 # Another git process (ours or the user's) holding the index lock: wait for it, briefly.
 _LOCK_RETRIES = 100
@@ -101,7 +101,7 @@ class Worktree:
     def _pending(self) -> Path:
         return self.git_dir / "rollgen" / "pending"
 
-    def _merge(self, old: str, new: str, *, dry_run: bool) -> Result:
+    def _merge(self, old: str, new: str, *, dry_run: bool) -> GitResult:
         args = ("read-tree", "-m", "-u", *(("-n",) if dry_run else ()), old, new)
         for _ in range(_LOCK_RETRIES):
             result = self.git.run(*args, ok=(0, 128))
@@ -111,7 +111,7 @@ class Worktree:
         raise GitError(self.git.argv(*args), result.returncode, result.stderr)
 
 
-def _reasons(result: Result) -> str:
+def _reasons(result: GitResult) -> str:
     return (
         "\n".join(line for line in result.stderr.splitlines() if line.strip() and not line.startswith("fatal:"))
         or result.stderr.strip()

@@ -2,6 +2,6 @@
 
 The converters are pure: positioned documents in, a :class:`Conversion` out
 (the spec as plain data, the base's files, and every note about what could
-not be expressed, each at ``file:line:col``). :mod:`rollgen.importer.command`
-is the thin shell that reads the files and writes the result.
+not be expressed, each at ``file:line:col``). :mod:`rollgen.importer.convert`
+picks the converter and writes the result; :mod:`rollgen.cli.importer` is the command.
 """

@@ -24,7 +24,7 @@ from typing import Any
 
 from rollgen.durations import is_go_duration
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
-from rollgen.importer.conversion import PLACEHOLDER, Notes, label
+from rollgen.importer.conversion import PLACEHOLDER, Notes, dns_label
 from rollgen.importer.documents import Manifest
 from rollgen.spec.yamldoc import JsonPath
 
@@ -92,9 +92,9 @@ class Gates:
         for i, metric in enumerate(spec.get("metrics", []) or []):
             gate = self._metric(template, ("spec", "metrics", i), metric, args)
             if gate is not None:
-                gate_name = label(f"{name}-{metric['name']}" if metric["name"] != name else str(name))
+                gate_name = dns_label(f"{name}-{metric['name']}" if metric["name"] != name else str(name))
                 while gate_name in self.made:
-                    gate_name = label(f"{gate_name}-{len(self.made)}")
+                    gate_name = dns_label(f"{gate_name}-{len(self.made)}")
                 self.made[gate_name] = {"name": gate_name, **gate}
                 names.append(gate_name)
         self._from[key] = names

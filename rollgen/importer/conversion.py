@@ -73,7 +73,7 @@ class NotConvertible(Exception):
         super().__init__("nothing convertible")
 
 
-def label(text: str) -> str:
+def dns_label(text: str) -> str:
     """``text`` as a DNS-1123 label (a gate name): lower case, runs of other characters as one dash."""
     return _LABEL.sub("-", text.lower()).strip("-")[:63].strip("-") or "gate"
 

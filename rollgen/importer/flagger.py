@@ -23,11 +23,9 @@ moves on after one passing check.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from rollgen.durations import is_go_duration
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.importer.conversion import (
     PLACEHOLDER,
@@ -36,13 +34,14 @@ from rollgen.importer.conversion import (
     Notes,
     Options,
     base_files,
-    label,
+    dns_label,
     release_document,
     service_for,
     split_image,
     strip_object,
 )
 from rollgen.importer.documents import Manifest
+from rollgen.importer.flagger_webhooks import webhook_gates
 from rollgen.spec.yamldoc import JsonPath
 
 _SPEC_WHY = {
@@ -65,11 +64,6 @@ _ANALYSIS_WHY = {
     "primaryReadyThreshold": "rollgen's kubernetes gate waits for every pod of the step",
     "canaryReadyThreshold": "rollgen's kubernetes gate waits for every pod of the step",
     "sessionAffinity": "rollgen's routes carry no session affinity",
-}
-_WEBHOOK_WHY = {
-    "post-rollout": "rollgen runs no hook after the rollout",
-    "rollback": "rollgen aborts on failed gates or `rollgen abort`, not on a webhook's answer",
-    "event": "rollgen's notifications are configured apart from the release spec",
 }
 # Builtin Istio metrics of Flagger, in rollgen's query names (pods carry app and version labels).
 _ISTIO_SELECTOR = (
@@ -227,7 +221,7 @@ def _strategy(
     policy = {"interval": str(analysis.get("interval", "1m")), "count": count, "failureLimit": threshold - 1}
     provider = _provider(canary, spec, notes)
     metric_gates = _metrics(canary, analysis, (provider[0], manifests, options), policy, gates, notes)
-    hooks = _webhooks(canary, analysis, gates, notes)
+    hooks = webhook_gates(canary, analysis, gates, notes)
     checks = hooks["rollout"] + metric_gates
     if checks:
         notes.add(
@@ -352,7 +346,7 @@ def _metrics(
         if not conditions:
             notes.add(canary, where, f"metric {metric.get('name')} has no thresholdRange: left out")
             continue
-        name = label(str(metric.get("name")))
+        name = dns_label(str(metric.get("name")))
         gates.append(
             {
                 "name": name,
@@ -438,78 +432,6 @@ def _placeholders(window: str, variables: Mapping[str, str]) -> dict[str, str]:
     """Flagger's template names, as text or as rollgen's own names."""
     names = {"namespace": "{{ namespace }}", "target": "{{ release }}-.*", "interval": window, "name": "{{ release }}"}
     return names | {f"variables.{k}": v for k, v in variables.items()}
-
-
-def _webhooks(
-    canary: Manifest, analysis: Mapping[str, Any], gates: list[dict[str, Any]], notes: Notes
-) -> dict[str, list[str]]:
-    """Gate names by webhook type; each webhook is an http gate that POSTs Flagger's payload."""
-    found: dict[str, list[str]] = {
-        t: [] for t in ("pre-rollout", "rollout", "confirm-rollout", "confirm-promotion", "confirm-traffic-increase")
-    }
-    for i, hook in enumerate(analysis.get("webhooks", []) or []):
-        where: JsonPath = ("spec", "analysis", "webhooks", i)
-        kind = str(hook.get("type", "rollout"))
-        notes.unconverted(
-            canary,
-            where,
-            hook,
-            frozenset({"name", "type", "url", "timeout", "metadata"}),
-            {
-                "muteAlert": "rollgen's notifications are configured apart from the release spec",
-                "retries": "gates retry errors themselves (consecutiveErrorLimit)",
-            },
-        )
-        if kind not in found:
-            notes.add(
-                canary,
-                (*where, "type"),
-                f"webhook type {kind} is not converted: {_WEBHOOK_WHY.get(kind, 'rollgen has no equivalent')}",
-            )
-            continue
-        if kind == "confirm-rollout":
-            notes.add(
-                canary,
-                (*where, "type"),
-                "confirm-rollout is not converted: a rollout starts when a human runs `rollgen start` or merges the spec",
-            )
-            continue
-        if kind.startswith("confirm-"):
-            notes.add(
-                canary,
-                (*where, "type"),
-                f"{kind} became a `pause: {{}}` step: a human runs `rollgen promote` instead of the webhook answering",
-            )
-            found[kind].append(str(hook.get("name")))
-            continue
-        mentioned = json.dumps(hook.get("metadata", {}), sort_keys=True)
-        for suffix in ("-canary", "-primary"):
-            if f"{canary.name}{suffix}" in mentioned:
-                notes.add(
-                    canary,
-                    (*where, "metadata"),
-                    f"the webhook's command addresses {canary.name}{suffix}, a Service Flagger creates and rollgen "
-                    f"does not: point it at the base Service or the version's pods",
-                )
-        payload = {
-            "name": "{{ release }}",
-            "namespace": "{{ namespace }}",
-            "phase": "Progressing",
-            "metadata": {str(k): str(v) for k, v in (hook.get("metadata", {}) or {}).items()},
-        }
-        name = label(str(hook.get("name", f"webhook-{i}")))
-        gate: dict[str, Any] = {"name": name}
-        if is_go_duration(hook.get("timeout")):
-            gate["timeout"] = hook["timeout"]
-        gate["http"] = {
-            "url": str(hook.get("url")),
-            "method": "POST",
-            "headers": {"Content-Type": "application/json"},
-            "requestBody": json.dumps(payload, sort_keys=True),
-        }
-        gates.append(gate)
-        found[kind].append(name)
-    return found
 
 
 _OLD_THRESHOLD = {"request-success-rate": "min", "request-duration": "max"}

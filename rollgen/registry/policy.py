@@ -75,7 +75,7 @@ def expression_problem(kind: str, expression: str, key: str | None) -> str | Non
 
 
 def _compile(expression: str, key: str | None) -> Any:
-    from rollgen.pattern import PatternError, compile_pattern
+    from rollgen.gates.pattern import PatternError, compile_pattern
 
     try:
         pattern = compile_pattern(expression)

@@ -21,10 +21,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, Workload, initial_state
-from rollgen.render.kustomize import Files, Frozen, render_state, rolled_container
+from rollgen.plan.model import State, Workload
+from rollgen.plan.steps import initial_state
+from rollgen.render.kustomize import Files, Frozen, render_overlay, rolled_container
+from rollgen.render.revision import Revision, config_digest
 from rollgen.render.userbase import KustomizeBase
-from rollgen.revision import Revision, config_digest
 from rollgen.spec.model import Release
 
 
@@ -56,4 +57,4 @@ def render_adopted(release: Release, base: KustomizeBase, inputs: str | None = N
         )
     revision = Revision(version, config_digest([base.built.encode()]), inputs=inputs)
     frozen = {version: Frozen(revision, base, adopted=True)}
-    return render_state(release, adopted_state(release, base, version), base, frozen)
+    return render_overlay(release, adopted_state(release, base, version), base, frozen)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from rollgen.errors import UsageError
 from rollgen.kustomize_inputs import fingerprint, reads
-from rollgen.revision import Revision, config_digest
+from rollgen.render.revision import Revision, config_digest
+from rollgen.render.userbase import read_base
 from rollgen.spec.model import HelmSource, KustomizeSource, Release
 
 # The fingerprints of the passes under way, the innermost last.
@@ -29,7 +30,7 @@ _PASSES: list[dict[tuple[Path, KustomizeSource | HelmSource], str]] = []
 def one_pass() -> Iterator[None]:
     """Within it, each configuration is fingerprinted once, however many releases share it.
 
-    For a pass over many releases (:mod:`rollgen.fleet`): what a configuration
+    For a pass over many releases (:mod:`rollgen.controller.fleet`): what a configuration
     reads does not change while it runs (a pass's commits write output
     directories only, and validate keeps those apart from everything a
     release reads), and a thousand releases on one base read it once.
@@ -60,7 +61,7 @@ def input_fingerprint(repo_root: Path, release: Release) -> str:
 def desired_revision(repo_root: Path, release: Release, live: Revision | None) -> Revision:
     """The revision the spec (``version``, ``digest``) and the repository's configuration ask for.
 
-    ``live`` is the revision the output runs (:func:`rollgen.revision.live_revision`).
+    ``live`` is the revision the output runs (:func:`rollgen.render.revision.live_revision`).
     Builds the Kustomize base only when its inputs differ from those ``live``
     recorded.
     """
@@ -69,8 +70,6 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None) -
         return Revision(release.version, live.config, release.pinned_digest, current)
     source = release.source
     if isinstance(source, KustomizeSource):
-        from rollgen.render.userbase import read_base
-
         config = config_digest([read_base(repo_root, release).built.encode()])
     else:
         if not (repo_root / source.chart).is_dir():

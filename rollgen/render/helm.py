@@ -13,7 +13,7 @@ contract): one Helm release runs every version. Files::
 A step's commit touches ``step-values.yaml`` only, so its diff is the move
 itself.
 
-**Revisions** (:mod:`rollgen.revision`). Each ``versions`` entry of
+**Revisions** (:mod:`rollgen.render.revision`). Each ``versions`` entry of
 ``step-values.yaml`` carries the revision it runs, frozen when the revision
 started rolling out: ``tag`` (the image version, ``@digest`` when pinned),
 ``config`` (the digest of the chart's files and the values files it was built
@@ -63,10 +63,10 @@ import yaml
 from rollgen import yamlload
 from rollgen.errors import UsageError
 from rollgen.names import slug
-from rollgen.plan import State, Workload
+from rollgen.plan.model import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
-from rollgen.revision import Revision
+from rollgen.render.revision import Revision
 from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
 from rollgen.spec.repository import ChartError, chart_name
 

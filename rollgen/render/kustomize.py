@@ -12,7 +12,7 @@ Layout (checked with kubectl's kustomize v5.5)::
     <output>/virtualservice.yaml, destinationrule.yaml     istio weights
     <output>/httproute.yaml, version-services.yaml         Gateway API weights
 
-**Revisions are frozen** (:mod:`rollgen.revision`). Each version overlay
+**Revisions are frozen** (:mod:`rollgen.render.revision`). Each version overlay
 builds from its own ``base.yaml``, the bytes ``kubectl kustomize`` printed for
 the user's base when that revision started rolling out, never from the user's
 base itself. A later edit of the base is a new revision (a config-only one is
@@ -87,14 +87,14 @@ and a new Deployment starts at one pod; the health gate must compare the
 Deployment's ``spec.replicas`` with the plan before it counts a step as live.
 Without an HPA in the base the count is set with Kustomize's ``replicas``.
 
->>> from rollgen.plan import State, Workload
+>>> from rollgen.plan.steps import State, Workload
 >>> from rollgen.render.userbase import Container, ServicePort
 >>> from rollgen.spec.model import Canary, KustomizeSource, Release
 >>> release = Release("web", "prod", 4, "ghcr.io/example/web", "1.0.0", "1.1.0",
 ...     KustomizeSource("apps/web/base"), "overlays/web/prod", Canary())
 >>> base = KustomizeBase("web", (Container("web", "ghcr.io/example/web:1.0.0"),), (("app", "web"),),
 ...     4, "web", (("app", "web"),), (ServicePort(80, "http", "http"),), None, (), (), "kind: Deployment")
->>> files = render_state(release, State((Workload("1.0.0", "web-1-0-0", 3), Workload("1.1.0", "web-1-1-0", 1))), base)
+>>> files = render_overlay(release, State((Workload("1.0.0", "web-1-0-0", 3), Workload("1.1.0", "web-1-1-0", 1))), base)
 >>> sorted(files)
 ['kustomization.yaml', 'shared/base.yaml', 'shared/kustomization.yaml', 'versions/1-0-0/base.yaml', 'versions/1-0-0/kustomization.yaml', 'versions/1-0-0/revision.yaml', 'versions/1-1-0/base.yaml', 'versions/1-1-0/kustomization.yaml', 'versions/1-1-0/revision.yaml']
 >>> print(files["kustomization.yaml"].decode(), end="")
@@ -117,11 +117,11 @@ from types import MappingProxyType
 
 from rollgen.errors import UsageError
 from rollgen.names import slug, workload_name
-from rollgen.plan import State, Workload
+from rollgen.plan.model import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
+from rollgen.render.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
 from rollgen.render.userbase import Container, KustomizeBase, ObjectKind, parse_base
-from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
 from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
@@ -154,7 +154,7 @@ class Frozen:
     adopted: bool = False
 
 
-def render_state(release: Release, state: State, base: KustomizeBase, frozen: Mapping[str, Frozen] = _NONE) -> Files:
+def render_overlay(release: Release, state: State, base: KustomizeBase, frozen: Mapping[str, Frozen] = _NONE) -> Files:
     """Every file of ``state``'s overlay, by path relative to ``release.output_path``.
 
     ``base`` is the user's base as built now; ``frozen`` maps labels to the

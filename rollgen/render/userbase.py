@@ -51,6 +51,7 @@ from typing import Any
 from rollgen import yamlload
 from rollgen.errors import UsageError
 from rollgen.spec.model import KustomizeSource, Release
+from rollgen.tools import find_tool
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -131,7 +132,6 @@ def read_base(repo_root: Path, release: Release) -> KustomizeBase:
     """Build ``release``'s Kustomize base once with ``kubectl kustomize`` and describe it."""
     if not isinstance(release.source, KustomizeSource):
         raise UsageError(f"release {release.name} renders from Helm, not from a Kustomize base")
-    from rollgen.tools import find_tool
 
     kubectl = find_tool("kubectl")
     if kubectl is None:

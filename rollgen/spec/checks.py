@@ -14,10 +14,13 @@ from typing import Any
 
 from rollgen.durations import spec_problem
 from rollgen.errors import Problem
+from rollgen.gates.conditions import ConditionError, parse
+from rollgen.gates.conditions.lexer import MAX_LENGTH
 from rollgen.gates.registry import condition_kinds
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.gates.template import placeholders
 from rollgen.names import MAX_NAME, slug, workload_name
+from rollgen.registry.policy import expression_problem
 from rollgen.replicas import routed_canary_replicas
 from rollgen.spec.gatekinds import check_gate_settings
 from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
@@ -229,9 +232,6 @@ def check_gates(doc: Document) -> Iterator[Problem]:
 
 
 def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[Problem]:
-    from rollgen.gates.conditions import ConditionError, parse
-    from rollgen.gates.conditions.lexer import MAX_LENGTH
-
     if len(text) > MAX_LENGTH:
         return  # the schema's maxLength says so
     try:
@@ -240,7 +240,7 @@ def _condition_problems(doc: Document, where: JsonPath, text: str) -> Iterator[P
         yield _at_offset(doc, where, text, exc.offset, f"{where[-1]}: {exc.message}")
         return
     for offset, pattern in condition.patterns:  # `matches "..."`: expr-lang compiles it before running
-        from rollgen.pattern import PatternError, compile_pattern
+        from rollgen.gates.pattern import PatternError, compile_pattern  # RE2: loaded only for a `matches`
 
         try:
             compile_pattern(pattern)
@@ -463,8 +463,6 @@ def check_image_policy(doc: Document) -> Iterator[Problem]:
     for kind, field in (("semver", "range"), ("regex", "pattern"), ("buildNumber", "pattern")):
         expression = _get(policy, kind, field)
         if isinstance(expression, str):
-            from rollgen.registry.policy import expression_problem  # RE2 only for specs with a policy
-
             problem = expression_problem(kind, expression, keys[kind])
             if problem is not None:
                 yield doc.problem(("spec", "imagePolicy", kind, field), problem)

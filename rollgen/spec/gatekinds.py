@@ -31,7 +31,7 @@ def _gates(doc: Document) -> Iterator[tuple[int, Mapping[str, Any]]]:
 def _http(doc: Document, where: JsonPath, settings: Mapping[str, Any]) -> Iterator[Problem]:
     regex = settings.get("bodyRegex")
     if isinstance(regex, str):
-        from rollgen.pattern import PatternError, compile_pattern
+        from rollgen.gates.pattern import PatternError, compile_pattern
 
         try:
             compile_pattern(regex)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from rollgen.analysis import MeasurementPolicy
 from rollgen.durations import parse_duration
+from rollgen.gates.analysis import MeasurementPolicy
 from rollgen.secrets import SecretRef
-from rollgen.spec.vocabulary import GATE_KINDS
+from rollgen.spec.vocabulary import DEFAULT_BRANCH, EVENT_KINDS, GATE_KINDS
 
 IntOrPercent: TypeAlias = int | str
 Traffic = Literal["replicas", "istio", "gatewayAPI"]
@@ -192,7 +192,7 @@ class PullRequestSettings:
 
 @dataclass(frozen=True)
 class GitSettings:
-    branch: str = "main"
+    branch: str = DEFAULT_BRANCH
     remote: str = "origin"
     mode: Literal["commit", "pull-request"] = "commit"
     author: Author | None = None
@@ -223,7 +223,7 @@ class Release:
     namespace: str
     replicas: int
     image: str
-    # None: not named in the spec; what runs is read from Git (rollgen.drift).
+    # None: not named in the spec; what runs is read from Git (rollgen.rollout.drift).
     stable: str | None
     version: str
     source: Source
@@ -413,7 +413,7 @@ def _git(data: Mapping[str, Any]) -> GitSettings:
     author = data.get("author")
     pr = data.get("pullRequest")
     return GitSettings(
-        branch=data.get("branch", "main"),
+        branch=data.get("branch", DEFAULT_BRANCH),
         remote=data.get("remote", "origin"),
         mode=data.get("mode", "commit"),
         author=None if author is None else Author(author["name"], author["email"]),
@@ -436,7 +436,7 @@ def _token(pr: Mapping[str, Any]) -> tuple[SecretRef, ...]:
     return (SecretRef(env=pr.get("tokenEnv", "GITHUB_TOKEN")), *((SecretRef(file=file),) if file else ()))
 
 
-# --- notifications (spec.notifications; sent by rollgen.notify) ---
+# --- notifications (spec.notifications; sent by rollgen.controller.notify) ---
 
 
 @dataclass(frozen=True)
@@ -458,7 +458,6 @@ class Notifications:
 def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
     if data is None:
         return None
-    from rollgen.spec.vocabulary import EVENT_KINDS
 
     return Notifications(
         webhooks=tuple(

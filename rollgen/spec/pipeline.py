@@ -1,7 +1,7 @@
 """Pipeline specs (``kind: Pipeline``): environments in order, each a release spec of its own.
 
 An environment chain is several releases whose desired versions follow the
-previous environment's completed one (see :mod:`rollgen.pipeline`)::
+previous environment's completed one (see :mod:`rollgen.pipeline.passes`)::
 
     apiVersion: rollgen.io/v1alpha1
     kind: Pipeline
@@ -39,8 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollgen.durations import parse_duration, spec_problem
-from rollgen.errors import Problem, SpecError
+from rollgen.durations import spec_problem
+from rollgen.errors import Problem
+from rollgen.spec.release_checks import check_release_file
+from rollgen.spec.schema import schema_problems
+from rollgen.spec.vocabulary import DEFAULT_BRANCH
 
 if TYPE_CHECKING:
     from rollgen.spec.model import Release
@@ -75,8 +78,6 @@ def pipeline_problems(document: Document, base: Path | None) -> list[Problem]:
     say (names unique, no soak after the last environment, each release spec
     valid and its own) is checked here, on the parts the schema accepts.
     """
-    from rollgen.spec.schema import schema_problems
-
     problems = schema_problems(document, "pipeline")
     spec = document.data.get("spec")
     environments = spec.get("environments") if isinstance(spec, dict) else None
@@ -109,59 +110,30 @@ def _environment_problems(document: Document, environments: list[Any], base: Pat
         spec = entry.get("release")
         if base is None or not isinstance(spec, str) or not spec or Path(spec).is_absolute():
             continue
-        release = _release(base / spec)
-        if isinstance(release, str):
-            problems.append(document.problem((*where, "release"), f"{field}.release: {release}"))
+        found = _release(base / spec)
+        if isinstance(found, str):
+            problems.append(document.problem((*where, "release"), f"{field}.release: {found}"))
             continue
-        key = f"{release.git.branch}:{release.namespace}/{release.name}"
+        branch, name = found
+        key = f"{branch}:{name}"
         if key in releases:
             problems.append(
                 document.problem(
                     (*where, "release"),
                     f"{field}.release: environments {releases[key]} and {index} are the same release "
-                    f"{release.namespace}/{release.name} on branch {release.git.branch}; "
-                    "each needs its own namespace or name",
+                    f"{name} on branch {branch}; each needs its own namespace or name",
                 )
             )
         releases.setdefault(key, index)
     return problems
 
 
-def _release(path: Path) -> Release | str:
-    """The release in ``path``, or what is wrong with it."""
-    from rollgen.spec import load_release
-
+def _release(path: Path) -> tuple[str, str] | str:
+    """The branch and ``namespace/name`` of the release spec in ``path``, or what is wrong with it."""
     if not path.is_file():
         return f"no release spec at {path}"
-    try:
-        return load_release(path)
-    except SpecError as exc:
-        return f"{path} is not a valid release spec ({len(exc.problems)} problem(s); rollgen validate {path})"
-
-
-def build_pipeline(document: Document, path: Path) -> Pipeline:
-    """The typed pipeline of a document :func:`pipeline_problems` found nothing wrong with."""
-    from rollgen.spec import load_release
-
-    environments = tuple(
-        Environment(e["name"], path.parent / e["release"], parse_duration(e["soak"]) if "soak" in e else 0.0)
-        for e in document.data["spec"]["environments"]
-    )
-    releases = tuple(load_release(e.spec) for e in environments)
-    return Pipeline(document.data["metadata"]["name"], path, environments, releases)
-
-
-def load_pipeline(path: Path) -> Pipeline:
-    """The pipeline in ``path``, or :class:`SpecError` with every problem found."""
-    from rollgen.spec.yamldoc import LoadError, read_document
-
-    try:
-        document = read_document(path)
-    except LoadError as exc:
-        raise SpecError((exc.problem,)) from None
-    if document.data.get("kind") != KIND:
-        raise SpecError((document.problem(("kind",), f"kind must be {KIND}, got {document.data.get('kind')!r}"),))
-    problems = pipeline_problems(document, path.parent)
-    if problems:
-        raise SpecError(tuple(problems))
-    return build_pipeline(document, path)
+    checked = check_release_file(path)
+    if checked.data is None:
+        return f"{path} is not a valid release spec ({len(checked.problems)} problem(s); rollgen validate {path})"
+    spec = checked.data["spec"]
+    return spec.get("git", {}).get("branch", DEFAULT_BRANCH), f"{spec['namespace']}/{checked.data['metadata']['name']}"

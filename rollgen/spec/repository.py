@@ -14,7 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from rollgen import yamlload
 from rollgen.errors import Problem
+from rollgen.kustomize_inputs import inputs, kustomization_file
 from rollgen.spec.yamldoc import Document, JsonPath
 
 
@@ -58,8 +60,6 @@ def _get(data: Any, *keys: str) -> Any:
 
 def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[Claim, ...]]:
     """The spec's output claim and everything its release reads (the spec file itself included)."""
-    from rollgen.kustomize_inputs import inputs
-
     spec_data = _get(doc.data, "spec")
     output = _get(spec_data, "output", "path")
     out = (
@@ -90,8 +90,6 @@ def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[C
 
 def existence_problems(doc: Document, repo: Path) -> Iterator[Problem]:
     """A base, chart or values file the spec names but the repository lacks."""
-    from rollgen.kustomize_inputs import kustomization_file
-
     spec_data = _get(doc.data, "spec")
     base = _get(spec_data, "source", "kustomize", "base")
     if isinstance(base, str) and kustomization_file(repo / base) is None:
@@ -127,8 +125,6 @@ def chart_name(chart_yaml: Path, shown: str) -> str:
     ...
     rollgen.spec.repository.ChartError: charts/web/Chart.yaml: not valid YAML (line 2, column 1)
     """
-    from rollgen import yamlload
-
     try:
         text = chart_yaml.read_bytes().decode("utf-8")
         metadata = yamlload.load(text)

@@ -17,6 +17,9 @@ LIVENESS_KINDS = tuple(kind for kind, facts in FACTS.items() if facts.liveness)
 # The gate judged after every wave of the ``waves`` shorthand. Specs do not declare
 # it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
 WAVES_RESTARTS_GATE = "waves-restarts"
-# What a webhook can be told about (spec.notifications[].events; sent by rollgen.notify).
+# What a webhook can be told about (spec.notifications[].events; sent by rollgen.controller.notify).
 EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
 EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")
+
+DEFAULT_BRANCH = "main"
+"""The branch a release's steps are committed to when its spec names none (``git.branch``)."""

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
 from rollgen.gates import argocd, flux, kubernetes
+from rollgen.gates.analysis import Phase
 from rollgen.gates.kind import GateError
 from rollgen.gates.kube import Access, connect
 from rollgen.gates.registry import measure

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.cloudwatch import CloudWatch
 from rollgen.gates.kind import GateError
 from rollgen.gates.registry import config_of, measure

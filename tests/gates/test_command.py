@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.registry import measure
 from testkit.gates import COMMIT, context, gate
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase, Result
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.datadog import Datadog
 from rollgen.gates.kind import GateError
 from rollgen.gates.registry import config_of, measure
@@ -31,7 +31,7 @@ def datadog_gate(app: FakeDatadog, success: str | None = "result < 0.01", **sett
     return gate("datadog", config, success_condition=success, timeout=5.0)
 
 
-def checked(app: FakeDatadog, clock: FakeClock | None = None, **settings: Any) -> Result:
+def checked(app: FakeDatadog, clock: FakeClock | None = None, **settings: Any) -> CheckResult:
     """One check with time injected (the query window and any wait are then known)."""
     spec = datadog_gate(app, **settings)
     return Datadog(clock=(clock or FakeClock()).clock).check(config_of(spec), context())

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.http import json_path
 from rollgen.gates.kind import GateError
 from rollgen.gates.registry import measure

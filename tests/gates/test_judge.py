@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.judge import judge, missing_data
 
 S, F = "result >= 0.99", "result < 0.9"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.registry import measure
 from testkit.gates import context, gate
 from testkit.gateservers import FakeKubeAPI

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.kind import GateError
 from rollgen.gates.newrelic import NewRelic
 from rollgen.gates.registry import config_of, measure

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from rollgen.analysis import MeasurementPolicy, Phase, Result, measure_if_due
-from rollgen.pattern import PatternError, compile_pattern
+from rollgen.gates.analysis import CheckResult, MeasurementPolicy, Phase, measure_if_due
+from rollgen.gates.pattern import PatternError, compile_pattern
 from rollgen.redact import redact
 
 
@@ -47,6 +47,6 @@ def test_ordinary_messages_are_left_alone() -> None:
 
 def test_a_kept_measurement_is_redacted_whatever_the_gate_said() -> None:
     policy = MeasurementPolicy(interval=1.0, count=1)
-    leaky = Result(Phase.ERROR, None, "GET https://bot:pw-123456@h/x?access_token=tok-123456: refused")
+    leaky = CheckResult(Phase.ERROR, None, "GET https://bot:pw-123456@h/x?access_token=tok-123456: refused")
     _, kept = measure_if_due(policy, lambda: leaky, (), 0.0, 0.0)
     assert "pw-123456" not in kept[-1].message and "tok-123456" not in kept[-1].message

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
-from rollgen.analysis import Phase, Result, run
+from rollgen.gates.analysis import CheckResult, Phase, run
 from rollgen.gates.prometheus import value_of
 from rollgen.gates.registry import measure
 from rollgen.spec.model import Gate
@@ -212,14 +213,14 @@ def test_a_flip_to_errors_aborts_a_running_analysis(metrics_app: MetricsApp, pro
     checked = success_rate_gate(prometheus, interval=1.0, count=30, inconclusive_limit=30)
     measured: list[Phase] = []
 
-    def measure_and_flip() -> Result:
+    def measure_and_flip() -> CheckResult:
         result = measure(checked, context(version="7.0.0"))
         measured.append(result.phase)
         if len(measured) == 2:
             metrics_app.set_error_rate("7.0.0", 1.0)
         return result
 
-    verdict, measurements = run(checked.policy, measure_and_flip)
+    verdict, measurements = run(checked.policy, measure_and_flip, clock=time.time, sleep=time.sleep)
     assert verdict.phase is Phase.FAILED, verdict.message
     assert measured[:2] == [Phase.SUCCESSFUL, Phase.SUCCESSFUL]
     assert measured[-1] is Phase.FAILED

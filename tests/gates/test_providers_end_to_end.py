@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from rollgen.cli import main
-from rollgen.demo import init_gitops, release_document
+from rollgen.cli.demo import demo_release, init_gitops
 from testkit.git import git
 from testkit.providerservers import (
     AWS_KEYS,
@@ -92,7 +92,7 @@ def test_a_good_canary_completes_and_a_bad_one_aborts(
     require_tool("kubectl")
     app = {"datadog": datadog, "newRelic": nerdgraph, "cloudWatch": cloudwatch}[kind]
     app.measured.update({GOOD: 0.001, BAD: 0.5})
-    document = release_document("0.9.0", "1.0.0", [provider_gate(kind, app)], STEPS)
+    document = demo_release("0.9.0", "1.0.0", [provider_gate(kind, app)], STEPS)
     del document["spec"]["stable"]  # derived from Git: what runs
     work = init_gitops(tmp_path, {"release.yaml": json.dumps(document, indent=2)})
     spec, repo = str(work / "release.yaml"), ["--repo", str(work)]

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase, Result
 from rollgen.gates import registry
+from rollgen.gates.analysis import CheckResult, Phase
 from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.registry import KINDS, config_of, kind_of, measure
 from rollgen.spec.vocabulary import GATE_KINDS
@@ -64,11 +64,11 @@ class _Broken:
         self.behaviour = behaviour
         self.release = threading.Event()
 
-    def check(self, config: Mapping[str, Any], context: GateContext) -> Result:
+    def check(self, config: Mapping[str, Any], context: GateContext) -> CheckResult:
         if self.behaviour == "raise":
             raise KeyError("status")
         self.release.wait(30)  # "hang", until the test lets go
-        return Result(Phase.SUCCESSFUL)
+        return CheckResult(Phase.SUCCESSFUL)
 
 
 def test_a_bug_in_a_check_is_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

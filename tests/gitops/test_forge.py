@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
+from rollgen.gitops.change import Change
 from rollgen.gitops.errors import ForgeError
-from rollgen.gitops.forge import GitHub, GitLab, PullRequest, PullRequestStatus, Token
-from rollgen.gitops.repo import Change, Repo, push_step_branch
+from rollgen.gitops.forge import ForgeToken, GitHub, GitLab, PullRequest, PullRequestStatus
+from rollgen.gitops.repo import Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
 from rollgen.secrets import SecretRef, Secrets
 from testkit.gateservers import StreamingApp
@@ -23,7 +24,12 @@ SENTINEL = "ghp_SENTINEL0123456789abcdefSECRET"
 
 def step_change(step: int) -> Change:
     record = StepRecord("prod/podinfo", "r1", step, 3, "p", Action.ADVANCE, "6.4.0", "6.5.0")
-    return Change("overlays/podinfo/prod", {"k.yaml": f"step {step}\n".encode()}, f"podinfo: step {step}/3", record)
+    return Change(
+        root="overlays/podinfo/prod",
+        files={"k.yaml": f"step {step}\n".encode()},
+        message=f"podinfo: step {step}/3",
+        record=record,
+    )
 
 
 def bare_path(remote_url: str, daemon_base: Path) -> Path:
@@ -34,7 +40,7 @@ def test_pull_request_life_cycle(remote_url: str, daemon: GitDaemon, tmp_path: P
     work = clone(remote_url, tmp_path / "w")
     repo = Repo.open(work)
     with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=api.url)
         pushed = push_step_branch(repo, "origin", "main", step_change(1))
         assert forge.find_open(pushed.name) is None
         pr = forge.open_pull_request(pushed.name, "main", "podinfo: step 1/3", "| step | weight |")
@@ -61,21 +67,21 @@ def test_token_never_shows(
     caplog.set_level(logging.DEBUG)
     work = clone(remote_url, tmp_path / "w")
     with serve(FakeGitHub("acme", "gitops", "another-token", bare_path(remote_url, daemon.base))) as api:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=api.url)
         pushed = push_step_branch(Repo.open(work), "origin", "main", step_change(1))
         with pytest.raises(ForgeError) as caught:
             forge.open_pull_request(pushed.name, "main", f"title {SENTINEL}", SENTINEL)
         assert "401" in str(caught.value) and "Bad credentials" in str(caught.value)
         with pytest.raises(ForgeError) as missing:
             forge.get_pull_request(99)
-    seen = [str(caught.value), str(missing.value), repr(caught.value), repr(forge.__dict__), repr(Token(SENTINEL))]
+    seen = [str(caught.value), str(missing.value), repr(caught.value), repr(forge.__dict__), repr(ForgeToken(SENTINEL))]
     seen += [caplog.text, *capsys.readouterr()]
     seen.append(git(work, "log", "--all", "-p", "--format=%B"))
     assert not [s for s in seen if SENTINEL in s]
 
 
 def test_unreachable_api_is_a_clean_error() -> None:
-    forge = GitHub("acme", "gitops", Token(SENTINEL), api_url="http://127.0.0.1:9")
+    forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url="http://127.0.0.1:9")
     with pytest.raises(ForgeError, match="failed") as caught:
         forge.find_open("x")
     assert SENTINEL not in str(caught.value)
@@ -83,19 +89,19 @@ def test_unreachable_api_is_a_clean_error() -> None:
 
 def test_token_from_environment_or_file(tmp_path: Path) -> None:
     variable, file = SecretRef(env="ROLLGEN_TEST_TOKEN"), SecretRef(file="token")
-    assert Token.load((variable,), Secrets(environ={"ROLLGEN_TEST_TOKEN": SENTINEL})).reveal() == SENTINEL
+    assert ForgeToken.load((variable,), Secrets(environ={"ROLLGEN_TEST_TOKEN": SENTINEL})).reveal() == SENTINEL
     (tmp_path / "token").write_text(SENTINEL + "\n")
     unset = Secrets(environ={}, base=tmp_path)
-    assert Token.load((variable, file), unset).reveal() == SENTINEL  # the variable is unset: the file
+    assert ForgeToken.load((variable, file), unset).reveal() == SENTINEL  # the variable is unset: the file
     with pytest.raises(UsageError, match=r"API token: cannot read .*absent"):
-        Token.load((variable, SecretRef(file="absent")), unset)
+        ForgeToken.load((variable, SecretRef(file="absent")), unset)
     with pytest.raises(UsageError, match=r"no API token found \(set \$ROLLGEN_TEST_TOKEN\)"):
-        Token.load((variable,), unset)
+        ForgeToken.load((variable,), unset)
 
 
 def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
     with serve(FakeGitLab("group/gitops", SENTINEL)) as api:
-        forge = GitLab("group/gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitLab("group/gitops", ForgeToken(SENTINEL), api_url=api.url)
         mr = forge.open_pull_request("rollgen/x/step-1", "main", "step 1", "body")
         assert mr == PullRequest(1, "https://gitlab.example/group/gitops/-/merge_requests/1", "a" * 40)
         assert forge.open_pull_request("rollgen/x/step-1", "main", "again", "") == mr  # 409 -> the open one
@@ -106,7 +112,7 @@ def test_gitlab_merge_requests_behind_the_same_protocol() -> None:
         with pytest.raises(ForgeError, match="404"):
             forge.get_pull_request(7)
     with serve(FakeGitLab("group/gitops", "other")) as api, pytest.raises(ForgeError, match="401") as caught:
-        GitLab("group/gitops", Token(SENTINEL), api_url=api.url).find_open("b")
+        GitLab("group/gitops", ForgeToken(SENTINEL), api_url=api.url).find_open("b")
     assert SENTINEL not in str(caught.value)
 
 
@@ -115,7 +121,7 @@ def test_closing_a_pull_request_comments_once_and_cannot_undo_a_merge(
 ) -> None:
     repo = Repo.open(clone(remote_url, tmp_path / "w"))
     with serve(FakeGitHub("acme", "gitops", SENTINEL, bare_path(remote_url, daemon.base))) as api:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=api.url)
         first = push_step_branch(repo, "origin", "main", step_change(1))
         pr = forge.open_pull_request(first.name, "main", "podinfo: step 1/3", "")
         forge.close_pull_request(pr.number, "aborted by abc123")
@@ -138,7 +144,7 @@ def test_closing_a_pull_request_comments_once_and_cannot_undo_a_merge(
 
 def test_gitlab_closes_a_merge_request_with_a_note() -> None:
     with serve(FakeGitLab("group/gitops", SENTINEL)) as api:
-        forge = GitLab("group/gitops", Token(SENTINEL), api_url=api.url)
+        forge = GitLab("group/gitops", ForgeToken(SENTINEL), api_url=api.url)
         mr = forge.open_pull_request("rollgen/x/step-2", "main", "step 2", "body")
         forge.close_pull_request(mr.number, "aborted by abc123")
         forge.close_pull_request(mr.number, "again")
@@ -154,7 +160,7 @@ def test_gitlab_closes_a_merge_request_with_a_note() -> None:
 
 def test_a_token_file_with_windows_line_ends_is_read_without_them(tmp_path: Path) -> None:
     (tmp_path / "token").write_bytes(SENTINEL.encode() + b"\r\n")
-    assert Token.load((SecretRef(file=str(tmp_path / "token")),), Secrets.of_process()).reveal() == SENTINEL
+    assert ForgeToken.load((SecretRef(file=str(tmp_path / "token")),), Secrets.of_process()).reveal() == SENTINEL
 
 
 @pytest.mark.parametrize(
@@ -168,13 +174,13 @@ def test_a_token_that_cannot_go_in_a_header_is_refused_on_load_without_showing_i
     secrets = Secrets.of_process(tmp_path)
     for place in (SecretRef(env="ROLLGEN_TEST_TOKEN"), SecretRef(file="token")):
         with pytest.raises(UsageError, match="API token") as caught:
-            Token.load((place,), secrets)
+            ForgeToken.load((place,), secrets)
         assert SENTINEL not in str(caught.value) and "ghp_" not in str(caught.value)
 
 
 def test_a_huge_answer_is_refused_without_reading_it_all() -> None:
     with StreamingApp(b"[" + b" " * 65535, every=0) as endless:
-        forge = GitHub("acme", "gitops", Token(SENTINEL), api_url=endless.url, timeout=10)
+        forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url=endless.url, timeout=10)
         with pytest.raises(ForgeError, match="larger than"):
             forge.find_open("x")
         assert endless.sent < 100_000_000
@@ -182,7 +188,7 @@ def test_a_huge_answer_is_refused_without_reading_it_all() -> None:
 
 def test_a_trickling_forge_cannot_hold_a_call_past_its_deadline() -> None:
     with StreamingApp(b" ", every=0.2) as trickle:
-        forge = GitLab("group/gitops", Token(SENTINEL), api_url=trickle.url, timeout=1.0)
+        forge = GitLab("group/gitops", ForgeToken(SENTINEL), api_url=trickle.url, timeout=1.0)
         started = time.monotonic()
         with pytest.raises(ForgeError, match="no answer within 1s"):
             forge.get_pull_request(1)
@@ -193,9 +199,9 @@ def test_credentials_in_the_api_url_never_show() -> None:
     with serve(FakeGitLab("group/gitops", "other")) as api:
         url = api.url.replace("http://", "http://admin:url-SECRET-pw@")
         with pytest.raises(ForgeError, match="401") as caught:
-            GitLab("group/gitops", Token(SENTINEL), api_url=url).find_open("b")
+            GitLab("group/gitops", ForgeToken(SENTINEL), api_url=url).find_open("b")
     assert "url-SECRET-pw" not in str(caught.value) and SENTINEL not in str(caught.value)
-    forge = GitHub("acme", "gitops", Token(SENTINEL), api_url="http://admin:url-SECRET-pw@127.0.0.1:9")
+    forge = GitHub("acme", "gitops", ForgeToken(SENTINEL), api_url="http://admin:url-SECRET-pw@127.0.0.1:9")
     with pytest.raises(ForgeError) as unreachable:
         forge.find_open("x")
     assert "url-SECRET-pw" not in str(unreachable.value)

@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 
 from rollgen.gitops.errors import GitError
-from rollgen.gitops.git import Git, ObjectReader, TreeEntry, TreeWriter, parse_tree, redact
+from rollgen.gitops.git import Git, ObjectReader, TreeEntry, TreeWriter, hide_url_credentials, parse_tree
 from testkit.git import git
 
 
 def test_redact_hides_url_credentials_only() -> None:
-    assert redact("https://user:pa55@host/x and ssh://git@host/y") == "https://***@host/x and ssh://***@host/y"
-    assert redact("plain text: no url") == "plain text: no url"
+    assert (
+        hide_url_credentials("https://user:pa55@host/x and ssh://git@host/y")
+        == "https://***@host/x and ssh://***@host/y"
+    )
+    assert hide_url_credentials("plain text: no url") == "plain text: no url"
 
 
 def test_error_names_the_command_and_stderr_without_credentials(tmp_path: Path) -> None:

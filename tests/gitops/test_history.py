@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from rollgen import rollout
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.snapshot import newest_records
-from rollgen.spec import load_release
-from rollgen.state import current_state, release_key
+from rollgen.rollout import operations
+from rollgen.rollout.reading import current_state
+from rollgen.rollout.state import release_key
+from rollgen.spec.load import load_release
 from testkit.git import git
 from testkit.history import append_commits
 from testkit.rollouts import canary, make_repo, write_spec
@@ -40,7 +41,7 @@ def test_fifty_quoting_commits_cost_one_walk_for_status_and_promote(
     repo_dir = make_repo(tmp_path / "repo")
     release = load_release(write_spec(repo_dir, strategy=canary([25, 50])))
     repo = Repo.open(repo_dir)
-    rollout.start(repo, release)
+    operations.start(repo, release)
     started = git(repo_dir, "rev-parse", "main")
     # 50 reverts quoting the release's trailer among 2,000 other commits, all after its step.
     append_commits(repo_dir, 2000, quoting=release_key(release), every=40)
@@ -49,10 +50,10 @@ def test_fifty_quoting_commits_cost_one_walk_for_status_and_promote(
     assert state is not None and (state.commit, state.step) == (started, 1)
     assert len(walks) == 1, "status walked the history once per quoting commit"
     walks.clear()
-    after = rollout.promote(repo, release)
+    after = operations.promote(repo, release)
     assert after.committed and after.state is not None and after.state.step == 2
     # promote reads the state before and after its commit; neither re-walks for the quotes.
-    # (One more log, limited to the output path, finds who writes it: rollgen.ownership; one more finds
+    # (One more log, limited to the output path, finds who writes it: rollgen.rollout.ownership; one more finds
     # the rollout's first commit, whose parent holds the frozen revisions.) A re-walk per quoting commit
     # would be 50 more.
     assert len(walks) <= 5, walks
@@ -64,8 +65,8 @@ def test_newest_records_of_many_releases_in_one_walk(tmp_path: Path, walks: list
     releases = [load_release(write_spec(repo_dir, namespace=ns)) for ns in namespaces]
     repo = Repo.open(repo_dir)
     for release in releases:
-        rollout.start(repo, release)
-    rollout.promote(repo, releases[0])
+        operations.start(repo, release)
+    operations.promote(repo, releases[0])
     append_commits(repo_dir, 300, quoting="a/web", every=3)
     walks.clear()
     tip = git(repo_dir, "rev-parse", "main")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rollgen.analysis import Measurement, Phase
+from rollgen.gates.analysis import Measurement, Phase
 from rollgen.gitops.notes import MAX_KEPT, MAX_MESSAGE, fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
 from testkit.git import clone, git, init_repo

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from rollgen.gitops.change import Change
 from rollgen.gitops.errors import ConflictError, DirtyWorktreeError, DivergedError, GitError
 from rollgen.gitops.git import Git
-from rollgen.gitops.repo import Change, CommitResult, Identity, Repo, commit_change, push_step_branch, step_branch
-from rollgen.gitops.snapshot import HistoryEntry, Snapshot, history, read_file_at
-from rollgen.gitops.trailers import Action, StepRecord
+from rollgen.gitops.repo import CommitResult, Identity, Repo, commit_change, push_step_branch, step_branch
+from rollgen.gitops.snapshot import Snapshot, history, read_file_at
+from rollgen.gitops.trailers import Action, HistoryEntry, StepRecord
 from rollgen.gitops.worktree import Worktree
 from testkit.git import clone, git, init_repo
 from testkit.gitservers import GitDaemon
@@ -28,7 +29,7 @@ def record(step: int, release: str = "prod/podinfo", steps: int = 3) -> StepReco
 
 def change(step: int, files: dict[str, bytes] | None = None, root: str = ROOT, release: str = "prod/podinfo") -> Change:
     files = files if files is not None else {"kustomization.yaml": f"step: {step}\n".encode()}
-    return Change(root, files, f"{release}: step {step}/3", record(step, release))
+    return Change(root=root, files=files, message=f"{release}: step {step}/3", record=record(step, release))
 
 
 def always(c: Change | None):  # type: ignore[no-untyped-def]
@@ -325,7 +326,11 @@ def test_last_record_is_found_without_walking_old_history(tmp_path: Path) -> Non
             tip.last_record("prod/absent")
 
     commit_change(repo, "main", look)
-    assert found == [HistoryEntry(target.commit, found[0].time if found[0] else 0, "prod/podinfo: step 2/3", record(2))]
+    assert found == [
+        HistoryEntry(
+            sha=target.commit, time=found[0].time if found[0] else 0, subject="prod/podinfo: step 2/3", record=record(2)
+        )
+    ]
 
 
 # ---- remotes (git daemon on 127.0.0.1) ----

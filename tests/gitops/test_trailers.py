@@ -36,8 +36,8 @@ def records(draw: st.DrawFn) -> StepRecord:
         steps=steps,
         plan=draw(token),
         action=draw(st.sampled_from(Action)),
-        from_version=draw(version),
-        to_version=draw(version),
+        from_label=draw(version),
+        to_label=draw(version),
         wait=draw(st.sampled_from(["", "pause", "pause 30; gates errors,latency", "back 2/5"])),
         reason=one_line(draw(st.text(max_size=400))),
         config=draw(st.sampled_from(["", "3f2a9c0d1e"])),
@@ -80,8 +80,8 @@ def test_commits_written_before_the_optional_trailers_still_read() -> None:
         ("release", "Prod/podinfo", "namespace"),
         ("rollout", "a b", "Rollgen-Rollout"),
         ("plan", "", "Rollgen-Plan"),
-        ("to_version", "6.5.0\nRollgen-Step: 9/9", "one non-empty line"),
-        ("from_version", " 6.4.0", "surrounding"),
+        ("to_label", "6.5.0\nRollgen-Step: 9/9", "one non-empty line"),
+        ("from_label", " 6.4.0", "surrounding"),
         ("step", 4, "0 <= i <= n"),
         ("step", -1, "0 <= i <= n"),
         ("action", "deploy", "must be one of"),
@@ -95,8 +95,8 @@ def test_invalid_values_are_refused(field: str, value: object, error: str) -> No
         "steps": 3,
         "plan": "p",
         "action": Action.START,
-        "from_version": "1",
-        "to_version": "2",
+        "from_label": "1",
+        "to_label": "2",
     }
     values[field] = value
     with pytest.raises(TrailerError, match=error):

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 import yaml
 
-from rollgen import controller
+from rollgen.controller import advance as controller
 from rollgen.errors import NothingToDo
 from rollgen.gitops.repo import Repo
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Pause
 from testkit.built import kustomize_build, of_kind
 from testkit.git import git

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from rollgen.analysis import Measurement, MeasurementPolicy, Phase, assess
+from rollgen.gates.analysis import Measurement, MeasurementPolicy, Phase, assess
 from rollgen.importer.flagger import flagger_weights
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.render.manifests import dump_yaml
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Analysis, BlueGreen, Release
 from testkit import cli
 from testkit.built import kustomize_build, of_kind

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from rollgen.registry.semver import tag_version
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from testkit.git import git
 from testkit.registryservers import Registry, copy_tags, docker_registry, link_repository, push_tags
 from testkit.tools import REPO_ROOT

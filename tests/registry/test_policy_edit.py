@@ -10,9 +10,9 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.registry.policy import newest
-from rollgen.spec import validate_file
 from rollgen.spec.edit import set_version
 from rollgen.spec.model import ImagePolicy
+from rollgen.spec.validation import check_file
 
 TAGS = ["1.0.0", "1.2.0", "v1.10.1", "1.11.0-rc.1", "2.0.0", "0.9.9", "latest", "1.10", "main-7", "main-12", "main-x"]
 
@@ -135,14 +135,14 @@ def test_edit_refuses_a_spec_without_version() -> None:
     ],
 )
 def test_validate_reports_a_bad_policy_where_it_is(tmp_path: Path, policy: str, where: str, message: str) -> None:
-    problems = validate_file(_spec_with(tmp_path, policy)).problems
+    problems = check_file(_spec_with(tmp_path, policy)).problems
     assert [f"{p.line}:{p.col}" for p in problems] == [where]
     assert message in problems[0].message
 
 
 @pytest.mark.parametrize("range_", ["^1.2 || ~1.3, !=1.3.4", "1.2 - 1.4.5", ">= 1.2, < 3", "v1.x", "*", "~> 2.0"])
 def test_validate_accepts_the_ranges_flux_accepts(tmp_path: Path, range_: str) -> None:
-    assert validate_file(_spec_with(tmp_path, f"{{semver: {{range: '{range_}'}}}}")).problems == ()
+    assert check_file(_spec_with(tmp_path, f"{{semver: {{range: '{range_}'}}}}")).problems == ()
 
 
 def _spec_with(tmp_path: Path, policy: str) -> Path:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from rollgen.plan import plan_release
-from rollgen.render import Renderer
-from rollgen.spec import load_release
+from rollgen.plan.steps import plan_release
+from rollgen.render.renderer import Renderer
+from rollgen.rollout.state import plan_for
+from rollgen.spec.load import load_release
 from rollgen.spec.model import ImagePolicy, Release
-from rollgen.state import plan_for
 from testkit.built import kustomize_build, of_kind, write_files
 from testkit.tools import REPO_ROOT, require_tool
 

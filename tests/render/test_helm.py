@@ -20,13 +20,14 @@ import pytest
 import yaml
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, plan_release
+from rollgen.plan.model import State
+from rollgen.plan.steps import plan_release
 from rollgen.render import helm as helm_module
 from rollgen.render import kustomize
 from rollgen.render.helm import read_chart, render_state
+from rollgen.render.revision import Revision
 from rollgen.render.userbase import read_base
-from rollgen.revision import Revision
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
 from testkit.built import (
     Obj,
@@ -151,7 +152,7 @@ def test_helm_and_kustomize_paths_build_the_same_workloads(helm: Any, repo: Path
         from_helm = template(helm, repo, files)
         overlay = repo / "k" / f"state-{number}"
         where = dataclasses.replace(kustomize_release, output_path=str(overlay.relative_to(repo)))
-        write_files(overlay, kustomize.render_state(where, state, base))
+        write_files(overlay, kustomize.render_overlay(where, state, base))
         from_kustomize = kustomize_build(overlay)
         assert workloads(from_helm) == workloads(from_kustomize)
 
@@ -230,10 +231,10 @@ def test_podinfo_chart_cannot_split_traffic_by_pods() -> None:
 def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_container_and_pod(
     helm: Any, repo: Path
 ) -> None:
-    from rollgen.plan import abort_states
-    from rollgen.render import Renderer
+    from rollgen.plan.steps import abort_states
     from rollgen.render.desired import desired_revision
-    from rollgen.revision import label
+    from rollgen.render.renderer import Renderer
+    from rollgen.render.revision import revision_label
 
     release = dataclasses.replace(load_release(REPO_ROOT / "examples" / "helm" / "canary.yaml"), version="1.0.0")
     before = Renderer(repo, release).render(plan_release(release).initial)
@@ -249,7 +250,7 @@ def test_a_values_edit_is_a_new_revision_and_the_stable_keeps_its_frozen_contain
     edited["pod"] = {"annotations": {"team": "web"}, "volumes": [{"name": "cache", "emptyDir": {}}]}
     values.write_text(yaml.safe_dump(edited))
     desired = desired_revision(repo, release, live)
-    name = label(desired, live)
+    name = revision_label(desired, live)
     assert name == f"1.0.0-{desired.config[:6]}" and desired.config != live.config
     rollout = dataclasses.replace(release, version=name)
     plan = plan_release(rollout)

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.plan import State, Workload, abort_states, plan_release
-from rollgen.render.kustomize import render_state
+from rollgen.plan.model import State, Workload
+from rollgen.plan.steps import abort_states, plan_release
+from rollgen.render.kustomize import render_overlay
 from rollgen.render.userbase import KustomizeBase, read_base
-from rollgen.spec import load_release
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Canary, KustomizeSource, Release
 from testkit.built import (
     assert_deployment_strategies,
@@ -79,7 +80,7 @@ def check_every_state(repo: Path, release: Release, hpa: dict[str, int] | None) 
     for number, state in enumerate(states):
         # One output directory per state, so no state sees files another one left behind.
         where = dataclasses.replace(release, output_path=f"out/state-{number}")
-        write_files(repo / where.output_path, render_state(where, state, base))
+        write_files(repo / where.output_path, render_overlay(where, state, base))
         outputs.append(repo / where.output_path)
     for state, objects in zip(states, kustomize_build_all(outputs), strict=True):
         validate(objects)
@@ -124,7 +125,7 @@ def test_shared_objects_are_rendered_once_and_config_per_version(tmp_path: Path,
     )
     release = dataclasses.replace(podinfo_release(REPO_ROOT / "examples" / "canary.yaml"), container="podinfod")
     state = State((Workload("6.4.0", "podinfo-6-4-0", 3), Workload("6.5.0", "podinfo-6-5-0", 1)))
-    write_files(tmp_path / release.output_path, render_state(release, state, read_base(tmp_path, release)))
+    write_files(tmp_path / release.output_path, render_overlay(release, state, read_base(tmp_path, release)))
 
     objects = kustomize_build(tmp_path / release.output_path)
     validate(objects)
@@ -153,19 +154,19 @@ def test_aborting_from_any_step_renders_the_initial_bytes(podinfo_repo: Path) ->
         release = podinfo_release(example)
         base = read_base(podinfo_repo, release)
         plan = plan_release(release)
-        initial = render_state(release, plan.initial, base)
+        initial = render_overlay(release, plan.initial, base)
         assert all(text.endswith(b"\n") and not text.endswith(b"\n\n") for text in initial.values())
         for index in range(1, len(plan.steps) + 1):
-            assert render_state(release, abort_states(plan, index)[-1], base) == initial, (example.stem, index)
+            assert render_overlay(release, abort_states(plan, index)[-1], base) == initial, (example.stem, index)
 
 
 DIGEST_EVERY_STATE = r"""
 import hashlib, sys
 from pathlib import Path
-from rollgen.plan import plan_release
+from rollgen.plan.steps import plan_release
 from rollgen.render.userbase import parse_base
-from rollgen.render.kustomize import render_state
-from rollgen.spec import load_release
+from rollgen.render.kustomize import render_overlay
+from rollgen.spec.load import load_release
 EXAMPLES = sorted(Path("examples").glob("*.yaml"))
 base = parse_base(sys.stdin.read(), "examples/apps/web/base")
 digest = hashlib.sha256()
@@ -173,7 +174,7 @@ for example in EXAMPLES:
     release = load_release(example)
     plan = plan_release(release)
     for state in [plan.initial, *(step.state for step in plan.steps)]:
-        for path, text in render_state(release, state, base).items():
+        for path, text in render_overlay(release, state, base).items():
             digest.update(path.encode() + b"\0" + text + b"\0")
 print(digest.hexdigest())
 """
@@ -213,7 +214,7 @@ def test_golden_files(case: str, shared: Path, update_golden: bool) -> None:
     release = dataclasses.replace(
         podinfo_release(REPO_ROOT / "examples" / example), source=KustomizeSource("podinfo/kustomize")
     )
-    files = render_state(release, plan_release(release).steps[step - 1].state, read_base(shared, release))
+    files = render_overlay(release, plan_release(release).steps[step - 1].state, read_base(shared, release))
     directory = GOLDEN / case
     if update_golden:
         shutil.rmtree(directory, ignore_errors=True)
@@ -227,7 +228,7 @@ def test_a_base_deployment_not_named_after_the_release_is_refused(podinfo_repo: 
     base = read_base(podinfo_repo, release)
     renamed = dataclasses.replace(release, name="frontend")
     with pytest.raises(UsageError, match="base's Deployment is podinfo"):
-        render_state(renamed, plan_release(renamed).initial, base)
+        render_overlay(renamed, plan_release(renamed).initial, base)
 
 
 def test_the_container_to_roll_out_must_be_named_when_there_are_several(podinfo_repo: Path) -> None:
@@ -235,16 +236,16 @@ def test_the_container_to_roll_out_must_be_named_when_there_are_several(podinfo_
     base = read_base(podinfo_repo, release)
     two = dataclasses.replace(base, containers=base.containers * 2)
     with pytest.raises(UsageError, match=r"set spec\.container"):
-        render_state(release, plan_release(release).initial, two)
+        render_overlay(release, plan_release(release).initial, two)
     with pytest.raises(UsageError, match="container web is not in Deployment podinfo"):
-        render_state(dataclasses.replace(release, container="web"), plan_release(release).initial, base)
+        render_overlay(dataclasses.replace(release, container="web"), plan_release(release).initial, base)
 
 
 def test_weights_without_a_router_are_a_planner_bug(podinfo_repo: Path) -> None:
     release = dataclasses.replace(podinfo_release(REPO_ROOT / "examples" / "canary.yaml"), strategy=Canary())
     state = State((Workload("6.4.0", "podinfo-6-4-0", 4),), weights=(("6.4.0", 100),))
     with pytest.raises(ValueError, match="routes by replicas"):
-        render_state(release, state, read_base(podinfo_repo, release))
+        render_overlay(release, state, read_base(podinfo_repo, release))
 
 
 def test_helm_releases_are_not_rendered_here(podinfo_repo: Path) -> None:
@@ -255,4 +256,4 @@ def test_helm_releases_are_not_rendered_here(podinfo_repo: Path) -> None:
     )
     base: KustomizeBase = read_base(podinfo_repo, podinfo_release(REPO_ROOT / "examples" / "canary.yaml"))
     with pytest.raises(UsageError, match="Helm"):
-        render_state(release, plan_release(release).initial, base)
+        render_overlay(release, plan_release(release).initial, base)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rollgen.plan import plan_release
-from rollgen.render import Renderer
+from rollgen.plan.steps import plan_release
+from rollgen.render import renderer as renderer_module
 from rollgen.render import userbase as base_module
-from rollgen.spec import load_release
+from rollgen.render.renderer import Renderer
+from rollgen.spec.load import load_release
 from testkit.tools import REPO_ROOT, require_tool
 
 
@@ -26,7 +27,7 @@ def test_base_is_read_once_and_again_after_an_edit(tmp_path: Path, monkeypatch: 
         builds.append(str(repo_root))
         return real(repo_root, rel)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(base_module, "read_base", counting)
+    monkeypatch.setattr(renderer_module, "read_base", counting)
     first = [Renderer(tmp_path, release).render(step.state) for step in plan.steps]
     assert len(builds) == 1
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from rollgen.errors import UsageError
-from rollgen.plan import abort_states, plan_release
-from rollgen.render import Renderer, desired
+from rollgen.plan.steps import abort_states, plan_release
+from rollgen.render import desired
 from rollgen.render.desired import desired_revision
-from rollgen.revision import Revision, label, live_revision, live_revisions
-from rollgen.spec import load_release
+from rollgen.render.renderer import Renderer
+from rollgen.render.revision import Revision, live_revision, live_revisions, revision_label
+from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.built import Obj, kustomize_build, kustomize_build_text, of_kind, write_files
 from testkit.tools import REPO_ROOT, require_tool
@@ -76,7 +77,7 @@ def config_rollout(repo: Path, example: str) -> tuple[Release, Files, Revision, 
     assert live == Revision("1.0.0", live.config if live else "")
     set_env(repo, "new")
     desired = desired_revision(repo, release, live)
-    name = label(desired, live)
+    name = revision_label(desired, live)
     return dataclasses.replace(release, version=name), before, desired, name
 
 
@@ -154,7 +155,7 @@ def test_desired_revision_builds_nothing_while_the_inputs_are_unchanged(
     monkeypatch.setenv("PATH", path)
     commented = desired_revision(repo, release, live)
     assert commented.config == live.config and commented.inputs != live.inputs
-    assert label(commented, live) == release.version
+    assert revision_label(commented, live) == release.version
 
     set_env(repo, "new")
     assert desired_revision(repo, release, live).config != live.config

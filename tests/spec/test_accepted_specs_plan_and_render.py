@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollgen.plan import abort_states, plan_release
-from rollgen.render import Renderer
-from rollgen.spec import validate_file
+from rollgen.plan.steps import abort_states, plan_release
+from rollgen.render.renderer import Renderer
+from rollgen.spec.load import load_file
 from rollgen.spec.model import Release
 from testkit.tools import REPO_ROOT
 
@@ -36,14 +36,14 @@ def plan_and_render(release: Release, repo: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
 def test_every_example_plans_and_renders(path: Path) -> None:
-    result = validate_file(path, repo=REPO_ROOT)
+    result = load_file(path, repo=REPO_ROOT)
     assert result.problems == () and result.release is not None
     plan_and_render(result.release, REPO_ROOT)
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
 def test_every_valid_corpus_spec_plans(path: Path, tmp_path: Path) -> None:
-    result = validate_file(path)
+    result = load_file(path)
     assert result.release is not None
     release = result.release
     plan = plan_release(release)
@@ -149,6 +149,6 @@ def test_generated_specs_that_validate_plan_and_render(spec: dict[str, object], 
     repo = _base(tmp_path)
     path = repo / "release.yaml"
     path.write_text(json.dumps(spec))  # JSON is YAML
-    result = validate_file(path, repo=repo)
+    result = load_file(path, repo=repo)
     if result.release is not None:
         plan_and_render(result.release, repo)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rollgen.spec import validate_file
+from rollgen.spec.load import load_file
 from testkit.tools import REPO_ROOT
 
 HERE = Path(__file__).parent
@@ -30,7 +30,7 @@ def expectations(path: Path) -> list[tuple[int, int, str]]:
 def test_invalid_spec_reports_expected_problems(path: Path) -> None:
     expected = expectations(path)
     assert expected, f"{path.name} has no '# expect:' lines"
-    result = validate_file(path)
+    result = load_file(path)
     assert result.release is None
     actual = [(p.line, p.col, p.message) for p in result.problems]
     assert [(line, col) for line, col, _ in actual] == [(line, col) for line, col, _ in expected]
@@ -40,12 +40,12 @@ def test_invalid_spec_reports_expected_problems(path: Path) -> None:
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
 def test_valid_spec_has_no_problems(path: Path) -> None:
-    result = validate_file(path)
+    result = load_file(path)
     assert result.problems == ()
     assert result.release is not None
 
 
 def test_problems_are_sorted_by_position() -> None:
     for path in INVALID:
-        problems = validate_file(path).problems
+        problems = load_file(path).problems
         assert list(problems) == sorted(problems, key=lambda p: (p.line, p.col, p.message))

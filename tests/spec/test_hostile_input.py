@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rollgen.spec import validate_file
+from rollgen.spec.load import load_file
 
 
 def only_problem(path: Path) -> str:
-    result = validate_file(path)
+    result = load_file(path)
     assert result.release is None
     assert len(result.problems) == 1, result.problems
     return str(result.problems[0])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rollgen.spec.pipeline import Environment, load_pipeline
+from rollgen.spec.load import load_pipeline
+from rollgen.spec.pipeline import Environment
 from testkit.cli import rollgen
 from testkit.tools import REPO_ROOT
 

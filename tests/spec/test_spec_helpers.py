@@ -7,8 +7,8 @@ from pathlib import Path
 from rollgen.gates.kind import GateContext
 from rollgen.gates.template import NAMES
 from rollgen.kustomize_inputs import inputs
-from rollgen.spec import load_release
 from rollgen.spec.discover import release_specs
+from rollgen.spec.load import load_release
 
 HERE = Path(__file__).parent
 

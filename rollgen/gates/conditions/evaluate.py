@@ -48,7 +48,7 @@ from rollgen.gates.conditions.nodes import (
 )
 from rollgen.gates.conditions.operators import Fault, go_type
 from rollgen.gates.conditions.parser import Condition
-from rollgen.pattern import PatternError, compile_pattern
+from rollgen.gates.pattern import PatternError, compile_pattern
 
 # Node evaluations per condition and result: a real condition over a large result takes a few
 # thousand (`all(result, # < 1000)` takes 3 per element); a nested loop over ranges, written to burn

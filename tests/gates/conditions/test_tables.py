@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
+from rollgen.gates.analysis import Phase
 from rollgen.gates.conditions import ConditionError, parse
 from rollgen.gates.conditions.checker import UNKNOWN, check
 from rollgen.gates.conditions.evaluate import evaluate, value_of

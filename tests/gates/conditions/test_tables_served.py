@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from rollgen.analysis import Phase
-from rollgen.demo import init_gitops, release_document
+from rollgen.cli.demo import demo_release, init_gitops
+from rollgen.gates.analysis import Phase
 from rollgen.gates.conditions import ConditionError, parse
 from rollgen.gates.conditions.lexer import MAX_LENGTH
 from rollgen.gates.registry import measure
@@ -201,7 +201,7 @@ def test_a_rollout_goes_on_or_aborts_on_the_documented_conditions(
         {"name": "errors", "successCondition": CLOUDWATCH, "http": {"url": health_app.url, "jsonPath": "$.cloudwatch"}},
     ]
     steps = ({"setWeight": 50}, {"analysis": {"gates": ["apdex", "errors"]}})
-    work = init_gitops(tmp_path, {"release.yaml": json.dumps(release_document("1.0.0", "2.0.0", gates, steps))})
+    work = init_gitops(tmp_path, {"release.yaml": json.dumps(demo_release("1.0.0", "2.0.0", gates, steps))})
     spec = str(work / "release.yaml")
     assert main(["validate", spec, "--repo", str(work)]) == 0
     assert main(["start", spec, "--repo", str(work)]) == 0

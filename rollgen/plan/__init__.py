@@ -1,0 +1,1 @@
+"""The plan: a release as the sequence of states rollgen commits (pure). See docs/architecture.md."""

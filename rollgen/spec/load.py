@@ -1,0 +1,65 @@
+"""The typed model of a spec file the checks accept: a :class:`Release`, or a :class:`Pipeline` with its releases.
+
+>>> load_release(Path("examples/canary.yaml")).strategy.traffic
+'replicas'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollgen.durations import parse_duration
+from rollgen.errors import Problem, SpecError
+from rollgen.spec.model import Release, build_release
+from rollgen.spec.pipeline import KIND, Environment, Pipeline, pipeline_problems
+from rollgen.spec.validation import check_file
+from rollgen.spec.yamldoc import Document, LoadError, read_document
+
+
+@dataclass(frozen=True, kw_only=True)
+class Loaded:
+    """Every problem in one file and, when there are none and it is a release spec, the release."""
+
+    path: str
+    problems: tuple[Problem, ...]
+    release: Release | None
+
+
+def load_file(path: Path, display: str | None = None, *, repo: Path | None = None) -> Loaded:
+    """Every problem in ``path`` (:func:`rollgen.spec.validation.check_file`) and, when there are none, its release."""
+    checked = check_file(path, display, repo=repo)
+    release = build_release(checked.data) if checked.data is not None else None
+    return Loaded(path=checked.path, problems=checked.problems, release=release)
+
+
+def load_release(path: Path) -> Release:
+    """The typed release in ``path``, or :class:`SpecError` with every problem found."""
+    loaded = load_file(path)
+    if loaded.release is None:
+        raise SpecError(loaded.problems)
+    return loaded.release
+
+
+def load_pipeline(path: Path) -> Pipeline:
+    """The pipeline in ``path``, or :class:`SpecError` with every problem found."""
+    try:
+        document = read_document(path)
+    except LoadError as exc:
+        raise SpecError((exc.problem,)) from None
+    if document.data.get("kind") != KIND:
+        raise SpecError((document.problem(("kind",), f"kind must be {KIND}, got {document.data.get('kind')!r}"),))
+    problems = pipeline_problems(document, path.parent)
+    if problems:
+        raise SpecError(tuple(problems))
+    return build_pipeline(document, path)
+
+
+def build_pipeline(document: Document, path: Path) -> Pipeline:
+    """The typed pipeline of a document :func:`rollgen.spec.pipeline.pipeline_problems` found nothing wrong with."""
+    environments = tuple(
+        Environment(e["name"], path.parent / e["release"], parse_duration(e["soak"]) if "soak" in e else 0.0)
+        for e in document.data["spec"]["environments"]
+    )
+    releases = tuple(load_release(e.spec) for e in environments)
+    return Pipeline(document.data["metadata"]["name"], path, environments, releases)
