@@ -42,7 +42,8 @@ from typing import Any
 
 from rollgen.errors import EXIT_OK, UsageError
 from rollgen.render.manifests import dump_yaml
-from rollgen.spec.model import ArgoCDTarget, FluxTarget, HelmSource, Release
+from rollgen.spec.helmsource import ArgoCDTarget, FluxTarget, HelmSource
+from rollgen.spec.model import Release
 
 HEADER = "# Written by rollgen bootstrap: edit the release specs or the command's options, not this file.\n"
 ENGINES = ("argocd", "flux")

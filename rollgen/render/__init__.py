@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from rollgen.errors import UsageError
 from rollgen.plan import State
 from rollgen.revision import Revision
-from rollgen.spec.model import HelmSource, KustomizeSource, Release
+from rollgen.spec.helmsource import HelmSource
+from rollgen.spec.model import KustomizeSource, Release
 
 if TYPE_CHECKING:
     from rollgen.render.kustomize import Frozen
@@ -71,13 +72,17 @@ class Renderer:
 
     def _render_chart(self, state: State, frozen: Mapping[str, bytes], revisions: Mapping[str, Revision]) -> Files:
         from rollgen.render import helm
+        from rollgen.render.published import render_published
+
+        source = self.release.source
+        assert isinstance(source, HelmSource)  # not a Kustomize release
+        if source.remote is not None:
+            return render_published(self.repo_root, self.release, state, frozen, revisions)
         from rollgen.render.desired import desired_revision
 
         chart = helm.read_chart(self.repo_root, self.release)
         sources = helm.frozen_chart_revisions(frozen)
         new = [w.version for w in state.workloads if w.version not in sources]
-        source = self.release.source
-        assert isinstance(source, HelmSource)  # not a Kustomize release
         # A user's own chart (per_version) takes no frozen values: its releases are not revisions yet.
         if new and source.per_version is None:
             container = helm.container_values(self.repo_root, self.release, chart)

@@ -51,7 +51,7 @@ include the chart's own ``values.yaml`` unless listed, so it is listed first).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -66,7 +66,8 @@ from rollgen.plan import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.revision import Revision
-from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
+from rollgen.spec.helmsource import HelmSource, PerVersionKeys
+from rollgen.spec.model import BlueGreen, Canary, Release
 from rollgen.spec.repository import ChartError, chart_name
 
 Files = dict[str, bytes]
@@ -203,13 +204,13 @@ def version_values(release: Release, state: State, workload: Workload, keys: Per
         )
     serving = state.service_version if state.service_version is not None else state.workloads[0].version
     values: dict[str, object] = {}
-    _set(values, keys.name, workload.name)
-    _set(values, keys.image_tag, workload.version)
-    _set(values, keys.replicas, workload.replicas)
+    set_value(values, keys.name, workload.name)
+    set_value(values, keys.image_tag, workload.version)
+    set_value(values, keys.replicas, workload.replicas)
     if keys.pod_labels is not None:
-        _set(values, keys.pod_labels, {"app": release.name, "version": workload.version})
+        set_value(values, keys.pod_labels, {"app": release.name, "version": workload.version})
     if keys.service is not None:
-        _set(values, keys.service, workload.version == serving)
+        set_value(values, keys.service, workload.version == serving)
     return values
 
 
@@ -228,28 +229,35 @@ def frozen_chart_revisions(files: Mapping[str, bytes]) -> dict[str, ChartRevisio
 
 def container_values(repo_root: Path, release: Release, chart: HelmChart) -> dict[str, Any]:
     """The ``container`` values as Helm merges them now: the chart's defaults, then each values file in order."""
+    merged = merged_values(repo_root, release, (posixpath.join(chart.path, "values.yaml"), *_source(release).values))
+    container = merged.get("container")
+    return container if isinstance(container, dict) else {}
+
+
+def merged_values(repo_root: Path, release: Release, paths: Iterable[str]) -> dict[str, Any]:
+    """The values files at ``paths`` (repository-relative) merged in order, as Helm merges them."""
     merged: dict[str, Any] = {}
-    for path in (posixpath.join(chart.path, "values.yaml"), *_source(release).values):
+    for path in paths:
         try:
             data: Any = yamlload.load((repo_root / path).read_bytes())
         except (OSError, yaml.YAMLError) as error:
             raise UsageError(f"release {release.name}: cannot read values file {path}: {error}") from None
-        container = data.get("container") if isinstance(data, dict) else None
-        if isinstance(container, dict):
-            _merge(merged, container)
+        if data is not None and not isinstance(data, dict):
+            raise UsageError(f"release {release.name}: values file {path} is not a map of values")
+        merge_values(merged, data or {})
     return merged
 
 
-def _merge(into: dict[str, Any], values: Mapping[str, Any]) -> None:
+def merge_values(into: dict[str, Any], values: Mapping[str, Any]) -> None:
     """Helm's merge of values files: maps merge key by key, anything else replaces."""
     for key, value in values.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
+            merge_values(into[key], value)
         else:
             into[key] = value
 
 
-def _set(values: dict[str, object], dotted: str, value: object) -> None:
+def set_value(values: dict[str, object], dotted: str, value: object) -> None:
     """Set ``a.b.c`` in nested maps, creating the maps on the way."""
     *parents, last = dotted.split(".")
     here = values

@@ -1,0 +1,324 @@
+"""A State as one Helm release per version of a published chart: the files one commit writes under the output.
+
+For ``source.helm`` with ``repository`` (a Helm repository or an OCI
+registry) and ``perVersion``. The output is a Kustomize directory, so Flux's
+kustomize-controller (a Kustomization on the output path) or Argo CD (an
+Application of Applications on it) applies it, and rollgen reads its
+revisions back like a Kustomize release's::
+
+    <output>/kustomization.yaml                  the resources below, in order
+    <output>/helmrepository.yaml                 Flux and an https:// repository: the HelmRepository
+    <output>/versions/<slug>/kustomization.yaml  one per revision in the state
+    <output>/versions/<slug>/release.yaml        its HelmRelease (and, from oci://, its OCIRepository) or Application
+    <output>/versions/<slug>/chart.yaml          what the revision froze: the chart pinned, the values, the release name
+    <output>/versions/<slug>/revision.yaml       its label, version, config digest
+
+**Revisions are frozen.** A revision is the image version and its
+configuration: the chart (repository, name, exact version) and the values
+files merged as Helm merges them. ``chart.yaml`` records both when the
+revision starts rolling out, and every later state renders that revision
+from it, never from the spec: a chart upgrade or a values edit is a new
+revision (``1.0.0-3f2a9c`` when the image stays), rolled out by the
+strategy, and an abort, which commits the pre-rollout files back, pins the
+chart version and values that ran. Values are inline (Flux ``spec.values``,
+Argo CD ``helm.valuesObject``): a chart from a repository cannot read values
+files from the GitOps repository.
+
+**Per version**, rollgen sets the ``perVersion`` keys over the frozen values:
+the name override (each release's objects named like its Deployment,
+``podinfo-6-5-0``), the image tag, the replica count, the pod labels
+``app``/``version`` (``podLabels``) and whether the chart's Service is on
+(``service``): in the serving release only (blue/green, recreate, rolling
+update), in every release (a routed canary: each version behind its own
+Service) or in none (a replica-ratio canary, whose one Service rollgen
+renders). An **adopted** revision keeps the Helm release it was found
+running under, and the names its chart gives, so Helm neither uninstalls
+nor reinstalls it: its HelmRelease or Application keeps its name and
+namespace, and no name override is set.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from rollgen import yamlload
+from rollgen.errors import UsageError
+from rollgen.names import slug
+from rollgen.plan import State, Workload
+from rollgen.render.helm import set_value
+from rollgen.render.manifests import dump_documents, dump_yaml
+from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
+from rollgen.spec.helmsource import HelmSource, PerVersionKeys, RemoteChart
+from rollgen.spec.model import BlueGreen, Canary, Release
+
+Files = dict[str, bytes]
+CHART_FILE = "chart.yaml"
+RELEASE_FILE = "release.yaml"
+KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+_CHART_HEADER = "# Written by rollgen: the chart and values this revision runs. Do not edit.\n"
+
+
+@dataclass(frozen=True)
+class ChartPin:
+    """A chart pinned exactly: where it is published, its name and version, and its archive's digest once pulled."""
+
+    repository: str
+    chart: str
+    version: str
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class FrozenRelease:
+    """One revision as its version directory freezes it.
+
+    ``values`` are the values files merged when it started, before the
+    per-version keys; ``release_name`` is set for an adopted revision: the
+    Helm release it keeps running as (``None``: the version's own name).
+    """
+
+    revision: Revision
+    pin: ChartPin
+    values: Mapping[str, Any]
+    release_name: str | None = None
+
+    @property
+    def adopted(self) -> bool:
+        return self.release_name is not None
+
+
+def pin_of(source: HelmSource) -> ChartPin:
+    """The chart the spec asks for (its digest is known once pulled)."""
+    return ChartPin(_remote(source).repository, source.chart, _remote(source).version)
+
+
+def configuration(pin: ChartPin, values: Mapping[str, Any]) -> str:
+    """The config digest of a revision: the chart's repository, name and version and the merged values.
+
+    The archive's digest is not part of it: Helm chart versions do not move,
+    and the digest is known only after a pull, which the controller's
+    comparison of spec and Git must not need.
+    """
+    identity = {"repository": pin.repository, "chart": pin.chart, "version": pin.version, "values": values}
+    return config_digest([json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()])
+
+
+def render_state(release: Release, state: State, frozen: Mapping[str, FrozenRelease]) -> Files:
+    """Every file of ``state``'s output directory; ``frozen`` holds the revision of every label in the state."""
+    source = _source(release)
+    header = f"# Rendered by rollgen from release {release.name}: edit the release spec, not this file.\n"
+    missing = [w.version for w in state.workloads if w.version not in frozen]
+    if missing:
+        raise ValueError(f"no frozen revision for {', '.join(missing)}")
+    texts: dict[str, str] = {}
+    resources: list[str] = []
+    if source.resources is not None:
+        resources.append(posixpath.relpath(source.resources, posixpath.normpath(release.output_path)))
+    if source.flux is not None and not _remote(source).oci:
+        texts["helmrepository.yaml"] = header + dump_yaml(_helm_repository(release, source))
+        resources.append("helmrepository.yaml")
+    for workload in state.workloads:
+        where = f"{VERSIONS}/{slug(workload.version)}"
+        revision = frozen[workload.version]
+        texts[f"{where}/kustomization.yaml"] = header + dump_yaml({**KUSTOMIZATION, "resources": [RELEASE_FILE]})
+        texts[f"{where}/{RELEASE_FILE}"] = header + dump_documents(_release_objects(release, state, workload, revision))
+        texts[f"{where}/{CHART_FILE}"] = chart_file(revision)
+        texts[f"{where}/{REVISION_FILE}"] = revision_file(
+            workload.version, revision.revision, adopted=revision.adopted, release=f"{release.namespace}/{release.name}"
+        ).decode()
+        resources.append(where)
+    texts["kustomization.yaml"] = header + dump_yaml({**KUSTOMIZATION, "resources": resources})
+    return {path: texts[path].encode() for path in sorted(texts)}
+
+
+def chart_file(frozen: FrozenRelease) -> str:
+    """The ``chart.yaml`` text of a version directory."""
+    pin = frozen.pin
+    chart: dict[str, object] = {"repository": pin.repository, "name": pin.chart, "version": pin.version}
+    if pin.digest is not None:
+        chart["digest"] = pin.digest
+    document: dict[str, object] = {"chart": chart}
+    if frozen.release_name is not None:
+        document["releaseName"] = frozen.release_name
+    document["values"] = dict(frozen.values)
+    return _CHART_HEADER + dump_yaml(document)
+
+
+def frozen_releases(files: Mapping[str, bytes], output: str) -> dict[str, FrozenRelease]:
+    """The revisions frozen in an output directory's ``files`` (paths relative to it), by label."""
+    found: dict[str, FrozenRelease] = {}
+    for path, text in files.items():
+        directory, name = posixpath.split(path)
+        if name != REVISION_FILE or posixpath.dirname(directory) != VERSIONS:
+            continue
+        chart = files.get(f"{directory}/{CHART_FILE}")
+        if chart is None:
+            raise UsageError(
+                f"{output}/{directory} has {REVISION_FILE} but no {CHART_FILE}: restore it from Git history"
+            )
+        label, revision, _ = read_revision_file(text)
+        data: Any = yamlload.load(chart)
+        pinned = data["chart"]
+        pin = ChartPin(str(pinned["repository"]), str(pinned["name"]), str(pinned["version"]), pinned.get("digest"))
+        values = MappingProxyType(data.get("values") or {})
+        found[label] = FrozenRelease(revision, pin, values, data.get("releaseName"))
+    return found
+
+
+def release_name(workload: Workload, frozen: FrozenRelease) -> str:
+    """The Helm release (and HelmRelease or Application object) a workload runs as."""
+    return frozen.release_name or workload.name
+
+
+def version_values(release: Release, state: State, workload: Workload, frozen: FrozenRelease) -> dict[str, Any]:
+    """The values of one version's release: the frozen values with the per-version keys set over them."""
+    keys = _keys(release)
+    values: dict[str, Any] = copy.deepcopy(dict(frozen.values))
+    if not frozen.adopted:
+        set_value(values, keys.name, workload.name)
+    revision = frozen.revision
+    set_value(values, keys.image_tag, revision.version + (f"@{revision.digest}" if revision.digest else ""))
+    set_value(values, keys.replicas, workload.replicas)
+    if keys.pod_labels is not None:
+        labels = _get(values, keys.pod_labels)
+        set_value(
+            values, keys.pod_labels, {**(labels if isinstance(labels, dict) else {}), **_labels(release, workload)}
+        )
+    if keys.service is not None:
+        set_value(values, keys.service, service_on(release, state, workload))
+    return values
+
+
+def service_on(release: Release, state: State, workload: Workload) -> bool:
+    """Whether the chart's Service is on in ``workload``'s release (see the module's docstring)."""
+    strategy = release.strategy
+    if isinstance(strategy, Canary):
+        return strategy.traffic != "replicas"
+    if isinstance(strategy, BlueGreen) and state.preview_version is not None:
+        raise UsageError(f"release {release.name}: one Helm release per version has no preview Service")
+    serving = state.service_version if state.service_version is not None else state.workloads[0].version
+    return workload.version == serving
+
+
+def _release_objects(
+    release: Release, state: State, workload: Workload, frozen: FrozenRelease
+) -> list[dict[str, object]]:
+    source = _source(release)
+    values = version_values(release, state, workload, frozen)
+    if source.flux is not None:
+        return _flux_objects(release, source, workload, frozen, values)
+    return [_application(release, source, workload, frozen, values)]
+
+
+def _flux_objects(
+    release: Release, source: HelmSource, workload: Workload, frozen: FrozenRelease, values: dict[str, Any]
+) -> list[dict[str, object]]:
+    flux = source.flux
+    assert flux is not None  # the caller asks for Flux objects only then
+    name = release_name(workload, frozen)
+    spec: dict[str, object] = {"interval": flux.interval, "releaseName": name}
+    objects: list[dict[str, object]] = []
+    if _remote(source).oci:
+        oci: dict[str, object] = {
+            "interval": flux.interval,
+            "url": f"{frozen.pin.repository.rstrip('/')}/{frozen.pin.chart}",
+            "ref": {"tag": frozen.pin.version},
+            "layerSelector": {"mediaType": HELM_CHART_LAYER, "operation": "copy"},
+        }
+        _add_secret(oci, source)
+        objects.append(_object("source.toolkit.fluxcd.io/v1", "OCIRepository", name, release, oci))
+        spec["chartRef"] = {"kind": "OCIRepository", "name": name}
+    else:
+        chart = {
+            "chart": frozen.pin.chart,
+            "version": frozen.pin.version,
+            "sourceRef": {"kind": "HelmRepository", "name": release.name},
+        }
+        spec["chart"] = {"spec": chart}
+    spec["values"] = values
+    objects.append(_object("helm.toolkit.fluxcd.io/v2", "HelmRelease", name, release, spec))
+    return objects
+
+
+def _helm_repository(release: Release, source: HelmSource) -> dict[str, object]:
+    flux = source.flux
+    assert flux is not None  # written for Flux only
+    spec: dict[str, object] = {"interval": flux.interval, "url": _remote(source).repository}
+    _add_secret(spec, source)
+    return _object("source.toolkit.fluxcd.io/v1", "HelmRepository", release.name, release, spec)
+
+
+def _application(
+    release: Release, source: HelmSource, workload: Workload, frozen: FrozenRelease, values: dict[str, Any]
+) -> dict[str, object]:
+    argocd = source.argocd
+    assert argocd is not None  # validate asks for argocd or flux with a chart from a repository
+    name = release_name(workload, frozen)
+    helm = {"releaseName": name, "valuesObject": values}
+    pin = frozen.pin
+    if _remote(source).oci:
+        # Argo CD's OCI source: the chart's own repository, path "." (the chart at the artifact's root).
+        chart_source = {
+            "repoURL": f"{pin.repository.rstrip('/')}/{pin.chart}",
+            "targetRevision": pin.version,
+            "path": ".",
+            "helm": helm,
+        }
+    else:
+        chart_source = {"repoURL": pin.repository, "chart": pin.chart, "targetRevision": pin.version, "helm": helm}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": argocd.namespace, "labels": {"app": release.name}},
+        "spec": {
+            "project": argocd.project,
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": release.namespace},
+            "source": chart_source,
+        },
+    }
+
+
+def _add_secret(spec: dict[str, object], source: HelmSource) -> None:
+    credentials = _remote(source).credentials
+    if credentials is not None and credentials.secret_ref is not None:
+        spec["secretRef"] = {"name": credentials.secret_ref}
+
+
+def _object(api_version: str, kind: str, name: str, release: Release, spec: dict[str, object]) -> dict[str, object]:
+    metadata = {"name": name, "namespace": release.namespace, "labels": {"app": release.name}}
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _labels(release: Release, workload: Workload) -> dict[str, str]:
+    return {"app": release.name, "version": workload.version}
+
+
+def _get(values: Mapping[str, Any], dotted: str) -> Any:
+    here: Any = values
+    for key in dotted.split("."):
+        here = here.get(key) if isinstance(here, Mapping) else None
+    return here
+
+
+def _keys(release: Release) -> PerVersionKeys:
+    keys = _source(release).per_version
+    assert keys is not None  # validate requires perVersion with a chart from a repository
+    return keys
+
+
+def _remote(source: HelmSource) -> RemoteChart:
+    assert source.remote is not None  # this renderer is for charts from a repository only
+    return source.remote
+
+
+def _source(release: Release) -> HelmSource:
+    if not isinstance(release.source, HelmSource) or release.source.remote is None:
+        raise UsageError(f"release {release.name}: not a Helm chart from a repository")
+    return release.source

@@ -1,0 +1,54 @@
+"""What rendering a published chart reads from the world: the values files, and the chart for a new revision.
+
+The thin shell around :mod:`rollgen.render.helm_releases` (pure): a label
+frozen in the output renders from its ``chart.yaml`` alone, with no file,
+network or Helm; a new revision reads the values files now and takes the
+chart the spec pins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from rollgen.errors import UsageError
+from rollgen.plan import State
+from rollgen.render import helm_releases
+from rollgen.render.desired import desired_revision
+from rollgen.render.helm import merged_values
+from rollgen.revision import Revision
+from rollgen.spec.helmsource import HelmSource
+from rollgen.spec.model import Release
+
+Files = dict[str, bytes]
+
+
+def render_published(
+    repo_root: Path, release: Release, state: State, frozen: Mapping[str, bytes], revisions: Mapping[str, Revision]
+) -> Files:
+    """The files of ``state`` (see :meth:`rollgen.render.Renderer.render` for ``frozen`` and ``revisions``)."""
+    sources = helm_releases.frozen_releases(frozen, release.output_path)
+    new = [w.version for w in state.workloads if w.version not in sources]
+    if new:
+        now = desired_release(repo_root, release)
+        for name in new:
+            pinned = release.pinned_digest if name == release.version else None
+            wanted = revisions.get(name, Revision(name, now.revision.config, pinned))
+            if wanted.config != now.revision.config:
+                raise UsageError(
+                    f"release {release.name}: revision {name} was computed from configuration {wanted.config}, but "
+                    f"the chart and values files give {now.revision.config} now: they changed meanwhile; run again"
+                )
+            revision = Revision(wanted.version, now.revision.config, wanted.digest, now.revision.inputs)
+            sources[name] = helm_releases.FrozenRelease(revision, now.pin, now.values)
+    return helm_releases.render_state(release, state, sources)
+
+
+def desired_release(repo_root: Path, release: Release) -> helm_releases.FrozenRelease:
+    """The revision the spec and the values files ask for now, as it would be frozen (version: the spec's)."""
+    source = release.source
+    assert isinstance(source, HelmSource) and source.remote is not None  # a chart from a repository
+    revision = desired_revision(repo_root, release, None)
+    return helm_releases.FrozenRelease(
+        revision, helm_releases.pin_of(source), merged_values(repo_root, release, source.values)
+    )
