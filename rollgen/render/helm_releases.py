@@ -49,6 +49,7 @@ from typing import Any
 
 from rollgen import yamlload
 from rollgen.errors import UsageError
+from rollgen.helmrepo.pin import HELM_CHART_LAYER, ChartPin
 from rollgen.names import slug
 from rollgen.plan import State, Workload
 from rollgen.render.helm import set_value
@@ -61,18 +62,15 @@ Files = dict[str, bytes]
 CHART_FILE = "chart.yaml"
 RELEASE_FILE = "release.yaml"
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 _CHART_HEADER = "# Written by rollgen: the chart and values this revision runs. Do not edit.\n"
 
 
 @dataclass(frozen=True)
-class ChartPin:
-    """A chart pinned exactly: where it is published, its name and version, and its archive's digest once pulled."""
+class ChartService:
+    """The chart's Service of one release, as Helm rendered it when the revision started: routes point at it."""
 
-    repository: str
-    chart: str
-    version: str
-    digest: str | None = None
+    name: str
+    ports: tuple[Mapping[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -82,12 +80,15 @@ class FrozenRelease:
     ``values`` are the values files merged when it started, before the
     per-version keys; ``release_name`` is set for an adopted revision: the
     Helm release it keeps running as (``None``: the version's own name).
+    ``service`` is the chart's Service of this release (``None`` before the
+    chart was rendered, or when it renders none).
     """
 
     revision: Revision
     pin: ChartPin
     values: Mapping[str, Any]
     release_name: str | None = None
+    service: ChartService | None = None
 
     @property
     def adopted(self) -> bool:
@@ -147,6 +148,8 @@ def chart_file(frozen: FrozenRelease) -> str:
     document: dict[str, object] = {"chart": chart}
     if frozen.release_name is not None:
         document["releaseName"] = frozen.release_name
+    if frozen.service is not None:
+        document["service"] = {"name": frozen.service.name, "ports": [dict(p) for p in frozen.service.ports]}
     document["values"] = dict(frozen.values)
     return _CHART_HEADER + dump_yaml(document)
 
@@ -168,7 +171,9 @@ def frozen_releases(files: Mapping[str, bytes], output: str) -> dict[str, Frozen
         pinned = data["chart"]
         pin = ChartPin(str(pinned["repository"]), str(pinned["name"]), str(pinned["version"]), pinned.get("digest"))
         values = MappingProxyType(data.get("values") or {})
-        found[label] = FrozenRelease(revision, pin, values, data.get("releaseName"))
+        service = data.get("service")
+        chart_service = None if service is None else ChartService(str(service["name"]), tuple(service["ports"]))
+        found[label] = FrozenRelease(revision, pin, values, data.get("releaseName"), chart_service)
     return found
 
 

@@ -3,19 +3,24 @@
 The thin shell around :mod:`rollgen.render.helm_releases` (pure): a label
 frozen in the output renders from its ``chart.yaml`` alone, with no file,
 network or Helm; a new revision reads the values files now and takes the
-chart the spec pins.
+chart the spec pins, pulled (:mod:`rollgen.helmrepo.pull`), rendered by Helm
+and checked (:mod:`rollgen.render.chartcheck`) before anything is committed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
 from rollgen.errors import UsageError
-from rollgen.plan import State
+from rollgen.helmrepo.pull import pull
+from rollgen.helmrepo.template import render_chart
+from rollgen.plan import State, Workload
 from rollgen.render import helm_releases
+from rollgen.render.chartcheck import check_release
 from rollgen.render.desired import desired_revision
-from rollgen.render.helm import merged_values
+from rollgen.render.helm import merged_values, set_value
 from rollgen.revision import Revision
 from rollgen.spec.helmsource import HelmSource
 from rollgen.spec.model import Release
@@ -40,8 +45,32 @@ def render_published(
                     f"the chart and values files give {now.revision.config} now: they changed meanwhile; run again"
                 )
             revision = Revision(wanted.version, now.revision.config, wanted.digest, now.revision.inputs)
-            sources[name] = helm_releases.FrozenRelease(revision, now.pin, now.values)
+            workload = next(w for w in state.workloads if w.version == name)
+            sources[name] = checked(release, state, workload, dataclasses.replace(now, revision=revision))
     return helm_releases.render_state(release, state, sources)
+
+
+def checked(
+    release: Release, state: State, workload: Workload, frozen: helm_releases.FrozenRelease
+) -> helm_releases.FrozenRelease:
+    """``frozen`` as it starts running: its chart pulled (the digest pinned) and rendered by Helm, checked.
+
+    The chart's Service is rendered with the chart's Service on when the
+    state turns it off (a replica-ratio canary), so that its ports are known.
+    """
+    source = release.source
+    assert isinstance(source, HelmSource) and source.remote is not None and source.per_version is not None
+    pin, archive = pull(frozen.pin, source.remote.credentials)
+    frozen = dataclasses.replace(frozen, pin=pin)
+    name = helm_releases.release_name(workload, frozen)
+    values = helm_releases.version_values(release, state, workload, frozen)
+    key = source.per_version.service
+    on = key is None or helm_releases.service_on(release, state, workload)
+    service = check_release(release, workload, frozen, render_chart(archive, values, name, release.namespace), on)
+    if service is None and key is not None and not on:
+        set_value(values, key, True)
+        service = check_release(release, workload, frozen, render_chart(archive, values, name, release.namespace), True)
+    return dataclasses.replace(frozen, service=service)
 
 
 def desired_release(repo_root: Path, release: Release) -> helm_releases.FrozenRelease:

@@ -16,15 +16,19 @@ byte.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rollgen.errors import UsageError
 from rollgen.plan import State, abort_states, plan_release
 from rollgen.render import Renderer
 from rollgen.render.desired import desired_revision
+from rollgen.render.helm_releases import frozen_releases
 from rollgen.spec.helmsource import ArgoCDTarget, FluxTarget, HelmSource, PerVersionKeys, RemoteChart
 from rollgen.spec.model import BlueGreen, Release, Strategy
 from testkit.built import Obj, assert_transition_within_bounds, kustomize_build, of_kind, pods_selected, write_files
@@ -119,3 +123,39 @@ def test_a_chart_upgrade_rolls_out_blue_green_and_every_abort_restores_the_files
                 assert_transition_within_bounds(plan, walked, built, f"abort from {step.index}")
                 walked = built
             assert back == before, step.index
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (
+            {"keys": dataclasses.replace(PODINFO_KEYS, replicas="replicas")},
+            "runs 1 replicas, not 3: perVersion.replicas",
+        ),
+        ({"keys": dataclasses.replace(PODINFO_KEYS, pod_labels="podLabels")}, "without app=podinfo version=6.4.0"),
+        ({"image": "ghcr.io/example/podinfo"}, "spec.image must be the chart's image repository"),
+        ({"keys": dataclasses.replace(PODINFO_KEYS, service="service.on")}, "perVersion.service must turn it off"),
+    ],
+)
+def test_a_chart_that_does_not_run_what_the_plan_says_is_refused_before_anything_is_written(
+    charts: ChartRepository, tmp_path: Path, change: dict[str, Any], refusal: str
+) -> None:
+    release = podinfo(charts.url, "flux", BlueGreen(), chart="6.5.0", version="6.5.0")
+    source = dataclasses.replace(release.source, per_version=change.get("keys", PODINFO_KEYS))
+    release = dataclasses.replace(release, source=source, image=change.get("image", IMAGE))
+    with pytest.raises(UsageError, match=re.escape(refusal)):
+        Renderer(tmp_path, release).render(plan_release(release).steps[0].state)
+
+
+def test_a_frozen_revision_renders_without_its_repository_and_pins_the_archive(helm: Any, tmp_path: Path) -> None:
+    directory = package_podinfo(helm, tmp_path / "charts", ["6.4.0", "6.5.0"])
+    with chart_repository(helm, directory) as served:
+        upgrade = podinfo(served.url, "flux", BlueGreen(auto_promotion_enabled=False), chart="6.5.0", version="6.5.0")
+        plan = plan_release(upgrade)
+        tip = Renderer(tmp_path, upgrade).render(plan.steps[0].state)
+    digest = "sha256:" + hashlib.sha256((directory / "podinfo-6.5.0.tgz").read_bytes()).hexdigest()
+    assert f"digest: {digest}" in tip["versions/6-5-0/chart.yaml"].decode()
+    # The repository is gone: every state of frozen revisions still renders, from chart.yaml alone.
+    for state in abort_states(plan, 1):
+        tip = Renderer(tmp_path, upgrade).render(state, frozen=tip)
+    assert set(frozen_releases(tip, "out")) == {"6.4.0"}
