@@ -12,9 +12,10 @@ chart's one top-level directory (``../``, an absolute path, a link).
 ...             info = tarfile.TarInfo(name); info.size = len(data); tar.addfile(info, io.BytesIO(data))
 ...     return out.getvalue()
 >>> chart = read_archive(tgz({"web/Chart.yaml": b"name: web\\nversion: 1.0.0\\nappVersion: 2.1.0\\n",
-...                           "web/values.yaml": b"image: {tag: 2.1.0}\\n"}))
->>> chart.name, chart.version, chart.app_version, dict(chart.values)
-('web', '1.0.0', '2.1.0', {'image': {'tag': '2.1.0'}})
+...                           "web/values.yaml": b"image: {tag: 2.1.0}\\n",
+...                           "web/templates/d.yaml": b"image: {{ .Values.image.tag }}"}))
+>>> chart.name, chart.version, chart.app_version, dict(chart.values), sorted(chart.used)
+('web', '1.0.0', '2.1.0', {'image': {'tag': '2.1.0'}}, ['image', 'image.tag'])
 >>> read_archive(tgz({"../evil": b""}))
 Traceback (most recent call last):
 ...
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import tarfile
 import zlib
 from collections.abc import Mapping
@@ -38,6 +40,7 @@ from rollgen.errors import RollgenError
 MAX_TOTAL = 100 << 20
 MAX_FILE = 5 << 20
 MAX_ENTRIES = 10_000
+_VALUES = re.compile(r"\.Values\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")
 
 
 class ArchiveError(RollgenError):
@@ -52,6 +55,8 @@ class ChartArchive:
     version: str
     app_version: str | None
     values: Mapping[str, Any]
+    # Every value path the templates read (``.Values.image.tag`` -> ``image.tag``), prefixes included.
+    used: frozenset[str] = frozenset()
 
 
 def read_archive(data: bytes) -> ChartArchive:
@@ -68,13 +73,25 @@ def read_archive(data: bytes) -> ChartArchive:
     if not isinstance(values, dict):
         raise ArchiveError("the chart's values.yaml is not a map of values")
     app = metadata.get("appVersion")
+    used = {
+        ".".join(parts[:n])
+        for path, text in files.items()
+        if path.startswith(f"{top}/templates/")
+        for found in _VALUES.findall(text.decode("utf-8", errors="replace"))
+        for parts in [found.split(".")]
+        for n in range(1, len(parts) + 1)
+    }
     return ChartArchive(
-        metadata["name"], str(metadata["version"]), None if app is None else str(app), MappingProxyType(values)
+        metadata["name"],
+        str(metadata["version"]),
+        None if app is None else str(app),
+        MappingProxyType(values),
+        frozenset(used),
     )
 
 
 def _files(data: bytes) -> dict[str, bytes]:
-    """The archive's regular files by path, read up to the bounds (only Chart.yaml and values.yaml are kept)."""
+    """The archive's regular files by path, read up to the bounds (Chart.yaml, values.yaml and templates kept)."""
     kept: dict[str, bytes] = {}
     total = 0
     try:
@@ -95,7 +112,8 @@ def _files(data: bytes) -> dict[str, bytes]:
                 if total > MAX_TOTAL:
                     raise ArchiveError(f"the chart archive holds more than {MAX_TOTAL} bytes")
                 kept[name] = b""
-                if name.count("/") == 1 and posixpath.basename(name) in ("Chart.yaml", "values.yaml"):
+                top_level = name.count("/") == 1 and posixpath.basename(name) in ("Chart.yaml", "values.yaml")
+                if top_level or name.split("/")[1:2] == ["templates"]:
                     extracted = tar.extractfile(member)
                     kept[name] = extracted.read() if extracted is not None else b""
     except (tarfile.TarError, zlib.error, EOFError, OSError) as error:

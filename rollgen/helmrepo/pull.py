@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rollgen.errors import RollgenError, UsageError
-from rollgen.helmrepo.index import entry
+from rollgen.helmrepo.index import entry, versions
 from rollgen.helmrepo.pin import HELM_CHART_LAYER, ChartPin
 from rollgen.registry.client import ImageName, RegistryClient, RegistryError
 from rollgen.registry.credentials import Credentials, lookup
@@ -78,6 +78,25 @@ def pull(
         )
     cache.store(pin, found, data)
     return ChartPin(pin.repository, pin.chart, pin.version, found), data
+
+
+def available_versions(repository: str, chart: str, *, timeout: float = PULL_TIMEOUT) -> list[str]:
+    """Every version of ``chart`` the repository publishes (the index's entries, or the OCI repository's tags)."""
+    deadline = time.monotonic() + timeout
+    pin = ChartPin(repository, chart, "*")
+    try:
+        if repository.startswith("oci://"):
+            host, _, path = repository.removeprefix("oci://").rstrip("/").partition("/")
+            name = f"{path}/{chart}" if path else chart
+            client = RegistryClient(ImageName(host, name), lookup(host), deadline=deadline)
+            try:
+                # OCI tags cannot hold "+": Helm pushes 1.0.0+build as 1.0.0_build.
+                return [tag.replace("_", "+") for tag in client.tags(name)]
+            finally:
+                client.close()
+        return versions(_get(repository.rstrip("/") + "/index.yaml", {}, MAX_INDEX, deadline, pin), chart, repository)
+    except (WebError, RegistryError) as error:
+        raise PullError(f"chart {chart} from {repository}: {error}") from None
 
 
 def _pull_index(pin: ChartPin, login: Credentials | None, deadline: float) -> tuple[str, bytes]:

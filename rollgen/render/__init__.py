@@ -103,11 +103,19 @@ class Renderer:
 
     def adopt(self) -> Files:
         """The files that adopt what runs today (see :mod:`rollgen.render.adopt`)."""
-        if not isinstance(self.release.source, KustomizeSource):
-            raise UsageError(f"release {self.release.name}: adopting a Helm release is not supported yet")
+        source = self.release.source
+        if isinstance(source, HelmSource) and source.remote is not None:
+            from rollgen.render.published import adopt_published
+
+            return adopt_published(self.repo_root, self.release)
+        if not isinstance(source, KustomizeSource):
+            raise UsageError(
+                f"release {self.release.name}: adopting a running Helm release needs its chart from a repository "
+                "(source.helm.repository)"
+            )
         from rollgen.render.adopt import render_adopted
 
-        inputs, base = self._base(self.release.source)
+        inputs, base = self._base(source)
         return render_adopted(self.release, base, inputs)
 
     def _new(self, name: str, base: KustomizeBase, inputs: str, revisions: Mapping[str, Revision]) -> Frozen:

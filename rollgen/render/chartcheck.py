@@ -2,7 +2,8 @@
 
 The chart is rendered by real Helm (:mod:`rollgen.helmrepo.template`) with the
 values of the revision's first state, and the objects are read the way the
-cluster would: one Deployment per release, named as the plan names it (the
+cluster would: one Deployment per release runs the spec's image (others, such
+as a chart's own cache, come along with each release), named as the plan names it (the
 ``perVersion.name`` key works), with the plan's replicas, running the spec's
 image at the revision's tag, its pods carrying ``app``/``version`` when
 ``perVersion.podLabels`` is set, and the chart's Service present exactly
@@ -34,10 +35,22 @@ def check_release(
     assert isinstance(source, HelmSource) and source.per_version is not None  # a published chart, per version
     keys = source.per_version
     problems: list[str] = []
-    if len(rendered.deployments) != 1:
-        names = ", ".join(d.name for d in rendered.deployments) or "none"
-        raise _refused(release, frozen, [f"rollgen runs one Deployment per release; the chart renders {names}"])
-    (deployment,) = rendered.deployments
+    image = image_reference(release.image, frozen.revision)
+    # The Deployment rolled out runs the spec's image; others (a chart's cache, a sidecar app) come along per release.
+    rolled = [
+        d for d in rendered.deployments if any(i.split("@")[0].rpartition(":")[0] == release.image for i in d.images)
+    ]
+    if len(rolled) != 1:
+        names = ", ".join(f"{d.name} ({', '.join(d.images)})" for d in rendered.deployments) or "none"
+        raise _refused(
+            release,
+            frozen,
+            [
+                f"rollgen rolls out the one Deployment that runs {release.image} (spec.image must be the chart's "
+                f"image repository); the chart renders {names}"
+            ],
+        )
+    (deployment,) = rolled
     if not frozen.adopted and deployment.name != workload.name:
         problems.append(
             f"its Deployment is named {deployment.name}, not {workload.name}: perVersion.name ({keys.name}) must "
@@ -48,7 +61,6 @@ def check_release(
             f"its Deployment runs {deployment.replicas} replicas, not {workload.replicas}: perVersion.replicas "
             f"({keys.replicas}) must set the replica count"
         )
-    image = image_reference(release.image, frozen.revision)
     if image not in deployment.images:
         problems.append(
             f"its Deployment runs {', '.join(deployment.images)}, not {image}: spec.image must be the chart's image "

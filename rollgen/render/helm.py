@@ -257,6 +257,14 @@ def merge_values(into: dict[str, Any], values: Mapping[str, Any]) -> None:
             into[key] = value
 
 
+def get_value(values: Mapping[str, Any], dotted: str) -> Any:
+    """The value at ``a.b.c`` in nested maps (``None`` when a part is missing)."""
+    here: Any = values
+    for key in dotted.split("."):
+        here = here.get(key) if isinstance(here, Mapping) else None
+    return here
+
+
 def set_value(values: dict[str, object], dotted: str, value: object) -> None:
     """Set ``a.b.c`` in nested maps, creating the maps on the way."""
     *parents, last = dotted.split(".")

@@ -52,7 +52,7 @@ from rollgen.errors import UsageError
 from rollgen.helmrepo.pin import HELM_CHART_LAYER, ChartPin
 from rollgen.names import slug
 from rollgen.plan import State, Workload
-from rollgen.render.helm import set_value
+from rollgen.render.helm import get_value, set_value
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
 from rollgen.spec.helmsource import HelmSource, PerVersionKeys, RemoteChart
@@ -192,7 +192,7 @@ def version_values(release: Release, state: State, workload: Workload, frozen: F
     set_value(values, keys.image_tag, revision.version + (f"@{revision.digest}" if revision.digest else ""))
     set_value(values, keys.replicas, workload.replicas)
     if keys.pod_labels is not None:
-        labels = _get(values, keys.pod_labels)
+        labels = get_value(values, keys.pod_labels)
         set_value(
             values, keys.pod_labels, {**(labels if isinstance(labels, dict) else {}), **_labels(release, workload)}
         )
@@ -303,13 +303,6 @@ def _object(api_version: str, kind: str, name: str, release: Release, spec: dict
 
 def _labels(release: Release, workload: Workload) -> dict[str, str]:
     return {"app": release.name, "version": workload.version}
-
-
-def _get(values: Mapping[str, Any], dotted: str) -> Any:
-    here: Any = values
-    for key in dotted.split("."):
-        here = here.get(key) if isinstance(here, Mapping) else None
-    return here
 
 
 def _keys(release: Release) -> PerVersionKeys:

@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rollgen.errors import UsageError
+from rollgen.helmrepo.archive import read_archive
 from rollgen.helmrepo.pull import pull
 from rollgen.helmrepo.template import render_chart
-from rollgen.plan import State, Workload
+from rollgen.plan import State, Workload, initial_state
 from rollgen.render import helm_releases
 from rollgen.render.chartcheck import check_release
 from rollgen.render.desired import desired_revision
-from rollgen.render.helm import merged_values, set_value
+from rollgen.render.helm import get_value, merged_values, set_value
 from rollgen.revision import Revision
 from rollgen.spec.helmsource import HelmSource
 from rollgen.spec.model import Release
@@ -81,3 +82,38 @@ def desired_release(repo_root: Path, release: Release) -> helm_releases.FrozenRe
     return helm_releases.FrozenRelease(
         revision, helm_releases.pin_of(source), merged_values(repo_root, release, source.values)
     )
+
+
+def adopt_published(repo_root: Path, release: Release) -> Files:
+    """The files that take over the Helm release running now, keeping its name and namespace.
+
+    What runs is what the spec describes (``rollgen import`` writes it from
+    the running HelmRelease or Application): the chart it pins, the values
+    files, and the image tag those values set (the chart's appVersion when
+    they set none): the adopted revision's version. The release keeps its
+    Helm release name (``releaseName``, else the release's name), so its
+    HelmRelease or Application keeps its name too: Helm upgrades it in place
+    (the same objects, names and values), never uninstalls and reinstalls it.
+    """
+    source = release.source
+    assert isinstance(source, HelmSource) and source.remote is not None and source.per_version is not None
+    now = desired_release(repo_root, release)
+    pin, archive = pull(now.pin, source.remote.credentials)
+    chart = read_archive(archive)
+    tag = get_value(now.values, source.per_version.image_tag) or get_value(chart.values, source.per_version.image_tag)
+    version = str(tag) if tag is not None else chart.app_version
+    if version is None:
+        raise UsageError(
+            f"release {release.name}: neither the values ({source.per_version.image_tag}) nor chart {pin.chart} "
+            f"{pin.version} (appVersion) name the image tag that runs; set it in a values file"
+        )
+    if release.stable and release.stable != version:
+        raise UsageError(
+            f"release {release.name}: the values run {version} but the spec says stable {release.stable}; adoption "
+            f"reproduces what runs: set stable to {version} (or leave it out)"
+        )
+    revision = dataclasses.replace(now.revision, version=version, digest=None)
+    frozen = helm_releases.FrozenRelease(revision, pin, now.values, source.release_name or release.name)
+    state = initial_state(dataclasses.replace(release, stable=version))
+    frozen = checked(release, state, state.workloads[0], frozen)
+    return helm_releases.render_state(release, state, {version: frozen})
