@@ -18,6 +18,9 @@ Helm releases get the objects :mod:`rollgen.render.helm` already renders (a
 multi-source Application or a HelmRelease over the chart in the repository),
 with the same sync settings; they need the single Helm release of
 charts/rollgen-app, since one release per version changes with every step.
+A chart from a repository (``source.helm.repository``) renders its output as
+a Kustomize directory of HelmReleases or Applications, applied like a
+Kustomize release's output.
 
 An object is named after the release's own ``argocd`` or ``flux`` gate when it
 has one (so the gate watches what bootstrap wrote), else after the output
@@ -75,11 +78,11 @@ def bootstrap_objects(engine: str, releases: Iterable[Release], settings: Settin
     _check_unique(ordered)
     objects: Objects = {}
     if engine == "argocd":
-        kustomize = [r for r in ordered if not isinstance(r.source, HelmSource)]
+        kustomize = [r for r in ordered if not _helm_objects_apply(r)]
         if settings.applicationset and kustomize:
             objects["applicationset.yaml"] = _application_set(kustomize, settings)
         for release in ordered:
-            if isinstance(release.source, HelmSource) or not settings.applicationset:
+            if _helm_objects_apply(release) or not settings.applicationset:
                 for obj in _argocd(release, settings, repo_root):
                     _add(objects, f"{obj['metadata']['name']}.application.yaml", obj, release)
     else:
@@ -122,7 +125,7 @@ def _sync_policy() -> dict[str, Any]:
 
 def _argocd(release: Release, settings: Settings, repo_root: Path) -> list[dict[str, Any]]:
     namespace = settings.engine_namespace("argocd")
-    if isinstance(release.source, HelmSource):
+    if isinstance(release.source, HelmSource) and _helm_objects_apply(release):
         target = ArgoCDTarget(settings.repo_url, settings.project, namespace)
         apps = _helm_objects(release, dataclasses.replace(release.source, argocd=target, flux=None), repo_root)
         for app in apps:
@@ -213,7 +216,7 @@ def _git_repository(settings: Settings) -> dict[str, Any]:
 
 def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[str, Any]]:
     namespace = settings.engine_namespace("flux")
-    if isinstance(release.source, HelmSource):
+    if isinstance(release.source, HelmSource) and _helm_objects_apply(release):
         target = FluxTarget(settings.source_name, namespace)
         objects = _helm_objects(release, dataclasses.replace(release.source, flux=target, argocd=None), repo_root)
         for obj in objects:
@@ -239,6 +242,16 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
 
 
 # --- shared ------------------------------------------------------------------
+
+
+def _helm_objects_apply(release: Release) -> bool:
+    """Whether the engine applies the release's rendered Application or HelmRelease (a chart in this repository).
+
+    A chart from a repository renders its output as a Kustomize directory (one
+    HelmRelease or Application per version in it): the engine applies that
+    directory, like a Kustomize release's.
+    """
+    return isinstance(release.source, HelmSource) and release.source.remote is None
 
 
 def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list[dict[str, Any]]:

@@ -154,3 +154,15 @@ def test_each_object_points_at_a_directory_that_builds(tmp_path: Path, shared: P
         for path in paths:
             deployments = of_kind(kustomize_build(repo / path), "Deployment")
             assert len(deployments) == 1 and all(d["spec"]["replicas"] >= 1 for d in deployments.values())
+
+
+@pytest.mark.parametrize("engine", ["argocd", "flux"])
+def test_a_chart_from_a_repository_is_applied_as_its_output_directory(
+    tmp_path: Path, shared: Path, engine: str
+) -> None:
+    spec = REPO_ROOT / "tests" / "spec" / "valid" / "helm-remote-chart.yaml"
+    done = bootstrap(engine, spec, "--out", tmp_path / engine)
+    assert done.returncode == 0, done.stderr
+    (applied,) = [o for o in built(tmp_path / engine) if o["kind"] in ("Application", "Kustomization")]
+    path = applied["spec"]["path"] if engine == "flux" else applied["spec"]["source"]["path"]
+    assert path.removeprefix("./") == load_release(spec).output_path

@@ -94,6 +94,13 @@ def convert_running(running: Running, chart: ChartArchive, version: str, options
     if not isinstance(replicas, int):
         notes.add(running.manifest, ("spec",), f"the chart sets no replica count at {keys['replicas']}: replicas is 1")
     strategy = {"blueGreen": {"autoPromotionEnabled": False}}
+    engine = "the Flux Kustomization" if running.engine == "flux" else "the Argo CD Application"
+    notes.add(
+        running.manifest,
+        ("metadata", "name"),
+        f"the liveness gate is kubernetes: {{}}, which looks for the plan's Deployment names; the adopted release's "
+        f"Deployment keeps its chart's name ({running.name}): gate on {engine} that applies output.path instead",
+    )
     notes.add(
         running.manifest,
         ("kind",),

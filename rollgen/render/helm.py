@@ -157,14 +157,7 @@ def release_values(release: Release) -> dict[str, object]:
     elif isinstance(strategy, Canary) and strategy.traffic == "gatewayAPI":
         if strategy.gateway_api is None:
             raise UsageError(f"release {release.name} routes with the Gateway API but names no parentRefs")
-        parents = [
-            {
-                k: v
-                for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name))
-                if v is not None
-            }
-            for p in strategy.gateway_api.parent_refs
-        ]
+        parents = [p.as_manifest() for p in strategy.gateway_api.parent_refs]
         values["traffic"] = {"gatewayAPI": {"parentRefs": parents, "hostnames": list(strategy.gateway_api.hostnames)}}
     return values
 

@@ -12,6 +12,7 @@ revisions back like a Kustomize release's::
     <output>/versions/<slug>/release.yaml        its HelmRelease (and, from oci://, its OCIRepository) or Application
     <output>/versions/<slug>/chart.yaml          what the revision froze: the chart pinned, the values, the release name
     <output>/versions/<slug>/revision.yaml       its label, version, config digest
+    <output>/httproute.yaml | virtualservice.yaml | service.yaml   a canary's route, or its Service (by replicas)
 
 **Revisions are frozen.** A revision is the image version and its
 configuration: the chart (repository, name, exact version) and the values
@@ -31,7 +32,13 @@ the name override (each release's objects named like its Deployment,
 (``service``): in the serving release only (blue/green, recreate, rolling
 update), in every release (a routed canary: each version behind its own
 Service) or in none (a replica-ratio canary, whose one Service rollgen
-renders). An **adopted** revision keeps the Helm release it was found
+renders). **Canaries**: by Gateway API or Istio weights, rollgen renders
+the HTTPRoute or VirtualService (named after the release) that sends each
+version's weight to that release's own Service, its name and ports as Helm
+rendered them when the revision started; by replica ratio, one Service
+(named after the release) selecting ``app`` on every release's pods. An
+object of that kind and name installed by a release's chart is refused:
+two owners would fight over it. An **adopted** revision keeps the Helm release it was found
 running under, and the names its chart gives, so Helm neither uninstalls
 nor reinstalls it: its HelmRelease or Application keeps its name and
 namespace, and no name override is set.
@@ -62,6 +69,8 @@ Files = dict[str, bytes]
 CHART_FILE = "chart.yaml"
 RELEASE_FILE = "release.yaml"
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+ISTIO_API = "networking.istio.io/v1"
 _CHART_HEADER = "# Written by rollgen: the chart and values this revision runs. Do not edit.\n"
 
 
@@ -89,6 +98,8 @@ class FrozenRelease:
     values: Mapping[str, Any]
     release_name: str | None = None
     service: ChartService | None = None
+    # Every object the release installs, as Kind/name: rollgen's own route or Service must not take a name of them.
+    objects: tuple[str, ...] = ()
 
     @property
     def adopted(self) -> bool:
@@ -135,8 +146,90 @@ def render_state(release: Release, state: State, frozen: Mapping[str, FrozenRele
             workload.version, revision.revision, adopted=revision.adopted, release=f"{release.namespace}/{release.name}"
         ).decode()
         resources.append(where)
+    generated = _generated(release, state, frozen)
+    for name, document in generated.items():
+        texts[name] = header + dump_yaml(document)
+        resources.append(name)
     texts["kustomization.yaml"] = header + dump_yaml({**KUSTOMIZATION, "resources": resources})
     return {path: texts[path].encode() for path in sorted(texts)}
+
+
+def _route_kind(release: Release) -> str | None:
+    """What a canary's traffic goes through: rollgen's Service (by replicas), HTTPRoute or VirtualService."""
+    strategy = release.strategy
+    if not isinstance(strategy, Canary):
+        return None
+    return {"replicas": "Service", "gatewayAPI": "HTTPRoute", "istio": "VirtualService"}[strategy.traffic]
+
+
+def _generated(release: Release, state: State, frozen: Mapping[str, FrozenRelease]) -> dict[str, dict[str, object]]:
+    """The Service (a replica-ratio canary) or the route (Gateway API, Istio) rollgen renders, by file name.
+
+    The route sends each version's weight to that release's own Service (the
+    chart's, frozen with the revision); the replica-ratio Service selects
+    ``app`` on every release's pods, with the oldest release's Service ports.
+    """
+    strategy = release.strategy
+    if not isinstance(strategy, Canary) or not state.workloads:
+        return {}
+    kind = _route_kind(release)
+    for workload in state.workloads:
+        revision = frozen[workload.version]
+        # Two owners of one object would fight; a chart's own route beside rollgen's would win or share the traffic.
+        clash = [
+            o
+            for o in revision.objects
+            if o == f"{kind}/{release.name}" or (strategy.traffic != "replicas" and o.partition("/")[0] == kind)
+        ]
+        if clash:
+            raise UsageError(
+                f"release {release.name}: the chart's release {release_name(workload, revision)} installs "
+                f"{clash[0]} itself, beside the {kind} rollgen renders for the canary: turn the chart's own off "
+                "in the values before a canary"
+            )
+    if strategy.traffic == "replicas":
+        oldest = state.workloads[0]
+        ports = [_port(p) for p in _service_of(release, oldest, frozen[oldest.version]).ports]
+        spec: dict[str, object] = {"selector": {"app": release.name}, "ports": ports}
+        return {"service.yaml": _object("v1", "Service", release.name, release, spec)}
+    routed = [(_service_of(release, _workload(state, v), frozen[v]), weight) for v, weight in state.weights]
+    if strategy.traffic == "gatewayAPI":
+        gateway = strategy.gateway_api
+        if gateway is None:
+            raise UsageError(f"release {release.name} routes with the Gateway API but names no parentRefs")
+        route: dict[str, object] = {"parentRefs": [p.as_manifest() for p in gateway.parent_refs]}
+        if gateway.hostnames:
+            route["hostnames"] = list(gateway.hostnames)
+        backends = [{"name": s.name, "port": int(s.ports[0]["port"]), "weight": w} for s, w in routed]
+        route["rules"] = [{"backendRefs": backends}]
+        return {"httproute.yaml": _object(GATEWAY_API, "HTTPRoute", release.name, release, route)}
+    istio = strategy.istio
+    virtual: dict[str, object] = {"hosts": list(istio.hosts) if istio else []}
+    if istio and istio.gateways:
+        virtual["gateways"] = list(istio.gateways)
+    destinations = [
+        {"destination": {"host": s.name, "port": {"number": int(s.ports[0]["port"])}}, "weight": w} for s, w in routed
+    ]
+    virtual["http"] = [{"route": destinations}]
+    return {"virtualservice.yaml": _object(ISTIO_API, "VirtualService", release.name, release, virtual)}
+
+
+def _service_of(release: Release, workload: Workload, frozen: FrozenRelease) -> ChartService:
+    if frozen.service is None or not frozen.service.ports:
+        raise UsageError(
+            f"release {release.name}: the chart renders no Service with a port for release "
+            f"{release_name(workload, frozen)}: a canary sends traffic to it"
+        )
+    return frozen.service
+
+
+def _workload(state: State, version: str) -> Workload:
+    return next(w for w in state.workloads if w.version == version)
+
+
+def _port(port: Mapping[str, Any]) -> dict[str, Any]:
+    """A Service port as rollgen's Service copies it (a node port stays the chart's own)."""
+    return {k: port[k] for k in ("name", "port", "targetPort", "protocol") if k in port}
 
 
 def chart_file(frozen: FrozenRelease) -> str:
@@ -150,6 +243,8 @@ def chart_file(frozen: FrozenRelease) -> str:
         document["releaseName"] = frozen.release_name
     if frozen.service is not None:
         document["service"] = {"name": frozen.service.name, "ports": [dict(p) for p in frozen.service.ports]}
+    if frozen.objects:
+        document["objects"] = list(frozen.objects)
     document["values"] = dict(frozen.values)
     return _CHART_HEADER + dump_yaml(document)
 
@@ -173,7 +268,8 @@ def frozen_releases(files: Mapping[str, bytes], output: str) -> dict[str, Frozen
         values = MappingProxyType(data.get("values") or {})
         service = data.get("service")
         chart_service = None if service is None else ChartService(str(service["name"]), tuple(service["ports"]))
-        found[label] = FrozenRelease(revision, pin, values, data.get("releaseName"), chart_service)
+        objects = tuple(str(o) for o in data.get("objects") or ())
+        found[label] = FrozenRelease(revision, pin, values, data.get("releaseName"), chart_service, objects)
     return found
 
 

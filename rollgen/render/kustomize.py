@@ -344,14 +344,7 @@ def _http_route(release: Release, state: State, base: KustomizeBase) -> dict[str
         raise ValueError(f"release {release.name} routes with the Gateway API but names no parentRefs")
     if not base.service_ports:
         raise UsageError(f"Service {base.service} has no ports for the HTTPRoute to send traffic to")
-    parents = [
-        {
-            k: v
-            for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name))
-            if v is not None
-        }
-        for p in strategy.gateway_api.parent_refs
-    ]
+    parents = [p.as_manifest() for p in strategy.gateway_api.parent_refs]
     spec: dict[str, object] = {"parentRefs": parents}
     if strategy.gateway_api.hostnames:
         spec["hostnames"] = list(strategy.gateway_api.hostnames)

@@ -67,11 +67,13 @@ def checked(
     values = helm_releases.version_values(release, state, workload, frozen)
     key = source.per_version.service
     on = key is None or helm_releases.service_on(release, state, workload)
-    service = check_release(release, workload, frozen, render_chart(archive, values, name, release.namespace), on)
+    rendered = render_chart(archive, values, name, release.namespace)
+    service = check_release(release, workload, frozen, rendered, on)
     if service is None and key is not None and not on:
         set_value(values, key, True)
         service = check_release(release, workload, frozen, render_chart(archive, values, name, release.namespace), True)
-    return dataclasses.replace(frozen, service=service)
+    objects = tuple(sorted({f"{kind}/{object_name}" for kind, object_name in rendered.objects}))
+    return dataclasses.replace(frozen, service=service, objects=objects)
 
 
 def desired_release(repo_root: Path, release: Release) -> helm_releases.FrozenRelease:

@@ -66,6 +66,11 @@ class ParentRef:
     namespace: str | None = None
     section_name: str | None = None
 
+    def as_manifest(self) -> dict[str, str]:
+        """The Gateway API ``parentRefs`` entry (unset fields left out)."""
+        fields = (("name", self.name), ("namespace", self.namespace), ("sectionName", self.section_name))
+        return {k: v for k, v in fields if v is not None}
+
 
 @dataclass(frozen=True)
 class GatewayAPITraffic:
