@@ -66,7 +66,7 @@ from rollgen.plan import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.revision import Revision
-from rollgen.spec.helmsource import HelmSource, PerVersionKeys
+from rollgen.spec.helmsource import ArgoCDTarget, HelmSource, PerVersionKeys
 from rollgen.spec.model import BlueGreen, Canary, Release
 from rollgen.spec.repository import ChartError, chart_name
 
@@ -277,6 +277,15 @@ def _application(
     assert argocd is not None  # the caller writes Applications only when asked
     revision = release.git.branch
     helm = {"releaseName": name, "valueFiles": [f"$values/{v}" for v in (*source.values, *values)]}
+    sources = [
+        {"repoURL": argocd.repo_url, "targetRevision": revision, "path": chart.path, "helm": helm},
+        {"repoURL": argocd.repo_url, "targetRevision": revision, "ref": "values"},
+    ]
+    return application(release, argocd, name, {"sources": sources})
+
+
+def application(release: Release, argocd: ArgoCDTarget, name: str, sources: Mapping[str, object]) -> dict[str, object]:
+    """An Argo CD Application of one Helm release, deploying to the release's namespace from ``sources``."""
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -284,10 +293,7 @@ def _application(
         "spec": {
             "project": argocd.project,
             "destination": {"server": "https://kubernetes.default.svc", "namespace": release.namespace},
-            "sources": [
-                {"repoURL": argocd.repo_url, "targetRevision": revision, "path": chart.path, "helm": helm},
-                {"repoURL": argocd.repo_url, "targetRevision": revision, "ref": "values"},
-            ],
+            **sources,
         },
     }
 

@@ -59,9 +59,17 @@ from rollgen.errors import UsageError
 from rollgen.helmrepo.pin import HELM_CHART_LAYER, ChartPin
 from rollgen.names import slug
 from rollgen.plan import State, Workload
-from rollgen.render.helm import get_value, set_value
+from rollgen.render.helm import application, get_value, set_value
 from rollgen.render.manifests import dump_documents, dump_yaml
-from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
+from rollgen.revision import (
+    REVISION_FILE,
+    VERSIONS,
+    Revision,
+    config_digest,
+    frozen_directories,
+    read_revision_file,
+    revision_file,
+)
 from rollgen.spec.helmsource import HelmSource, PerVersionKeys, RemoteChart
 from rollgen.spec.model import BlueGreen, Canary, Release
 
@@ -252,15 +260,7 @@ def chart_file(frozen: FrozenRelease) -> str:
 def frozen_releases(files: Mapping[str, bytes], output: str) -> dict[str, FrozenRelease]:
     """The revisions frozen in an output directory's ``files`` (paths relative to it), by label."""
     found: dict[str, FrozenRelease] = {}
-    for path, text in files.items():
-        directory, name = posixpath.split(path)
-        if name != REVISION_FILE or posixpath.dirname(directory) != VERSIONS:
-            continue
-        chart = files.get(f"{directory}/{CHART_FILE}")
-        if chart is None:
-            raise UsageError(
-                f"{output}/{directory} has {REVISION_FILE} but no {CHART_FILE}: restore it from Git history"
-            )
+    for _, text, chart in frozen_directories(files, CHART_FILE, output):
         label, revision, _ = read_revision_file(text)
         data: Any = yamlload.load(chart)
         pinned = data["chart"]
@@ -374,16 +374,7 @@ def _application(
         }
     else:
         chart_source = {"repoURL": pin.repository, "chart": pin.chart, "targetRevision": pin.version, "helm": helm}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": argocd.namespace, "labels": {"app": release.name}},
-        "spec": {
-            "project": argocd.project,
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": release.namespace},
-            "source": chart_source,
-        },
-    }
+    return application(release, argocd, name, {"source": chart_source})
 
 
 def _add_secret(spec: dict[str, object], source: HelmSource) -> None:

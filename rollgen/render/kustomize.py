@@ -110,7 +110,6 @@ resources:
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -121,7 +120,15 @@ from rollgen.plan import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.render.userbase import Container, KustomizeBase, ObjectKind, parse_base
-from rollgen.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
+from rollgen.revision import (
+    REVISION_FILE,
+    VERSIONS,
+    Revision,
+    config_digest,
+    frozen_directories,
+    read_revision_file,
+    revision_file,
+)
 from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
@@ -216,15 +223,7 @@ def frozen_revisions(files: Mapping[str, bytes], output: str) -> dict[str, Froze
     label renders from the base as built now, as it always did.
     """
     found: dict[str, Frozen] = {}
-    for path, text in files.items():
-        directory, name = posixpath.split(path)
-        if name != REVISION_FILE or posixpath.dirname(directory) != VERSIONS:
-            continue
-        built = files.get(f"{directory}/{FROZEN_BASE}")
-        if built is None:
-            raise UsageError(
-                f"{output}/{directory} has {REVISION_FILE} but no {FROZEN_BASE}: restore it from Git history"
-            )
+    for directory, text, built in frozen_directories(files, FROZEN_BASE, output):
         label, revision, adopted = read_revision_file(text)
         found[label] = Frozen(revision, parse_base(built.decode(), f"{output}/{directory}/{FROZEN_BASE}"), adopted)
     return found
