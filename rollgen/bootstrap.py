@@ -22,6 +22,9 @@ Helm releases get the objects :mod:`rollgen.render.helm` already renders (a
 multi-source Application or a HelmRelease over the chart in the repository),
 with the same sync settings; they need the single Helm release of
 charts/rollgen-app, since one release per version changes with every step.
+A chart from a repository (``source.helm.repository``) renders its output as
+a Kustomize directory of HelmReleases or Applications, applied like a
+Kustomize release's output.
 
 Every Application (and each one the ApplicationSet generates) gets its
 release's namespace as destination and ``CreateNamespace=true``.
@@ -56,7 +59,8 @@ from rollgen.names import MAX_NAME, slug
 from rollgen.plan.steps import plan_release
 from rollgen.render.helm import read_chart, render_state
 from rollgen.render.manifests import dump_yaml
-from rollgen.spec.model import ArgoCDTarget, FluxTarget, HelmSource, Release
+from rollgen.spec.helmsource import ArgoCDTarget, FluxTarget, HelmSource
+from rollgen.spec.model import Release
 
 HEADER = "# Written by rollgen bootstrap: edit the release specs or the command's options, not this file.\n"
 ENGINES = ("argocd", "flux")
@@ -135,11 +139,11 @@ def bootstrap_objects(engine: str, releases: Iterable[Release], settings: Settin
     _check_unique(ordered)
     objects: Objects = {}
     if engine == "argocd":
-        kustomize = [r for r in ordered if not isinstance(r.source, HelmSource)]
+        kustomize = [r for r in ordered if not _helm_objects_apply(r)]
         if settings.applicationset and kustomize:
             objects["applicationset.yaml"] = _application_set(kustomize, settings)
         for release in ordered:
-            if isinstance(release.source, HelmSource) or not settings.applicationset:
+            if _helm_objects_apply(release) or not settings.applicationset:
                 for obj in _argocd(release, settings, repo_root):
                     _add(objects, f"{obj['metadata']['name']}.application.yaml", obj, release)
     else:
@@ -184,7 +188,7 @@ def _sync_policy() -> dict[str, Any]:
 
 def _argocd(release: Release, settings: Settings, repo_root: Path) -> list[dict[str, Any]]:
     namespace = settings.engine_namespace("argocd")
-    if isinstance(release.source, HelmSource):
+    if isinstance(release.source, HelmSource) and _helm_objects_apply(release):
         target = ArgoCDTarget(settings.url(), settings.project, namespace)
         apps = _helm_objects(release, dataclasses.replace(release.source, argocd=target, flux=None), repo_root)
         for app in apps:
@@ -284,7 +288,7 @@ def _source_ref(settings: Settings, namespace: str) -> dict[str, str]:
 
 def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[str, Any]]:
     namespace = settings.engine_namespace("flux")
-    if isinstance(release.source, HelmSource):
+    if isinstance(release.source, HelmSource) and _helm_objects_apply(release):
         source_namespace, name = _source(settings)
         # The HelmRelease lives in the release's namespace: its chart's sourceRef always names the source's.
         target = FluxTarget(name, source_namespace)
@@ -312,6 +316,16 @@ def _flux(release: Release, settings: Settings, repo_root: Path) -> list[dict[st
 
 
 # --- shared ------------------------------------------------------------------
+
+
+def _helm_objects_apply(release: Release) -> bool:
+    """Whether the engine applies the release's rendered Application or HelmRelease (a chart in this repository).
+
+    A chart from a repository renders its output as a Kustomize directory (one
+    HelmRelease or Application per version in it): the engine applies that
+    directory, like a Kustomize release's.
+    """
+    return isinstance(release.source, HelmSource) and release.source.remote is None
 
 
 def _helm_objects(release: Release, source: HelmSource, repo_root: Path) -> list[dict[str, Any]]:

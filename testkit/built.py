@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import json
+import math
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -232,3 +233,59 @@ def assert_deployment_strategies(plan: Plan, objects: list[dict[str, object]]) -
         else:
             # Blue/green and routed canaries keep every serving pod: none may go unavailable.
             assert strategy["rollingUpdate"]["maxUnavailable"] == 0  # type: ignore[index]
+
+
+def _rolling(deployment: Obj, replicas: int) -> tuple[int, int] | None:
+    """The Deployment's own (surge, unavailable) in pods; None for Recreate (every pod goes first)."""
+    strategy = deployment["spec"].get("strategy", {})
+    if strategy.get("type") == "Recreate":
+        return None
+    rolling = strategy.get("rollingUpdate", {})
+
+    def pods(value: int | str, round_up: bool) -> int:
+        if isinstance(value, int):
+            return value
+        share = replicas * int(value.rstrip("%")) / 100
+        return math.ceil(share) if round_up else math.floor(share)
+
+    # Kubernetes' defaults when the Deployment names none: 25% and 25%.
+    return pods(rolling.get("maxSurge", "25%"), True), pods(rolling.get("maxUnavailable", "25%"), False)
+
+
+def _transition(before: list[Obj], after: list[Obj]) -> tuple[int, int]:
+    """(most pods running, fewest available) while ``after`` is applied over ``before``, Deployments in any order."""
+    old, new = of_kind(before, "Deployment"), of_kind(after, "Deployment")
+    most = fewest = 0
+    for name in {*old, *new}:
+        b = old[name]["spec"]["replicas"] if name in old else 0
+        a = new[name]["spec"]["replicas"] if name in new else 0
+        most += max(a, b)  # a growing Deployment may grow before a shrinking one shrinks
+        if name in old and name in new and old[name]["spec"]["template"] != new[name]["spec"]["template"]:
+            bounds = _rolling(new[name], a)
+            if bounds is None:
+                continue  # none of its pods stays available
+            surge, unavailable = bounds
+            most += surge
+            fewest += max(0, min(a, b) - unavailable)
+        else:
+            fewest += min(a, b)
+    return most, fewest
+
+
+def _pods(objects: list[Obj]) -> int:
+    return sum(d["spec"]["replicas"] for d in of_kind(objects, "Deployment").values())
+
+
+def assert_transition_within_bounds(plan: Plan, before: list[Obj], after: list[Obj], where: str) -> None:
+    """Applying ``after`` over ``before`` (Deployments in any order, each within its own strategy) keeps the plan's bounds."""
+    most, fewest = _transition(before, after)
+    pods_before, pods_after = _pods(before), _pods(after)
+    if plan.max_surge is not None and plan.max_unavailable is not None:
+        ceiling, floor = plan.replicas + plan.max_surge, plan.replicas - plan.max_unavailable
+    elif plan.strategy == "recreate":
+        ceiling, floor = plan.replicas, 0  # downtime is what recreate means
+    else:
+        # Blue/green and routed canaries run the new version beside a full-size stable: nothing serving goes.
+        ceiling, floor = 2 * plan.replicas, plan.replicas
+    assert most <= ceiling, f"{where}: up to {most} pods, the bound is {ceiling}"
+    assert fewest >= min(floor, pods_before, pods_after), f"{where}: as few as {fewest} available, the bound is {floor}"

@@ -314,3 +314,15 @@ def test_a_long_output_path_gets_a_short_unique_name() -> None:
     names = [o["metadata"]["name"] for o in objects.values() if o["kind"] == "Kustomization"]
     assert len(set(names)) == 2 and all(len(n) <= 63 and n[-1].isalnum() for n in names)
     assert files(objects) == files(bootstrap_objects("flux", releases, Settings(repo_url=REPO_URL), REPO_ROOT))
+
+
+@pytest.mark.parametrize("engine", ["argocd", "flux"])
+def test_a_chart_from_a_repository_is_applied_as_its_output_directory(
+    tmp_path: Path, shared: Path, engine: str
+) -> None:
+    spec = REPO_ROOT / "tests" / "spec" / "valid" / "helm-remote-chart.yaml"
+    done = bootstrap(engine, spec, "--out", tmp_path / engine)
+    assert done.returncode == 0, done.stderr
+    (applied,) = [o for o in built(tmp_path / engine) if o["kind"] in ("Application", "Kustomization")]
+    path = applied["spec"]["path"] if engine == "flux" else applied["spec"]["source"]["path"]
+    assert path.removeprefix("./") == load_release(spec).output_path

@@ -195,10 +195,13 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("handle", "rollgen.cli.pipeline"),
     ),
     "import": (
-        "convert an Argo Rollouts Rollout or a Flagger Canary into a release spec",
+        "convert a Rollout, a Canary, a HelmRelease or a Helm Application into a release spec",
         "Convert a Rollout (with its AnalysisTemplates) or a Canary (with its MetricTemplates, webhooks and target "
-        "Deployment) into DIR/release.yaml and a Kustomize base DIR/base/, and list what cannot be expressed as "
-        "FILE:LINE:COL notes. Exit 0 converted (notes are warnings), 1 nothing convertible, 2 unreadable input.",
+        "Deployment) into DIR/release.yaml and a Kustomize base DIR/base/; or a Flux HelmRelease (with its "
+        "HelmRepository or OCIRepository) or an Argo CD Application with a Helm chart into DIR/release.yaml and "
+        "DIR/values.yaml (the values as the engine merges them), the chart pulled to read its keys. A directory is "
+        "built with kubectl kustomize first. What cannot be expressed is listed as FILE:LINE:COL notes. Exit 0 "
+        "converted (notes are warnings), 1 nothing convertible, 2 unreadable input.",
         _lazy("configure", "rollgen.cli.importer"),
         _lazy("run", "rollgen.cli.importer"),
     ),

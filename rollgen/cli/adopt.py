@@ -22,6 +22,11 @@ def handle(args: argparse.Namespace) -> int:
         f"first revision {done.label} committed: the release did not run before, this commit deploys it"
         if done.first_run
         else f"adopted: {done.label} runs as before, now in rollgen's layout"
+        + (
+            f"; Helm release {done.helm_release} keeps its name and namespace (upgraded in place, never reinstalled)"
+            if done.helm_release
+            else ""
+        )
     )
     print(f"{release_key(opened.release)}: {what}" + ("" if done.commit else " (already done, nothing committed)"))
     return EXIT_OK

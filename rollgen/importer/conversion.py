@@ -36,11 +36,11 @@ class Options:
 
 @dataclass(frozen=True)
 class Conversion:
-    """A release spec (plain data), its Kustomize base (file name -> bytes) and the notes."""
+    """A release spec (plain data), the files it reads (path under the output directory -> bytes), the notes."""
 
     name: str
     release: dict[str, Any]
-    base: dict[str, bytes]
+    files: dict[str, bytes]
     notes: tuple[Problem, ...]
 
 
@@ -135,8 +135,8 @@ def container_ports(template: Mapping[str, Any]) -> list[dict[str, Any]]:
     return ports
 
 
-def base_files(objects: dict[str, dict[str, Any]]) -> dict[str, bytes]:
-    """The base directory: one file per object and a kustomization.yaml listing them."""
+def base_files(objects: dict[str, dict[str, Any]], directory: str) -> dict[str, bytes]:
+    """A Kustomize directory ``directory``: one file per object and a kustomization.yaml listing them."""
     files = {path: dump_yaml(obj).encode() for path, obj in objects.items()}
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -144,7 +144,7 @@ def base_files(objects: dict[str, dict[str, Any]]) -> dict[str, bytes]:
         "resources": list(objects),
     }
     files["kustomization.yaml"] = dump_yaml(kustomization).encode()
-    return files
+    return {f"{directory}/{path}": data for path, data in files.items()}
 
 
 def strip_object(obj: Mapping[str, Any]) -> dict[str, Any]:

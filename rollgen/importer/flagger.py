@@ -165,7 +165,7 @@ def convert_canary(canary: Manifest, manifests: tuple[Manifest, ...], options: O
     if isinstance(spec.get("progressDeadlineSeconds"), int):
         release_spec["progressDeadline"] = f"{spec['progressDeadlineSeconds']}s"
     return Conversion(
-        name, release_document(name, release_spec, strategy, gates), base_files(objects), tuple(notes.found)
+        name, release_document(name, release_spec, strategy, gates), base_files(objects, "base"), tuple(notes.found)
     )
 
 

@@ -143,7 +143,7 @@ def convert_rollout(rollout: Manifest, manifests: tuple[Manifest, ...], options:
     return Conversion(
         name,
         release_document(name, release_spec, strategy, list(gates.made.values())),
-        base_files({"deployment.yaml": deployment, "service.yaml": service}),
+        base_files({"deployment.yaml": deployment, "service.yaml": service}, "base"),
         tuple(notes.found),
     )
 

@@ -1,4 +1,4 @@
-"""A small client of the OCI distribution API: list tags, resolve a tag's digest.
+"""A small client of the OCI distribution API: list tags, resolve a tag's digest, read a manifest and a blob.
 
 What it speaks:
 
@@ -150,6 +150,28 @@ class RegistryClient:
         if not _DIGEST.fullmatch(digest):
             raise self._error(f"resolving {repository}:{tag}: the registry gave no sha256 digest")
         return digest
+
+    def manifest(self, repository: str, tag: str) -> tuple[bytes, str]:
+        """The OCI image manifest ``tag`` points at and its digest (an artifact's: a Helm chart's)."""
+        url = f"{self._origin}/v2/{repository}/manifests/{tag}"
+        response = self._request("GET", url, repository, {"Accept": MANIFEST_TYPES[1]})
+        self._expect(response, 200, f"reading the manifest of {repository}:{tag}")
+        digest = "sha256:" + hashlib.sha256(response.body).hexdigest()
+        given = response.headers.get("docker-content-digest")
+        if given and given != digest:
+            raise self._error(f"reading the manifest of {repository}:{tag}: its digest is not {given}")
+        return response.body, digest
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        """The blob ``digest`` names, checked against it (at most MAX_BODY bytes)."""
+        if not _DIGEST.fullmatch(digest):
+            raise self._error(f"reading a blob of {repository}: {digest!r} is no sha256 digest")
+        url = f"{self._origin}/v2/{repository}/blobs/{digest}"
+        response = self._request("GET", url, repository, {"Accept": "*/*"})
+        self._expect(response, 200, f"reading blob {digest} of {repository}")
+        if "sha256:" + hashlib.sha256(response.body).hexdigest() != digest:
+            raise self._error(f"reading blob {digest} of {repository}: the bytes do not match the digest")
+        return response.body
 
     def close(self) -> None:
         """Close every connection (of every thread); call once the threads are done."""

@@ -3,7 +3,7 @@
 :func:`desired_revision` is what a controller pass calls for every release:
 it must cost next to nothing when nothing changed. The configuration's
 *inputs* (every file the Kustomize base reads, or the chart's files and the
-values files) are fingerprinted by their bytes; when the fingerprint equals
+values files; for a published chart the values files and the pinned chart) are fingerprinted by their bytes; when the fingerprint equals
 the one the live revision recorded, the configuration is the live one and
 nothing is built. Otherwise the base is built once and its build digested: an
 edit that builds to the same bytes (a comment, a reordered file) gives the
@@ -18,9 +18,12 @@ from pathlib import Path
 
 from rollgen.errors import UsageError
 from rollgen.kustomize_inputs import fingerprint, reads
+from rollgen.render.helm import merged_values
+from rollgen.render.helm_releases import configuration, pin_of
 from rollgen.render.revision import Revision, config_digest
 from rollgen.render.userbase import read_base
-from rollgen.spec.model import HelmSource, KustomizeSource, Release
+from rollgen.spec.helmsource import HelmSource
+from rollgen.spec.model import KustomizeSource, Release
 
 # The fingerprints of the passes under way, the innermost last.
 _PASSES: list[dict[tuple[Path, KustomizeSource | HelmSource], str]] = []
@@ -50,6 +53,10 @@ def input_fingerprint(repo_root: Path, release: Release) -> str:
         return memo[key]
     if isinstance(source, KustomizeSource):
         found = fingerprint(repo_root, reads(repo_root, source.base))
+    elif isinstance(source, HelmSource) and source.remote is not None:
+        # A published chart is read from its repository, not from here: the spec pins it.
+        pin = pin_of(source)
+        found = config_digest([fingerprint(repo_root, source.values).encode(), repr(pin).encode()])
     else:
         assert isinstance(source, HelmSource)
         found = fingerprint(repo_root, [source.chart, *source.values])
@@ -71,6 +78,8 @@ def desired_revision(repo_root: Path, release: Release, live: Revision | None) -
     source = release.source
     if isinstance(source, KustomizeSource):
         config = config_digest([read_base(repo_root, release).built.encode()])
+    elif source.remote is not None:
+        config = configuration(pin_of(source), merged_values(repo_root, release, source.values))
     else:
         if not (repo_root / source.chart).is_dir():
             raise UsageError(f"release {release.name}: no Helm chart at {source.chart} under {repo_root}")

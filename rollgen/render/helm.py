@@ -52,7 +52,7 @@ include the chart's own ``values.yaml`` unless listed, so it is listed first).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -67,7 +67,8 @@ from rollgen.plan.model import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
 from rollgen.render.revision import Revision
-from rollgen.spec.model import BlueGreen, Canary, HelmSource, PerVersionKeys, Release
+from rollgen.spec.helmsource import ArgoCDTarget, HelmSource, PerVersionKeys
+from rollgen.spec.model import BlueGreen, Canary, Release
 from rollgen.spec.repository import ChartError, chart_name
 
 Files = dict[str, bytes]
@@ -159,14 +160,7 @@ def release_values(release: Release) -> dict[str, object]:
     elif isinstance(strategy, Canary) and strategy.traffic == "gatewayAPI":
         if strategy.gateway_api is None:
             raise UsageError(f"release {release.name} routes with the Gateway API but names no parentRefs")
-        parents = [
-            {
-                k: v
-                for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name))
-                if v is not None
-            }
-            for p in strategy.gateway_api.parent_refs
-        ]
+        parents = [p.as_manifest() for p in strategy.gateway_api.parent_refs]
         values["traffic"] = {"gatewayAPI": {"parentRefs": parents, "hostnames": list(strategy.gateway_api.hostnames)}}
     return values
 
@@ -206,13 +200,13 @@ def version_values(release: Release, state: State, workload: Workload, keys: Per
         )
     serving = state.service_version if state.service_version is not None else state.workloads[0].version
     values: dict[str, object] = {}
-    _set(values, keys.name, workload.name)
-    _set(values, keys.image_tag, workload.version)
-    _set(values, keys.replicas, workload.replicas)
+    set_value(values, keys.name, workload.name)
+    set_value(values, keys.image_tag, workload.version)
+    set_value(values, keys.replicas, workload.replicas)
     if keys.pod_labels is not None:
-        _set(values, keys.pod_labels, {"app": release.name, "version": workload.version})
+        set_value(values, keys.pod_labels, {"app": release.name, "version": workload.version})
     if keys.service is not None:
-        _set(values, keys.service, workload.version == serving)
+        set_value(values, keys.service, workload.version == serving)
     return values
 
 
@@ -235,32 +229,49 @@ def frozen_values(repo_root: Path, release: Release, chart: HelmChart) -> dict[s
 
     A key no file has is left out (the chart does not take it); a file's ``null`` empties it, as Helm deletes it.
     """
-    merged: dict[str, dict[str, Any]] = {}
-    for path in (posixpath.join(chart.path, "values.yaml"), *_source(release).values):
+    merged = merged_values(repo_root, release, (posixpath.join(chart.path, "values.yaml"), *_source(release).values))
+    frozen: dict[str, dict[str, Any]] = {}
+    for key in FROZEN:
+        value = merged.get(key)
+        if isinstance(value, dict):
+            frozen[key] = value
+        elif key in merged and value is None:
+            frozen[key] = {}
+    return frozen
+
+
+def merged_values(repo_root: Path, release: Release, paths: Iterable[str]) -> dict[str, Any]:
+    """The values files at ``paths`` (repository-relative) merged in order, as Helm merges them."""
+    merged: dict[str, Any] = {}
+    for path in paths:
         try:
             data: Any = yamlload.load((repo_root / path).read_bytes())
         except (OSError, yaml.YAMLError) as error:
             raise UsageError(f"release {release.name}: cannot read values file {path}: {error}") from None
-        for key in FROZEN:
-            if not isinstance(data, dict) or key not in data:
-                continue
-            if isinstance(data[key], dict):
-                _merge(merged.setdefault(key, {}), data[key])
-            elif data[key] is None:
-                merged[key] = {}
+        if data is not None and not isinstance(data, dict):
+            raise UsageError(f"release {release.name}: values file {path} is not a map of values")
+        merge_values(merged, data or {})
     return merged
 
 
-def _merge(into: dict[str, Any], values: Mapping[str, Any]) -> None:
+def merge_values(into: dict[str, Any], values: Mapping[str, Any]) -> None:
     """Helm's merge of values files: maps merge key by key, anything else replaces."""
     for key, value in values.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
+            merge_values(into[key], value)
         else:
             into[key] = value
 
 
-def _set(values: dict[str, object], dotted: str, value: object) -> None:
+def get_value(values: Mapping[str, Any], dotted: str) -> Any:
+    """The value at ``a.b.c`` in nested maps (``None`` when a part is missing)."""
+    here: Any = values
+    for key in dotted.split("."):
+        here = here.get(key) if isinstance(here, Mapping) else None
+    return here
+
+
+def set_value(values: dict[str, object], dotted: str, value: object) -> None:
     """Set ``a.b.c`` in nested maps, creating the maps on the way."""
     *parents, last = dotted.split(".")
     here = values
@@ -279,6 +290,15 @@ def _application(
     assert argocd is not None  # the caller writes Applications only when asked
     revision = release.git.branch
     helm = {"releaseName": name, "valueFiles": [f"$values/{v}" for v in (*source.values, *values)]}
+    sources = [
+        {"repoURL": argocd.repo_url, "targetRevision": revision, "path": chart.path, "helm": helm},
+        {"repoURL": argocd.repo_url, "targetRevision": revision, "ref": "values"},
+    ]
+    return application(release, argocd, name, {"sources": sources})
+
+
+def application(release: Release, argocd: ArgoCDTarget, name: str, sources: Mapping[str, object]) -> dict[str, object]:
+    """An Argo CD Application of one Helm release, deploying to the release's namespace from ``sources``."""
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -286,10 +306,7 @@ def _application(
         "spec": {
             "project": argocd.project,
             "destination": {"server": "https://kubernetes.default.svc", "namespace": release.namespace},
-            "sources": [
-                {"repoURL": argocd.repo_url, "targetRevision": revision, "path": chart.path, "helm": helm},
-                {"repoURL": argocd.repo_url, "targetRevision": revision, "ref": "values"},
-            ],
+            **sources,
         },
     }
 

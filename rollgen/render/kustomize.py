@@ -110,7 +110,6 @@ resources:
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -120,7 +119,15 @@ from rollgen.names import slug, workload_name
 from rollgen.plan.model import State, Workload
 from rollgen.render.deployment_strategy import deployment_strategy
 from rollgen.render.manifests import dump_documents, dump_yaml
-from rollgen.render.revision import REVISION_FILE, VERSIONS, Revision, config_digest, read_revision_file, revision_file
+from rollgen.render.revision import (
+    REVISION_FILE,
+    VERSIONS,
+    Revision,
+    config_digest,
+    frozen_directories,
+    read_revision_file,
+    revision_file,
+)
 from rollgen.render.userbase import Container, KustomizeBase, ObjectKind, parse_base
 from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 
@@ -216,15 +223,7 @@ def frozen_revisions(files: Mapping[str, bytes], output: str) -> dict[str, Froze
     label renders from the base as built now, as it always did.
     """
     found: dict[str, Frozen] = {}
-    for path, text in files.items():
-        directory, name = posixpath.split(path)
-        if name != REVISION_FILE or posixpath.dirname(directory) != VERSIONS:
-            continue
-        built = files.get(f"{directory}/{FROZEN_BASE}")
-        if built is None:
-            raise UsageError(
-                f"{output}/{directory} has {REVISION_FILE} but no {FROZEN_BASE}: restore it from Git history"
-            )
+    for directory, text, built in frozen_directories(files, FROZEN_BASE, output):
         label, revision, adopted = read_revision_file(text)
         found[label] = Frozen(revision, parse_base(built.decode(), f"{output}/{directory}/{FROZEN_BASE}"), adopted)
     return found
@@ -344,14 +343,7 @@ def _http_route(release: Release, state: State, base: KustomizeBase) -> dict[str
         raise ValueError(f"release {release.name} routes with the Gateway API but names no parentRefs")
     if not base.service_ports:
         raise UsageError(f"Service {base.service} has no ports for the HTTPRoute to send traffic to")
-    parents = [
-        {
-            k: v
-            for k, v in (("name", p.name), ("namespace", p.namespace), ("sectionName", p.section_name))
-            if v is not None
-        }
-        for p in strategy.gateway_api.parent_refs
-    ]
+    parents = [p.as_manifest() for p in strategy.gateway_api.parent_refs]
     spec: dict[str, object] = {"parentRefs": parents}
     if strategy.gateway_api.hostnames:
         spec["hostnames"] = list(strategy.gateway_api.hostnames)

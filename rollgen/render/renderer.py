@@ -27,9 +27,11 @@ from rollgen.render import helm, kustomize
 from rollgen.render.adopt import render_adopted
 from rollgen.render.desired import desired_revision
 from rollgen.render.kustomize import Frozen
+from rollgen.render.published import adopt_published, render_published
 from rollgen.render.revision import Revision
 from rollgen.render.userbase import KustomizeBase, read_base
-from rollgen.spec.model import HelmSource, KustomizeSource, Release
+from rollgen.spec.helmsource import HelmSource
+from rollgen.spec.model import KustomizeSource, Release
 
 Files = dict[str, bytes]
 _EMPTY: Mapping[str, bytes] = MappingProxyType({})
@@ -69,11 +71,13 @@ class Renderer:
         return self._render_chart(state, frozen, revisions)
 
     def _render_chart(self, state: State, frozen: Mapping[str, bytes], revisions: Mapping[str, Revision]) -> Files:
+        source = self.release.source
+        assert isinstance(source, HelmSource)  # not a Kustomize release
+        if source.remote is not None:
+            return render_published(self.repo_root, self.release, state, frozen, revisions)
         chart = helm.read_chart(self.repo_root, self.release)
         sources = helm.frozen_chart_revisions(frozen)
         new = [w.version for w in state.workloads if w.version not in sources]
-        source = self.release.source
-        assert isinstance(source, HelmSource)  # not a Kustomize release
         # A user's own chart (per_version) takes no frozen values: its releases are not revisions yet.
         if new and source.per_version is None:
             values = helm.frozen_values(self.repo_root, self.release, chart)
@@ -94,9 +98,15 @@ class Renderer:
 
     def adopt(self) -> Files:
         """The files that adopt what runs today (see :mod:`rollgen.render.adopt`)."""
-        if not isinstance(self.release.source, KustomizeSource):
-            raise UsageError(f"release {self.release.name}: adopting a Helm release is not supported yet")
-        inputs, base = self._base(self.release.source)
+        source = self.release.source
+        if isinstance(source, HelmSource) and source.remote is not None:
+            return adopt_published(self.repo_root, self.release)
+        if not isinstance(source, KustomizeSource):
+            raise UsageError(
+                f"release {self.release.name}: adopting a running Helm release needs its chart from a repository "
+                "(source.helm.repository)"
+            )
+        inputs, base = self._base(source)
         return render_adopted(self.release, base, inputs)
 
     def _new(self, name: str, base: KustomizeBase, inputs: str, revisions: Mapping[str, Revision]) -> Frozen:

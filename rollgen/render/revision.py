@@ -46,13 +46,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from rollgen import yamlload
+from rollgen.errors import UsageError
 
 REVISION_FILE = "revision.yaml"
 VERSIONS = "versions"
@@ -144,6 +145,25 @@ def writers(files: Mapping[str, bytes]) -> set[str]:
             if isinstance(data, dict) and isinstance(data.get("release"), str):
                 found.add(data["release"])
     return found
+
+
+def frozen_directories(files: Mapping[str, bytes], companion: str, output: str) -> Iterator[tuple[str, bytes, bytes]]:
+    """Each version directory of an output's ``files`` that records a revision: its path, revision text and ``companion``.
+
+    ``companion`` is the file a renderer freezes beside ``revision.yaml`` (a
+    Kustomize build, a chart's pin); ``output`` names the directory in errors.
+    A revision without it cannot be rendered again: UsageError, never a guess.
+    """
+    for path, text in files.items():
+        directory, name = posixpath.split(path)
+        if name != REVISION_FILE or posixpath.dirname(directory) != VERSIONS:
+            continue
+        frozen = files.get(f"{directory}/{companion}")
+        if frozen is None:
+            raise UsageError(
+                f"{output}/{directory} has {REVISION_FILE} but no {companion}: restore it from Git history"
+            )
+        yield directory, text, frozen
 
 
 def live_revisions(files: Mapping[str, bytes]) -> dict[str, Revision]:

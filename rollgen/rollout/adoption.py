@@ -7,7 +7,8 @@ rollout record:
 
 - manifests rollgen did not write: the adopted state (:meth:`rollgen.render.renderer.Renderer.adopt`),
   which keeps the running Deployment's name and selector, its image tag the
-  adopted revision's version;
+  adopted revision's version (a published Helm chart: the running Helm
+  release keeps its name and namespace, so Helm upgrades it in place);
 - nothing at all: the spec's ``version`` as the release's first revision, at
   full size (a release that did not run before: this commit deploys it).
 
@@ -32,6 +33,7 @@ from rollgen.render.revision import live_revisions
 from rollgen.rollout.ownership import refuse_other_owner
 from rollgen.rollout.reading import read_state, revisions_at
 from rollgen.rollout.state import release_key
+from rollgen.spec.helmsource import HelmSource
 from rollgen.spec.model import Release
 
 
@@ -42,6 +44,8 @@ class Adopted:
     commit: str | None
     label: str
     first_run: bool
+    # The Helm release (namespace/name) adoption kept running as it was, when the output takes one over.
+    helm_release: str | None = None
 
 
 def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted:
@@ -64,12 +68,19 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
             files = renderer.adopt()
             found = live_revisions(files)
             name = list(found)[-1]
-            result.append(Adopted(commit=None, label=name, first_run=False))
+            kept = _helm_release(release)
+            result.append(Adopted(commit=None, label=name, first_run=False, helm_release=kept))
+            what = (
+                f"the same Helm release {kept}, chart version and values: Helm upgrades it in place and never "
+                "uninstalls or reinstalls it"
+                if kept
+                else "the same Deployment, image and configuration"
+            )
             message = (
                 f"{key}: adopt what runs, {name}\n\n"
                 f"{release.output_path} held manifests rollgen did not write. This commit reproduces what runs "
-                "(the same Deployment, image and configuration) in rollgen's layout; from now on every change "
-                "to the spec is rolled out step by step, and an abort returns here."
+                f"({what}) in rollgen's layout; from now on every change to the spec is rolled out step by step, "
+                "and an abort returns here."
             )
         else:
             first = dataclasses.replace(release, stable=release.version)
@@ -88,3 +99,11 @@ def adopt(repo: Repo, release: Release, *, remote: str | None = None) -> Adopted
     identity = Identity(author.name, author.email) if author is not None else None
     done = commit_change(repo, release.git.branch, decide, remote=remote, author=identity, committer=identity)
     return dataclasses.replace(result[0], commit=done.commit if done is not None else None)
+
+
+def _helm_release(release: Release) -> str | None:
+    """``namespace/name`` of the Helm release a published chart's adoption keeps (None for other sources)."""
+    source = release.source
+    if not isinstance(source, HelmSource) or source.remote is None:
+        return None
+    return f"{release.namespace}/{source.release_name or release.name}"

@@ -23,6 +23,7 @@ from rollgen.names import MAX_NAME, slug, workload_name
 from rollgen.registry.policy import expression_problem
 from rollgen.replicas import routed_canary_replicas
 from rollgen.spec.gatekinds import check_gate_settings
+from rollgen.spec.helmchecks import check_chart_source, check_per_version
 from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
 from rollgen.spec.yamldoc import Document, JsonPath
 
@@ -94,6 +95,7 @@ def check_paths(doc: Document) -> Iterator[Problem]:
         (("spec", "output", "path"), _get(spec, "output", "path")),
         (("spec", "source", "kustomize", "base"), _get(spec, "source", "kustomize", "base")),
         (("spec", "source", "helm", "chart"), _get(spec, "source", "helm", "chart")),
+        (("spec", "source", "helm", "resources"), _get(spec, "source", "helm", "resources")),
     ]
     paths += [(("spec", "source", "helm", "values", i), v) for i, v in _items(spec, "source", "helm", "values")]
     paths += [
@@ -406,38 +408,6 @@ def check_blue_green(doc: Document) -> Iterator[Problem]:
         )
 
 
-def check_per_version(doc: Document) -> Iterator[Problem]:
-    """A chart of one's own runs one Helm release per version; its one Service cannot split traffic."""
-    where: JsonPath = ("spec", "source", "helm", "perVersion")
-    keys = _get(doc.data, *where)
-    if not isinstance(keys, dict):
-        return
-    strategy = _get(doc.data, "spec", "strategy")
-    if isinstance(strategy, dict) and "canary" in strategy:
-        yield doc.problem(
-            where,
-            "perVersion (one Helm release per version) cannot split traffic for a canary: the chart's Service "
-            "selects one release's pods; use charts/rollgen-app, or blueGreen, rollingUpdate or recreate",
-            at_key=True,
-        )
-    if isinstance(_get(strategy, "blueGreen", "previewService"), str):
-        yield doc.problem(
-            ("spec", "strategy", "blueGreen", "previewService"),
-            "previewService needs charts/rollgen-app: with perVersion the chart has one Service",
-            at_key=True,
-        )
-    seen: dict[str, str] = {}
-    for field, dotted in keys.items():
-        if not isinstance(dotted, str):
-            continue
-        for other_field, other in seen.items():
-            if dotted == other or dotted.startswith(other + ".") or other.startswith(dotted + "."):
-                yield doc.problem(
-                    (*where, field), f"perVersion.{field} ({dotted}) overlaps perVersion.{other_field} ({other})"
-                )
-        seen[field] = dotted
-
-
 def check_git(doc: Document) -> Iterator[Problem]:
     where: JsonPath = ("spec", "git")
     git = _get(doc.data, *where)
@@ -480,6 +450,7 @@ CHECKS: tuple[Check, ...] = (
     check_canary,
     check_bounds,
     check_blue_green,
+    check_chart_source,
     check_per_version,
     check_git,
     check_image_policy,

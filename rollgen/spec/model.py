@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeAlias
 from rollgen.durations import parse_duration
 from rollgen.gates.analysis import MeasurementPolicy
 from rollgen.secrets import SecretRef
+from rollgen.spec.helmsource import HelmSource, build_helm_source
 from rollgen.spec.vocabulary import DEFAULT_BRANCH, EVENT_KINDS, GATE_KINDS
 
 IntOrPercent: TypeAlias = int | str
@@ -24,49 +25,6 @@ Traffic = Literal["replicas", "istio", "gatewayAPI"]
 @dataclass(frozen=True)
 class KustomizeSource:
     base: str
-
-
-@dataclass(frozen=True)
-class ArgoCDTarget:
-    """Write an Argo CD Application (chart and values from the GitOps repository ``repo_url``)."""
-
-    repo_url: str
-    project: str = "default"
-    namespace: str = "argocd"
-
-
-@dataclass(frozen=True)
-class FluxTarget:
-    """Write a Flux HelmRelease (chart and values from the GitRepository ``git_repository``)."""
-
-    git_repository: str
-    namespace: str = "flux-system"
-
-
-@dataclass(frozen=True)
-class PerVersionKeys:
-    """Where a user's own chart takes each per-version override: dotted value paths.
-
-    Set for a chart that runs one version per Helm release (not rollgen-app).
-    ``pod_labels`` (a map the chart adds to pod labels) and ``service`` (a
-    boolean that turns the chart's Service on) are optional.
-    """
-
-    name: str
-    image_tag: str
-    replicas: str
-    pod_labels: str | None = None
-    service: str | None = None
-
-
-@dataclass(frozen=True)
-class HelmSource:
-    chart: str
-    values: tuple[str, ...] = ()
-    release_name: str | None = None
-    argocd: ArgoCDTarget | None = None
-    flux: FluxTarget | None = None
-    per_version: PerVersionKeys | None = None
 
 
 Source: TypeAlias = KustomizeSource | HelmSource
@@ -108,6 +66,11 @@ class ParentRef:
     name: str
     namespace: str | None = None
     section_name: str | None = None
+
+    def as_manifest(self) -> dict[str, str]:
+        """The Gateway API ``parentRefs`` entry (unset fields left out)."""
+        fields = (("name", self.name), ("namespace", self.namespace), ("sectionName", self.section_name))
+        return {k: v for k, v in fields if v is not None}
 
 
 @dataclass(frozen=True)
@@ -308,22 +271,7 @@ def _analysis(data: Mapping[str, Any] | None) -> Analysis | None:
 def _source(data: Mapping[str, Any]) -> Source:
     if "kustomize" in data:
         return KustomizeSource(data["kustomize"]["base"])
-    helm = data["helm"]
-    argocd, flux, keys = helm.get("argocd"), helm.get("flux"), helm.get("perVersion")
-    return HelmSource(
-        helm["chart"],
-        tuple(helm.get("values", ())),
-        helm.get("releaseName"),
-        argocd=None
-        if argocd is None
-        else ArgoCDTarget(argocd["repoURL"], argocd.get("project", "default"), argocd.get("namespace", "argocd")),
-        flux=None if flux is None else FluxTarget(flux["gitRepository"], flux.get("namespace", "flux-system")),
-        per_version=None
-        if keys is None
-        else PerVersionKeys(
-            keys["name"], keys["imageTag"], keys["replicas"], keys.get("podLabels"), keys.get("service")
-        ),
-    )
+    return build_helm_source(data["helm"])
 
 
 def _canary_step(data: Mapping[str, Any]) -> CanaryStep:

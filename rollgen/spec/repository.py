@@ -75,7 +75,10 @@ def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[C
         read = [d.as_posix() for d in inputs(repo, base) if d.as_posix() != posixpath.normpath(base)]
         reads += [Claim(d, doc.problem(at, f"the base reads {d}")) for d in read]
     helm = _get(spec_data, "source", "helm")
-    named: list[tuple[JsonPath, Any]] = [(("spec", "source", "helm", "chart"), _get(helm, "chart"))]
+    # A chart from a repository is a name there, not a path here; its other objects are.
+    chart = None if _get(helm, "repository") is not None else _get(helm, "chart")
+    named: list[tuple[JsonPath, Any]] = [(("spec", "source", "helm", "chart"), chart)]
+    named.append((("spec", "source", "helm", "resources"), _get(helm, "resources")))
     values = _get(helm, "values")
     named += [
         (("spec", "source", "helm", "values", i), v) for i, v in enumerate(values if isinstance(values, list) else ())
@@ -95,7 +98,12 @@ def existence_problems(doc: Document, repo: Path) -> Iterator[Problem]:
     if isinstance(base, str) and kustomization_file(repo / base) is None:
         what = "is not a directory" if not (repo / base).is_dir() else "has no kustomization.yaml"
         yield doc.problem(("spec", "source", "kustomize", "base"), f"base: {base!r} {what} under {repo}")
-    chart = _get(spec_data, "source", "helm", "chart")
+    remote = _get(spec_data, "source", "helm", "repository") is not None
+    chart = None if remote else _get(spec_data, "source", "helm", "chart")
+    resources = _get(spec_data, "source", "helm", "resources")
+    if isinstance(resources, str) and kustomization_file(repo / resources) is None:
+        what = "is not a directory" if not (repo / resources).is_dir() else "has no kustomization.yaml"
+        yield doc.problem(("spec", "source", "helm", "resources"), f"resources: {resources!r} {what} under {repo}")
     if isinstance(chart, str) and not (repo / chart / "Chart.yaml").is_file():
         what = "is not a directory" if not (repo / chart).is_dir() else "has no Chart.yaml"
         yield doc.problem(("spec", "source", "helm", "chart"), f"chart: {chart!r} {what} under {repo}")

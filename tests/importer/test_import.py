@@ -125,7 +125,7 @@ def test_exit_codes_nothing_convertible_unreadable_and_nonempty_out(tmp_path: Pa
     templates = shared_data() / "argo-rollouts" / "examples" / "analysis-templates.yaml"
     done = rollgen("import", templates, "--out", "a", cwd=tmp_path)
     assert done.returncode == 1
-    assert f"{templates}:6:1: no Argo Rollouts Rollout or Flagger Canary" in done.stdout
+    assert f"{templates}:6:1: no Argo Rollouts Rollout, Flagger Canary, Flux HelmRelease or Argo CD" in done.stdout
     helm_template = shared_data() / "flagger" / "charts" / "podinfo" / "templates" / "canary.yaml"
     done = rollgen("import", helm_template, "--out", "b", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr

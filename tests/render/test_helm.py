@@ -27,8 +27,9 @@ from rollgen.render import kustomize
 from rollgen.render.helm import read_chart, render_state
 from rollgen.render.revision import Revision
 from rollgen.render.userbase import read_base
+from rollgen.spec.helmsource import ArgoCDTarget, HelmSource, PerVersionKeys
 from rollgen.spec.load import load_release
-from rollgen.spec.model import ArgoCDTarget, BlueGreen, Canary, HelmSource, KustomizeSource, PerVersionKeys, Release
+from rollgen.spec.model import BlueGreen, Canary, KustomizeSource, Release
 from testkit.built import (
     Obj,
     _crd_validator,

@@ -249,7 +249,7 @@ def test_weights_without_a_router_are_a_planner_bug(podinfo_repo: Path) -> None:
 
 
 def test_helm_releases_are_not_rendered_here(podinfo_repo: Path) -> None:
-    from rollgen.spec.model import HelmSource
+    from rollgen.spec.helmsource import HelmSource
 
     release = dataclasses.replace(
         podinfo_release(REPO_ROOT / "examples" / "canary.yaml"), source=HelmSource("charts/podinfo")

@@ -10,7 +10,8 @@ import pytest
 
 from rollgen.errors import UsageError
 from rollgen.render.userbase import Container, ObjectKind, ServicePort, parse_base, read_base
-from rollgen.spec.model import Canary, HelmSource, KustomizeSource, Release
+from rollgen.spec.helmsource import HelmSource
+from rollgen.spec.model import Canary, KustomizeSource, Release
 from testkit.tools import require_tool
 
 RELEASE = Release(

@@ -10,7 +10,6 @@ pod template changes replaces its pods within its own rolling-update strategy.
 from __future__ import annotations
 
 import io
-import math
 import shutil
 import tarfile
 from pathlib import Path
@@ -20,13 +19,12 @@ import pytest
 
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import Action
-from rollgen.plan.model import Plan
 from rollgen.render.renderer import Renderer
 from rollgen.rollout import operations
 from rollgen.rollout.state import RolloutPhase, plan_for
 from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
-from testkit.built import assert_deployment_strategies, kustomize_build, of_kind
+from testkit.built import assert_deployment_strategies, assert_transition_within_bounds, kustomize_build
 from testkit.git import git, git_bytes
 from testkit.rollouts import make_repo, write_spec
 
@@ -97,61 +95,6 @@ def _built(work: Path, commit: str, cache: dict[str, list[dict[str, Any]]], scra
     return cache[tree]
 
 
-def _rolling(deployment: dict[str, Any], replicas: int) -> tuple[int, int] | None:
-    """The Deployment's own (surge, unavailable) in pods; None for Recreate (every pod goes first)."""
-    strategy = deployment["spec"].get("strategy", {})
-    if strategy.get("type") == "Recreate":
-        return None
-    rolling = strategy.get("rollingUpdate", {})
-
-    def pods(value: int | str, round_up: bool) -> int:
-        if isinstance(value, int):
-            return value
-        share = replicas * int(value.rstrip("%")) / 100
-        return math.ceil(share) if round_up else math.floor(share)
-
-    # Kubernetes' defaults when the Deployment names none: 25% and 25%.
-    return pods(rolling.get("maxSurge", "25%"), True), pods(rolling.get("maxUnavailable", "25%"), False)
-
-
-def _transition(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> tuple[int, int]:
-    """(most pods running, fewest available) while ``after`` is applied over ``before``, Deployments in any order."""
-    old, new = of_kind(before, "Deployment"), of_kind(after, "Deployment")
-    most = fewest = 0
-    for name in {*old, *new}:
-        b = old[name]["spec"]["replicas"] if name in old else 0
-        a = new[name]["spec"]["replicas"] if name in new else 0
-        most += max(a, b)  # a growing Deployment may grow before a shrinking one shrinks
-        if name in old and name in new and old[name]["spec"]["template"] != new[name]["spec"]["template"]:
-            bounds = _rolling(new[name], a)
-            if bounds is None:
-                continue  # none of its pods stays available
-            surge, unavailable = bounds
-            most += surge
-            fewest += max(0, min(a, b) - unavailable)
-        else:
-            fewest += min(a, b)
-    return most, fewest
-
-
-def _pods(objects: list[dict[str, Any]]) -> int:
-    return sum(d["spec"]["replicas"] for d in of_kind(objects, "Deployment").values())
-
-
-def _check(plan: Plan, before: list[dict[str, Any]], after: list[dict[str, Any]], where: str) -> None:
-    most, fewest = _transition(before, after)
-    pods_before, pods_after = _pods(before), _pods(after)
-    if plan.max_surge is not None and plan.max_unavailable is not None:
-        ceiling, floor = plan.replicas + plan.max_surge, plan.replicas - plan.max_unavailable
-    elif plan.strategy == "recreate":
-        ceiling, floor = plan.replicas, 0  # downtime is what recreate means
-    else:
-        # Blue/green and routed canaries run the new version beside a full-size stable: nothing serving goes.
-        ceiling, floor = 2 * plan.replicas, plan.replicas
-    assert most <= ceiling, f"{where}: up to {most} pods, the bound is {ceiling}"
-    assert fewest >= min(floor, pods_before, pods_after), f"{where}: as few as {fewest} available, the bound is {floor}"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_built_manifests_keep_the_bounds_between_every_two_commits(tmp_path: Path, strategy: str) -> None:
@@ -177,7 +120,7 @@ def test_built_manifests_keep_the_bounds_between_every_two_commits(tmp_path: Pat
             assert_deployment_strategies(plan, objects)
         for i in range(1, len(built)):
             subject = git(work, "log", "-1", "--format=%s", commits[i])
-            _check(plan, built[i - 1], built[i], f"{path}, commit {i} ({subject})")
+            assert_transition_within_bounds(plan, built[i - 1], built[i], f"{path}, commit {i} ({subject})")
 
 
 def test_the_controller_carries_a_full_promotion_on_without_pauses(tmp_path: Path) -> None:

@@ -128,3 +128,24 @@ def test_outside_a_repository_the_paths_are_not_checked_and_validate_says_so(tmp
     run = validate(tmp_path, "--repo", ".", "web.yaml")
     assert run.returncode == 1
     assert run.stdout.startswith("web.yaml:11:30: base: 'apps/nope' is not a directory under .")
+
+
+def test_a_published_chart_is_a_name_and_its_resources_must_exist(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    text = (REPO_ROOT / "tests" / "spec" / "valid" / "helm-remote-chart.yaml").read_text()
+    (repo / "releases" / "podinfo.yaml").write_text(text)
+    (repo / "apps/podinfo").mkdir(parents=True)
+    (repo / "apps/podinfo/values.yaml").write_text("replicaCount: 2\n")
+    done = validate(repo, "releases/podinfo.yaml")
+    # The chart is a name in its repository, never looked for here; the resources directory is.
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "releases/podinfo.yaml:20:18: resources: 'apps/podinfo/shared' is not a directory under " + str(repo)
+    ]
+    (repo / "apps/podinfo/shared").mkdir()
+    (repo / "apps/podinfo/shared/kustomization.yaml").write_text("resources: []\n")
+    assert validate(repo, "releases/podinfo.yaml").returncode == 0
+    # What the release reads is its own: an output over the resources is refused.
+    (repo / "releases" / "podinfo.yaml").write_text(text.replace("path: apps/production", "path: apps/podinfo"))
+    overlap = validate(repo, "releases/podinfo.yaml")
+    assert overlap.returncode == 1 and "overlaps 'apps/podinfo/shared', which a release reads" in overlap.stdout
