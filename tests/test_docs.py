@@ -60,3 +60,11 @@ def test_relative_links_lead_to_files(page: Path) -> None:
     for target in re.findall(r"\]\(([\w./-]+)(?:#[^)]*)?\)", page.read_text()):
         if "://" not in target and not target.startswith("mailto:"):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_the_architecture_names_every_package_and_no_other() -> None:
+    """docs/architecture.md's map lists each package of rollgen/ (a directory with __init__.py), and only those."""
+    text = (DOCS / "architecture.md").read_text()
+    named = set(re.findall(r"^  ([a-z_]+)/ ", text.split("```")[1], re.MULTILINE))
+    packages = {p.parent.name for p in (REPO_ROOT / "rollgen").glob("*/__init__.py")}
+    assert named == packages

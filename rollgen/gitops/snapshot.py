@@ -2,14 +2,14 @@
 
 A :class:`Snapshot` is what a ``decide`` function sees: one commit, read
 through one shared ``git cat-file`` process, so reading a dozen files costs
-no extra process. :func:`history` and :meth:`Snapshot.last_record` find
-rollgen commits by their ``Rollgen-Release`` trailer line with
-``git log --grep``, read as a stream from one process that is stopped as
-soon as enough records are read: the cost depends on how far back the
-release's last commit is, not on how long the history is, nor on how many
-commits merely quote a trailer line (a revert, a cherry-pick message).
-:func:`newest_records` finds the newest record of many releases in one such
-walk, for a pass over a whole repository.
+no extra process. :meth:`Snapshot.last_record` and :func:`newest_records`
+answer from the tip's record index (:mod:`rollgen.gitops.records`: every
+rollgen commit under the tip, kept between processes, so a read costs what
+the branch grew by since the last one, not its length). :func:`history` and
+:func:`walk_records` find rollgen commits by their ``Rollgen-Release``
+trailer line with ``git log --grep``, read as a stream from one process that
+is stopped as soon as enough records are read, skipping commits that merely
+quote a trailer line (a revert, a cherry-pick message).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from rollgen.gitops.errors import TrailerError
 from rollgen.gitops.git import Git, GitResult, ObjectReader
 from rollgen.gitops.paths import check_path, join
+from rollgen.gitops.records import RecordIndex, index_at
 from rollgen.gitops.trailers import RELEASE, HistoryEntry, StepRecord, parse_trailers, release_pattern
 
 # One commit per log record: four NUL-terminated fields (git puts a newline between records).
@@ -105,8 +106,13 @@ class Snapshot:
             return self._records[release]
         if self.tip is None:
             return None
-        found = _log(self._git, self.tip, release_pattern(release), limit=1, release=release)
+        found = self.index().of(release)
         return found[0] if found else None
+
+    def index(self) -> RecordIndex:
+        """Every rollgen commit under the tip (:mod:`rollgen.gitops.records`: read once, kept between processes)."""
+        assert self.tip is not None, "a branch with no commit has no history"
+        return index_at(self._git, self.tip)
 
     def last_step_record(self, release: str, before: str) -> HistoryEntry | None:
         """The newest commit reachable from ``before`` that carries ``release``'s record and is no pause or resume.
@@ -114,6 +120,12 @@ class Snapshot:
         A pause or resume commit holds the step before it; that step's commit is
         the one its gates and measurements belong to.
         """
+        if self.tip is not None:
+            index = self.index()
+            while (since := index.since(release, before)) is not None:
+                step = next((entry for entry in since if not entry.record.action.marks), None)
+                if step is not None or not index.older(release):
+                    return step
         limit = 8
         while True:
             found = history(self._git, before, release, limit=limit)
@@ -170,22 +182,16 @@ def read_file_at(git: Git, rev: str, path: str) -> bytes | None:
 
 
 def newest_records(git: Git, ref: str | None, releases: Collection[str]) -> dict[str, HistoryEntry | None]:
-    """The newest record of each of ``releases`` reachable from ``ref`` (None: none), in one walk.
+    """The newest record of each of ``releases`` reachable from commit ``ref`` (None: none), from its index.
 
-    The walk stops once every release is found: one git process for a pass
-    over a whole repository, instead of one per release.
+    One index for a pass over a whole repository (:mod:`rollgen.gitops.records`),
+    instead of one walk per release.
     """
-    found: dict[str, HistoryEntry | None] = dict.fromkeys(releases)
-    missing = set(found)
-    if ref is not None and missing:
-        with _Records(git, ref, _ANY_RELEASE) as records:
-            for entry in records:
-                if entry.record.release in missing:
-                    found[entry.record.release] = entry
-                    missing.discard(entry.record.release)
-                    if not missing:
-                        break
-    return found
+    if ref is None:
+        return dict.fromkeys(releases)
+    index = index_at(git, ref)
+    index.complete()  # one walk for all of them, not one per release
+    return {release: next(iter(index.of(release)), None) for release in releases}
 
 
 def _log(git: Git, ref: str, pattern: str, *, limit: int, release: str | None) -> tuple[HistoryEntry, ...]:

@@ -1,9 +1,10 @@
 """The current rollout's own records, read once: its first commit, its aborts so far, the files before it.
 
 A rollout's records lie together in the history: from its newest commit back
-to its first (a start, retry or undo). :class:`RolloutHistory` reads them in
-one walk that stops at that first commit, however long the history is before
-or after it, and only when something asks (an idle release reads nothing).
+to its first (a start, retry or undo). :class:`RolloutHistory` takes them from
+the tip's record index (:mod:`rollgen.gitops.records`), or reads them in one
+walk that stops at that first commit, and only when something asks (an idle
+release reads nothing).
 The rules that read the records (:func:`first_of`, :func:`aborts_done`) are
 pure; this module's class is their I/O.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from rollgen.errors import RollgenError
 from rollgen.gitops.depth import ShallowHistoryError, is_boundary
 from rollgen.gitops.git import Git
+from rollgen.gitops.records import index_at
 from rollgen.gitops.snapshot import Snapshot, walk_records
 from rollgen.gitops.trailers import Action, HistoryEntry
 from rollgen.rollout.state import RolloutState
@@ -41,10 +43,11 @@ def aborts_done(records: Iterable[HistoryEntry], rollout: str) -> int:
 class RolloutHistory:
     """The records of ``state``'s rollout, read from Git on first use and kept (one walk per pass)."""
 
-    def __init__(self, git: Git, key: str, state: RolloutState | None) -> None:
+    def __init__(self, git: Git, key: str, state: RolloutState | None, tip: str | None = None) -> None:
         self._git = git
         self._key = key
         self._state = state
+        self._tip = tip
         self._records: tuple[HistoryEntry, ...] | None = None
         self._before: dict[str, dict[str, bytes]] = {}
 
@@ -75,15 +78,22 @@ class RolloutHistory:
         return self._before[output_path]
 
     def _read(self, state: RolloutState) -> tuple[HistoryEntry, ...]:
-        found: list[HistoryEntry] = []
+        if self._tip is not None:
+            # The tip's record index holds them, read further down only as far as the rollout's first commit.
+            index = index_at(self._git, self._tip)
+            while (indexed := index.since(self._key, state.commit)) is not None:
+                found = _rollout(state, indexed)
+                if found is not None:
+                    return self._first_found(state, found)
+                if not index.older(self._key):
+                    break
         with walk_records(self._git, state.commit, self._key) as records:
-            for entry in records:
-                if entry.record.rollout != state.rollout:
-                    break  # another rollout's commit before this one's first: the history is not what it says
-                found.append(entry)
-                if entry.record.action in _FIRST:
-                    return tuple(found)
-        raise RollgenError(f"{self._key}: cannot find the first commit of rollout {state.rollout}")
+            return self._first_found(state, _rollout(state, records))
+
+    def _first_found(self, state: RolloutState, found: tuple[HistoryEntry, ...] | None) -> tuple[HistoryEntry, ...]:
+        if not found or found[-1].record.action not in _FIRST:
+            raise RollgenError(f"{self._key}: cannot find the first commit of rollout {state.rollout}")
+        return found
 
     def _has_parent(self, sha: str) -> bool:
         """Whether ``sha`` has a parent; a shallow clone's boundary is refused, never read as a root commit."""
@@ -96,3 +106,19 @@ class RolloutHistory:
                 "run `git fetch --unshallow` and try again"
             )
         return False
+
+
+def _rollout(state: RolloutState, records: Iterable[HistoryEntry]) -> tuple[HistoryEntry, ...] | None:
+    """The records of ``state``'s rollout among ``records`` (newest first), down to its first one.
+
+    Another rollout's commit before its first ends them there (the history is
+    not what the records say); None when ``records`` end before either.
+    """
+    found: list[HistoryEntry] = []
+    for entry in records:
+        if entry.record.rollout != state.rollout:
+            return tuple(found)
+        found.append(entry)
+        if entry.record.action in _FIRST:
+            return tuple(found)
+    return None

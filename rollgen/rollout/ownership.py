@@ -30,8 +30,8 @@ from rollgen.errors import UsageError
 from rollgen.gitops.change import Change
 from rollgen.gitops.git import Git
 from rollgen.gitops.paths import join
+from rollgen.gitops.records import index_at
 from rollgen.gitops.snapshot import Snapshot
-from rollgen.gitops.trailers import RELEASE
 from rollgen.render.revision import REVISION_FILE, listed_revision_files, writers
 
 _WORKLOADS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
@@ -139,22 +139,14 @@ def _refuse_other_revisions(tip: Snapshot, release: str, root: str, parents: lis
 
 
 def _rollgen_commits(git: Git, ref: str, paths: list[str], most: int) -> list[tuple[str, str]]:
-    """``(commit, release)`` of the newest rollgen commits that changed any of ``paths`` (none: none)."""
+    """``(commit, release)`` of the newest rollgen commits that changed any of ``paths`` (none: none).
+
+    From the tip's record index (:mod:`rollgen.gitops.records`), which keeps the
+    files each rollgen commit changed: no walk of the history per check.
+    """
     if not paths:
         return []
-    out = git.run(
-        "log",
-        "--no-show-signature",
-        "--no-color",
-        f"--grep=^{RELEASE}: ",
-        f"--max-count={most}",
-        f"--format=%H%x00%(trailers:key={RELEASE},valueonly,unfold)%x00",
-        ref,
-        "--",
-        *paths,
-    ).text
-    fields = out.split("\0")
-    return [(fields[i].strip(), fields[i + 1].strip()) for i in range(0, len(fields) - 1, 2)]
+    return index_at(git, ref).touching(paths, most)
 
 
 def _holds_workload(data: bytes) -> bool:

@@ -10,6 +10,7 @@ compare-and-swap push lost to another commit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from rollgen.gitops.depth import ensure_history
 from rollgen.gitops.git import ObjectReader
 from rollgen.gitops.remote import fetch_branch, tracking_ref
 from rollgen.gitops.repo import Repo
-from rollgen.gitops.snapshot import Snapshot, history
+from rollgen.gitops.snapshot import Snapshot
 from rollgen.gitops.trailers import HistoryEntry
 from rollgen.plan.model import Plan, State
 from rollgen.render.desired import desired_revision
@@ -101,7 +102,7 @@ def read(repo: Repo, release: Release, snapshot: Snapshot) -> Reading:
         state=state,
         last=last,
         seen=Seen(live=live, desired=desired, trigger=next_action(desired, live, state)),
-        history=RolloutHistory(repo.git, key, state),
+        history=RolloutHistory(repo.git, key, state, snapshot.tip),
     )
 
 
@@ -171,7 +172,7 @@ def states_on(
             return ()
         newest: dict[str, HistoryEntry] = {}
         steps: dict[str, HistoryEntry] = {}
-        for entry in history(repo.git, snapshot.tip, limit=limit):
+        for entry in itertools.islice(snapshot.index().records(), limit):
             newest.setdefault(entry.record.release, entry)
             if not entry.record.action.marks:
                 steps.setdefault(entry.record.release, entry)

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -118,9 +119,12 @@ def test_idle_releases_cost_no_git_process_of_their_own(
         code, lines, _ = run(work, capsys, "advance", *specs)
         assert code == EXIT_FAILURE and lines[0].startswith("n0/web  aborted  the rollout of 1.1.0 was aborted")
         counts.append(sorted(git_processes))
-    # One fetch of the branch, one of the notes, one object reader, one walk: for 1 release or 8.
-    assert counts[0] == counts[1], counts
-    assert (counts[1].count("fetch"), counts[1].count("log"), counts[1].count("cat-file")) == (2, 1, 1), counts
+    # One fetch of the branch, one of the notes, one object reader, at most one walk (the record index
+    # brought up to the tip, once per tip): for 1 release or 8, the 8 cost nothing of their own.
+    assert Counter(counts[1]) <= Counter(counts[0]), counts
+    for count in counts:
+        assert (count.count("fetch"), count.count("cat-file")) == (2, 1), counts
+        assert count.count("log") <= 1, counts
 
 
 def test_a_failing_release_never_stops_the_others(
