@@ -23,6 +23,7 @@ from rollgen.names import MAX_NAME, slug, workload_name
 from rollgen.registry.policy import expression_problem
 from rollgen.replicas import routed_canary_replicas
 from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
+from rollgen.spec.window_checks import check_windows
 from rollgen.spec.yamldoc import Document, JsonPath
 
 Check = Callable[[Document], Iterator[Problem]]
@@ -491,6 +492,7 @@ CHECKS: tuple[Check, ...] = (
     check_per_version,
     check_git,
     check_image_policy,
+    check_windows,
 )
 
 

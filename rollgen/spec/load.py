@@ -11,7 +11,8 @@ from pathlib import Path
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem, SpecError
-from rollgen.spec.model import Release, build_release
+from rollgen.pipeline.levels import LEVELS
+from rollgen.spec.model import Release, build_release, build_windows
 from rollgen.spec.pipeline import KIND, Environment, Pipeline, pipeline_problems
 from rollgen.spec.validation import check_file
 from rollgen.spec.yamldoc import Document, LoadError, read_document
@@ -57,9 +58,17 @@ def load_pipeline(path: Path) -> Pipeline:
 
 def build_pipeline(document: Document, path: Path) -> Pipeline:
     """The typed pipeline of a document :func:`rollgen.spec.pipeline.pipeline_problems` found nothing wrong with."""
+    listed = document.data["spec"]["environments"]
     environments = tuple(
-        Environment(e["name"], path.parent / e["release"], parse_duration(e["soak"]) if "soak" in e else 0.0)
-        for e in document.data["spec"]["environments"]
+        Environment(
+            e["name"],
+            path.parent / e["release"],
+            parse_duration(e["soak"]) if "soak" in e else 0.0,
+            after=tuple(e["after"]) if "after" in e else tuple(p["name"] for p in listed[index - 1 : index]),
+            auto_promote=frozenset(e.get("autoPromote", LEVELS)),
+            windows=build_windows(e.get("windows", ())),
+        )
+        for index, e in enumerate(listed)
     )
     releases = tuple(load_release(e.spec) for e in environments)
     return Pipeline(document.data["metadata"]["name"], path, environments, releases)
