@@ -187,10 +187,11 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("handle", "rollgen.cli.detect"),
     ),
     "pipeline": (
-        "promote versions along a chain of environments, or show where each stands",
-        "An environment chain (kind: Pipeline) is several releases whose desired versions follow the previous "
-        "environment's completed one. `rollgen pipeline advance PIPELINE` writes each due version into the next "
-        "environment's spec (a commit or a pull request); `rollgen pipeline status PIPELINE` shows the chain.",
+        "promote versions through a graph of environments, or show where each stands",
+        "A pipeline (kind: Pipeline) is several releases whose desired versions follow the completed versions of the "
+        "environments they come after (in waves: fan-out and fan-in). `rollgen pipeline advance PIPELINE` writes "
+        "each due version into the next environments' specs (a commit or a pull request); `rollgen pipeline promote "
+        "PIPELINE ENV` approves a version waiting for approval; `rollgen pipeline status PIPELINE` shows the graph.",
         _lazy("configure", "rollgen.cli.pipeline"),
         _lazy("handle", "rollgen.cli.pipeline"),
     ),

@@ -43,6 +43,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rollgen.durations import format_duration
 from rollgen.pipeline.levels import LEVELS, Level, change_level
@@ -171,3 +172,38 @@ def decide_promotion(
     if hold is not None:
         return PromotionDecision(hold[0], hold[1], wanted, pinned)
     return PromotionDecision(PromotionVerdict.PROMOTE, f"{wanted} completed {previous}", wanted, pinned)
+
+
+_SAID = (PromotionVerdict.APPROVAL, PromotionVerdict.WINDOW, PromotionVerdict.FROZEN)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What one pass decided (and did) for one environment."""
+
+    environment: str
+    release: str
+    decision: PromotionDecision
+    commit: str | None = None
+    pull_request: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "release": self.release,
+            "verdict": str(self.decision.verdict),
+            "version": self.decision.version,
+            "digest": self.decision.digest,
+            "reason": self.decision.reason,
+            "commit": self.commit,
+            "pullRequest": self.pull_request,
+        }
+
+    def line(self) -> str:
+        if self.commit:
+            return f"{self.environment}: promoted {self.decision.version}: commit {self.commit[:12]}"
+        if self.pull_request:
+            return f"{self.environment}: proposed {self.decision.version}: pull request {self.pull_request}"
+        if self.decision.verdict in _SAID:  # the reason says it: "waiting for approval: ...", "frozen: ..."
+            return f"{self.environment}: {self.decision.reason}"
+        return f"{self.environment}: {self.decision.verdict}: {self.decision.reason}"

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollgen.errors import Problem
-from rollgen.pipeline.graph import find_cycle
+from rollgen.pipeline.graph import Graph, find_cycle
 from rollgen.pipeline.levels import LEVELS, Level
 from rollgen.spec.release_checks import check_release_file
 from rollgen.spec.schema import schema_problems
@@ -81,6 +81,11 @@ class Pipeline:
     path: Path
     environments: tuple[Environment, ...]
     releases: tuple[Release, ...]
+
+    @property
+    def graph(self) -> Graph:
+        """Which environments come after which (validate refused any cycle or unknown name)."""
+        return Graph.of([e.name for e in self.environments], {e.name: e.after for e in self.environments})
 
 
 def pipeline_problems(document: Document, base: Path | None) -> list[Problem]:
