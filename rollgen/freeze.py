@@ -55,7 +55,11 @@ class Freeze:
         return f"frozen: {self.reason}" + ("" if self.until is None else f" (until {iso(self.until)})")
 
     def to_data(self) -> dict[str, Any]:
-        return {"reason": self.reason, "since": iso(self.since), "until": None if self.until is None else iso(self.until)}
+        return {
+            "reason": self.reason,
+            "since": iso(self.since),
+            "until": None if self.until is None else iso(self.until),
+        }
 
 
 def standing(freeze: Freeze | None, now: float) -> Freeze | None:
@@ -98,7 +102,9 @@ def parse_until(text: str, now: float) -> float:
     try:
         return _instant(text)
     except ValueError:
-        raise ValueError(f"{text!r} is neither a time such as 2025-12-01T08:00:00Z nor a duration such as 48h") from None
+        raise ValueError(
+            f"{text!r} is neither a time such as 2025-12-01T08:00:00Z nor a duration such as 48h"
+        ) from None
 
 
 def _instant(value: object) -> float:

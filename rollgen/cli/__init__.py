@@ -195,6 +195,20 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("configure", "rollgen.cli.pipeline"),
         _lazy("handle", "rollgen.cli.pipeline"),
     ),
+    "freeze": (
+        "stop every controller pass from moving anything forward (aborts go on)",
+        "Commit a freeze record (.rollgen/freeze.yaml) on the branch: while it stands, rollgen advance, run, detect "
+        "and pipeline advance commit nothing and say 'frozen: TEXT'; aborts still proceed. --until lets it lapse "
+        "by itself; rollgen unfreeze ends it.",
+        _lazy("configure_freeze", "rollgen.cli.freeze"),
+        _lazy("handle_freeze", "rollgen.cli.freeze"),
+    ),
+    "unfreeze": (
+        "end the freeze",
+        "Commit the removal of the branch's freeze record: controller passes move rollouts forward again.",
+        _lazy("configure_unfreeze", "rollgen.cli.freeze"),
+        _lazy("handle_unfreeze", "rollgen.cli.freeze"),
+    ),
     "import": (
         "convert an Argo Rollouts Rollout or a Flagger Canary into a release spec",
         "Convert a Rollout (with its AnalysisTemplates) or a Canary (with its MetricTemplates, webhooks and target "

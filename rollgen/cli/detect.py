@@ -6,6 +6,7 @@ import argparse
 import time
 
 from rollgen.cli.output import add_output_option, emit
+from rollgen.cli.root import clock
 from rollgen.controller.detect import detect, spec_files
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, UsageError
 
@@ -19,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def handle(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    results = detect(spec_files(args.paths), deadline=time.monotonic() + args.timeout)
+    results = detect(spec_files(args.paths), deadline=time.monotonic() + args.timeout, now=clock())
     if args.output == "text":
         for result in results:
             print(result.line())

@@ -61,7 +61,7 @@ def write_wave(
             )
             done.append(_propose(upstream, stage, promotion, decide_change, _identity(stage.release), now))
             continue
-        key = (stage.repo.root(), stage.release.git.branch, stage.remote, stage.spec.rpartition("/")[0])
+        key = (str(stage.repo.root()), stage.release.git.branch, stage.remote, stage.spec.rpartition("/")[0])
         groups.setdefault(key, []).append(member)
     for group in groups.values():
         done += _commit(group, pipeline, now, approved)

@@ -106,7 +106,9 @@ def pipeline_problems(document: Document, base: Path | None) -> list[Problem]:
 
 def _graph_problems(document: Document, environments: list[Any]) -> list[Problem]:
     """``after`` naming what is no environment of the pipeline, or going round in a cycle; a soak nothing waits for."""
-    names = [e.get("name") if isinstance(e, dict) and isinstance(e.get("name"), str) else "" for e in environments]
+    names: list[str] = [
+        str(e["name"]) if isinstance(e, dict) and isinstance(e.get("name"), str) else "" for e in environments
+    ]
     problems: list[Problem] = []
     after: dict[str, tuple[str, ...]] = {}
     for index, entry in enumerate(environments):
