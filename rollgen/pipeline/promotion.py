@@ -126,6 +126,13 @@ def decide_promotion(
     first = done[0][1]
     wanted, pinned = first.version, first.digest
     if any((c.version, c.digest) != (wanted, pinned) for _, c in done[1:]):
+        stopped = next((c.version for _, c in done if c.version in (aborted_upstream or {})), None)
+        if stopped is not None:  # one of them will never complete it: say why, not only that they differ
+            return PromotionDecision(
+                PromotionVerdict.BLOCKED,
+                f"{stopped} was aborted in {(aborted_upstream or {})[stopped]}: it reaches no later environment",
+                stopped,
+            )
         each = ", ".join(f"{u.name} {c.version}" for u, c in done)
         return PromotionDecision(PromotionVerdict.UPSTREAM, f"waits for {each} to complete one version")
     previous = ", ".join(u.name for u, _ in done)

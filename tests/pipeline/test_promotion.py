@@ -141,3 +141,12 @@ def fan_in(eu: Completed | None, us: Completed | None, **kwargs: object) -> Prom
 )
 def test_fan_in_levels_and_holds(decision: PromotionDecision, verdict: PromotionVerdict, reason: str) -> None:
     assert (decision.verdict, decision.reason) == (verdict, reason)
+
+
+def test_a_version_aborted_in_one_environment_of_a_wave_is_said_to_stop_there() -> None:
+    # eu completed 1.2.0, us aborted it and still completes 1.1.0: global is told why it never comes.
+    found = fan_in(at("1.2.0"), at("1.1.0"), now=10_000, aborted_upstream={"1.2.0": "us"})
+    assert (found.verdict, found.reason) == (
+        PromotionVerdict.BLOCKED,
+        "1.2.0 was aborted in us: it reaches no later environment",
+    )
