@@ -82,7 +82,7 @@ def build(root: Path, pipelines: int, environments: int) -> tuple[Path, list[str
     git(work, "reset", "-q", "--hard")
     remote = init_repo(root / "remote.git", bare=True)
     git(work, "remote", "add", "origin", str(remote))
-    git(work, "push", "-q", "origin", "main")
+    git(work, "push", "-q", "--force", "origin", "main")
     git(work, "branch", "-q", "--set-upstream-to=origin/main")
     return work, files
 

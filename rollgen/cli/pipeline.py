@@ -72,7 +72,7 @@ def handle(args: argparse.Namespace) -> int:
             passes.approve(read_pipeline(path), args.environment, now=now, command=f"rollgen pipeline promote {path}")
         ]
     else:
-        done = [p for path in args.pipelines for p in passes.promote_due(read_pipeline(path), now=now)]
+        done = passes.promote_all([read_pipeline(path) for path in args.pipelines], now=now)
     if args.output == "text":
         for promotion in done:
             print(promotion.line())

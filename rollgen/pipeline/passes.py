@@ -21,15 +21,16 @@ rollout stopped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from rollgen.errors import NotSoError, RollgenError
 from rollgen.freeze import standing
 from rollgen.pipeline.graph import Graph
+from rollgen.pipeline.levels import LEVELS
 from rollgen.pipeline.promotion import Promotion, PromotionDecision, PromotionVerdict, Upstream, decide_promotion
-from rollgen.pipeline.reading import EnvironmentView, read_environments
+from rollgen.pipeline.reading import EnvironmentView, read_environments, read_pipelines
 from rollgen.pipeline.writing import promotion_branch, write_wave
 from rollgen.rollout.proposal import forge_for
 from rollgen.rollout.state import release_key
@@ -41,7 +42,18 @@ Views = Mapping[str, EnvironmentView]
 
 def promote_due(pipeline: Pipeline, *, now: float) -> list[Promotion]:
     """One pass: promote each environment's due version (``now``: Unix seconds, the soak's and the windows' clock)."""
-    views = read_environments(pipeline)
+    return promote_all([pipeline], now=now)
+
+
+def promote_all(pipelines: Sequence[Pipeline], *, now: float) -> list[Promotion]:
+    """One pass over several pipelines, read together (one walk of each branch's history for them all)."""
+    done: list[Promotion] = []
+    for pipeline, views in zip(pipelines, read_pipelines(pipelines), strict=True):
+        done += _promote(pipeline, views, now)
+    return done
+
+
+def _promote(pipeline: Pipeline, views: Views, now: float) -> list[Promotion]:
     graph = pipeline.graph
     done: list[Promotion] = []
     for wave in graph.waves():
@@ -99,7 +111,8 @@ def decision(graph: Graph, views: Views, name: str, now: float) -> PromotionDeci
         now=now,
         aborted=stage.aborted,
         aborted_upstream=aborted_upstream,
-        running=stage.running,
+        # What runs is read only when a level is compared.
+        running=stage.running if stage.environment.auto_promote != frozenset(LEVELS) else None,
         auto_promote=stage.environment.auto_promote,
         hold=_hold(stage, now),
     )

@@ -35,6 +35,7 @@ p.yaml:2:58: spec.environments[0].soak: no environment comes after 'dev': nothin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,18 +89,22 @@ class Pipeline:
         return Graph.of([e.name for e in self.environments], {e.name: e.after for e in self.environments})
 
 
-def pipeline_problems(document: Document, base: Path | None) -> list[Problem]:
+def pipeline_problems(
+    document: Document, base: Path | None, *, valid: dict[Path, Mapping[str, Any]] | None = None
+) -> list[Problem]:
     """Every problem of a pipeline document; with ``base`` (its directory) the releases it names are loaded too.
 
     The structure is ``schemas/pipeline.schema.json``'s; what a schema cannot
     say (names unique, no soak after the last environment, each release spec
     valid and its own) is checked here, on the parts the schema accepts.
+    ``valid`` collects the data of each release spec found valid, by path, so
+    that a loader builds the releases without checking them again.
     """
     problems = schema_problems(document, "pipeline")
     spec = document.data.get("spec")
     environments = spec.get("environments") if isinstance(spec, dict) else None
     if isinstance(environments, list):
-        problems += _environment_problems(document, environments, base)
+        problems += _environment_problems(document, environments, base, valid)
         problems += _graph_problems(document, environments)
     return sorted(set(problems))
 
@@ -169,7 +174,9 @@ def _graph_problems(document: Document, environments: list[Any]) -> list[Problem
     return problems
 
 
-def _environment_problems(document: Document, environments: list[Any], base: Path | None) -> list[Problem]:
+def _environment_problems(
+    document: Document, environments: list[Any], base: Path | None, valid: dict[Path, Mapping[str, Any]] | None
+) -> list[Problem]:
     problems: list[Problem] = []
     names: set[str] = set()
     releases: dict[str, int] = {}
@@ -186,7 +193,7 @@ def _environment_problems(document: Document, environments: list[Any], base: Pat
         spec = entry.get("release")
         if base is None or not isinstance(spec, str) or not spec or Path(spec).is_absolute():
             continue
-        found = _release(base / spec)
+        found = _release(base / spec, valid)
         if isinstance(found, str):
             problems.append(document.problem((*where, "release"), f"{field}.release: {found}"))
             continue
@@ -204,12 +211,14 @@ def _environment_problems(document: Document, environments: list[Any], base: Pat
     return problems
 
 
-def _release(path: Path) -> tuple[str, str] | str:
+def _release(path: Path, valid: dict[Path, Mapping[str, Any]] | None) -> tuple[str, str] | str:
     """The branch and ``namespace/name`` of the release spec in ``path``, or what is wrong with it."""
     if not path.is_file():
         return f"no release spec at {path}"
     checked = check_release_file(path)
     if checked.data is None:
         return f"{path} is not a valid release spec ({len(checked.problems)} problem(s); rollgen validate {path})"
+    if valid is not None:
+        valid[path] = checked.data
     spec = checked.data["spec"]
     return spec.get("git", {}).get("branch", DEFAULT_BRANCH), f"{spec['namespace']}/{checked.data['metadata']['name']}"
