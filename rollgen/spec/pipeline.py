@@ -144,7 +144,8 @@ def _graph_problems(document: Document, environments: list[Any]) -> list[Problem
         if names[index]:
             after[names[index]] = wanted
         problems += window_problems(document, (*where, "windows"), entry.get("windows"))
-    cycle = find_cycle(after)
+    # Two environments of one name are reported as such; the shape they make is no shape to judge.
+    cycle = find_cycle(after) if len(set(filter(None, names))) == len(list(filter(None, names))) else None
     if cycle is not None:
         index = names.index(cycle[0])
         at: JsonPath = (
