@@ -12,7 +12,7 @@ from pathlib import Path
 
 from testkit.git import git
 from testkit.gitservers import GitDaemon
-from testkit.pipelines import env_spec, gitops, ok, rollgen, roll_out, spec_version
+from testkit.pipelines import env_spec, gitops, ok, roll_out, rollgen, spec_version
 
 PIPELINE = """\
 apiVersion: rollgen.io/v1alpha1
@@ -175,7 +175,7 @@ def test_a_deny_window_holds_a_rollout_then_lets_it_go_and_never_holds_an_abort(
 
 
 def test_a_freeze_stops_every_pass_until_unfrozen_and_never_an_abort(daemon: GitDaemon, tmp_path: Path) -> None:
-    pipeline = PIPELINE.split("    - name: us")[0]  # dev -> eu
+    pipeline = PIPELINE.split("    - name: us", maxsplit=1)[0]  # dev -> eu
     specs = {f"{env}.yaml": env_spec(env, "ghcr.io/example/web", bad="1.2.0") for env in ("dev", "eu")}
     work = gitops(daemon, tmp_path, {**specs, "pipeline.yaml": pipeline}, ("dev", "eu"))
     bump(work, "dev", "1.1.0")
