@@ -198,7 +198,11 @@ def handle_status(args: argparse.Namespace) -> int:
 
     def frozen(release_remote: str | None, branch: str) -> Freeze | None:
         if (release_remote, branch) not in freezes:
-            freezes[(release_remote, branch)] = standing(read_freeze(repo, branch, release_remote), clock())
+            try:
+                found = read_freeze(repo, branch, release_remote)
+            except GitError:  # the remote cannot be reached (said once already): the local branch's record
+                found = read_freeze(repo, branch, None)
+            freezes[(release_remote, branch)] = standing(found, clock())
         return freezes[(release_remote, branch)]
 
     def read() -> list[dict[str, Any]]:
@@ -208,10 +212,8 @@ def handle_status(args: argparse.Namespace) -> int:
             ref = _branch_ref(repo, remote, args.branch, warn)
             found = select(states_on(repo, args.branch, at=ref), lambda s: s.release, shard)
             freeze = frozen(remote, args.branch)
-            return [
-                {**_state_data(s.release, s, records=_records(repo, s)), "held": freeze.line() if freeze else None}
-                for s in found
-            ]
+            held = {"held": freeze.line()} if freeze else {}
+            return [{**_state_data(s.release, s, records=_records(repo, s)), **held} for s in found]
         # Read again every time: --watch follows the releases as they are added and changed.
         targets = fleet.load_targets(args.specs, shard)
         rows = [_error_data(t.key, t.problem) for t in targets if t.release is None]
@@ -235,7 +237,7 @@ def handle_status(args: argparse.Namespace) -> int:
                 holds = holding(
                     frozen(remote_named(repo.git, release.git.remote), release.git.branch), release.windows, clock()
                 )
-                rows.append({**row, **_against_git(repo, release), "held": holds.line if holds else None})
+                rows.append({**row, **_against_git(repo, release), **({"held": holds.line} if holds else {})})
         return rows
 
     if not args.watch:
