@@ -187,12 +187,27 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], H
         _lazy("handle", "rollgen.cli.detect"),
     ),
     "pipeline": (
-        "promote versions along a chain of environments, or show where each stands",
-        "An environment chain (kind: Pipeline) is several releases whose desired versions follow the previous "
-        "environment's completed one. `rollgen pipeline advance PIPELINE` writes each due version into the next "
-        "environment's spec (a commit or a pull request); `rollgen pipeline status PIPELINE` shows the chain.",
+        "promote versions through a graph of environments, or show where each stands",
+        "A pipeline (kind: Pipeline) is several releases whose desired versions follow the completed versions of the "
+        "environments they come after (in waves: fan-out and fan-in). `rollgen pipeline advance PIPELINE` writes "
+        "each due version into the next environments' specs (a commit or a pull request); `rollgen pipeline promote "
+        "PIPELINE ENV` approves a version waiting for approval; `rollgen pipeline status PIPELINE` shows the graph.",
         _lazy("configure", "rollgen.cli.pipeline"),
         _lazy("handle", "rollgen.cli.pipeline"),
+    ),
+    "freeze": (
+        "stop every controller pass from moving anything forward (aborts go on)",
+        "Commit a freeze record (.rollgen/freeze.yaml) on the branch: while it stands, rollgen advance, run, detect "
+        "and pipeline advance commit nothing and say 'frozen: TEXT'; aborts still proceed. --until lets it lapse "
+        "by itself; rollgen unfreeze ends it.",
+        _lazy("configure_freeze", "rollgen.cli.freeze"),
+        _lazy("handle_freeze", "rollgen.cli.freeze"),
+    ),
+    "unfreeze": (
+        "end the freeze",
+        "Commit the removal of the branch's freeze record: controller passes move rollouts forward again.",
+        _lazy("configure_unfreeze", "rollgen.cli.freeze"),
+        _lazy("handle_unfreeze", "rollgen.cli.freeze"),
     ),
     "import": (
         "convert a Rollout, a Canary, a HelmRelease or a Helm Application into a release spec",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rollgen.cli.follow import follow
 from rollgen.cli.output import add_output_option, emit
-from rollgen.cli.root import add_repo, add_shard_option, load_spec, open_repository, shard_arg
+from rollgen.cli.root import add_repo, add_shard_option, clock, load_spec, open_repository, shard_arg
 from rollgen.controller.decision import WaitUntil
 from rollgen.controller.fleet import Notifiers, Report, advance_all, exit_code, load_targets
 from rollgen.gitops.remote import remote_named
@@ -38,7 +38,7 @@ def handle_advance(args: argparse.Namespace) -> int:
     targets = load_targets(args.specs, shard)
     repo = open_repository(args.repo)
     with Notifiers(_warn) as notifiers:
-        reports = advance_all(repo, targets, notifier=notifiers)
+        reports = advance_all(repo, targets, notifier=notifiers, clock=clock)
     _show(reports, args.output)
     return exit_code(reports)
 
@@ -55,7 +55,7 @@ def handle_run(args: argparse.Namespace) -> int:
         # Specs are read again every pass: a worker follows the repository's releases as they change.
         targets = load_targets(args.specs, shard)
         with Notifiers(_warn) as notifiers:
-            reports = advance_all(repo, targets, notifier=notifiers)
+            reports = advance_all(repo, targets, notifier=notifiers, clock=clock)
         _show(reports, args.output)
         sys.stdout.flush()
         if not any(r.current is not None and r.current.committed for r in reports):

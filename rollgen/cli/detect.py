@@ -6,6 +6,7 @@ import argparse
 import time
 
 from rollgen.cli.output import add_output_option, emit
+from rollgen.cli.root import clock
 from rollgen.controller.detect import detect, spec_files
 from rollgen.durations import Duration
 from rollgen.errors import EXIT_FAILURE, EXIT_OK
@@ -21,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     timeout = Duration.of_option("--timeout", args.timeout)
-    results = detect(spec_files(args.paths), deadline=time.monotonic() + timeout.seconds)
+    results = detect(spec_files(args.paths), deadline=time.monotonic() + timeout.seconds, now=clock())
     if args.output == "text":
         for result in results:
             print(result.line())

@@ -23,6 +23,7 @@ from rollgen.cli.root import (
     add_repo,
     add_shard_option,
     add_spec_and_repo,
+    clock,
     open_release,
     open_repository,
     shard_arg,
@@ -30,20 +31,24 @@ from rollgen.cli.root import (
 from rollgen.cli.watch import INTERVAL, watch
 from rollgen.controller import fleet
 from rollgen.durations import Duration
-from rollgen.errors import EXIT_OK, RollgenError, UsageError
+from rollgen.errors import EXIT_OK, NotSoError, RollgenError, UsageError
+from rollgen.freeze import Freeze, standing
 from rollgen.gates.analysis import Measurement
 from rollgen.gitops.errors import GitError
 from rollgen.gitops.forge import PullRequest
+from rollgen.gitops.freezefile import read_freeze
 from rollgen.gitops.remote import remote_named
 from rollgen.gitops.repo import Repo
 from rollgen.gitops.trailers import one_line
 from rollgen.rollout import operations
+from rollgen.rollout.holds import holding
 from rollgen.rollout.operations import Outcome
 from rollgen.rollout.proposal import pending_pull_request
 from rollgen.rollout.reading import current_state, spec_against_git, states_on
 from rollgen.rollout.state import RolloutPhase, RolloutState, release_key
 from rollgen.shard import select
 from rollgen.spec.discover import is_pipeline_spec
+from rollgen.windows import hold
 
 if TYPE_CHECKING:
     from rollgen.gitops.repo import Repo
@@ -61,6 +66,13 @@ def configure_promote(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="go on to the end skipping pauses and analysis: commits the next step; the controller (run, advance) "
         "or another promote --full commits each following one once the one before is live, within the bounds",
+    )
+    parser.add_argument(
+        "--reason",
+        default="",
+        metavar="TEXT",
+        help="why, in a sentence, recorded in the step's commit; needed to promote while a deployment window "
+        "(spec.windows) holds the release",
     )
 
 
@@ -118,7 +130,24 @@ def handle_start(args: argparse.Namespace) -> int:
 
 
 def handle_promote(args: argparse.Namespace) -> int:
-    return _operate(args, lambda o: operations.promote(o.repo, o.release, full=args.full, remote=o.remote))
+    def promote(opened: Opened) -> Outcome:
+        reason = _override(opened.release, args.reason)
+        return operations.promote(opened.repo, opened.release, full=args.full, remote=opened.remote, reason=reason)
+
+    return _operate(args, promote)
+
+
+def _override(release: Release, reason: str) -> str:
+    """The commit's reason for a human's promote: refused inside a window that holds, unless a reason is given."""
+    held = hold(release.windows, clock())
+    if held is None:
+        return f"Promoted by hand: {reason}" if reason else ""
+    if not reason:
+        raise NotSoError(
+            f"{release_key(release)}: {held.line()}; rollgen promote --reason TEXT commits anyway, "
+            "with the reason in the commit"
+        )
+    return f"Promoted inside a deployment window ({held.window.describe()}) by rollgen promote: {reason}"
 
 
 def handle_abort(args: argparse.Namespace) -> int:
@@ -164,12 +193,26 @@ def handle_status(args: argparse.Namespace) -> int:
             warned.add(message)
             print(f"warning: {message}", file=sys.stderr)
 
+    freezes: dict[tuple[str | None, str], Freeze | None] = {}
+
+    def frozen(release_remote: str | None, branch: str) -> Freeze | None:
+        if (release_remote, branch) not in freezes:
+            try:
+                found = read_freeze(repo, branch, release_remote)
+            except GitError:  # the remote cannot be reached (said once already): the local branch's record
+                found = read_freeze(repo, branch, None)
+            freezes[(release_remote, branch)] = standing(found, clock())
+        return freezes[(release_remote, branch)]
+
     def read() -> list[dict[str, Any]]:
+        freezes.clear()  # every look reads the branches again
         if not args.specs:
             remote = remote_named(repo.git, args.remote)
             ref = _branch_ref(repo, remote, args.branch, warn)
             found = select(states_on(repo, args.branch, at=ref), lambda s: s.release, shard)
-            return [_state_data(s.release, s, records=_records(repo, s)) for s in found]
+            freeze = frozen(remote, args.branch)
+            held = {"held": freeze.line()} if freeze else {}
+            return [{**_state_data(s.release, s, records=_records(repo, s)), **held} for s in found]
         # Read again every time: --watch follows the releases as they are added and changed.
         targets = fleet.load_targets(args.specs, shard)
         rows = [_error_data(t.key, t.problem) for t in targets if t.release is None]
@@ -190,7 +233,10 @@ def handle_status(args: argparse.Namespace) -> int:
             else:
                 pull = pending_pull_request(repo, release, state)
                 row = _state_data(target.key, state, pull, _records(repo, state))
-                rows.append({**row, **_against_git(repo, release)})
+                holds = holding(
+                    frozen(remote_named(repo.git, release.git.remote), release.git.branch), release.windows, clock()
+                )
+                rows.append({**row, **_against_git(repo, release), **({"held": holds.line} if holds else {})})
         return rows
 
     if not args.watch:
@@ -352,6 +398,8 @@ def _line(row: Mapping[str, Any]) -> str:
     if row["phase"] == "error":
         return f"{row['release']}: error: {row['error']}"
     following = f"; spec and Git differ, next pass: {row['next']}" if row.get("next") else ""
+    if row.get("held"):  # a freeze or a window: nothing moves forward
+        following += f"; {row['held']}"
     if row["phase"] == RolloutPhase.NONE:
         runs = f" yet, runs {row['runs']} (adopted)" if row.get("runs") else ""
         return f"{row['release']}: no rollout{runs}{following}"

@@ -9,6 +9,9 @@ and only here: every command gets the same :class:`Opened` from
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,3 +101,27 @@ def open_release(args: argparse.Namespace) -> Opened:
     from rollgen.gitops.remote import remote_named
 
     return Opened(release=release, repo=repo, remote=remote_named(repo.git, release.git.remote))
+
+
+NOW_VARIABLE = "ROLLGEN_NOW"
+"""Fixes the clock of a command (an RFC 3339 time or Unix seconds): the windows', the freeze's and the soak's "now"."""
+
+
+def clock() -> float:
+    """Now, in Unix seconds: ``$ROLLGEN_NOW`` when set (tests, a dry run of a window), else the system clock."""
+    fixed = os.environ.get(NOW_VARIABLE)
+    if not fixed:
+        return time.time()
+    try:
+        return float(fixed)
+    except ValueError:
+        pass
+    try:
+        when = datetime.datetime.fromisoformat(fixed)
+    except ValueError:
+        raise UsageError(
+            f"{NOW_VARIABLE}={fixed!r}: not a time such as 2025-01-01T22:30:00Z, nor Unix seconds"
+        ) from None
+    if when.tzinfo is None:
+        raise UsageError(f"{NOW_VARIABLE}={fixed!r} names no time zone (end it with Z)")
+    return when.timestamp()

@@ -33,6 +33,7 @@ from rollgen.controller.decision import (
     stages_of,
 )
 from rollgen.errors import NothingToDo, NotSoError
+from rollgen.freeze import FREEZE_FILE, parse_freeze
 from rollgen.gates.analysis import Measurement, measure_if_due
 from rollgen.gates.kind import GateContext
 from rollgen.gates.registry import measure
@@ -42,6 +43,7 @@ from rollgen.gitops.snapshot import Snapshot
 from rollgen.plan.model import Workload
 from rollgen.rollout import operations
 from rollgen.rollout.drift import Next
+from rollgen.rollout.holds import Holding, held_for, holding
 from rollgen.rollout.ownership import refuse_other_owner
 from rollgen.rollout.reading import Reading, branch_tip, read
 from rollgen.rollout.state import RolloutPhase, RolloutState, release_key
@@ -107,6 +109,10 @@ def advance(
 def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at: Callable[[], float]) -> Pass:
     """One pass on ``reading``, the tip read once: the operations it calls commit on it unless it moved."""
     found, trigger = reading.state, reading.seen.trigger
+    freeze, now = parse_freeze(reading.snapshot.read(FREEZE_FILE)), at()
+    held = holding(freeze, release.windows, now)
+    if held is not None and trigger.next in (Next.START, Next.SUPERSEDE):
+        return _held(release, found, held, trigger.reason)
     if trigger.next is Next.START:
         why = f"Started by rollgen advance: {trigger.reason}."
         started = operations.start(repo, release, remote=remote, reason=why, reading=reading)
@@ -133,7 +139,9 @@ def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at
     liveness_only = aborting or state.promoting_fully or reading.is_rollback()
     stages = stages_of(release, state.plan_step, liveness_only=liveness_only)
     records = load_records(repo, state.commit)
-    deadline = None if release.progress_deadline is None else state.since + release.progress_deadline
+    # The deadline does not run while a freeze or a window holds the rollout.
+    paused = held_for(freeze, release.windows, since=state.since, now=now) if freeze or release.windows else 0.0
+    deadline = None if release.progress_deadline is None else state.since + release.progress_deadline + paused
     measured = False
     later = _later_commits(repo, state.commit, reading.tip)
     # Gates resolve the spec's relative paths (a command's workingDir) from here, not the cwd.
@@ -153,6 +161,8 @@ def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at
         # Every abort state is committed once the one before is live, or proved it cannot
         # be (a failed gate, the deadline): stopping half way back would be worse.
         outcome = operations.abort(repo, release, remote=remote, reading=reading)
+    elif isinstance(decision, Advance) and held is not None:
+        outcome = None  # the next step waits for the hold to end; the measurements are kept
     elif isinstance(decision, Advance):
         outcome = operations.promote(
             repo, release, to=state.step + 1, full=state.promoting_fully, remote=remote, reading=reading
@@ -163,7 +173,16 @@ def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at
     if measured:
         save_records(repo, state.commit, records, remote)
     if outcome is None:
-        return Pass(state=state, after=state, judgement=judgement, committed=False, records=records, measured=measured)
+        note = held.line if held is not None and isinstance(decision, Advance) else ""
+        return Pass(
+            state=state,
+            after=state,
+            judgement=judgement,
+            committed=False,
+            records=records,
+            note=note,
+            measured=measured,
+        )
     pull = outcome.pull_request
     notes = [f"waiting for pull request #{pull.number} to be merged: {pull.url}"] if pull is not None else []
     note = "; ".join([*notes, *(f"warning: {w}" for w in outcome.warnings)])
@@ -178,6 +197,14 @@ def _pass(repo: Repo, release: Release, remote: str | None, reading: Reading, at
         note=note,
         measured=measured,
     )
+
+
+def _held(release: Release, found: RolloutState | None, held: Holding, why: str) -> Pass:
+    """The pass that would have begun a rollout (or walked one back for a newer spec) while a hold stands."""
+    note = f"{held.line}; not begun: {why}"
+    if found is None:
+        raise NothingToDo(f"{release_key(release)}: {note}")
+    return Pass(state=found, after=found, judgement=None, committed=False, records={}, note=note)
 
 
 def _fixed(now: float) -> Callable[[], float]:

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollgen.errors import RollgenError, UsageError
+from rollgen.freeze import standing
+from rollgen.gitops.freezefile import read_freeze
 from rollgen.gitops.remote import remote_named
 from rollgen.gitops.repo import Identity, commit_change, push_step_branch
 from rollgen.gitops.specfile import locate, version_change
@@ -52,7 +54,7 @@ class Found:
 
 @dataclass(frozen=True)
 class Detection:
-    """What one release's detection did; ``status`` is updated, proposed, current, skipped or failed."""
+    """What one release's detection did; ``status`` is updated, proposed, current, frozen, skipped or failed."""
 
     spec: str
     release: str
@@ -82,6 +84,8 @@ class Detection:
             return f"{self.release}: failed: {self.message}"
         if self.status == "skipped":
             return f"{self.release}: skipped ({self.message})"
+        if self.status == "frozen":
+            return f"{self.release}: {self.version} found (was {self.previous}), not written: {self.message}"
         if self.status == "current":
             return f"{self.release}: up to date at {self.version} ({self.digest})"
         where = f"commit {self.commit[:12]}" if self.commit else f"pull request {self.pull_request}"
@@ -107,8 +111,11 @@ def spec_files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-def detect(paths: Sequence[Path], *, deadline: float, workers: int = WORKERS) -> list[Detection]:
-    """Detect every spec's newest image; commit or propose the changed ones. Never raises for one release."""
+def detect(paths: Sequence[Path], *, deadline: float, now: float, workers: int = WORKERS) -> list[Detection]:
+    """Detect every spec's newest image; commit or propose the changed ones. Never raises for one release.
+
+    A release whose branch is frozen at ``now`` (Unix seconds) gets nothing written (status ``frozen``).
+    """
     loaded: list[tuple[Path, Release | Detection]] = []
     for path in paths:
         try:
@@ -125,7 +132,7 @@ def detect(paths: Sequence[Path], *, deadline: float, workers: int = WORKERS) ->
         elif release.image_policy is None:
             results.append(Detection(str(path), _key(release), "skipped", message="no spec.imagePolicy"))
         else:
-            results.append(_record(path, release, answers[id(release)]))
+            results.append(_record(path, release, answers[id(release)], now))
     return results
 
 
@@ -173,7 +180,7 @@ def find_newest(client: RegistryClient, release: Release) -> Found:
     return Found(tag, client.digest(repository, tag))
 
 
-def _record(path: Path, release: Release, found: Found | RollgenError) -> Detection:
+def _record(path: Path, release: Release, found: Found | RollgenError, now: float) -> Detection:
     key = _key(release)
     if isinstance(found, RollgenError):
         return Detection(str(path), key, "failed", message=str(found))
@@ -183,6 +190,10 @@ def _record(path: Path, release: Release, found: Found | RollgenError) -> Detect
     if found.tag == release.version and not moved:
         return Detection(str(path), key, "current", found.tag, found.digest, release.version)
     try:
+        repo, _ = locate(path, "detect")
+        frozen = standing(read_freeze(repo, release.git.branch, remote_named(repo.git, release.git.remote)), now)
+        if frozen is not None:
+            return Detection(str(path), key, "frozen", found.tag, found.digest, release.version, message=frozen.line())
         if release.git.mode == "pull-request":
             url = _propose(path, release, found)
             if url is not None:

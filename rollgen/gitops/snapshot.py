@@ -194,6 +194,28 @@ def newest_records(git: Git, ref: str | None, releases: Collection[str]) -> dict
     return {release: next(iter(index.of(release)), None) for release in releases}
 
 
+def histories(git: Git, ref: str | None, releases: Collection[str], limit: int) -> dict[str, tuple[HistoryEntry, ...]]:
+    """Each of ``releases``' newest ``limit`` records reachable from ``ref``, newest first, in one walk.
+
+    A pass over many releases of one branch (a pipeline's environments) reads
+    the history once, not once per release; the walk stops once every release
+    has ``limit`` records.
+    """
+    found: dict[str, list[HistoryEntry]] = {release: [] for release in releases}
+    full = 0
+    if ref is not None and found:
+        with _Records(git, ref, _ANY_RELEASE) as records:
+            for entry in records:
+                kept = found.get(entry.record.release)
+                if kept is None or len(kept) >= limit:
+                    continue
+                kept.append(entry)
+                full += len(kept) == limit
+                if full == len(found):
+                    break
+    return {release: tuple(kept) for release, kept in found.items()}
+
+
 def _log(git: Git, ref: str, pattern: str, *, limit: int, release: str | None) -> tuple[HistoryEntry, ...]:
     """The newest ``limit`` matching commits with a valid record (of ``release`` when given)."""
     with _Records(git, ref, pattern) as records:

@@ -9,7 +9,7 @@ every other byte stay as the user wrote them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rollgen.errors import UsageError
@@ -36,17 +36,31 @@ def version_change(
 
     None when the tip's spec already names them (another pass, a human, or a merged pull request).
     """
-    directory, _, name = relative.rpartition("/")
+    return versions_change(((relative, version, digest),), branch, message)
+
+
+def versions_change(
+    edits: Sequence[tuple[str, str, str | None]], branch: str, message: str
+) -> Callable[[Snapshot], Change | None]:
+    """One commit writing each ``(spec, version, digest)`` of ``edits``, specs of one directory (a wave's).
+
+    None when the tip's specs already name them all.
+    """
+    directories = {relative.rpartition("/")[0] for relative, _, _ in edits}
+    if len(directories) != 1:
+        raise ValueError(f"one commit edits specs of one directory, got {sorted(directories)}")
+    [directory] = directories
 
     def decide(tip: Snapshot) -> Change | None:
-        text = tip.read(relative)
-        if text is None:
-            raise UsageError(f"{relative} is not on branch {branch}: commit the spec first")
-        edited = set_version(text.decode(), version, digest).encode()
-        if edited == text:
-            return None
         files = tip.files(directory)
-        files[name] = edited
-        return Change(root=directory, files=files, message=message, record=None)
+        changed = False
+        for relative, version, digest in edits:
+            text = tip.read(relative)
+            if text is None:
+                raise UsageError(f"{relative} is not on branch {branch}: commit the spec first")
+            edited = set_version(text.decode(), version, digest).encode()
+            changed = changed or edited != text
+            files[relative.rpartition("/")[2]] = edited
+        return Change(root=directory, files=files, message=message, record=None) if changed else None
 
     return decide

@@ -119,8 +119,11 @@ def promote(
     to: int | None = None,
     remote: str | None = None,
     reading: Reading | None = None,
+    reason: str = "",
 ) -> Outcome:
     """Commit the rollout's next step; after the last step, the ``complete`` commit (files unchanged).
+
+    ``reason`` (a human's, e.g. why a deny window is overridden) goes into the step's commit message.
 
     ``to`` is the step the caller means to commit (the controller passes
     the step after the one it judged): when the tip already holds it,
@@ -144,7 +147,8 @@ def promote(
     def decide(now: Reading) -> Transition | None:
         if not target and now.state is not None and now.state.phase.unfinished:
             target.append(now.state.step + 1)  # fixed at the first look: a retried attempt aims at the same step
-        return transitions.promote(now.state, ops.key, full=full, wanted=target[0] if target else None)
+        step = transitions.promote(now.state, ops.key, full=full, wanted=target[0] if target else None)
+        return dataclasses.replace(step, reason=reason) if reason and isinstance(step, Forward) else step
 
     return ops.commit(decide, propose_first=True)
 

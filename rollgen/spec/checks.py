@@ -25,6 +25,7 @@ from rollgen.replicas import routed_canary_replicas
 from rollgen.spec.gatekinds import check_gate_settings
 from rollgen.spec.helmchecks import check_chart_source, check_per_version
 from rollgen.spec.vocabulary import GATE_KINDS, LIVENESS_KINDS, WAVES_RESTARTS_GATE
+from rollgen.spec.window_checks import check_windows
 from rollgen.spec.yamldoc import Document, JsonPath
 
 Check = Callable[[Document], Iterator[Problem]]
@@ -454,6 +455,7 @@ CHECKS: tuple[Check, ...] = (
     check_per_version,
     check_git,
     check_image_policy,
+    check_windows,
 )
 
 

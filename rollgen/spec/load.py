@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem, SpecError
-from rollgen.spec.model import Release, build_release
+from rollgen.pipeline.levels import LEVELS
+from rollgen.spec.model import Release, build_release, build_windows
 from rollgen.spec.pipeline import KIND, Environment, Pipeline, pipeline_problems
 from rollgen.spec.validation import check_file
 from rollgen.spec.yamldoc import Document, LoadError, read_document
@@ -49,17 +52,30 @@ def load_pipeline(path: Path) -> Pipeline:
         raise SpecError((exc.problem,)) from None
     if document.data.get("kind") != KIND:
         raise SpecError((document.problem(("kind",), f"kind must be {KIND}, got {document.data.get('kind')!r}"),))
-    problems = pipeline_problems(document, path.parent)
+    valid: dict[Path, Mapping[str, Any]] = {}
+    problems = pipeline_problems(document, path.parent, valid=valid)
     if problems:
         raise SpecError(tuple(problems))
-    return build_pipeline(document, path)
+    return build_pipeline(document, path, valid)
 
 
-def build_pipeline(document: Document, path: Path) -> Pipeline:
-    """The typed pipeline of a document :func:`rollgen.spec.pipeline.pipeline_problems` found nothing wrong with."""
+def build_pipeline(document: Document, path: Path, valid: Mapping[Path, Mapping[str, Any]] | None = None) -> Pipeline:
+    """The typed pipeline of a document :func:`rollgen.spec.pipeline.pipeline_problems` found nothing wrong with.
+
+    ``valid`` holds the release specs' data already checked (by path); the others are loaded here.
+    """
+    listed = document.data["spec"]["environments"]
     environments = tuple(
-        Environment(e["name"], path.parent / e["release"], parse_duration(e["soak"]) if "soak" in e else 0.0)
-        for e in document.data["spec"]["environments"]
+        Environment(
+            e["name"],
+            path.parent / e["release"],
+            parse_duration(e["soak"]) if "soak" in e else 0.0,
+            after=tuple(e["after"]) if "after" in e else tuple(p["name"] for p in listed[index - 1 : index]),
+            auto_promote=frozenset(e.get("autoPromote", LEVELS)),
+            windows=build_windows(e.get("windows", ())),
+        )
+        for index, e in enumerate(listed)
     )
-    releases = tuple(load_release(e.spec) for e in environments)
+    known = valid or {}
+    releases = tuple(build_release(known[e.spec]) if e.spec in known else load_release(e.spec) for e in environments)
     return Pipeline(document.data["metadata"]["name"], path, environments, releases)

@@ -7,7 +7,7 @@ passed validation, so constructors here do not re-check input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
@@ -17,6 +17,7 @@ from rollgen.gates.analysis import MeasurementPolicy
 from rollgen.secrets import SecretRef
 from rollgen.spec.helmsource import HelmSource, build_helm_source
 from rollgen.spec.vocabulary import DEFAULT_BRANCH, EVENT_KINDS, GATE_KINDS
+from rollgen.windows import DEFAULT_ZONE, Window
 
 IntOrPercent: TypeAlias = int | str
 Traffic = Literal["replicas", "istio", "gatewayAPI"]
@@ -201,6 +202,7 @@ class Release:
     # spec.liveness.assumeAfter: seconds after which a step counts as live without a liveness gate.
     liveness_assume_after: float | None = None
     notifications: Notifications | None = None
+    windows: tuple[Window, ...] = ()
 
     @property
     def pinned_digest(self) -> str | None:
@@ -242,6 +244,20 @@ def build_release(data: Mapping[str, Any]) -> Release:
         image_policy=_image_policy(spec.get("imagePolicy")),
         liveness_assume_after=_seconds(spec.get("liveness", {}).get("assumeAfter")),
         notifications=_notifications(spec.get("notifications")),
+        windows=build_windows(spec.get("windows", ())),
+    )
+
+
+def build_windows(data: Sequence[Mapping[str, Any]]) -> tuple[Window, ...]:
+    """Typed windows from a validated ``windows`` list (a release's or a pipeline environment's)."""
+    return tuple(
+        Window(
+            kind=w["kind"],
+            schedule=w["schedule"],
+            duration=parse_duration(w["duration"]),
+            time_zone=w.get("timeZone", DEFAULT_ZONE),
+        )
+        for w in data
     )
 
 

@@ -123,6 +123,8 @@ TABLE: dict[str, Row] = {
     "pipeline: a release spec is no pipeline": Row(("pipeline", "status", "{spec}"), EXIT_FAILURE),
     "pipeline unreadable file": Row(("pipeline", "advance", "{missing}"), EXIT_USAGE),
     "pipeline with no action": Row(("pipeline",), EXIT_USAGE),
+    "freeze with no reason": Row(("freeze", *R), EXIT_USAGE),
+    "unfreeze of a branch not frozen": Row(("unfreeze", *R), EXIT_OK),
     "import unreadable file": Row(("import", "{missing}", "--out", "{tmp}/imported"), EXIT_USAGE),
     "bootstrap ok": Row(
         ("bootstrap", "argocd", "{spec}", "--repo-url", "https://git.example/gitops.git", "--out", "{tmp}/argocd", *R),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollgen.pipeline.promotion import Completed, PromotionDecision, PromotionVerdict, decide_promotion
+from rollgen.pipeline.promotion import Completed, PromotionDecision, PromotionVerdict, Upstream, decide_promotion
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -24,9 +24,7 @@ def rule(
     now: float = 10_000,
 ) -> PromotionDecision:
     return decide_promotion(
-        previous="dev",
-        completed=completed,
-        soak=soak,
+        upstream=(Upstream(name="dev", completed=completed, soak=soak),),
         here="staging",
         version=version,
         digest=digest,
@@ -83,3 +81,72 @@ def test_the_soak_remaining_is_exact_and_the_digest_travels() -> None:
     soaking = rule(at("1.1.0", D2, time=5_000), soak=600, now=5_250)
     assert (soaking.remaining, soaking.digest) == (350, D2)
     assert rule(at("1.1.0", D2)).digest == D2
+
+
+def fan_in(eu: Completed | None, us: Completed | None, **kwargs: object) -> PromotionDecision:
+    upstream = (Upstream(name="eu", completed=eu, soak=600), Upstream(name="us", completed=us, soak=60))
+    return decide_promotion(upstream=upstream, here="global", version="1.0.0", digest=None, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("decision", "verdict", "reason"),
+    [
+        (fan_in(at("1.1.0"), None, now=10_000), PromotionVerdict.UPSTREAM, "us has completed no rollout yet"),
+        (
+            fan_in(at("1.1.0"), at("1.0.1"), now=10_000),
+            PromotionVerdict.UPSTREAM,
+            "waits for eu 1.1.0, us 1.0.1 to complete one version",
+        ),
+        # The slowest soak decides: eu's 10m from its completion, not us's 1m.
+        (
+            fan_in(at("1.1.0", time=1_000), at("1.1.0", time=1_500), now=1_580),
+            PromotionVerdict.SOAKING,
+            "1.1.0 soaks in eu: 20s left of 10m0s",
+        ),
+        (fan_in(at("1.1.0"), at("1.1.0"), now=10_000), PromotionVerdict.PROMOTE, "1.1.0 completed eu, us"),
+        # Aborted in a wave upstream: never further.
+        (
+            fan_in(at("1.1.0"), at("1.1.0"), now=10_000, aborted_upstream={"1.1.0": "ap"}),
+            PromotionVerdict.BLOCKED,
+            "1.1.0 was aborted in ap: it reaches no later environment",
+        ),
+        # autoPromote counts the level from what runs here.
+        (
+            fan_in(at("2.0.0"), at("2.0.0"), now=10_000, running="1.9.3", auto_promote=frozenset({"patch", "minor"})),
+            PromotionVerdict.APPROVAL,
+            "waiting for approval: 2.0.0 is a major change from 1.9.3 (autoPromote: patch, minor)",
+        ),
+        (
+            fan_in(at("1.0.7"), at("1.0.7"), now=10_000, running="1.0.3", auto_promote=frozenset({"patch"})),
+            PromotionVerdict.PROMOTE,
+            "1.0.7 completed eu, us",
+        ),
+        (
+            fan_in(at("nightly"), at("nightly"), now=10_000, auto_promote=frozenset({"patch"})),
+            PromotionVerdict.APPROVAL,
+            "waiting for approval: nightly is no semver change from 1.0.0 (autoPromote: patch)",
+        ),
+        # A window or a freeze holds only what is due.
+        (
+            fan_in(at("1.1.0"), at("1.1.0"), now=10_000, hold=(PromotionVerdict.FROZEN, "frozen: release day")),
+            PromotionVerdict.FROZEN,
+            "frozen: release day",
+        ),
+        (
+            fan_in(at("1.1.0"), None, now=10_000, hold=(PromotionVerdict.FROZEN, "frozen: release day")),
+            PromotionVerdict.UPSTREAM,
+            "us has completed no rollout yet",
+        ),
+    ],
+)
+def test_fan_in_levels_and_holds(decision: PromotionDecision, verdict: PromotionVerdict, reason: str) -> None:
+    assert (decision.verdict, decision.reason) == (verdict, reason)
+
+
+def test_a_version_aborted_in_one_environment_of_a_wave_is_said_to_stop_there() -> None:
+    # eu completed 1.2.0, us aborted it and still completes 1.1.0: global is told why it never comes.
+    found = fan_in(at("1.2.0"), at("1.1.0"), now=10_000, aborted_upstream={"1.2.0": "us"})
+    assert (found.verdict, found.reason) == (
+        PromotionVerdict.BLOCKED,
+        "1.2.0 was aborted in us: it reaches no later environment",
+    )

@@ -72,7 +72,7 @@ def test_a_valid_pipeline_and_its_releases_pass(tmp_path: Path) -> None:
     loaded = load_pipeline(tmp_path / "pipeline.yaml")
     assert loaded.environments == (
         Environment("dev", tmp_path / "dev.yaml", 600.0),
-        Environment("production", tmp_path / "production.yaml", 0.0),
+        Environment("production", tmp_path / "production.yaml", 0.0, after=("dev",)),
     )
     assert [r.namespace for r in loaded.releases] == ["dev", "production"]
 
@@ -88,7 +88,7 @@ def test_every_problem_is_reported_at_its_position(tmp_path: Path) -> None:
         (4, 9, "metadata.name: 'Web' is not valid: " + DNS_LABEL),
         (5, 3, "unknown field 'labels'; allowed: name"),
         (10, 13, "spec.environments[0].soak: '10 minutes' is not valid: " + DURATION),
-        (11, 7, "unknown field 'gates'; allowed: name, release, soak"),
+        (11, 7, "unknown field 'gates'; allowed: after, autoPromote, name, release, soak, windows"),
         (12, 13, "spec.environments[1].name: environment 'dev' is named twice"),
         (13, 16, f"spec.environments[1].release: no release spec at {tmp_path / 'missing.yaml'}"),
         (
@@ -103,7 +103,7 @@ def test_every_problem_is_reported_at_its_position(tmp_path: Path) -> None:
             f"spec.environments[3].release: {tmp_path / 'broken.yaml'} is not a valid release spec "
             f"(1 problem(s); rollgen validate {tmp_path / 'broken.yaml'})",
         ),
-        (20, 13, "spec.environments[4].soak: the last environment has no next one to wait for"),
+        (20, 13, "spec.environments[4].soak: no environment comes after 'production': nothing waits for its soak"),
     ]
 
 
