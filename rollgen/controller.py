@@ -39,6 +39,7 @@ from rollgen.decision import (
 from rollgen.drift import Next
 from rollgen.errors import EXIT_FAILURE, EXIT_OK, NothingToDo, NotSoError
 from rollgen.gates.kind import GateContext
+from rollgen.gates.kube import require_client
 from rollgen.gates.registry import measure
 from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
@@ -98,6 +99,7 @@ def advance(
     pass over many releases (:mod:`rollgen.fleet`); without it the tip is
     fetched and read here.
     """
+    require_client(release.gates)  # before anything is read or committed
     at = clock if now is None else _fixed(now)
     found, tip, seen = _read(repo, release, remote) if view is None else _seen(repo, view, release)
     trigger = seen.trigger

@@ -39,6 +39,8 @@ class KindFacts:
     """Whether it tells that a step's commit is live (synced and healthy), given the commit."""
     conditions: bool = False
     """Whether it takes ``successCondition`` and ``failureCondition``."""
+    cluster: bool = False
+    """Whether it reads the cluster, with the official Kubernetes client (the ``kubernetes`` extra)."""
 
     @property
     def module(self) -> str:
@@ -50,9 +52,9 @@ FACTS: Final[Mapping[str, KindFacts]] = MappingProxyType(
     {
         facts.name: facts
         for facts in (
-            KindFacts(name="argocd", liveness=True),
-            KindFacts(name="flux", liveness=True),
-            KindFacts(name="kubernetes", liveness=True),
+            KindFacts(name="argocd", liveness=True, cluster=True),
+            KindFacts(name="flux", liveness=True, cluster=True),
+            KindFacts(name="kubernetes", liveness=True, cluster=True),
             KindFacts(name="prometheus", conditions=True),
             KindFacts(name="http", conditions=True),
             KindFacts(name="command"),
