@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from testkit.cli import rollgen
+from testkit.git import git
 from testkit.tools import REPO_ROOT
 
 SPEC_DIR = Path(__file__).parent / "spec"
@@ -20,14 +22,19 @@ def test_valid_files_exit_zero_and_print_nothing() -> None:
     assert run.stdout == ""
 
 
-def test_invalid_file_reports_every_problem_and_exits_one() -> None:
-    bad = SPEC_DIR / "invalid" / "weights-not-increasing.yaml"
-    run = rollgen("validate", str(bad), str(REPO_ROOT / "examples" / "canary.yaml"))
+def test_invalid_file_reports_every_problem_and_exits_one(tmp_path: Path) -> None:
+    # A repository of its own: in rollgen's, the corpus's specs would overlap each other's outputs.
+    repo = tmp_path / "gitops"
+    shutil.copytree(REPO_ROOT / "examples", repo / "examples")
+    git(tmp_path, "init", "-q", str(repo))
+    bad = repo / "weights-not-increasing.yaml"
+    shutil.copy(SPEC_DIR / "invalid" / bad.name, bad)
+    run = rollgen("validate", str(bad), str(repo / "examples" / "canary.yaml"))
     assert run.returncode == 1
     lines = run.stdout.splitlines()
     assert lines == [
-        # The corpus lives in rollgen's own repository, which has no such base: the filesystem check says so.
-        f"{bad}:13:30: base: 'apps/web/base' is not a directory under {REPO_ROOT}",
+        # The repository has no such base: the filesystem check says so.
+        f"{bad}:13:30: base: 'apps/web/base' is not a directory under {repo}",
         f"{bad}:20:22: weights must increase strictly: 40 after 50",
         f"{bad}:21:22: weights must increase strictly: 40 after 40",
     ]

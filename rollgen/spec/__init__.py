@@ -16,22 +16,21 @@ from rollgen.errors import Problem, SpecError
 
 if TYPE_CHECKING:
     from rollgen.spec.model import Release
-    from rollgen.spec.repository import Claim
+    from rollgen.spec.repository import Claims
 
 
 @dataclass(frozen=True)
 class Validation:
     """Every problem in one file (sorted by position) and, when there are none, the release.
 
-    With a repository root, ``output`` and ``reads`` are what the release writes
-    and reads there, for the checks across several files (:func:`validate_files`).
+    With a repository root, ``claims`` are what the release writes and reads
+    there, for the checks across several files (:func:`validate_files`).
     """
 
     path: str
     problems: tuple[Problem, ...]
     release: Release | None
-    output: Claim | None = None
-    reads: tuple[Claim, ...] = ()
+    claims: Claims | None = None
 
 
 def validate_file(
@@ -60,36 +59,45 @@ def validate_file(
         # Another kind of document (a Deployment, a Rollout): say so once, not for every field.
         return Validation(name, (document.problem(("kind",), f"kind must be Release, got {kind!r}"),), None)
     problems = schema_problems(document) + semantic_problems(document)
-    output: Claim | None = None
-    reads: tuple[Claim, ...] = ()
+    claimed: Claims | None = None
     if repo is not None:
         from rollgen.spec.repository import claims, existence_problems, overlap_problems
 
-        output, reads = claims(document, repo, path)
-        problems += [*existence_problems(document, repo), *overlap_problems([output] if output else [], reads)]
+        claimed = claims(document, repo, path)
+        own = overlap_problems([claimed.output] if claimed.output else [], claimed.reads)
+        problems += [*existence_problems(document, repo), *own]
     problems = sorted(set(problems))
     if problems or not build:
-        return Validation(name, tuple(problems), None, output, reads)
+        return Validation(name, tuple(problems), None, claimed)
     from rollgen.spec.model import build_release  # the model's classes cost import time `validate` need not pay
 
-    return Validation(name, (), build_release(document.data), output, reads)
+    return Validation(name, (), build_release(document.data), claimed)
 
 
 def validate_files(paths: Sequence[Path], *, repo: Path | None = None, build: bool = False) -> list[Validation]:
     """Each file validated, then across files: no two outputs overlap, no output overlaps what any release reads.
 
     The repository root is ``repo``, else the git work tree holding each spec
-    (the filesystem checks are skipped for a spec outside any repository).
+    (the filesystem checks are skipped for a spec outside any repository). The
+    files given are checked against every other release spec in their
+    repository too; problems are reported in the files given only.
     """
-    from rollgen.spec.repository import overlap_problems, repository_root
+    from rollgen.spec.repository import other_claims, overlap_problems, repository_root
 
-    results = [validate_file(p, str(p), build=build, repo=repo or repository_root(p)) for p in paths]
-    if len(results) < 2:
+    roots = {path: repo or repository_root(path) for path in paths}
+    results = [validate_file(p, str(p), build=build, repo=roots[p]) for p in paths]
+    claimed = [r.claims for r in results if r.claims is not None]
+    claimed += [
+        c for root in dict.fromkeys(r for r in roots.values() if r is not None) for c in other_claims(root, paths)
+    ]
+    if len(claimed) < 2:
         return results
-    outputs = [r.output for r in results if r.output is not None]
+    outputs = [c.output for c in claimed if c.output is not None]
+    reads = [read for c in claimed for read in c.everything_read]
+    bases = {c.base for c in claimed if c.base is not None}
     # Each file already holds its own output-versus-reads problems; the set below drops those repeats.
     extra: dict[str, list[Problem]] = {}
-    for problem in overlap_problems(outputs, [c for r in results for c in r.reads]):
+    for problem in overlap_problems(outputs, reads, bases):
         extra.setdefault(problem.path, []).append(problem)
     return [
         replace(r, problems=tuple(sorted(set(r.problems + tuple(extra.get(r.path, ()))))), release=None)
