@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -96,39 +97,55 @@ def test_help_teaches_the_commands() -> None:
     assert "validate" in run.stdout and "schema" in run.stdout
 
 
-def test_fast_start_imports_nothing_heavy() -> None:
-    """--help and validate must not import the Kubernetes client, Jinja2, Helm or the gate kinds."""
-    heavy = (
-        "kubernetes",
-        "jinja2",
-        "helm_python",
-        "jsonschema",
-        "urllib3",
-        # The registry itself is cheap (the spec checks read the kinds' facts from it);
-        # the kinds' implementations are not.
-        *(f"rollgen.gates.{kind}" for kind in ("argocd", "flux", "kubernetes", "prometheus", "http", "command")),
-        "rollgen.gates.kube",
-        "rollgen.gitops",
-        "rollgen.state",
-        "rollgen.proposal",
-        "rollgen.controller",
-        "rollgen.rollout",
-        # validate checks every rule itself: it needs neither the planner, the model nor a renderer.
-        "rollgen.plan",
-        "rollgen.spec.model",
-        "rollgen.render",
-        "rollgen.cli.rollout",
-        "rollgen.cli.controller",
-    )
+# What validate never imports: the Kubernetes client and its tree (not in the base install), the libraries of the
+# other commands, the gate kinds' implementations, the git layer and the controller.
+NEVER = (
+    "kubernetes",
+    "urllib3",
+    "rich",
+    "jinja2",
+    "helm_python",
+    "jsonschema",
+    # The registry itself is cheap (the spec checks read the kinds' facts from it);
+    # the kinds' implementations are not.
+    *(f"rollgen.gates.{kind}" for kind in ("argocd", "flux", "kubernetes", "prometheus", "http", "command")),
+    "rollgen.gates.kube",
+    "rollgen.gitops",
+    "rollgen.state",
+    "rollgen.proposal",
+    "rollgen.controller",
+    "rollgen.rollout",
+    "rollgen.cli.rollout",
+    "rollgen.cli.controller",
+)
+# Outside a repository validate checks every rule itself: it needs neither the planner, the model nor a renderer.
+# In one it renders what `render` would (rollgen.preflight), so those come in there.
+RENDERER = ("rollgen.plan", "rollgen.spec.model", "rollgen.render", "rollgen.preflight")
+
+
+def imported_by_validate(cwd: Path, *args: str, watch: tuple[str, ...]) -> str:
     probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['rollgen', 'validate', 'examples/canary.yaml', 'examples/blue-green.yaml', 'examples/helm']\n"
+        "import sys\n"
+        f"sys.argv = ['rollgen', 'validate', *{list(args)!r}]\n"
         "from rollgen.cli import main\n"
         "code = main()\n"
-        f"loaded = [m for m in {heavy!r} if m in sys.modules]\n"
+        f"loaded = [m for m in {watch!r} if m in sys.modules]\n"
         "print(code, loaded)\n"
     )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     run = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60, check=False
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False
     )
-    assert run.stdout.strip() == "0 []", run.stdout + run.stderr
+    return run.stdout.strip() if run.stdout.startswith("0 ") else run.stdout + run.stderr
+
+
+def test_validate_outside_a_repository_imports_nothing_heavy(tmp_path: Path) -> None:
+    for name in ("canary.yaml", "blue-green.yaml"):
+        shutil.copy(REPO_ROOT / "examples" / name, tmp_path / name)
+    assert imported_by_validate(tmp_path, "canary.yaml", "blue-green.yaml", watch=NEVER + RENDERER) == "0 []"
+
+
+def test_validate_in_a_repository_renders_but_imports_no_client_no_git_layer() -> None:
+    args = ("examples/canary.yaml", "examples/blue-green.yaml", "examples/helm")
+    assert imported_by_validate(REPO_ROOT, *args, watch=NEVER) == "0 []"
+    assert imported_by_validate(REPO_ROOT, *args, watch=RENDERER[-1:]) == "0 ['rollgen.preflight']"

@@ -39,7 +39,9 @@ def validate_file(
     """Every problem in ``path``; with ``build``, also the typed release when there are none.
 
     With ``repo`` (the repository root) the base, chart and values files must
-    exist there and the output path may not overlap what the release reads.
+    exist there, the output path may not overlap what the release reads, and
+    every YAML file the base's build parses must be valid YAML (problems in
+    those files name them).
     """
     from rollgen.spec.checks import semantic_problems
     from rollgen.spec.schema import schema_problems
@@ -61,11 +63,14 @@ def validate_file(
     problems = schema_problems(document) + semantic_problems(document)
     claimed: Claims | None = None
     if repo is not None:
-        from rollgen.spec.repository import claims, existence_problems, overlap_problems
+        from rollgen.spec.basefiles import yaml_problems
+        from rollgen.spec.repository import claims, existence_problems, overlap_problems, relative_to_cwd
 
         claimed = claims(document, repo, path)
         own = overlap_problems([claimed.output] if claimed.output else [], claimed.reads)
         problems += [*existence_problems(document, repo), *own]
+        if claimed.base is not None:
+            problems += yaml_problems(repo, claimed.base.path, lambda name: relative_to_cwd(repo / name))
     problems = sorted(set(problems))
     if problems or not build:
         return Validation(name, tuple(problems), None, claimed)
@@ -85,7 +90,8 @@ def validate_files(paths: Sequence[Path], *, repo: Path | None = None, build: bo
     from rollgen.spec.repository import other_claims, overlap_problems, repository_root
 
     roots = {path: repo or repository_root(path) for path in paths}
-    results = [validate_file(p, str(p), build=build, repo=roots[p]) for p in paths]
+    # In a repository the typed release is built too: rollgen.preflight renders it, as `render` would.
+    results = [validate_file(p, str(p), build=build or roots[p] is not None, repo=roots[p]) for p in paths]
     claimed = [r.claims for r in results if r.claims is not None]
     claimed += [
         c for root in dict.fromkeys(r for r in roots.values() if r is not None) for c in other_claims(root, paths)

@@ -11,6 +11,7 @@ refused there, not by the first ``advance``.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ def _get(data: Any, *keys: str) -> Any:
 
 @dataclass(frozen=True)
 class Claims:
-    """What one spec claims in its repository: its output, its Kustomize base, everything else it reads."""
+    """What one spec claims in the repository at ``root``: its output, its Kustomize base, everything else it reads."""
 
+    root: Path
     output: Claim | None
     base: Claim | None
     reads: tuple[Claim, ...]
@@ -101,7 +103,7 @@ def claims(doc: Document, repo: Path, spec: Path) -> Claims:
     token = ("spec", "git", "pullRequest", "tokenFile")
     named.append((token, _get(spec_data, "git", "pullRequest", "tokenFile")))
     reads += [Claim(posixpath.normpath(v), doc.problem(w, str(w[-1]))) for w, v in named if isinstance(v, str)]
-    return Claims(out, base_claim, tuple(reads))
+    return Claims(repo, out, base_claim, tuple(reads))
 
 
 def existence_problems(doc: Document, repo: Path) -> Iterator[Problem]:
@@ -208,17 +210,17 @@ def other_claims(root: Path, given: Collection[Path]) -> list[Claims]:
         if path.resolve() in skip:
             continue
         try:
-            document = read_document(path, _shown(path))
+            document = read_document(path, relative_to_cwd(path))
         except LoadError:
             continue
         found.append(claims(document, root, path))
     return found
 
 
-def _shown(path: Path) -> str:
-    """``path`` as problems name it: relative to the working directory below it (as a hook passes paths)."""
+def relative_to_cwd(path: Path) -> str:
+    """``path`` as problems name it: relative to the working directory when below it (as a hook passes paths)."""
     try:
-        return path.absolute().relative_to(Path.cwd()).as_posix()
+        return Path(os.path.normpath(path.absolute())).relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(path)
 

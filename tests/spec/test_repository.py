@@ -16,9 +16,9 @@ SPEC = """\
 apiVersion: rollgen.io/v1alpha1
 kind: Release
 metadata:
-  name: {name}
+  name: web
 spec:
-  namespace: prod
+  namespace: {name}
   replicas: 4
   image: ghcr.io/example/web
   stable: "1.0.0"
@@ -43,6 +43,7 @@ def repository(tmp_path: Path) -> Path:
 
 
 def spec(repo: Path, name: str, base: str, output: str) -> Path:
+    """The example base's release (its Deployment is web) in namespace ``name``, as releases/<name>.yaml."""
     path = repo / "releases" / f"{name}.yaml"
     path.write_text(SPEC.format(name=name, base=base, output=output))
     return path
