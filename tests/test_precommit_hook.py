@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from testkit.git import git
+from testkit.git import git, snapshot
 from testkit.tools import REPO_ROOT, require_tool
 
 GOOD = (REPO_ROOT / "examples" / "recreate.yaml").read_text()
@@ -25,17 +25,7 @@ GOOD = (REPO_ROOT / "examples" / "recreate.yaml").read_text()
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed copy of this checkout: try-repo installs the hook from a git repository's HEAD."""
     require_tool("pre-commit")
-    copy = tmp_path_factory.mktemp("hook-repo") / "rollgen"
-    for name in git(REPO_ROOT, "ls-files", "-co", "--exclude-standard").splitlines():
-        source = REPO_ROOT / name
-        if source.is_file():
-            target = copy / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    git(copy, "init", "-q", "-b", "main")
-    git(copy, "add", "-A")
-    git(copy, "commit", "-q", "-m", "snapshot")
-    return copy
+    return snapshot(REPO_ROOT, tmp_path_factory.mktemp("hook-repo") / "rollgen")
 
 
 def try_repo(hook_repo: Path, project: Path, *, all_files: bool = True) -> subprocess.CompletedProcess[str]:
