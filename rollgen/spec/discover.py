@@ -8,7 +8,6 @@ directory of a thousand manifests is sorted out quickly.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -57,36 +56,3 @@ def release_specs(paths: Iterable[Path], *, pipelines: bool = False) -> list[Pat
             ):
                 found.setdefault(candidate)
     return list(found)
-
-
-def repository_specs(root: Path) -> list[Path]:
-    """Every release spec in the repository at ``root``, sorted.
-
-    In a git work tree, among the YAML files git lists (tracked, or untracked
-    and not ignored: what ``git add -A`` would commit), so an ignored directory
-    costs nothing; elsewhere among every file under ``root``, as
-    :func:`release_specs` finds them.
-    """
-    if not (root / ".git").exists():
-        return sorted(release_specs([root]))
-    argv = [
-        "git",
-        "-C",
-        str(root),
-        "ls-files",
-        "-z",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-        "--",
-        "*.yaml",
-        "*.yml",
-    ]
-    try:
-        listed = subprocess.run(argv, capture_output=True, check=False)
-    except OSError:  # no git: the tree is all there is to go by
-        return sorted(release_specs([root]))
-    if listed.returncode != 0:  # a .git git cannot read (a worktree's file pointing nowhere): walk the tree
-        return sorted(release_specs([root]))
-    names = sorted(set(listed.stdout.decode("utf-8", "surrogateescape").split("\0")) - {""})
-    return [root / name for name in names if is_release_spec(root / name)]

@@ -11,9 +11,10 @@ refused there, not by the first ``advance``.
 
 from __future__ import annotations
 
+import bisect
 import os
 import posixpath
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,10 +30,6 @@ class Claim:
 
     path: str
     at: Problem  # the position; its message says what the path is
-
-    def overlaps(self, other: Claim) -> bool:
-        a, b = self.path, other.path
-        return a == b or b.startswith(a + "/") or a.startswith(b + "/") or "." in (a, b)
 
 
 def repository_root(spec: Path) -> Path | None:
@@ -172,14 +169,14 @@ def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim], bases: Co
     from the text alone, repository or not.
     """
     outs, ins = list(outputs), list(reads)
+    other_outputs, read = _ByPath(outs), _ByPath(ins)
     problems: list[Problem] = []
     for i, a in enumerate(outs):
-        for b in outs[i + 1 :]:
-            if a.overlaps(b):
-                problems.append(_at(a, f"output.path {a.path!r} overlaps the output.path {b.path!r} of {_where(b)}"))
-                problems.append(_at(b, f"output.path {b.path!r} overlaps the output.path {a.path!r} of {_where(a)}"))
-        for b in ins:
-            if a.overlaps(b) and not (b.at.path == a.at.path and b in bases):
+        for b in (outs[j] for j in other_outputs.overlapping(a.path) if j > i):
+            problems.append(_at(a, f"output.path {a.path!r} overlaps the output.path {b.path!r} of {_where(b)}"))
+            problems.append(_at(b, f"output.path {b.path!r} overlaps the output.path {a.path!r} of {_where(a)}"))
+        for b in (ins[j] for j in read.overlapping(a.path)):
+            if not (b.at.path == a.at.path and b in bases):
                 problems.append(
                     _at(
                         a,
@@ -196,12 +193,44 @@ def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim], bases: Co
     return problems
 
 
+class _ByPath:
+    """Claims by path, to find those overlapping a path without comparing every pair (a repository has thousands).
+
+    >>> at = Problem("r.yaml", 1, 1, "output.path")
+    >>> index = _ByPath([Claim(p, at) for p in ("a", "a/b", "ab", "c", "a/b/c")])
+    >>> index.overlapping("a/b"), index.overlapping("."), index.overlapping("ab/x")
+    ([0, 1, 4], [0, 1, 2, 3, 4], [2])
+    """
+
+    def __init__(self, claims: Sequence[Claim]) -> None:
+        self._count = len(claims)
+        self._at: dict[str, list[int]] = {}
+        for i, claim in enumerate(claims):
+            self._at.setdefault(claim.path, []).append(i)
+        self._paths = sorted(self._at)
+
+    def overlapping(self, path: str) -> list[int]:
+        """The indices of the claims overlapping ``path``, in order: the same path, one above or below it, or ``.``."""
+        if path == ".":
+            return list(range(self._count))
+        parts = path.split("/")
+        found = [*self._at.get(".", ())]
+        for n in range(1, len(parts) + 1):  # the path itself and the directories above it
+            found += self._at.get("/".join(parts[:n]), ())
+        below = path + "/"
+        for key in self._paths[bisect.bisect_left(self._paths, below) :]:
+            if not key.startswith(below):
+                break
+            found += self._at[key]
+        return sorted(set(found))
+
+
 def other_claims(root: Path, given: Collection[Path]) -> list[Claims]:
     """What each release spec in the repository at ``root`` but not in ``given`` writes and reads.
 
     A spec that cannot be read is left out: its own validation says why.
     """
-    from rollgen.spec.discover import repository_specs
+    from rollgen.spec.tracked import repository_specs
     from rollgen.spec.yamldoc import LoadError, read_document
 
     skip = {p.resolve() for p in given}
