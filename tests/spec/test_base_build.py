@@ -16,23 +16,11 @@ import pytest
 
 from testkit.cli import rollgen
 from testkit.git import git
+from testkit.specs import KUSTOMIZE_SPEC
 from testkit.tools import REPO_ROOT, require_tool
 
-SPEC = """\
-apiVersion: rollgen.io/v1alpha1
-kind: Release
-metadata: {name: web}
-spec:
-  namespace: prod
-  replicas: 4
-  image: ghcr.io/example/web
-  stable: "1.0.0"
-  version: "1.1.0"
-  source: {kustomize: {base: apps/web/base}}
-  output: {path: out/web}
-  strategy: {canary: {steps: [{setWeight: 50}]}}
-  liveness: {assumeAfter: 1m}
-"""
+# With a canary, so that the plan has several states to render.
+SPEC = KUSTOMIZE_SPEC.replace("strategy: {recreate: {}}", "strategy: {canary: {steps: [{setWeight: 50}]}}")
 BASE = "web.yaml:10:30"  # where the spec names its base
 
 
