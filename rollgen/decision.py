@@ -32,7 +32,7 @@ from typing import Final
 
 from rollgen.analysis import Measurement, MeasurementPolicy, Phase, Verdict, assess
 from rollgen.errors import UsageError
-from rollgen.gates.registry import is_liveness
+from rollgen.gates.facts import is_liveness
 from rollgen.plan import Step
 from rollgen.spec.model import Analysis, Canary, Gate, Release
 from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE

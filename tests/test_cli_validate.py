@@ -118,9 +118,18 @@ NEVER = (
     "rollgen.cli.rollout",
     "rollgen.cli.controller",
 )
-# Outside a repository validate checks every rule itself: it needs neither the planner, the model nor a renderer.
-# In one it renders what `render` would (rollgen.preflight), so those come in there.
-RENDERER = ("rollgen.plan", "rollgen.spec.model", "rollgen.render", "rollgen.preflight")
+# Outside a repository validate checks every rule itself: it needs neither the planner, the model nor a renderer,
+# nor the gates' measuring (the kinds' facts are enough), nor git. In one it renders what `render` would
+# (rollgen.preflight), so those come in there.
+OUTSIDE_A_REPOSITORY = (
+    "rollgen.preflight",
+    "rollgen.plan",
+    "rollgen.spec.model",
+    "rollgen.render",
+    "rollgen.gates.registry",
+    "rollgen.analysis",
+    "subprocess",
+)
 
 
 def imported_by_validate(cwd: Path, *args: str, watch: tuple[str, ...]) -> str:
@@ -142,10 +151,12 @@ def imported_by_validate(cwd: Path, *args: str, watch: tuple[str, ...]) -> str:
 def test_validate_outside_a_repository_imports_nothing_heavy(tmp_path: Path) -> None:
     for name in ("canary.yaml", "blue-green.yaml"):
         shutil.copy(REPO_ROOT / "examples" / name, tmp_path / name)
-    assert imported_by_validate(tmp_path, "canary.yaml", "blue-green.yaml", watch=NEVER + RENDERER) == "0 []"
+    assert (
+        imported_by_validate(tmp_path, "canary.yaml", "blue-green.yaml", watch=NEVER + OUTSIDE_A_REPOSITORY) == "0 []"
+    )
 
 
 def test_validate_in_a_repository_renders_but_imports_no_client_no_git_layer() -> None:
     args = ("examples/canary.yaml", "examples/blue-green.yaml", "examples/helm")
     assert imported_by_validate(REPO_ROOT, *args, watch=NEVER) == "0 []"
-    assert imported_by_validate(REPO_ROOT, *args, watch=RENDERER[-1:]) == "0 ['rollgen.preflight']"
+    assert imported_by_validate(REPO_ROOT, *args, watch=OUTSIDE_A_REPOSITORY[:1]) == "0 ['rollgen.preflight']"

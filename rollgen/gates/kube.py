@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from rollgen.errors import UsageError
+from rollgen.gates.facts import FACTS
 from rollgen.gates.kind import GateError
-from rollgen.gates.registry import FACTS, GateSpec
+from rollgen.gates.registry import GateSpec
 
 EXTRA: Final = "rollgen[kubernetes]"
 

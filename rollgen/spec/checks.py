@@ -14,7 +14,7 @@ from typing import Any
 
 from rollgen.durations import parse_duration
 from rollgen.errors import Problem
-from rollgen.gates.registry import condition_kinds
+from rollgen.gates.facts import condition_kinds
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.gates.template import placeholders
 from rollgen.names import MAX_NAME, slug, workload_name

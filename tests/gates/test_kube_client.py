@@ -18,7 +18,8 @@ import yaml
 
 from rollgen.analysis import Phase
 from rollgen.errors import EXIT_USAGE
-from rollgen.gates.registry import FACTS, measure
+from rollgen.gates.facts import FACTS
+from rollgen.gates.registry import measure
 from testkit.gates import context, gate
 from testkit.git import git
 from testkit.rollouts import make_repo, write_spec
