@@ -6,7 +6,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY rollgen ./rollgen
 COPY schemas ./schemas
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# With the kubernetes extra: the argocd, flux and kubernetes gates read the cluster with the official client.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[kubernetes]'
 
 FROM python:3.11-slim-trixie
 # kubernetes-client is Debian's kubectl; trixie's (1.32, kustomize v5) builds what rollgen renders, bookworm's (1.20) does not.
@@ -14,7 +15,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends git kubernetes-client ca-certificates openssh-client \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels 'rollgen[kubernetes]' && rm -rf /wheels
 # A fixed numeric user, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
 RUN groupadd --gid 10001 rollgen && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp rollgen
 USER 10001:10001

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +47,53 @@ def reads(repo_root: Path, base: str) -> tuple[str, ...]:
     not exist are left to ``kubectl kustomize`` to report; a path leaving
     ``repo_root`` is kept as written (``../x``) so a caller can see it.
     """
-    directories: set[str] = set()
-    files: set[str] = set()
+    walked = _walk(repo_root, base)
+    files = walked.manifests | walked.data
+    loose = {f for f in files if not any(f.startswith(f"{d}/") or d == "." for d in walked.directories)}
+    return tuple(sorted(walked.directories | loose))
+
+
+def parsed(repo_root: Path, base: str) -> tuple[str, ...]:
+    """The files the build of ``base`` parses as YAML, relative to ``repo_root``, sorted.
+
+    Every kustomization file on the way and every file they name as a resource,
+    patch or configuration; not the sources of generators (their bytes are data).
+    """
+    walked = _walk(repo_root, base)
+    return tuple(sorted(walked.kustomizations | walked.manifests))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Walked:
+    directories: set[str]
+    kustomizations: set[str]
+    manifests: set[str]  # files named as resources, patches, configurations: parsed as YAML
+    data: set[str]  # generator sources
+
+
+def _walk(repo_root: Path, base: str) -> _Walked:
+    walked = _Walked(directories=set(), kustomizations=set(), manifests=set(), data=set())
     pending = [posixpath.normpath(base)]
     while pending:
         directory = pending.pop()
-        if directory in directories:
+        if directory in walked.directories:
             continue
-        directories.add(directory)
+        walked.directories.add(directory)
         found = kustomization_file(repo_root / directory)
         if found is None:
             continue
-        for entry in _entries(_load(found)):
-            if "://" in entry or entry.startswith(("github.com/", "git@")):
-                continue
-            target = posixpath.normpath(posixpath.join(directory, entry))
-            if (repo_root / target).is_dir():
-                pending.append(target)
-            elif (repo_root / target).exists():
-                files.add(target)
-    loose = {f for f in files if not any(f.startswith(f"{d}/") or d == "." for d in directories)}
-    return tuple(sorted(directories | loose))
+        walked.kustomizations.add(posixpath.join(directory, found.name))
+        data = _load(found)
+        for entries, named in ((_manifest_entries(data), walked.manifests), (_generator_sources(data), walked.data)):
+            for entry in entries:
+                if "://" in entry or entry.startswith(("github.com/", "git@")):
+                    continue
+                target = posixpath.normpath(posixpath.join(directory, entry))
+                if (repo_root / target).is_dir():
+                    pending.append(target)
+                elif (repo_root / target).exists():
+                    named.add(target)
+    return walked
 
 
 def inputs(repo_root: Path, base: str) -> tuple[Path, ...]:
@@ -107,7 +134,7 @@ def _load(path: Path) -> Any:
         return None  # the build reports a malformed kustomization with its own words
 
 
-def _entries(data: Any) -> Iterator[str]:
+def _manifest_entries(data: Any) -> Iterator[str]:
     if not isinstance(data, dict):
         return
     for key in _PATH_LISTS:
@@ -117,6 +144,11 @@ def _entries(data: Any) -> Iterator[str]:
     for patch in data.get("patches") or ():
         if isinstance(patch, dict) and isinstance(patch.get("path"), str):
             yield patch["path"]
+
+
+def _generator_sources(data: Any) -> Iterator[str]:
+    if not isinstance(data, dict):
+        return
     for key in _GENERATORS:
         for generator in data.get(key) or ():
             if not isinstance(generator, dict):

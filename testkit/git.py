@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -37,3 +38,23 @@ def init_repo(path: Path, *, bare: bool = False) -> Path:
 def clone(url: str, path: Path) -> Path:
     git(path.parent, "clone", "-q", url, path.name)
     return path
+
+
+def snapshot(source: Path, copy: Path, *, tag: str | None = None) -> Path:
+    """A repository at ``copy`` whose one commit holds checkout ``source``'s files as they are now, tagged ``tag``.
+
+    Uncommitted changes are in it, ignored files are not: what ``pip install
+    git+file://...@TAG`` or ``pre-commit try-repo`` installs is the code under test.
+    """
+    for name in git(source, "ls-files", "-co", "--exclude-standard").splitlines():
+        path = source / name
+        if path.is_file():
+            target = copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    git(copy, "init", "-q", "-b", "main")
+    git(copy, "add", "-A")
+    git(copy, "-c", "user.name=rollgen-test", "-c", "user.email=test@rollgen.invalid", "commit", "-q", "-m", "snapshot")
+    if tag is not None:
+        git(copy, "tag", tag)
+    return copy

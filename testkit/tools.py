@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,12 @@ def missing(reason: str) -> None:
 
 
 def require_tool(name: str) -> str:
-    """Return the path of executable ``name`` or skip/fail the calling test."""
-    path = shutil.which(name)
+    """Return the path of executable ``name`` or skip/fail the calling test.
+
+    Found as rollgen finds its tools: on ``PATH``, else next to this Python (a
+    virtual environment's scripts, such as pre-commit, when it is not activated).
+    """
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
         missing(f"{name} is not installed")
         raise AssertionError("unreachable")

@@ -59,10 +59,11 @@ def test_it_installs_git_kubectl_and_rollgen_with_package_managers_only() -> Non
     runs = " ".join(rest for keyword, rest in final_stage() if keyword == "RUN")
     assert re.search(r"apt-get install .*\bgit\b.*\bkubernetes-client\b", runs)
     assert "rm -rf /var/lib/apt/lists/*" in runs
-    assert "pip install --no-cache-dir /wheels/*.whl" in runs
+    # From the build stage's wheels only, with the client the cluster gates read with (charts/rollgen runs this image).
+    assert "pip install --no-cache-dir --no-index --find-links /wheels 'rollgen[kubernetes]'" in runs
     everything = " ".join(rest for keyword, rest in instructions() if keyword in ("RUN", "ADD"))
     assert not re.search(r"\b(curl|wget)\b|https?://", everything)
-    assert "pip wheel --no-cache-dir --wheel-dir /wheels ." in everything
+    assert "pip wheel --no-cache-dir --wheel-dir /wheels '.[kubernetes]'" in everything
 
 
 def test_the_build_context_holds_what_the_package_needs() -> None:

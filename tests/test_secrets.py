@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rollgen.secrets import SecretError, SecretRef, Secrets, is_reference, secret_of
+from rollgen.secretref import SecretRef, is_reference, secret_of
+from rollgen.secrets import SecretError, Secrets
 from rollgen.spec.validation import check_file
 from testkit.tools import REPO_ROOT
 

@@ -1,6 +1,7 @@
 """The spec commands: ``rollgen validate|schema|plan|render``; none writes to a repository.
 
-Light on purpose: ``rollgen validate`` imports nothing but the spec checks.
+Light on purpose: ``rollgen validate`` imports nothing but the spec checks, and the renderer only for
+specs in a repository (:mod:`rollgen.preflight`).
 ``plan`` and ``render`` read the branch only for a spec that names no stable.
 """
 
@@ -45,6 +46,13 @@ def handle_validate(args: argparse.Namespace) -> int:
     if args.repo is not None and not args.repo.is_dir():
         raise UsageError(f"--repo {str(args.repo)!r} is not a directory")
     results = check_files(paths, repo=args.repo)
+    if any(r.claims is not None for r in results):  # in a repository: what render would refuse, too
+        from rollgen.preflight import render_problems
+
+        checked = render_problems(results)
+        results = checked.results
+        if checked.note is not None:
+            print(checked.note, file=sys.stderr)
     if args.repo is None:
         from rollgen.spec.repository import repository_root
 
@@ -55,7 +63,7 @@ def handle_validate(args: argparse.Namespace) -> int:
                 f"(give --repo DIR): {', '.join(outside)}",
                 file=sys.stderr,
             )
-    problems = [p for r in results for p in r.problems]
+    problems = list(dict.fromkeys(p for r in results for p in r.problems))  # a shared base's problems once
     if args.output == "text":
         for problem in problems:
             print(problem)

@@ -36,6 +36,7 @@ from rollgen.errors import NothingToDo, NotSoError
 from rollgen.freeze import FREEZE_FILE, parse_freeze
 from rollgen.gates.analysis import Measurement, measure_if_due
 from rollgen.gates.kind import GateContext
+from rollgen.gates.kube import require_client
 from rollgen.gates.registry import measure
 from rollgen.gitops.notes import fetch_notes, load_records, save_records
 from rollgen.gitops.repo import Repo
@@ -97,6 +98,7 @@ def advance(
     pass over many releases (:mod:`rollgen.controller.fleet`); without it the tip is
     fetched and read here.
     """
+    require_client(release.gates)  # before anything is read or committed
     at = clock if now is None else _fixed(now)
     if view is not None:
         return _pass(repo, release, remote, _read(repo, view, release), at)

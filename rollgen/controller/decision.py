@@ -32,7 +32,7 @@ from typing import Final
 
 from rollgen.errors import UsageError
 from rollgen.gates.analysis import GateVerdict, Measurement, MeasurementPolicy, Phase, assess
-from rollgen.gates.registry import is_liveness
+from rollgen.gates.facts import is_liveness
 from rollgen.plan.model import Step
 from rollgen.spec.model import Analysis, Canary, Gate, Release
 from rollgen.spec.vocabulary import WAVES_RESTARTS_GATE

@@ -39,7 +39,8 @@ from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.metricapi import Clock, ask
 from rollgen.gates.template import render, render_strings
 from rollgen.redact import redact
-from rollgen.secrets import Secrets, secret_of
+from rollgen.secretref import secret_of
+from rollgen.secrets import Secrets
 
 ADDRESS = "https://api.datadoghq.com"
 

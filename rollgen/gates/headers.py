@@ -23,7 +23,8 @@ from rollgen.gates.analysis import CheckResult
 from rollgen.gates.kind import GateError
 from rollgen.gates.template import render
 from rollgen.redact import redact
-from rollgen.secrets import Secrets, is_reference, secret_of
+from rollgen.secretref import is_reference, secret_of
+from rollgen.secrets import Secrets
 
 
 def request_headers(given: Mapping[str, Any], values: Mapping[str, str], secrets: Secrets) -> dict[str, str]:

@@ -1,7 +1,11 @@
 """Reading and annotating objects through the Kubernetes API, for the argocd, flux and kubernetes gates.
 
 The official ``kubernetes`` client is imported here lazily (it is heavy and
-``rollgen validate`` must not pay for it). Credentials come from the gate's
+``rollgen validate`` must not pay for it). It is an extra (``rollgen[kubernetes]``,
+about 150 MB with its tree) that the image and the chart install; without it a
+pass over a release with such a gate is refused before it commits anything
+(:func:`require_client`), and a check that gets here anyway is a GateError that
+names the extra. Credentials come from the gate's
 ``kubeconfig``/``context``, else ``KUBECONFIG`` or ``~/.kube/config``, else the
 pod's service account. Every call gets what is left of the check's timeout, and
 the client's own retries are off: the analysis decides when to try again.
@@ -9,16 +13,40 @@ the client's own retries are off: the analysis decides when to try again.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from rollgen.errors import UsageError
+from rollgen.gates.facts import FACTS
 from rollgen.gates.kind import GateError
+from rollgen.gates.registry import GateSpec
+
+EXTRA: Final = "rollgen[kubernetes]"
+
+
+MISSING_CLIENT: Final = (
+    "reading the cluster needs the official Kubernetes client, which this installation of rollgen lacks: "
+    f"pip install '{EXTRA}' (the container image and the chart have it)"
+)
+
+
+def require_client(gates: Iterable[GateSpec]) -> None:
+    """Refuse, before a pass commits anything, gates that read the cluster when the client is not installed.
+
+    Without it every check of such a gate would be an Error, and a rollout
+    would wait out its deadline and abort for a reason that is not the release's.
+    """
+    needing = [f"{g.name} ({g.kind})" for g in gates if g.kind in FACTS and FACTS[g.kind].cluster]
+    # Looked up, not imported: the import takes a second.
+    if needing and importlib.util.find_spec("kubernetes") is None:
+        raise UsageError(f"gate{'s' if len(needing) > 1 else ''} {', '.join(needing)}: {MISSING_CLIENT}")
 
 
 def kubeconfig_path(config: Mapping[str, Any]) -> str | None:
@@ -149,9 +177,12 @@ def _status_message(body: Any) -> str:
 @contextmanager
 def connect(config: Mapping[str, Any], access: Collection[Access]) -> Iterator[Kube]:
     """A :class:`Kube` for the gate's cluster, good for ``config['timeout']`` seconds, limited to ``access``."""
-    from kubernetes import client
-    from kubernetes import config as kubeconfig
-    from kubernetes.config.config_exception import ConfigException
+    try:
+        from kubernetes import client
+        from kubernetes import config as kubeconfig
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError:
+        raise GateError(MISSING_CLIENT) from None
 
     deadline = time.monotonic() + float(config["timeout"])
     configuration = client.Configuration()

@@ -31,7 +31,8 @@ from rollgen.gates.kind import GateContext, GateError
 from rollgen.gates.metricapi import Clock, ask
 from rollgen.gates.template import render
 from rollgen.redact import redact
-from rollgen.secrets import Secrets, secret_of
+from rollgen.secretref import secret_of
+from rollgen.secrets import Secrets
 
 ADDRESS = "https://api.newrelic.com/graphql"
 # NerdGraph refuses an NRQL timeout above this many seconds.

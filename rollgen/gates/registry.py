@@ -1,19 +1,9 @@
-"""Every gate kind, by name, in one explicit table; and how a gate is measured once.
+"""Every gate kind's implementation, by name; and how a gate is measured once.
 
-Each kind declares its facts here and nowhere else: whether it tells that a
-step's commit is live (liveness: the controller measures it after every
-commit, before the step's own waits) and whether it takes
-``successCondition``/``failureCondition``. The spec checks and the decision
-read these facts without loading any implementation.
-
-    >>> sorted(FACTS)
-    ['argocd', 'cloudWatch', 'command', 'datadog', 'flux', 'http', 'kubernetes', 'newRelic', 'prometheus']
-    >>> [name for name, facts in FACTS.items() if facts.liveness]
-    ['argocd', 'flux', 'kubernetes']
-
-Importing this module is cheap (``rollgen validate`` does): the implementation
-of a kind (``rollgen.gates.<kind>``) is imported the first time it is used,
-and each imports its heavy clients inside ``check``.
+What each kind is (liveness, conditions, whether it reads the cluster) is
+:mod:`rollgen.gates.facts`, which the spec checks read without this module.
+The implementation of a kind (``rollgen.gates.<kind>``) is imported the first
+time it is used, and each imports its heavy clients inside ``check``.
 """
 
 from __future__ import annotations
@@ -21,58 +11,12 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from rollgen.errors import RollgenError
 from rollgen.gates.analysis import CheckResult, MeasurementPolicy, Phase
+from rollgen.gates.facts import FACTS
 from rollgen.gates.kind import GateContext, GateError, GateKind
-
-
-@dataclass(frozen=True, kw_only=True)
-class KindFacts:
-    """What a gate kind is, known without loading its implementation."""
-
-    name: str
-    liveness: bool = False
-    """Whether it tells that a step's commit is live (synced and healthy), given the commit."""
-    conditions: bool = False
-    """Whether it takes ``successCondition`` and ``failureCondition``."""
-
-    @property
-    def module(self) -> str:
-        """The module whose ``KIND`` implements it (module names are lower case: ``newRelic`` in ``newrelic``)."""
-        return f"rollgen.gates.{self.name.lower()}"
-
-
-FACTS: Final[Mapping[str, KindFacts]] = MappingProxyType(
-    {
-        facts.name: facts
-        for facts in (
-            KindFacts(name="argocd", liveness=True),
-            KindFacts(name="flux", liveness=True),
-            KindFacts(name="kubernetes", liveness=True),
-            KindFacts(name="prometheus", conditions=True),
-            KindFacts(name="http", conditions=True),
-            KindFacts(name="datadog", conditions=True),
-            KindFacts(name="newRelic", conditions=True),
-            KindFacts(name="cloudWatch", conditions=True),
-            KindFacts(name="command"),
-        )
-    }
-)
-
-
-def is_liveness(kind: str) -> bool:
-    """Whether gates of ``kind`` tell that a commit is live (False for an unknown kind)."""
-    facts = FACTS.get(kind)
-    return facts is not None and facts.liveness
-
-
-def condition_kinds() -> tuple[str, ...]:
-    """The kinds that take ``successCondition``/``failureCondition``, in table order."""
-    return tuple(name for name, facts in FACTS.items() if facts.conditions)
 
 
 class _Implementations(Mapping[str, GateKind]):

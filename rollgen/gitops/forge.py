@@ -39,7 +39,8 @@ from typing import Any, Literal, Protocol, TypeVar
 from rollgen.errors import UsageError
 from rollgen.gitops.errors import ForgeError
 from rollgen.redact import redact
-from rollgen.secrets import SecretError, SecretRef, Secrets
+from rollgen.secretref import SecretRef
+from rollgen.secrets import SecretError, Secrets
 from rollgen.web import WebError, fetch
 
 PullState = Literal["open", "closed", "merged"]

@@ -16,7 +16,7 @@ from rollgen.durations import spec_problem
 from rollgen.errors import Problem
 from rollgen.gates.conditions import ConditionError, parse
 from rollgen.gates.conditions.lexer import MAX_LENGTH
-from rollgen.gates.registry import condition_kinds
+from rollgen.gates.facts import condition_kinds
 from rollgen.gates.template import NAMES as TEMPLATE_NAMES
 from rollgen.gates.template import placeholders
 from rollgen.names import MAX_NAME, slug, workload_name

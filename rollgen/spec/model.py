@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 from rollgen.durations import parse_duration
 from rollgen.gates.analysis import MeasurementPolicy
-from rollgen.secrets import SecretRef
+from rollgen.secretref import SecretRef
 from rollgen.spec.helmsource import HelmSource, build_helm_source
 from rollgen.spec.vocabulary import DEFAULT_BRANCH, EVENT_KINDS, GATE_KINDS
 from rollgen.windows import DEFAULT_ZONE, Window

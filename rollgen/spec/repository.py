@@ -1,14 +1,20 @@
 """What a spec names in its repository: that it exists, and that no output path overlaps what is read.
 
-Plain filesystem reads (no git, no kubectl): the repository root is the
-directory holding ``.git`` above the spec, or ``--repo``. Every path is
-compared relative to that root, as the spec writes it.
+Plain filesystem reads (no kubectl; git only lists the repository's files):
+the repository root is the directory holding ``.git`` above the spec, or
+``--repo``. Every path is compared relative to that root, as the spec writes
+it. The overlaps are checked against every release spec in the repository,
+not only those given (:func:`other_claims`): the pre-commit hook passes only
+the changed files, and a new spec writing another release's output is
+refused there, not by the first ``advance``.
 """
 
 from __future__ import annotations
 
+import bisect
+import os
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,10 +32,6 @@ class Claim:
 
     path: str
     at: Problem  # the position; its message says what the path is
-
-    def overlaps(self, other: Claim) -> bool:
-        a, b = self.path, other.path
-        return a == b or b.startswith(a + "/") or a.startswith(b + "/") or "." in (a, b)
 
 
 def repository_root(spec: Path) -> Path | None:
@@ -58,7 +60,21 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
-def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[Claim, ...]]:
+@dataclass(frozen=True)
+class Claims:
+    """What one spec claims in the repository at ``root``: its output, its Kustomize base, everything else it reads."""
+
+    root: Path
+    output: Claim | None
+    base: Claim | None
+    reads: tuple[Claim, ...]
+
+    @property
+    def everything_read(self) -> tuple[Claim, ...]:
+        return self.reads if self.base is None else (self.base, *self.reads)
+
+
+def claims(doc: Document, repo: Path, spec: Path) -> Claims:
     """The spec's output claim and everything its release reads (the spec file itself included)."""
     spec_data = _get(doc.data, "spec")
     output = _get(spec_data, "output", "path")
@@ -69,10 +85,11 @@ def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[C
     )
     reads = [Claim(_relative(repo, spec), Problem(doc.path, 1, 1, "the release spec"))]
     base = _get(spec_data, "source", "kustomize", "base")
+    base_claim = None
     if isinstance(base, str):
         at = ("spec", "source", "kustomize", "base")
-        # The base itself is checked from the text alone (``checks.check_paths``), repository or not.
-        read = [d.as_posix() for d in inputs(repo, base) if d.as_posix() != posixpath.normpath(base)]
+        base_claim = Claim(posixpath.normpath(base), doc.problem(at, "the base"))
+        read = [d.as_posix() for d in inputs(repo, base) if d.as_posix() != base_claim.path]
         reads += [Claim(d, doc.problem(at, f"the base reads {d}")) for d in read]
     helm = _get(spec_data, "source", "helm")
     # A chart from a repository is a name there, not a path here; its other objects are.
@@ -88,7 +105,7 @@ def claims(doc: Document, repo: Path, spec: Path) -> tuple[Claim | None, tuple[C
     if isinstance(token_file, str) and not token_file.startswith("/"):  # a relative one is read in the repository
         named.append((("spec", "git", "pullRequest", "token", "file"), token_file))
     reads += [Claim(posixpath.normpath(v), doc.problem(w, str(w[-1]))) for w, v in named if isinstance(v, str)]
-    return out, tuple(reads)
+    return Claims(repo, out, base_claim, tuple(reads))
 
 
 def existence_problems(doc: Document, repo: Path) -> Iterator[Problem]:
@@ -150,24 +167,97 @@ def chart_name(chart_yaml: Path, shown: str) -> str:
     return name
 
 
-def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim]) -> list[Problem]:
-    """Each output overlapping another output, or anything read: one problem at each end."""
+def overlap_problems(outputs: Iterable[Claim], reads: Iterable[Claim], bases: Collection[Claim] = ()) -> list[Problem]:
+    """Each output overlapping another output, or anything read: one problem at each end.
+
+    An output overlapping what its own spec reads is one problem, at the output;
+    over its own base (one of ``bases``), none: ``checks.check_paths`` says so
+    from the text alone, repository or not.
+    """
     outs, ins = list(outputs), list(reads)
+    other_outputs, read = _ByPath(outs), _ByPath(ins)
     problems: list[Problem] = []
     for i, a in enumerate(outs):
-        for b in outs[i + 1 :]:
-            if a.overlaps(b):
-                problems.append(_at(a, f"output.path {a.path!r} overlaps the output.path {b.path!r} of {_where(b)}"))
-                problems.append(_at(b, f"output.path {b.path!r} overlaps the output.path {a.path!r} of {_where(a)}"))
-        for b in ins:
-            if a.overlaps(b):
+        for b in (outs[j] for j in other_outputs.overlapping(a.path) if j > i):
+            problems.append(_at(a, f"output.path {a.path!r} overlaps the output.path {b.path!r} of {_where(b)}"))
+            problems.append(_at(b, f"output.path {b.path!r} overlaps the output.path {a.path!r} of {_where(a)}"))
+        for b in (ins[j] for j in read.overlapping(a.path)):
+            if not (b.at.path == a.at.path and b in bases):
                 problems.append(
                     _at(
                         a,
                         f"output.path {a.path!r} overlaps {b.path!r}, which a release reads ({b.at.message}, {_where(b)}): rollgen rewrites the whole output directory",
                     )
                 )
+                if b.at.path != a.at.path:
+                    problems.append(
+                        _at(
+                            b,
+                            f"{b.path!r} ({b.at.message}) overlaps the output.path {a.path!r} of {_where(a)}: rollgen rewrites the whole output directory",
+                        )
+                    )
     return problems
+
+
+class _ByPath:
+    """Claims by path, to find those overlapping a path without comparing every pair (a repository has thousands).
+
+    >>> at = Problem("r.yaml", 1, 1, "output.path")
+    >>> index = _ByPath([Claim(p, at) for p in ("a", "a/b", "ab", "c", "a/b/c")])
+    >>> index.overlapping("a/b"), index.overlapping("."), index.overlapping("ab/x")
+    ([0, 1, 4], [0, 1, 2, 3, 4], [2])
+    """
+
+    def __init__(self, claims: Sequence[Claim]) -> None:
+        self._count = len(claims)
+        self._at: dict[str, list[int]] = {}
+        for i, claim in enumerate(claims):
+            self._at.setdefault(claim.path, []).append(i)
+        self._paths = sorted(self._at)
+
+    def overlapping(self, path: str) -> list[int]:
+        """The indices of the claims overlapping ``path``, in order: the same path, one above or below it, or ``.``."""
+        if path == ".":
+            return list(range(self._count))
+        parts = path.split("/")
+        found = [*self._at.get(".", ())]
+        for n in range(1, len(parts) + 1):  # the path itself and the directories above it
+            found += self._at.get("/".join(parts[:n]), ())
+        below = path + "/"
+        for key in self._paths[bisect.bisect_left(self._paths, below) :]:
+            if not key.startswith(below):
+                break
+            found += self._at[key]
+        return sorted(set(found))
+
+
+def other_claims(root: Path, given: Collection[Path]) -> list[Claims]:
+    """What each release spec in the repository at ``root`` but not in ``given`` writes and reads.
+
+    A spec that cannot be read is left out: its own validation says why.
+    """
+    from rollgen.spec.tracked import repository_specs
+    from rollgen.spec.yamldoc import LoadError, read_document
+
+    skip = {p.resolve() for p in given}
+    found = []
+    for path in repository_specs(root):
+        if path.resolve() in skip:
+            continue
+        try:
+            document = read_document(path, relative_to_cwd(path))
+        except LoadError:
+            continue
+        found.append(claims(document, root, path))
+    return found
+
+
+def relative_to_cwd(path: Path) -> str:
+    """``path`` as problems name it: relative to the working directory when below it (as a hook passes paths)."""
+    try:
+        return Path(os.path.normpath(path.absolute())).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _at(claim: Claim, message: str) -> Problem:

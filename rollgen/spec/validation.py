@@ -9,7 +9,7 @@ from pathlib import Path
 from rollgen.errors import Problem
 from rollgen.spec.pipeline import KIND, pipeline_problems
 from rollgen.spec.release_checks import Validation, check_release
-from rollgen.spec.repository import overlap_problems, repository_root
+from rollgen.spec.repository import other_claims, overlap_problems, repository_root
 from rollgen.spec.yamldoc import LoadError, read_document
 
 
@@ -33,15 +33,25 @@ def check_files(paths: Sequence[Path], *, repo: Path | None = None) -> list[Vali
     """Each file checked, then across files: no two outputs overlap, no output overlaps what any release reads.
 
     The repository root is ``repo``, else the git work tree holding each spec
-    (the filesystem checks are skipped for a spec outside any repository).
+    (the filesystem checks are skipped for a spec outside any repository). The
+    files given are checked against every other release spec in their
+    repository too (the pre-commit hook passes only the changed ones);
+    problems are reported in the files given only.
     """
-    results = [check_file(p, str(p), repo=repo or repository_root(p)) for p in paths]
-    if len(results) < 2:
+    roots = {path: repo or repository_root(path) for path in paths}
+    results = [check_file(p, str(p), repo=roots[p]) for p in paths]
+    claimed = [r.claims for r in results if r.claims is not None]
+    claimed += [
+        c for root in dict.fromkeys(r for r in roots.values() if r is not None) for c in other_claims(root, paths)
+    ]
+    if len(claimed) < 2:
         return results
-    outputs = [r.output for r in results if r.output is not None]
+    outputs = [c.output for c in claimed if c.output is not None]
+    reads = [read for c in claimed for read in c.everything_read]
+    bases = {c.base for c in claimed if c.base is not None}
     # Each file already holds its own output-versus-reads problems; the set below drops those repeats.
     extra: dict[str, list[Problem]] = {}
-    for problem in overlap_problems(outputs, [c for r in results for c in r.reads]):
+    for problem in overlap_problems(outputs, reads, bases):
         extra.setdefault(problem.path, []).append(problem)
     return [
         dataclasses.replace(r, problems=tuple(sorted(set(r.problems + tuple(extra.get(r.path, ()))))), data=None)

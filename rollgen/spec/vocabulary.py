@@ -2,14 +2,14 @@
 
 Kept apart from the model so validation reads them without building the
 model's classes (``rollgen validate`` must start fast). The gate kinds are the
-registry's (:data:`rollgen.gates.registry.FACTS`, cheap to import).
+table (:data:`rollgen.gates.facts.FACTS`, cheap to import).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from rollgen.gates.registry import FACTS
+from rollgen.gates.facts import FACTS
 
 GATE_KINDS = tuple(FACTS)
 # The kinds that tell whether a commit is live; the controller judges them after every commit.

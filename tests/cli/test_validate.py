@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from testkit.cli import rollgen
+from testkit.git import git
 from testkit.tools import REPO_ROOT
 
 SPEC_DIR = Path(__file__).parent.parent / "spec"
@@ -20,14 +23,19 @@ def test_valid_files_exit_zero_and_print_nothing() -> None:
     assert run.stdout == ""
 
 
-def test_invalid_file_reports_every_problem_and_exits_one() -> None:
-    bad = SPEC_DIR / "invalid" / "weights-not-increasing.yaml"
-    run = rollgen("validate", str(bad), str(REPO_ROOT / "examples" / "canary.yaml"))
+def test_invalid_file_reports_every_problem_and_exits_one(tmp_path: Path) -> None:
+    # A repository of its own: in rollgen's, the corpus's specs would overlap each other's outputs.
+    repo = tmp_path / "gitops"
+    shutil.copytree(REPO_ROOT / "examples", repo / "examples")
+    git(tmp_path, "init", "-q", str(repo))
+    bad = repo / "weights-not-increasing.yaml"
+    shutil.copy(SPEC_DIR / "invalid" / bad.name, bad)
+    run = rollgen("validate", str(bad), str(repo / "examples" / "canary.yaml"))
     assert run.returncode == 1
     lines = run.stdout.splitlines()
     assert lines == [
-        # The corpus lives in rollgen's own repository, which has no such base: the filesystem check says so.
-        f"{bad}:13:30: base: 'apps/web/base' is not a directory under {REPO_ROOT}",
+        # The repository has no such base: the filesystem check says so.
+        f"{bad}:13:30: base: 'apps/web/base' is not a directory under {repo}",
         f"{bad}:20:22: weights must increase strictly: 40 after 50",
         f"{bad}:21:22: weights must increase strictly: 40 after 40",
     ]
@@ -89,42 +97,67 @@ def test_help_teaches_the_commands() -> None:
     assert "validate" in run.stdout and "schema" in run.stdout
 
 
-def test_fast_start_imports_nothing_heavy() -> None:
-    """--help and validate must not import the Kubernetes client, Jinja2, Helm or the gate kinds."""
-    heavy = (
-        "kubernetes",
-        "jinja2",
-        "helm_python",
-        "jsonschema",
-        "urllib3",
-        # The registry itself is cheap (the spec checks read the kinds' facts from it);
-        # the kinds' implementations are not.
-        *(f"rollgen.gates.{kind}" for kind in ("argocd", "flux", "kubernetes", "prometheus", "http", "command")),
-        "rollgen.gates.kube",
-        # validate parses conditions; only a gate evaluates them (and loads the regex engine for `matches`).
-        "rollgen.gates.conditions.evaluate",
-        "re2",
-        "rollgen.gitops",
-        "rollgen.rollout.state",
-        "rollgen.rollout.proposal",
-        "rollgen.controller.advance",
-        "rollgen.rollout.operations",
-        # validate checks every rule itself: it needs neither the planner, the model nor a renderer.
-        "rollgen.plan.steps",
-        "rollgen.spec.model",
-        "rollgen.render",
-        "rollgen.cli.rollout",
-        "rollgen.cli.controller",
-    )
+# What validate never imports: the Kubernetes client and its tree (not in the base install), the libraries of the
+# other commands, the gate kinds' implementations, the git layer and the controller.
+NEVER = (
+    "kubernetes",
+    "urllib3",
+    "rich",
+    "jinja2",
+    "helm_python",
+    "jsonschema",
+    # The registry itself is cheap (the spec checks read the kinds' facts from it);
+    # the kinds' implementations are not.
+    *(f"rollgen.gates.{kind}" for kind in ("argocd", "flux", "kubernetes", "prometheus", "http", "command")),
+    "rollgen.gates.kube",
+    "rollgen.gitops",
+    "rollgen.controller",
+    "rollgen.rollout",
+    "rollgen.cli.rollout",
+    "rollgen.cli.controller",
+)
+# Outside a repository validate checks every rule itself: it needs neither the planner, the model nor a renderer,
+# nor the gates' measuring (the kinds' facts are enough), nor git. In one it renders what `render` would
+# (rollgen.preflight), so those come in there.
+OUTSIDE_A_REPOSITORY = (
+    "rollgen.preflight",
+    "rollgen.plan",
+    "rollgen.spec.model",
+    "rollgen.render",
+    "rollgen.gates.registry",
+    "rollgen.gates.analysis",
+    # validate parses conditions; only a gate evaluates them (and loads the regex engine for `matches`).
+    "rollgen.gates.conditions.evaluate",
+    "re2",
+    "subprocess",
+)
+
+
+def imported_by_validate(cwd: Path, *args: str, watch: tuple[str, ...]) -> str:
     probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['rollgen', 'validate', 'examples/canary.yaml', 'examples/blue-green.yaml', 'examples/helm']\n"
+        "import sys\n"
+        f"sys.argv = ['rollgen', 'validate', *{list(args)!r}]\n"
         "from rollgen.cli import main\n"
         "code = main()\n"
-        f"loaded = [m for m in {heavy!r} if m in sys.modules]\n"
+        f"loaded = [m for m in {watch!r} if m in sys.modules]\n"
         "print(code, loaded)\n"
     )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     run = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60, check=False
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False
     )
-    assert run.stdout.strip() == "0 []", run.stdout + run.stderr
+    return run.stdout.strip() if run.stdout.startswith("0 ") else run.stdout + run.stderr
+
+
+def test_validate_outside_a_repository_imports_nothing_heavy(tmp_path: Path) -> None:
+    for name in ("canary.yaml", "blue-green.yaml"):
+        shutil.copy(REPO_ROOT / "examples" / name, tmp_path / name)
+    assert (
+        imported_by_validate(tmp_path, "canary.yaml", "blue-green.yaml", watch=NEVER + OUTSIDE_A_REPOSITORY) == "0 []"
+    )
+
+
+def test_validate_in_a_repository_renders_but_imports_no_client_no_git_layer() -> None:
+    args = ("examples/canary.yaml", "examples/blue-green.yaml", "examples/helm")
+    assert imported_by_validate(REPO_ROOT, *args, watch=NEVER) == "0 []"
+    assert imported_by_validate(REPO_ROOT, *args, watch=OUTSIDE_A_REPOSITORY[:1]) == "0 ['rollgen.preflight']"

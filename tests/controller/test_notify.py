@@ -19,7 +19,7 @@ from rollgen.gates.analysis import GateVerdict, Phase
 from rollgen.gitops.trailers import Action
 from rollgen.plan.steps import plan_release
 from rollgen.rollout.state import RolloutPhase, RolloutState
-from rollgen.secrets import SecretRef
+from rollgen.secretref import SecretRef
 from rollgen.spec.load import load_release
 from rollgen.spec.model import Notifications, Pause, Webhook
 from testkit.gateservers import _Quiet, serving, url_of

@@ -110,7 +110,7 @@ def test_a_context_offers_its_names_to_templates() -> None:
 
 def test_each_kind_takes_conditions_as_its_facts_say() -> None:
     # The facts are read by validation without loading the kinds; the kinds must agree with them.
-    from rollgen.gates.registry import FACTS
+    from rollgen.gates.facts import FACTS
 
     assert {name: kind.conditions for name, kind in KINDS.items()} == {
         name: facts.conditions for name, facts in FACTS.items()

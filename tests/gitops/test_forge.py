@@ -14,7 +14,8 @@ from rollgen.gitops.errors import ForgeError
 from rollgen.gitops.forge import ForgeToken, GitHub, GitLab, PullRequest, PullRequestStatus
 from rollgen.gitops.repo import Repo, push_step_branch
 from rollgen.gitops.trailers import Action, StepRecord
-from rollgen.secrets import SecretRef, Secrets
+from rollgen.secretref import SecretRef
+from rollgen.secrets import Secrets
 from testkit.gateservers import StreamingApp
 from testkit.git import clone, git
 from testkit.gitservers import FakeGitHub, FakeGitLab, GitDaemon, serve

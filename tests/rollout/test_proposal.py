@@ -19,7 +19,7 @@ from rollgen.plan.steps import plan_release
 from rollgen.rollout import operations
 from rollgen.rollout.proposal import pending_pull_request
 from rollgen.rollout.proposal_body import pull_request_body
-from rollgen.secrets import SecretRef
+from rollgen.secretref import SecretRef
 from rollgen.spec.load import load_release
 from rollgen.spec.model import Release
 from testkit.git import clone, git

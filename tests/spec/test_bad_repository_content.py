@@ -9,23 +9,9 @@ import pytest
 
 from testkit.cli import rollgen
 from testkit.git import git
+from testkit.specs import KUSTOMIZE_SPEC
 from testkit.tools import REPO_ROOT, require_tool
 
-KUSTOMIZE_SPEC = """\
-apiVersion: rollgen.io/v1alpha1
-kind: Release
-metadata: {name: web}
-spec:
-  namespace: prod
-  replicas: 4
-  image: ghcr.io/example/web
-  stable: "1.0.0"
-  version: "1.1.0"
-  source: {kustomize: {base: apps/web/base}}
-  output: {path: out/web}
-  strategy: {recreate: {}}
-  liveness: {assumeAfter: 1m}
-"""
 HELM_SPEC = KUSTOMIZE_SPEC.replace("{kustomize: {base: apps/web/base}}", "{helm: {chart: charts/web}}")
 
 

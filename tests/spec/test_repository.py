@@ -16,9 +16,9 @@ SPEC = """\
 apiVersion: rollgen.io/v1alpha1
 kind: Release
 metadata:
-  name: {name}
+  name: web
 spec:
-  namespace: prod
+  namespace: {name}
   replicas: 4
   image: ghcr.io/example/web
   stable: "1.0.0"
@@ -43,6 +43,7 @@ def repository(tmp_path: Path) -> Path:
 
 
 def spec(repo: Path, name: str, base: str, output: str) -> Path:
+    """The example base's release (its Deployment is web) in namespace ``name``, as releases/<name>.yaml."""
     path = repo / "releases" / f"{name}.yaml"
     path.write_text(SPEC.format(name=name, base=base, output=output))
     return path
@@ -149,3 +150,72 @@ def test_a_published_chart_is_a_name_and_its_resources_must_exist(tmp_path: Path
     (repo / "releases" / "podinfo.yaml").write_text(text.replace("path: apps/production", "path: apps/podinfo"))
     overlap = validate(repo, "releases/podinfo.yaml")
     assert overlap.returncode == 1 and "overlaps 'apps/podinfo/shared', which a release reads" in overlap.stdout
+
+
+# --- the whole repository, given one file (the pre-commit hook passes only the changed specs) ----------------
+
+
+def test_one_spec_given_is_checked_against_every_release_in_the_repository(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "web", "apps/web/env/prod", "overlays/web")
+    spec(repo, "api", "apps/web/env/prod", "overlays/api")
+    new = spec(repo, "copy", "apps/web/env/prod", "overlays/web")  # two releases, one path
+    run = validate(repo, "releases/copy.yaml")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stdout.splitlines() == [
+        "releases/copy.yaml:12:18: output.path 'overlays/web' overlaps the output.path 'overlays/web' "
+        "of releases/web.yaml:12:18"
+    ]  # reported in the file given only; api does not overlap
+    new.write_text(SPEC.format(name="copy", base="apps/web/env/prod", output="overlays/web/canary"))  # nested
+    run = validate(repo, "releases/copy.yaml")
+    assert run.stdout.splitlines() == [
+        "releases/copy.yaml:12:18: output.path 'overlays/web/canary' overlaps the output.path 'overlays/web' "
+        "of releases/web.yaml:12:18"
+    ]
+    new.write_text(SPEC.format(name="copy", base="apps/web/env/prod", output="overlays/copy"))
+    assert (validate(repo, "releases/copy.yaml").returncode, validate(repo, "releases/copy.yaml").stdout) == (0, "")
+
+
+def test_what_a_given_spec_reads_may_not_lie_in_the_output_of_one_not_given(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "web", "apps/web/env/prod", "apps/web/env")  # rewrites the overlay the new spec builds from
+    spec(repo, "api", "apps/web/base", "out/api")
+    run = validate(repo, "releases/api.yaml")
+    assert run.returncode == 0, run.stdout  # the base api reads is not in web's output
+    spec(repo, "api", "apps/web/env/prod", "out/api")
+    run = validate(repo, "releases/api.yaml")
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        "releases/api.yaml:11:30: 'apps/web/env/prod' (the base) overlaps the output.path 'apps/web/env' "
+        "of releases/web.yaml:12:18: rollgen rewrites the whole output directory"
+    ]
+    # The other way round: the given spec's output over a base another release reads.
+    spec(repo, "api", "apps/web/base", "apps/web/env/prod")
+    spec(repo, "web", "apps/web/env/prod", "out/web")
+    run = validate(repo, "releases/api.yaml")
+    assert (
+        "releases/api.yaml:12:18: output.path 'apps/web/env/prod' overlaps 'apps/web/env/prod', which a " in run.stdout
+    )
+
+
+def test_ignored_files_are_not_part_of_the_repository_and_untracked_ones_are(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    (repo / "scratch").mkdir()
+    (repo / ".gitignore").write_text("scratch/\n")
+    (repo / "scratch" / "old.yaml").write_text(SPEC.format(name="old", base="apps/web/base", output="out/web"))
+    spec(repo, "web", "apps/web/env/prod", "out/web")
+    assert validate(repo, "releases/web.yaml").returncode == 0
+    (repo / "old.yaml").write_text(SPEC.format(name="old", base="apps/web/base", output="out/web"))  # untracked
+    run = validate(repo, "releases/web.yaml")
+    assert run.returncode == 1
+    assert "overlaps the output.path 'out/web' of old.yaml:12:18" in run.stdout
+
+
+def test_a_spec_outside_any_repository_is_checked_against_the_repository_named(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec(repo, "web", "apps/web/env/prod", "out/web")
+    outside = tmp_path / "web-copy.yaml"
+    outside.write_text(SPEC.format(name="copy", base="apps/web/env/prod", output="out/web"))
+    run = validate(tmp_path, "--repo", str(repo), str(outside))
+    assert run.returncode == 1
+    assert "output.path 'out/web' overlaps the output.path 'out/web' of gitops/releases/web.yaml:12:18" in run.stdout
