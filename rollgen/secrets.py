@@ -9,6 +9,7 @@ never the value: :meth:`Secrets.reveal` reads it at the moment it is sent.
 Pure: the environment and the file reader are given (:meth:`Secrets.of_process`
 gives the process's own), so resolution is tested without touching either.
 
+    >>> from rollgen.secretref import secret_of
     >>> secrets = Secrets(environ={"GATE_TOKEN": "Bearer abc\\n"}, read=lambda path: "")
     >>> secrets.reveal(secret_of({"env": "GATE_TOKEN"}), "header Authorization")
     'Bearer abc'

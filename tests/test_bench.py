@@ -18,6 +18,7 @@ SMALLEST: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "detect.py": (("-n", "1"), ("docker-registry",)),
     "git.py": (("-n", "1", "--commits", "20"), ()),
     "history.py": (("--commits", "20", "--quotes", "2", "-n", "1"), ("kubectl",)),
+    "pipeline.py": (("--smallest",), ()),
     "reaction.py": (("-n", "1"), ("prometheus", "kubectl")),
     "render.py": (("--releases", "1"), ("kubectl",)),
     "validate.py": (("--files", "2", "--repeat", "1"), ()),

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rollgen.analysis import Phase
 
 from rollgen.errors import EXIT_USAGE
+from rollgen.gates.analysis import Phase
 from rollgen.gates.facts import FACTS
 from rollgen.gates.registry import measure
 from testkit.gates import context, gate

@@ -27,9 +27,9 @@ import pytest
 from rollgen.errors import UsageError
 from rollgen.plan.model import State
 from rollgen.plan.steps import abort_states, plan_release
-from rollgen.render import Renderer
 from rollgen.render.desired import desired_revision
 from rollgen.render.helm_releases import frozen_releases
+from rollgen.render.renderer import Renderer
 from rollgen.spec.helmsource import ArgoCDTarget, FluxTarget, HelmSource, PerVersionKeys, RemoteChart
 from rollgen.spec.model import (
     BlueGreen,
