@@ -16,7 +16,16 @@ from pathlib import Path
 
 from rollgen.cli.follow import follow
 from rollgen.cli.output import add_output_option, emit
-from rollgen.cli.root import add_repo, add_shard_option, clock, load_spec, open_repository, shard_arg
+from rollgen.cli.root import (
+    add_repo,
+    add_shard_option,
+    clock,
+    load_spec,
+    open_notifier,
+    open_repository,
+    shard_arg,
+    warn,
+)
 from rollgen.controller.decision import WaitUntil
 from rollgen.controller.fleet import Notifiers, Report, advance_all, exit_code, load_targets
 from rollgen.gitops.remote import remote_named
@@ -37,7 +46,7 @@ def handle_advance(args: argparse.Namespace) -> int:
     shard = shard_arg(args)
     targets = load_targets(args.specs, shard)
     repo = open_repository(args.repo)
-    with Notifiers(_warn) as notifiers:
+    with Notifiers(warn) as notifiers:
         reports = advance_all(repo, targets, notifier=notifiers, clock=clock)
     _show(reports, args.output)
     return exit_code(reports)
@@ -49,12 +58,13 @@ def handle_run(args: argparse.Namespace) -> int:
     if len(args.specs) == 1 and shard is None and not Path(args.specs[0]).is_dir():
         release = load_spec(args.specs[0])
         repo = open_repository(args.repo)
-        return follow(repo, release, remote=remote_named(repo.git, release.git.remote))
+        with open_notifier(release, args.specs[0]) as notifier:
+            return follow(repo, release, remote=remote_named(repo.git, release.git.remote), notifier=notifier)
     repo = open_repository(args.repo)
     while True:
         # Specs are read again every pass: a worker follows the repository's releases as they change.
         targets = load_targets(args.specs, shard)
-        with Notifiers(_warn) as notifiers:
+        with Notifiers(warn) as notifiers:
             reports = advance_all(repo, targets, notifier=notifiers, clock=clock)
         _show(reports, args.output)
         sys.stdout.flush()
@@ -86,7 +96,3 @@ def _show(reports: tuple[Report, ...], output: str) -> None:
             print(report.line())
     else:
         emit([r.data() for r in reports], output)
-
-
-def _warn(line: str) -> None:
-    print(f"warning: {line}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Final, TextIO
 from rollgen.cli.progress import Display, summary
 from rollgen.controller.advance import Pass, advance
 from rollgen.controller.decision import Abort, WaitUntil
+from rollgen.controller.notify import Notifier, events_of
 from rollgen.errors import EXIT_FAILURE, EXIT_OK
 from rollgen.gitops.errors import RemoteUnavailableError
 from rollgen.gitops.repo import Repo
@@ -65,6 +66,7 @@ def follow(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     patience: float = OUTAGE_PATIENCE,
+    notifier: Notifier | None = None,
 ) -> int:
     """Loop :func:`advance` until the rollout completes (0) or is aborted (1), showing progress.
 
@@ -75,13 +77,17 @@ def follow(
     Resumable: all state is in Git and its notes, so a killed ``run`` started
     again carries on where it stopped. An unreachable remote is waited out
     (for up to ``patience`` seconds, see :func:`_through_outages`), then ends
-    the loop with its error (exit 2), never as an abort.
+    the loop with its error (exit 2), never as an abort. What each pass did
+    is announced through ``notifier`` (none: nothing is sent).
     """
     display = Display(out if out is not None else sys.stdout, live=live)
     began = clock()
     reason = ""
     while True:
         current = _through_outages(lambda: advance(repo, release, remote=remote, clock=clock), clock, sleep, patience)
+        if notifier is not None:
+            for event in events_of(current.before, current.after, current.judgement, measured=current.measured):
+                notifier.emit(event)
         decision = current.judgement.decision if current.judgement is not None else None
         if isinstance(decision, Abort) and current.state.phase is not RolloutPhase.ABORTING:
             reason = decision.reason

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rollgen.cli.output import emit
 from rollgen.cli.root import clock, readable
 from rollgen.errors import EXIT_OK, UsageError
 from rollgen.spec.load import load_pipeline
 from rollgen.spec.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from rollgen.pipeline.promotion import Promotion
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -68,11 +72,13 @@ def handle(args: argparse.Namespace) -> int:
     now = clock()
     if args.action == "promote":
         path = args.pipelines[0]
-        done = [
-            passes.approve(read_pipeline(path), args.environment, now=now, command=f"rollgen pipeline promote {path}")
-        ]
+        pipelines = [read_pipeline(path)]
+        done = [passes.approve(pipelines[0], args.environment, now=now, command=f"rollgen pipeline promote {path}")]
     else:
-        done = passes.promote_all([read_pipeline(path) for path in args.pipelines], now=now)
+        pipelines = [read_pipeline(path) for path in args.pipelines]
+        done = passes.promote_all(pipelines, now=now)
+    for pipeline in pipelines:
+        _announce(pipeline, [p for p in done if p.environment in {e.name for e in pipeline.environments}])
     if args.output == "text":
         for promotion in done:
             print(promotion.line())
@@ -96,6 +102,30 @@ def show_status(path: str, output: str) -> int:
     else:
         emit([row.to_data() for row in rows], output)
     return EXIT_OK
+
+
+def _announce(pipeline: Pipeline, done: list[Promotion]) -> None:
+    """A ``promoted`` event for each environment whose spec got a version, sent to that release's webhooks."""
+    from rollgen.cli.root import open_notifier
+    from rollgen.controller.notify import spec_changed
+
+    names = [environment.name for environment in pipeline.environments]
+    for promotion in done:
+        if not (promotion.commit or promotion.pull_request):
+            continue
+        at = names.index(promotion.environment)
+        where = f"commit {promotion.commit}" if promotion.commit else f"pull request {promotion.pull_request}"
+        reason = f"from {names[at - 1]} into {promotion.environment}, {where}"
+        event = spec_changed(
+            "promoted",
+            promotion.release,
+            pipeline.releases[at].version,
+            promotion.decision.version or "",
+            promotion.commit or "",
+            reason,
+        )
+        with open_notifier(pipeline.releases[at], str(pipeline.environments[at].spec)) as notifier:
+            notifier.emit(event)
 
 
 def read_pipeline(path: str) -> Pipeline:

@@ -24,12 +24,14 @@ from rollgen.cli.root import (
     add_shard_option,
     add_spec_and_repo,
     clock,
+    open_notifier,
     open_release,
     open_repository,
     shard_arg,
 )
 from rollgen.cli.watch import INTERVAL, watch
 from rollgen.controller import fleet
+from rollgen.controller.notify import events_of
 from rollgen.durations import Duration
 from rollgen.errors import EXIT_OK, NotSoError, RollgenError, UsageError
 from rollgen.freeze import Freeze, standing
@@ -304,7 +306,15 @@ def _records(repo: Repo, state: RolloutState | None) -> Mapping[str, tuple[Measu
 
 def _operate(args: argparse.Namespace, operation: Callable[[Opened], Outcome]) -> int:
     opened = open_release(args)
-    outcome = operation(opened)
+    with open_notifier(opened.release, args.spec) as notifier:
+        outcome = operation(opened)
+        if outcome.committed:
+            for event in events_of(outcome.before, outcome.state):
+                notifier.emit(event)
+        return _said(opened, outcome)
+
+
+def _said(opened: Opened, outcome: Outcome) -> int:
     pull = outcome.pull_request
     row = _state_data(release_key(opened.release), outcome.state, pull)
     if pull is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from rollgen.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
+    from rollgen.controller.notify import Notifier
     from rollgen.gitops.repo import Repo
     from rollgen.shard import Shard
     from rollgen.spec.model import Release
@@ -125,3 +127,20 @@ def clock() -> float:
     if when.tzinfo is None:
         raise UsageError(f"{NOW_VARIABLE}={fixed!r} names no time zone (end it with Z)")
     return when.timestamp()
+
+
+def open_notifier(release: Release, spec: str) -> Notifier:
+    """The notifier of a command acting on ``release``: every entry point gets its one here.
+
+    A delivery that fails never fails the command: it is reported on stderr
+    (never with the webhook's URL or secret). Close it (``with``) to deliver
+    before the command exits.
+    """
+    from rollgen.controller.notify import notifier_for
+
+    return notifier_for(release, Path(spec), warn)
+
+
+def warn(line: str) -> None:
+    """A problem that does not change what the command did: one line on stderr."""
+    print(f"warning: {line}", file=sys.stderr)

@@ -72,6 +72,13 @@ class Pass:
     records: Mapping[str, tuple[Measurement, ...]]
     note: str = ""
     measured: bool = False
+    first: bool = False
+    """This pass began the release's first rollout: no rollout was on the branch before it (``state`` is ``after``)."""
+
+    @property
+    def before(self) -> RolloutState | None:
+        """Where the rollout stood before this pass (None: there was none), for saying what the pass changed."""
+        return None if self.first else self.state
 
     @property
     def done(self) -> bool:
@@ -240,7 +247,15 @@ def _acted(before: RolloutState | None, outcome: operations.Outcome, why: str) -
     after = outcome.state if outcome.state is not None else before
     if after is None:  # a proposed first start: the branch holds no rollout until the merge
         raise NothingToDo(f"{note}")
-    return Pass(state=before or after, after=after, judgement=None, committed=outcome.committed, records={}, note=note)
+    return Pass(
+        state=before or after,
+        after=after,
+        judgement=None,
+        committed=outcome.committed,
+        records={},
+        note=note,
+        first=before is None and outcome.committed,
+    )
 
 
 # Argo CD and Flux sync the branch tip, which may be past the step's commit: other

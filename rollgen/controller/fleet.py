@@ -24,7 +24,7 @@ from typing import Any
 
 from rollgen.controller.advance import Pass, advance
 from rollgen.controller.decision import Abort, Advance, Hold, WaitUntil
-from rollgen.controller.notify import Notifier, events_of
+from rollgen.controller.notify import Notifier, events_of, notifier_for
 from rollgen.crash import keep_traceback
 from rollgen.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, NothingToDo, RollgenError, UsageError
 from rollgen.gitops.depth import ensure_history
@@ -182,7 +182,7 @@ def advance_all(
                 continue
             if notifier is not None:
                 send = notifier(target)
-                for event in events_of(current.state, current.after, current.judgement, measured=current.measured):
+                for event in events_of(current.before, current.after, current.judgement, measured=current.measured):
                     send.emit(event)
             reports.append(passed(target, current))
     return tuple(reports)
@@ -218,9 +218,7 @@ class Notifiers:
     def __call__(self, target: Target) -> Notifier:
         assert target.release is not None
         if target.spec not in self._made:
-            # A webhook's urlFile is relative to its spec, as every path a spec names.
-            made = Notifier(target.release.notifications, base=target.spec.parent, report=self._report)
-            self._made[target.spec] = made
+            self._made[target.spec] = notifier_for(target.release, target.spec, self._report)
         return self._made[target.spec]
 
     def __enter__(self) -> Notifiers:

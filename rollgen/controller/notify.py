@@ -1,14 +1,18 @@
-"""Webhook notifications: what a controller pass did, sent to Slack or any JSON receiver.
+"""Webhook notifications: what a command did to a release, sent to the webhooks its spec names.
 
 Pure core, thin shell:
 
-- :func:`events_of` compares where a rollout stood before a pass with where it
-  stands after (and the pass's judgement) and returns the :class:`Event` values
-  to announce: started, step, gate-failed, paused, aborted, completed;
-- :func:`slack_body` and :func:`json_body` turn an event into a request body;
+- :func:`events_of` compares where a rollout stood before a commit or a pass
+  with where it stands after (and the pass's judgement) and returns the
+  :class:`Event` values to announce: started, step, gate-failed, paused,
+  resumed, aborted, completed; ``detect`` and ``pipeline advance`` announce
+  detected and promoted themselves;
+- :mod:`rollgen.controller.webhooks` turns an event into a body (Slack, JSON,
+  CloudEvents, Teams) and signs it;
 - :class:`Notifier` sends them from one background thread, so a failing or
   slow receiver never blocks nor breaks a rollout: a bounded number of
   attempts with backoff, each within what is left of a total deadline.
+  :func:`notifier_for` is where every command gets its one.
 
 Webhook URLs carry their secret in the URL itself (Slack's do), so they come
 from an environment variable or a file, never from the spec, and are never
@@ -18,7 +22,6 @@ so a body never reaches an origin other than the one configured.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import threading
@@ -31,12 +34,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollgen.controller.decision import Abort, Hold
+from rollgen.controller.webhooks import CONTENT_TYPES, SIGNATURE_HEADER, encoded, signature
 from rollgen.gates.analysis import Phase
-from rollgen.gates.template import render
 from rollgen.gitops.trailers import Action
 from rollgen.rollout.state import RolloutPhase, RolloutState
 from rollgen.secrets import Secrets
-from rollgen.spec.model import Notifications, Pause, Webhook
+from rollgen.spec.model import Notifications, Pause, Release, Webhook
 from rollgen.spec.vocabulary import EventKind
 
 if TYPE_CHECKING:
@@ -127,6 +130,12 @@ def events_of(
             if view.verdict.phase is Phase.INCONCLUSIVE
         )
         events.append(event("paused", f"inconclusive, waiting for a human: {judgement.decision.reason}", held))
+    if same_rollout and before is not None and before.commit == after.commit and after.phase.in_progress:
+        # A pause or resume commit marks the step it holds: the state names the same step commit.
+        if after.paused and not before.paused:
+            events.append(event("paused", "held by `rollgen pause`"))
+        if before.paused and not after.paused:
+            events.append(event("resumed", "`rollgen resume`"))
     if moved and after.action in _FORWARD and after.step >= 1:
         if after.action in _STARTING and not same_rollout:
             events.append(event("started", f"{after.from_label} -> {after.to_label}"))
@@ -144,76 +153,15 @@ def events_of(
     return tuple(events)
 
 
-# --- bodies ---------------------------------------------------------------------------------------
+def spec_changed(kind: EventKind, release: str, previous: str, version: str, commit: str, reason: str) -> Event:
+    """A version written into a release's spec: ``detected`` (by ``rollgen detect``) or ``promoted`` (by a pipeline).
 
+    No rollout yet: the next pass starts one (and announces it).
 
-def commit_url(template: str | None, commit: str) -> str | None:
-    """The link to ``commit`` from the spec's ``commitURL`` template (``{{ commit }}`` substituted)."""
-    if template is None or not commit:
-        return None
-
-    return render(template, {"commit": commit})
-
-
-def _summary(event: Event) -> str:
-    name = event.release
-    return {
-        "started": f"{name}: rollout of {event.to_label} started (from {event.from_label})",
-        "step": f"{name}: step {event.step}/{event.steps} of {event.to_label} committed",
-        "gate-failed": f"{name}: gate failed at step {event.step}/{event.steps}: {event.reason}",
-        "paused": f"{name}: paused at step {event.step}/{event.steps}, waiting for `rollgen promote`",
-        "aborted": f"{name}: rollout of {event.to_label} aborted ({event.reason})",
-        "completed": f"{name}: rollout of {event.to_label} completed",
-    }[event.kind]
-
-
-def json_body(event: Event, commit_template: str | None = None) -> dict[str, Any]:
-    """The generic body: every field of the event, plus its summary and the commit's link."""
-    return {
-        "event": event.kind,
-        "release": event.release,
-        "rollout": event.rollout,
-        "step": event.step,
-        "steps": event.steps,
-        "fromVersion": event.from_label,
-        "toVersion": event.to_label,
-        "commit": event.commit,
-        "commitURL": commit_url(commit_template, event.commit),
-        "reason": event.reason,
-        "gates": [{"gate": g.gate, "phase": g.phase, "message": g.message} for g in event.gates],
-        "text": _summary(event),
-    }
-
-
-# Slack refuses a section whose text is longer than this.
-_SLACK_TEXT_LIMIT = 3000
-
-
-def _escape(text: str) -> str:
-    # Slack's mrkdwn gives &, < and > a meaning of their own.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= _SLACK_TEXT_LIMIT else text[: _SLACK_TEXT_LIMIT - 1] + "…"
-
-
-def slack_body(event: Event, commit_template: str | None = None) -> dict[str, Any]:
-    """A Slack incoming-webhook body: ``text`` (the notification's fallback) and ``blocks``."""
-    text = _summary(event)
-    link = commit_url(commit_template, event.commit)
-    short = event.commit[:12]
-    commit = f"<{link}|{short}>" if link else f"`{short}`"
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _cut(_escape(text))}}]
-    if event.gates:
-        lines = "\n".join(f"• *{_escape(g.gate)}* {g.phase}: {_escape(g.message)}" for g in event.gates)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(lines)}})
-    context = f"rollout `{event.rollout}` · step {event.step}/{event.steps} · commit {commit}"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    return {"text": text, "blocks": blocks}
-
-
-BODIES: Mapping[str, Callable[[Event, str | None], dict[str, Any]]] = {"slack": slack_body, "json": json_body}
+    >>> spec_changed("detected", "prod/web", "1.0.0", "1.1.0", "c0ffee", "committed").to_label
+    '1.1.0'
+    """
+    return Event(kind, release, "", 0, 0, previous, version, commit, reason)
 
 
 # --- sending --------------------------------------------------------------------------------------
@@ -246,27 +194,29 @@ def send(
     body: bytes,
     *,
     event: EventKind,
+    headers: Mapping[str, str],
     attempts: int,
     timeout: float,
     backoff: float,
     deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Delivery:
-    """POST ``body`` to ``url``: up to ``attempts`` tries, all within ``deadline`` (a monotonic time).
+    """POST ``body`` to ``url``: up to ``attempts`` tries, all within ``deadline`` (a time of ``clock``).
 
-    Retried: no answer, a timeout, HTTP 429 and 5xx. Not retried: any other
+    Retried: no answer, a timeout, HTTP 429 and 5xx, after ``backoff``, then
+    twice that, and so on (never past the deadline). Not retried: any other
     status (a 4xx or a redirect will not change by asking again).
     """
     problem = ""
     for attempt in range(1, attempts + 1):
-        left = deadline - time.monotonic()
+        left = deadline - clock()
         if left <= 0:
             return Delivery(name, event, False, attempt - 1, f"{problem}; gave up at the deadline".lstrip("; "))
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "rollgen"}
-        )
+        request = urllib.request.Request(url, data=body, method="POST", headers={"User-Agent": "rollgen", **headers})
         try:
             with _OPENER.open(request, timeout=min(timeout, left)) as response:
-                response.read(65536)
+                response.read(_ANSWER_LIMIT)
             return Delivery(name, event, True, attempt)
         except urllib.error.HTTPError as error:
             problem = f"HTTP {error.code}"
@@ -279,9 +229,21 @@ def send(
             reason = getattr(error, "reason", error)
             problem = "timed out" if isinstance(reason, TimeoutError) else f"no answer ({type(reason).__name__})"
         if attempt < attempts:
-            pause = min(backoff * 2 ** (attempt - 1), max(0.0, deadline - time.monotonic()))
-            time.sleep(pause)  # backoff between attempts: nothing else to wait on
+            sleep(min(backoff * 2 ** (attempt - 1), max(0.0, deadline - clock())))
     return Delivery(name, event, False, attempts, problem)
+
+
+# Bounds of one delivery: what is sent (a gate's message is cut before, this is the last guard) and read back.
+BODY_LIMIT = 256 * 1024
+_ANSWER_LIMIT = 64 * 1024
+
+
+def notifier_for(release: Release, spec: Path, report: Callable[[str], None]) -> Notifier:
+    """The one notifier of a command acting on ``release`` (its spec file ``spec``): what every entry point uses.
+
+    A webhook's ``file`` references are relative to its spec, as every path a spec names.
+    """
+    return Notifier(release.notifications, base=spec.parent, report=report)
 
 
 class Notifier:
@@ -290,7 +252,9 @@ class Notifier:
     :meth:`emit` returns at once. :meth:`close` waits for what is queued, at
     most until the deadline of the last event, so a short-lived ``rollgen
     advance`` still delivers before it exits. ``report`` receives one line per
-    failed delivery or unusable webhook (never a URL).
+    failed delivery or unusable webhook (never a URL nor a secret). ``wall`` is
+    the time written in a body (a CloudEvent's ``time``), ``clock`` and
+    ``sleep`` time the attempts.
     """
 
     def __init__(
@@ -304,13 +268,17 @@ class Notifier:
         timeout: float = 5.0,
         backoff: float = 0.5,
         deadline: float = 15.0,
+        wall: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
-        # A webhook's URL is a secret, read when an event is sent (a urlFile relative to ``base``).
+        # A webhook's URL and secret are read when an event is sent (a file relative to ``base``).
         self._secrets = Secrets(environ=os.environ if environ is None else environ, base=base)
         self._report = report
         self._attempts, self._timeout, self._backoff, self._deadline = attempts, timeout, backoff, deadline
-        self._queue: queue.Queue[tuple[Webhook, str, bytes, EventKind, float] | None] = queue.Queue()
+        self._wall, self._clock, self._sleep = wall, clock, sleep
+        self._queue: queue.Queue[tuple[Webhook, str, bytes, dict[str, str], EventKind, float] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._last_deadline = 0.0
         self.deliveries: list[Delivery] = []
@@ -319,36 +287,45 @@ class Notifier:
         """Queue ``event`` for every webhook that wants it; never raises, never blocks."""
         if self._settings is None:
             return
-        deadline = time.monotonic() + self._deadline
+        deadline = self._clock() + self._deadline
         for webhook in self._settings.webhooks:
             if event.kind not in webhook.events:
                 continue
             try:
                 url = self._secrets.reveal(webhook.url, f"webhook {webhook.name!r}")
-                body = json.dumps(BODIES[webhook.kind](event, self._settings.commit_url), sort_keys=True).encode()
+                body = encoded(webhook.kind, event, self._settings.commit_url, self._wall())
+                if len(body) > BODY_LIMIT:
+                    raise ValueError(f"webhook {webhook.name!r}: a body of {len(body)} bytes, over {BODY_LIMIT}")
+                headers = {"Content-Type": CONTENT_TYPES.get(webhook.kind, "application/json")}
+                if webhook.secret is not None:
+                    key = self._secrets.reveal(webhook.secret, f"webhook {webhook.name!r} secret")
+                    headers[SIGNATURE_HEADER] = signature(key, body)
             except Exception as error:  # a notification problem must never break a rollout
-                # The URL is not in these messages: reading it or building the body failed.
+                # The URL and secret are not in these messages: reading them or building the body failed.
                 self._report(f"notification {event.kind} not sent: {error}")
                 continue
             self._last_deadline = deadline
-            self._queue.put((webhook, url, body, event.kind, deadline))
+            self._queue.put((webhook, url, body, headers, event.kind, deadline))
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="rollgen-notify", daemon=True)
                 self._worker.start()
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
-            webhook, url, body, kind, deadline = item
+            webhook, url, body, headers, kind, deadline = item
             try:
                 delivery = send(
                     webhook.name,
                     url,
                     body,
                     event=kind,
+                    headers=headers,
                     attempts=self._attempts,
                     timeout=self._timeout,
                     backoff=self._backoff,
                     deadline=deadline,
+                    clock=self._clock,
+                    sleep=self._sleep,
                 )
             except Exception as error:  # never let the thread die with items left in the queue
                 delivery = Delivery(webhook.name, kind, False, 0, type(error).__name__)
@@ -372,7 +349,7 @@ class Notifier:
         if self._worker is None:
             return
         self._queue.put(None)
-        self._worker.join(timeout=max(0.0, self._last_deadline - time.monotonic()) + 0.5)
+        self._worker.join(timeout=max(0.0, self._last_deadline - self._clock()) + 0.5)
         self._worker = None
 
 

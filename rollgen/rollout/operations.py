@@ -65,10 +65,13 @@ class Outcome:
     None when no rollout of the release is on the branch yet (a proposed start).
     ``warnings`` are what went wrong after the operation itself succeeded
     (an abort's pull requests that could not be closed), for the caller to show.
+    ``before`` is the rollout as the commit found it (None: none on the branch),
+    so that a caller can say what the commit changed (:func:`rollgen.controller.notify.events_of`).
     """
 
     state: RolloutState | None
     committed: bool
+    before: RolloutState | None = None
     pull_request: PullRequest | None = None
     warnings: tuple[str, ...] = ()
 
@@ -253,8 +256,11 @@ class _Operation:
         its output directory must be this release's own to replace.
         """
 
+        found: list[RolloutState | None] = [None]
+
         def decide(tip: Snapshot) -> Change | None:
             now = self.reading(tip)
+            found[0] = now.state  # the tip the commit lands on is the last one decided on
             transition = rule(now)
             if transition is None:
                 return None
@@ -280,7 +286,7 @@ class _Operation:
         state = current_state(self.repo, self.release, remote=self.remote, at=result.commit if result else None)
         if state is None:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
-        return Outcome(state=state, committed=result is not None)
+        return Outcome(state=state, committed=result is not None, before=found[0] if result else state)
 
     def reading(self, tip: Snapshot) -> Reading:
         """The reading of ``tip``: the caller's when it is that commit, else read once per tip."""

@@ -405,18 +405,30 @@ def _token(pr: Mapping[str, Any]) -> tuple[SecretRef, ...]:
 
 @dataclass(frozen=True)
 class Webhook:
-    """One receiver: its body ``kind`` (slack | json), the events it wants, where its URL is read (a secret)."""
+    """One receiver: its body ``kind``, the events it wants, where its URL is read and its signing ``secret``.
+
+    Both are secrets, read when an event is sent; with a ``secret`` every body
+    is signed (:func:`rollgen.controller.webhooks.signature`).
+    """
 
     name: str
-    kind: Literal["slack", "json"]
+    kind: Literal["slack", "json", "cloudevents", "teams"]
     events: frozenset[str]
     url: SecretRef
+    secret: SecretRef | None = None
 
 
 @dataclass(frozen=True)
 class Notifications:
     webhooks: tuple[Webhook, ...] = ()
     commit_url: str | None = None
+
+
+def _signing_secret(webhook: Mapping[str, Any]) -> SecretRef | None:
+    """``secret: {env|file}``, or ``secretEnv: NAME`` (the schema allows one of them)."""
+    if "secret" in webhook:
+        return SecretRef(**webhook["secret"])
+    return SecretRef(env=webhook["secretEnv"]) if "secretEnv" in webhook else None
 
 
 def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
@@ -430,6 +442,7 @@ def _notifications(data: Mapping[str, Any] | None) -> Notifications | None:
                 kind=w["kind"],
                 events=frozenset(w.get("events", EVENT_KINDS)),
                 url=SecretRef(**w["url"]) if "url" in w else SecretRef(env=w.get("urlEnv"), file=w.get("urlFile")),
+                secret=_signing_secret(w),
             )
             for w in data.get("webhooks", ())
         ),

@@ -124,6 +124,8 @@ def _message(error: Any, kind: str, node: dict[str, Any]) -> str:
         return f"{error.instance!r} is not valid: {node.get('description', 'does not match ' + node['pattern'])}"
     if kind == "Required":
         return f"missing required field {error.kind.property!r}"
+    if kind == "Not" and set(node.get("not", {})) == {"required"}:
+        return f"give one of {' or '.join(node['not']['required'])}, not both (two spellings of one field)"
     if kind == "MinItems":
         return f"needs at least {node['minItems']} entries, has {len(error.instance)}"
     return str(error.message)

@@ -18,8 +18,20 @@ LIVENESS_KINDS = tuple(kind for kind, facts in FACTS.items() if facts.liveness)
 # it: the controller builds it from ``waves.restartLimit`` as a kubernetes gate.
 WAVES_RESTARTS_GATE = "waves-restarts"
 # What a webhook can be told about (spec.notifications[].events; sent by rollgen.controller.notify).
-EventKind = Literal["started", "step", "gate-failed", "paused", "aborted", "completed"]
-EVENT_KINDS: tuple[EventKind, ...] = ("started", "step", "gate-failed", "paused", "aborted", "completed")
+EventKind = Literal[
+    "started", "step", "gate-failed", "paused", "resumed", "aborted", "completed", "promoted", "detected"
+]
+EVENT_KINDS: tuple[EventKind, ...] = (
+    "started",
+    "step",
+    "gate-failed",
+    "paused",
+    "resumed",
+    "aborted",
+    "completed",
+    "promoted",
+    "detected",
+)
 
 DEFAULT_BRANCH = "main"
 """The branch a release's steps are committed to when its spec names none (``git.branch``)."""

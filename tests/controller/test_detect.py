@@ -16,6 +16,7 @@ from testkit.git import clone, git
 from testkit.gitservers import FakeGitHub, GitDaemon, git_daemon, serve
 from testkit.registryservers import Registry, copy_tags, docker_registry, push_tags, skopeo_push, token_gate
 from testkit.tools import REPO_ROOT
+from testkit.webhooks import receiving
 
 USER, PASSWORD = "ci-bot", "pa55-never-printed"
 
@@ -255,3 +256,24 @@ def test_a_tag_pushed_with_skopeo_and_a_moved_tag(registry: Registry, daemon: Gi
     assert [r["status"] for r in json.loads(third.stdout)] == ["current"]
     fresh = clone(url, tmp_path / "fresh")
     assert f'digest: "{moved}"' in (fresh / "releases" / "jobs.yaml").read_text()
+
+
+def test_a_detected_version_is_announced_to_the_release_webhooks(
+    registry: Registry, daemon: GitDaemon, tmp_path: Path
+) -> None:
+    """``rollgen detect`` sends ``detected`` (with the commit it made) to the webhooks of the spec it changed."""
+    hooks = "  notifications:\n    webhooks:\n      - {name: audit, kind: json, url: {env: HOOK_URL}}\n"
+    spec = SPEC.format(name="web", image=f"{registry.host}/team/web", git="") + hooks
+    url, work = _gitops(daemon, tmp_path, {"web.yaml": spec})
+    push_tags(registry, "team/web", ["1.1.5"], label="web 1.1.5")
+    with receiving() as (got, hook_url):
+        done = _detect(work, "releases", env={**_env(registry), "HOOK_URL": hook_url})
+    assert done.returncode == 0, done.stderr
+    [body] = got
+    assert (body["event"], body["release"], body["fromVersion"], body["toVersion"]) == (
+        "detected",
+        "prod/web",
+        "1.1.0",
+        "1.1.5",
+    )
+    assert body["commit"] == git(clone(url, tmp_path / "fresh"), "rev-parse", "HEAD")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -14,7 +16,8 @@ from typing import Any
 import pytest
 
 from rollgen.controller.decision import Abort, Advance, GateView, Hold, Judgement
-from rollgen.controller.notify import Event, GateOutcome, Notifier, events_of, json_body, slack_body
+from rollgen.controller.notify import Event, GateOutcome, Notifier, events_of, send
+from rollgen.controller.webhooks import cloudevents_body, json_body, slack_body, teams_body
 from rollgen.gates.analysis import GateVerdict, Phase
 from rollgen.gitops.trailers import Action
 from rollgen.plan.steps import plan_release
@@ -115,13 +118,13 @@ def test_completion() -> None:
 def test_bodies_carry_the_release_versions_step_verdicts_and_commit_link() -> None:
     event = Event("gate-failed", "prod/web", "r1", 3, 7, "1.0.0", "1.1.0", SHA, "a <bad> & gate", ())
     template = "https://git.example/acme/gitops/commit/{{ commit }}"
-    body = json_body(event, template)
+    body = json_body(event, template, 0.0)
     assert body["release"] == "prod/web" and body["step"] == 3 and body["toVersion"] == "1.1.0"
     assert body["commitURL"] == f"https://git.example/acme/gitops/commit/{SHA}"
-    slack = slack_body(event, template)
+    slack = slack_body(event, template, 0.0)
     assert "prod/web" in slack["text"]
     assert "&lt;bad&gt; &amp; gate" in slack["blocks"][0]["text"]["text"]
-    long = slack_body(replace(event, gates=(GateOutcome("g", "Failed", "x" * 5000),)))
+    long = slack_body(replace(event, gates=(GateOutcome("g", "Failed", "x" * 5000),)), None, 0.0)
     assert all(len(b["text"]["text"]) <= 3000 for b in long["blocks"] if b["type"] == "section")
     assert f"<https://git.example/acme/gitops/commit/{SHA}|{SHA[:12]}>" in json.dumps(slack)
 
@@ -352,3 +355,151 @@ def test_the_events_of_a_real_rollout_and_abort(tmp_path: Path) -> None:
     assert seen.count("started") == 1 and seen.count("paused") == 1
     assert [k for k in seen if k == "aborted"] == ["aborted", "aborted"]  # begun, then restored
     assert seen[-1] == "aborted" and "completed" not in seen
+
+
+# --- the kinds of body, signing, and backoff timed by an injected clock ---------------------------
+
+
+def test_a_cloudevent_in_structured_mode() -> None:
+    body = cloudevents_body(EVENT, None, 1_765_000_000.5)
+    assert body["specversion"] == "1.0" and body["type"] == "io.rollgen.rollout.aborted"
+    assert body["source"] == "/rollgen/releases/prod/web" and body["subject"] == "r1"
+    assert body["time"] == "2025-12-06T05:46:40.500000Z" and body["datacontenttype"] == "application/json"
+    assert body["data"] == json_body(EVENT, None, 0.0)
+    assert body["id"] == cloudevents_body(EVENT, None, 0.0)["id"]  # a retried delivery is the same event
+    assert body["id"] != cloudevents_body(replace(EVENT, kind="step"), None, 0.0)["id"]
+
+
+def test_a_teams_message_holds_one_adaptive_card() -> None:
+    event = replace(EVENT, kind="gate-failed", gates=(GateOutcome("error-rate", "Failed", "0.2 > 0.01"),))
+    body = teams_body(event, "https://git.example/c/{{ commit }}", 0.0)
+    assert body["type"] == "message"
+    [attachment] = body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    assert card["body"][0]["text"].startswith("prod/web: gate failed at step 0/7")
+    assert {"title": "Step", "value": "0/7"} in card["body"][1]["facts"]
+    assert card["body"][2]["text"] == "error-rate Failed: 0.2 > 0.01"
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Commit", "url": f"https://git.example/c/{SHA}"}]
+
+
+def test_slack_text_is_escaped_everywhere() -> None:
+    event = replace(EVENT, release="prod/<web>", reason="a & b <!channel>")
+    body = slack_body(event, None, 0.0)
+    assert body["text"] == "prod/&lt;web&gt;: rollout of 1.1.0 aborted (a &amp; b &lt;!channel&gt;)"
+    assert "<!channel>" not in json.dumps(body)
+
+
+@dataclass
+class FakeTime:
+    """A monotonic clock that moves only when slept on: the backoff is measured, never waited."""
+
+    now: float = 100.0
+    slept: list[float] = field(default_factory=list)
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_retries_back_off_doubling_and_stop_at_the_deadline(receiver: tuple[Receiver, ThreadingHTTPServer]) -> None:
+    got, server = receiver
+    got.statuses = [503] * 10
+    fake = FakeTime()
+    timing = {"timeout": 5.0, "backoff": 0.5, "clock": fake.clock, "sleep": fake.sleep}
+    done = send("chat", url_of(server), b"{}", event="aborted", headers={}, attempts=4, deadline=200.0, **timing)  # type: ignore[arg-type]
+    assert (done.delivered, done.attempts, done.problem) == (False, 4, "HTTP 503")
+    assert fake.slept == [0.5, 1.0, 2.0]
+    fake.slept.clear()
+    got.attempts = 0
+    short = send(
+        "chat", url_of(server), b"{}", event="aborted", headers={}, attempts=4, deadline=fake.now + 1.2, **timing
+    )  # type: ignore[arg-type]
+    assert fake.slept == [0.5, pytest.approx(0.7)] and got.attempts == 2
+    assert short.problem == "HTTP 503; gave up at the deadline"
+
+
+@pytest.fixture
+def headers_seen() -> Iterator[tuple[list[tuple[dict[str, str], bytes]], str]]:
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(_Quiet):
+        def do_POST(self) -> None:
+            seen.append((dict(self.headers.items()), self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+            self.send_response(204)
+            self.end_headers()
+
+    with serving(Handler) as server:
+        yield seen, url_of(server)
+
+
+def test_a_signed_cloudevents_webhook(headers_seen: tuple[list[tuple[dict[str, str], bytes]], str]) -> None:
+    seen, url = headers_seen
+    hook = Webhook("bus", "cloudevents", frozenset({"aborted"}), url=SecretRef(env="HOOK"), secret=SecretRef(env="KEY"))
+    lines: list[str] = []
+    with Notifier(Notifications((hook,)), environ={"HOOK": url, "KEY": "k3y"}, report=lines.append) as sender:
+        sender.emit(EVENT)
+    [(headers, body)] = seen
+    assert lines == [] and headers["Content-Type"] == "application/cloudevents+json"
+    assert headers["X-Rollgen-Signature-256"] == "sha256=" + hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
+    assert json.loads(body)["type"] == "io.rollgen.rollout.aborted"
+
+
+def test_an_unreadable_signing_secret_sends_nothing_and_says_so(
+    headers_seen: tuple[list[tuple[dict[str, str], bytes]], str],
+) -> None:
+    seen, url = headers_seen
+    hook = Webhook("audit", "json", frozenset({"aborted"}), url=SecretRef(env="HOOK"), secret=SecretRef(env="KEY"))
+    lines: list[str] = []
+    with Notifier(Notifications((hook,)), environ={"HOOK": url}, report=lines.append) as sender:
+        sender.emit(EVENT)
+    assert seen == []  # an unsigned body is never sent in place of a signed one
+    assert lines == ["notification aborted not sent: webhook 'audit' secret: environment variable KEY is not set"]
+
+
+def test_the_signing_secret_loads_from_either_spelling_and_not_both(tmp_path: Path) -> None:
+    from rollgen.errors import SpecError
+
+    text = (REPO_ROOT / "examples" / "canary.yaml").read_text()
+    spec = tmp_path / "release.yaml"
+    spec.write_text(
+        text + "  notifications:\n    webhooks:\n"
+        "      - {name: a, kind: json, url: {env: A}, secret: {file: /run/secrets/a}}\n"
+        "      - {name: b, kind: cloudevents, url: {env: B}, secretEnv: B_KEY}\n"
+        "      - {name: c, kind: teams, url: {env: C}}\n"
+    )
+    notifications = load_release(spec).notifications
+    assert notifications is not None
+    a, b, c = notifications.webhooks
+    assert (a.secret, b.secret, c.secret) == (SecretRef(file="/run/secrets/a"), SecretRef(env="B_KEY"), None)
+    spec.write_text(
+        text + "  notifications:\n    webhooks:\n"
+        "      - {name: a, kind: json, url: {env: A}, secret: {env: K}, secretEnv: K}\n"
+    )
+    with pytest.raises(SpecError):
+        load_release(spec)
+
+
+def test_validate_names_each_webhook_problem_without_a_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rollgen.cli import main
+
+    spec = tmp_path / "release.yaml"
+    spec.write_text(
+        (REPO_ROOT / "examples" / "canary.yaml").read_text() + "  notifications:\n    webhooks:\n"
+        "      - {name: a, kind: json, url: {env: A}, secret: {env: K}, secretEnv: K}\n"
+        "      - {name: b, kind: teams, url: {env: B}, events: [resumed, detected, nope]}\n"
+        "      - {name: c, kind: cloudevents, url: {env: C}, secret: literal-key-value}\n"
+    )
+    assert main(["validate", str(spec)]) == 1
+    said = capsys.readouterr()
+    err = said.out + said.err
+    assert "webhooks[0]: give one of secret or secretEnv, not both" in err
+    assert 'webhooks[1].events[2]: "nope" is not one of' in err
+    assert "webhooks[2].secret: a secret is never written in the spec (value not shown)" in err
+    assert "literal-key-value" not in err

@@ -19,6 +19,7 @@ from rollgen.spec.load import load_pipeline
 from testkit.git import git
 from testkit.gitservers import FakeGitHub, GitDaemon, serve
 from testkit.pipelines import env_spec, gitops, ok, roll_out, spec_version
+from testkit.webhooks import receiving
 
 DIGEST = "sha256:" + "ab" * 32
 TOKEN = "ghp_PIPELINE0123456789token"
@@ -141,3 +142,26 @@ def test_pull_request_mode_proposes_the_promotion_and_the_merge_is_the_approval(
     assert "+++ b/deploy/production/kustomization.yaml" in body
     assert f"newTag: 1.1.0@{DIGEST}" in body
     assert TOKEN not in body + first + waiting
+
+
+def test_pipeline_advance_announces_the_promotion_to_the_environment_webhooks(
+    daemon: GitDaemon, tmp_path: Path
+) -> None:
+    hooks = "  notifications:\n    webhooks:\n      - {name: audit, kind: json, url: {env: HOOK_URL}}\n"
+    production = env_spec("production", "ghcr.io/example/web") + hooks
+    pipeline_text = PIPELINE.replace("soak: 1h ", "soak: 0s ")
+    specs = {"pipeline.yaml": pipeline_text, "staging.yaml": staging_spec(), "production.yaml": production}
+    work = gitops(daemon, tmp_path, specs, ENVIRONMENTS)
+    assert roll_out(work, "staging") == 0
+    with receiving() as (got, hook_url):
+        said = ok(work, "pipeline", "advance", "releases/pipeline.yaml", env={"HOOK_URL": hook_url})
+    assert said.startswith("production: promoted 1.1.0: commit ")
+    [body] = got
+    assert (body["event"], body["release"], body["fromVersion"], body["toVersion"]) == (
+        "promoted",
+        "production/web",
+        "1.0.0",
+        "1.1.0",
+    )
+    assert body["commit"] == git(work, "rev-parse", "origin/main")
+    assert body["reason"].startswith("from staging into production, commit ")
