@@ -172,7 +172,16 @@ GO_FORMS = {
 
 def repository(root: Path) -> Path:
     (root / "apps/web/base").mkdir(parents=True)
-    (root / "apps/web/base/kustomization.yaml").write_text("resources: []\n")
+    (root / "apps/web/base/kustomization.yaml").write_text("resources: [deployment.yaml, service.yaml]\n")
+    # validate builds the base as render would: it needs its one Deployment and one Service.
+    (root / "apps/web/base/service.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: prod}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+    )
+    (root / "apps/web/base/deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: prod}\nspec:\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+        "    spec: {containers: [{name: web, image: ghcr.io/example/web:1.0.0}]}\n"
+    )
     return root
 
 

@@ -20,7 +20,9 @@ def names(requirements: list[str]) -> set[str]:
 
 
 def test_the_base_install_has_no_kubernetes_client_and_the_extra_does() -> None:
-    assert names(PROJECT["dependencies"]) == {"pyyaml", "jsonschema-rs", "ruamel.yaml", "google-re2"}
+    # cronsim (pure Python) and tzdata (the IANA zones where the system has none) for deployment windows.
+    base = {"pyyaml", "jsonschema-rs", "ruamel.yaml", "google-re2", "cronsim", "tzdata"}
+    assert names(PROJECT["dependencies"]) == base
     assert names(PROJECT["optional-dependencies"]["kubernetes"]) == {"kubernetes"}
     # The fake-API tests of the argocd, flux and kubernetes gates run with the real client.
     assert "rollgen[kubernetes]" in PROJECT["optional-dependencies"]["test"]
