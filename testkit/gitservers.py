@@ -104,14 +104,16 @@ class FakeGitHub:
     Implements exactly ``POST /repos/{owner}/{repo}/pulls``,
     ``GET /repos/{owner}/{repo}/pulls/{number}``,
     ``GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open``,
-    ``PATCH /repos/{owner}/{repo}/pulls/{number}`` (``state``) and
-    ``POST /repos/{owner}/{repo}/issues/{number}/comments`` in the
+    ``PATCH /repos/{owner}/{repo}/pulls/{number}`` (``state``),
+    ``POST /repos/{owner}/{repo}/issues/{number}/comments`` and
+    ``POST /repos/{owner}/{repo}/statuses/{sha}`` in the
     shapes GitHub documents (the fields rollgen reads and a few around them),
     answering 401 ``Bad credentials`` unless ``Authorization: Bearer <token>``.
     Head commits are read from ``bare``, and :meth:`merge` fast-forwards the
     base branch there, as a "rebase and merge" of one commit would.
-    ``comments`` holds each pull request's comment bodies; a method in
-    ``failing`` answers 502 (an outage of that kind of call).
+    ``comments`` holds each pull request's comment bodies and ``statuses``
+    each commit's statuses, oldest first; a method in ``failing`` answers
+    502 (an outage of that kind of call), a path in ``forbidden`` 403.
     """
 
     owner: str
@@ -121,7 +123,9 @@ class FakeGitHub:
     url: str = ""
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, list[str]] = field(default_factory=dict)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
+    forbidden: set[str] = field(default_factory=set)
     seen_auth: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -141,7 +145,12 @@ class FakeGitHub:
         if method in self.failing:
             return 502, {"message": "Server Error"}
         parts = urlsplit(target)
+        if any(word in parts.path for word in self.forbidden):
+            return 403, {"message": "Resource not accessible by integration"}
         prefix = f"/repos/{self.owner}/{self.repo}/pulls"
+        status = re.fullmatch(rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}/statuses/(\w+)", parts.path)
+        if method == "POST" and status:
+            return self._status(status[1], json.loads(body))
         issue = re.fullmatch(
             rf"/repos/{re.escape(self.owner)}/{re.escape(self.repo)}/issues/(\d+)/comments", parts.path
         )
@@ -189,6 +198,29 @@ class FakeGitHub:
             "updated_at": "2024-01-01T00:00:00Z",
             "author_association": "MEMBER",
         }
+
+    def _status(self, sha: str, request: dict[str, Any]) -> tuple[int, Any]:
+        exists = subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=self.bare, check=False)
+        if exists.returncode != 0:
+            return 422, {"message": f"No commit found for SHA: {sha}"}
+        if request.get("state") not in ("error", "failure", "pending", "success"):
+            invalid = {"resource": "Status", "code": "custom", "field": "state"}
+            return 422, {"message": "Validation Failed", "errors": [invalid]}
+        with self.lock:
+            made = self.statuses.setdefault(sha, [])
+            status = {
+                "url": f"{self.url}/repos/{self.owner}/{self.repo}/statuses/{sha}",
+                "id": 4000 + len(made),
+                "state": request["state"],
+                "description": request.get("description"),
+                "target_url": request.get("target_url"),
+                "context": request.get("context", "default"),
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+                "creator": {"login": "rollgen-bot", "type": "Bot"},
+            }
+            made.append(status)
+        return 201, status
 
     def _update(self, number: int, request: dict[str, Any]) -> tuple[int, Any]:
         with self.lock:
@@ -291,7 +323,9 @@ class FakeGitLab:
     (``iid``, ``web_url``, ``sha``, ``state`` opened/merged/closed, 409 on a
     second open request for one source branch), with
     ``PUT .../merge_requests/:iid`` (``state_event`` close/reopen) and
-    ``POST .../merge_requests/:iid/notes``, whose bodies ``notes`` holds.
+    ``POST .../merge_requests/:iid/notes``, whose bodies ``notes`` holds,
+    and ``POST /projects/:id/statuses/:sha`` (``state`` pending, running,
+    success, failed or canceled; ``name``), which ``statuses`` holds.
     """
 
     project: str
@@ -299,6 +333,7 @@ class FakeGitLab:
     url: str = ""
     requests: dict[int, dict[str, Any]] = field(default_factory=dict)
     notes: dict[int, list[str]] = field(default_factory=dict)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def merge(self, iid: int, sha: str) -> None:
         self.requests[iid].update(state="merged", merge_commit_sha=sha)
@@ -308,6 +343,9 @@ class FakeGitLab:
             return 401, {"message": "401 Unauthorized"}
         parts = urlsplit(target)
         prefix = f"/projects/{quote(self.project, safe='')}/merge_requests"
+        status = re.fullmatch(rf"/projects/{re.escape(quote(self.project, safe=''))}/statuses/(\w+)", parts.path)
+        if method == "POST" and status:
+            return self._status(status[1], json.loads(body))
         if method == "POST" and parts.path == prefix:
             request = json.loads(body)
             source = request["source_branch"]
@@ -356,6 +394,26 @@ class FakeGitLab:
         elif event not in (None, "close", "reopen"):
             return 400, {"error": "state_event does not have a valid value"}
         return 200, request
+
+    def _status(self, sha: str, request: dict[str, Any]) -> tuple[int, Any]:
+        if request.get("state") not in ("pending", "running", "success", "failed", "canceled"):
+            return 400, {"message": "state is missing, state does not have a valid value"}
+        made = self.statuses.setdefault(sha, [])
+        made.append(
+            {
+                "id": 6000 + len(made),
+                "sha": sha,
+                "ref": None,
+                "status": request["state"],
+                "name": request.get("name", "default"),
+                "description": request.get("description"),
+                "target_url": request.get("target_url"),
+                "created_at": "2024-01-01T00:00:00.000Z",
+                "allow_failure": False,
+                "author": {"id": 1, "username": "rollgen-bot"},
+            }
+        )
+        return 201, made[-1]
 
     def _note(self, iid: int, request: dict[str, Any]) -> tuple[int, Any]:
         if not request.get("body"):

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -59,11 +60,23 @@ def test_it_installs_git_kubectl_and_rollgen_with_package_managers_only() -> Non
     runs = " ".join(rest for keyword, rest in final_stage() if keyword == "RUN")
     assert re.search(r"apt-get install .*\bgit\b.*\bkubernetes-client\b", runs)
     assert "rm -rf /var/lib/apt/lists/*" in runs
-    # From the build stage's wheels only, with the client the cluster gates read with (charts/rollgen runs this image).
-    assert "pip install --no-cache-dir --no-index --find-links /wheels 'rollgen[kubernetes]'" in runs
+    # From the build stage's wheels only, with the extras the build argument names (charts/rollgen runs this image).
+    assert 'pip install --no-cache-dir --no-index --find-links /wheels "rollgen[${EXTRAS}]"' in runs
     everything = " ".join(rest for keyword, rest in instructions() if keyword in ("RUN", "ADD"))
     assert not re.search(r"\b(curl|wget)\b|https?://", everything)
-    assert "pip wheel --no-cache-dir --wheel-dir /wheels '.[kubernetes]'" in everything
+    assert 'pip wheel --no-cache-dir --wheel-dir /wheels ".[${EXTRAS}]"' in everything
+
+
+def test_the_image_has_every_extra_a_gate_needs_and_helm_on_request() -> None:
+    """By default the client the cluster gates read with and botocore for cloudWatch; Helm (250 MB) when asked."""
+    every = instructions()
+    (default,) = [rest for keyword, rest in every if keyword == "ARG" and rest.startswith("EXTRAS=")]
+    extras = set(default.removeprefix("EXTRAS=").split(","))
+    declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras == {"kubernetes", "aws"} and extras <= declared.keys() and "helm" in declared
+    # Each stage re-declares the argument, or its RUN lines would see it empty.
+    assert [rest for keyword, rest in every if keyword == "ARG"].count("EXTRAS") == 2
+    assert "--build-arg EXTRAS=kubernetes,aws,helm" in TEXT
 
 
 def test_the_build_context_holds_what_the_package_needs() -> None:

@@ -13,6 +13,8 @@ controller notices with :meth:`Forge.get_pull_request`::
 
 An abort closes the rollout's open step pull requests with
 :meth:`Forge.close_pull_request`, so that none can be merged on top of it.
+:meth:`Forge.set_status` puts a commit status on a step's commit (pending,
+success, failure), shown on its pull request as checks are.
 
 Two implementations share one small HTTP client (stdlib ``urllib``):
 :class:`GitHub` (``api_url`` points at GitHub Enterprise or a test server)
@@ -44,10 +46,15 @@ from rollgen.secrets import SecretError, Secrets
 from rollgen.web import WebError, fetch
 
 PullState = Literal["open", "closed", "merged"]
+# A commit status, in GitHub's words (GitLab's failed for failure and error).
+CommitState = Literal["pending", "success", "failure", "error"]
 _T = TypeVar("_T")
 
 # A page of pull requests is some hundreds of KiB; more is a misbehaving server.
 MAX_ANSWER = 8 << 20
+
+# GitHub keeps at most 140 characters of a status description.
+MAX_DESCRIPTION = 140
 
 # What a token may hold: visible ASCII. Anything else cannot travel in an HTTP header.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
@@ -91,6 +98,10 @@ class Forge(Protocol):
         Idempotent: a closed one is left as it is (no second comment). A
         merged one cannot be closed any more: that is a ForgeError.
         """
+        ...
+
+    def set_status(self, sha: str, state: CommitState, *, context: str, description: str) -> None:
+        """Put a commit status named ``context`` on commit ``sha``; a later one of the same name replaces it."""
         ...
 
 
@@ -249,12 +260,17 @@ class GitHub:
         self._api.expect("POST", f"{self._repo}/issues/{number}/comments", 201, body={"body": comment})
         self._api.expect("PATCH", f"{self._path}/{number}", 200, body={"state": "closed"})
 
+    def set_status(self, sha: str, state: CommitState, *, context: str, description: str) -> None:
+        body = {"state": state, "context": context, "description": _description(description)}
+        self._api.expect("POST", f"{self._repo}/statuses/{urllib.parse.quote(sha, safe='')}", 201, body=body)
+
 
 class GitLab:
     """Merge requests on GitLab; ``project`` is the numeric id or the ``group/name`` path."""
 
     def __init__(self, project: str, token: ForgeToken, *, api_url: str | None = None, timeout: float = 30.0) -> None:
-        self._path = f"/projects/{urllib.parse.quote(project, safe='')}/merge_requests"
+        self._project = f"/projects/{urllib.parse.quote(project, safe='')}"
+        self._path = f"{self._project}/merge_requests"
         self._api = _Api(api_url or "https://gitlab.com/api/v4", token, "PRIVATE-TOKEN", "", (), timeout)
 
     def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
@@ -276,6 +292,32 @@ class GitLab:
             return
         self._api.expect("POST", f"{self._path}/{number}/notes", 201, body={"body": comment})
         self._api.expect("PUT", f"{self._path}/{number}", 200, body={"state_event": "close"})
+
+    def set_status(self, sha: str, state: CommitState, *, context: str, description: str) -> None:
+        body = {"state": _GITLAB_STATES[state], "name": context, "description": _description(description)}
+        self._api.expect("POST", f"{self._project}/statuses/{urllib.parse.quote(sha, safe='')}", 201, body=body)
+
+
+_GITLAB_STATES: dict[CommitState, str] = {
+    "pending": "pending",
+    "success": "success",
+    "failure": "failed",
+    "error": "failed",
+}
+
+
+def _description(text: str) -> str:
+    """A status description within GitHub's limit, cut at a word with an ellipsis.
+
+    >>> _description("step 2/9 done")
+    'step 2/9 done'
+    >>> cut = _description("word " * 40)
+    >>> len(cut) <= 140, cut[-6:]
+    (True, 'word …')
+    """
+    if len(text) <= MAX_DESCRIPTION:
+        return text
+    return text[: MAX_DESCRIPTION - 1].rsplit(" ", 1)[0] + " …"
 
 
 def _parsed(path: str, build: Callable[[], _T]) -> _T:

@@ -194,7 +194,8 @@ def abort(
     if release.git.mode != "pull-request":
         return outcome
     assert outcome.state is not None  # run without propose always reads a state back
-    return dataclasses.replace(outcome, warnings=close_step_pull_requests(repo, release, outcome.state))
+    closed = close_step_pull_requests(repo, release, outcome.state, outcome.before)
+    return dataclasses.replace(outcome, warnings=outcome.warnings + closed)
 
 
 def pause(repo: Repo, release: Release, *, remote: str | None = None) -> Outcome:
@@ -272,8 +273,16 @@ class _Operation:
             proposed = propose(
                 self.repo, self.release, self.remote, self.identity, decide, lambda tip: self.reading(tip).state
             )
-            if proposed is not None:
-                return Outcome(state=proposed.before, committed=False, pull_request=proposed.pull_request)
+            if not proposed.direct:
+                return Outcome(
+                    state=proposed.before,
+                    committed=False,
+                    pull_request=proposed.pull_request,
+                    warnings=proposed.warnings,
+                )
+            reported = proposed.warnings
+        else:
+            reported = ()
         result = commit_change(
             self.repo,
             self.release.git.branch,
@@ -286,7 +295,8 @@ class _Operation:
         state = current_state(self.repo, self.release, remote=self.remote, at=result.commit if result else None)
         if state is None:
             raise RollgenError(f"{self.key}: no rollout found on {self.release.git.branch} (was the branch reset?)")
-        return Outcome(state=state, committed=result is not None, before=found[0] if result else state)
+        before = found[0] if result else state
+        return Outcome(state=state, committed=result is not None, before=before, warnings=reported)
 
     def reading(self, tip: Snapshot) -> Reading:
         """The reading of ``tip``: the caller's when it is that commit, else read once per tip."""

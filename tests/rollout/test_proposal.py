@@ -145,6 +145,74 @@ def test_the_controller_opens_the_next_pull_request_and_waits_for_its_merge(setu
     assert len(setup.api.pulls) == moved.after.steps
 
 
+def _statuses(api: FakeGitHub, sha: str) -> list[tuple[str, str]]:
+    """The ``rollgen/prod/web`` statuses of commit ``sha``, oldest first: (state, description)."""
+    return [(s["state"], s["description"]) for s in api.statuses.get(sha, []) if s["context"] == "rollgen/prod/web"]
+
+
+def test_each_step_commit_carries_a_status_that_follows_the_rollout(setup: Setup) -> None:
+    repo, release = Repo.open(setup.work), setup.release
+    operations.start(repo, release, remote="origin")
+    first = setup.api.pulls[1]["head"]["sha"]
+    steps = len(plan_release(release).steps)
+    assert _statuses(setup.api, first) == [("pending", f"step 1/{steps} proposed: merge to run it")]
+    setup.api.merge(1)
+    proposed = operations.promote(repo, release, remote="origin")
+    assert proposed.warnings == () and proposed.pull_request is not None
+    second = proposed.pull_request.head_sha
+    assert _statuses(setup.api, first)[-1] == ("success", f"step 1/{steps} done: step 2 proposed")
+    assert _statuses(setup.api, second) == [("pending", f"step 2/{steps} proposed: merge to run it")]
+    setup.api.merge(2)
+    operations.promote(repo, release, remote="origin")  # step 3 proposed; then abort at once
+    third = setup.api.pulls[3]["head"]["sha"]
+
+    aborted = operations.abort(repo, release, immediate=True, remote="origin")
+    assert aborted.state is not None and aborted.warnings == ()
+    why = f"rollout aborted by {aborted.state.commit[:12]}"
+    # The step that ran (merged) and the one proposed (closed) both say so.
+    assert _statuses(setup.api, second)[-1] == ("failure", f"step 2/{steps}: {why}")
+    assert _statuses(setup.api, third)[-1] == ("failure", f"step 3/{steps}: {why}")
+    assert [state for state, _ in _statuses(setup.api, first)] == ["pending", "success"]
+
+
+def test_the_last_step_turns_success_when_the_rollout_completes(setup: Setup) -> None:
+    repo = Repo.open(setup.work)
+    release = load_release(
+        write_spec(
+            setup.work,
+            strategy=canary([50]),
+            extra_git={
+                "mode": "pull-request",
+                "pullRequest": {"repository": "acme/gitops", "apiURL": setup.api.url, "token": {"env": TOKEN_ENV}},
+            },
+        )
+    )
+    operations.start(repo, release, remote="origin")
+    heads = []
+    while True:
+        heads.append(setup.api.pulls[max(setup.api.pulls)]["head"]["sha"])
+        setup.api.merge(max(setup.api.pulls))
+        outcome = operations.promote(repo, release, remote="origin")
+        if outcome.committed:
+            break
+    assert outcome.state is not None and outcome.state.phase == "completed" and outcome.warnings == ()
+    last = outcome.state.steps
+    assert _statuses(setup.api, heads[-1])[-1] == ("success", f"step {last}/{last} done: rollout complete")
+    assert all(_statuses(setup.api, head)[-1][0] == "success" for head in heads)
+
+
+def test_a_forge_refusing_statuses_is_a_warning_and_the_step_is_still_proposed(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.api.forbidden.add("/statuses/")
+    assert main(["start", str(setup.spec), "--repo", str(setup.work)]) == 0
+    captured = capsys.readouterr()
+    assert "merge pull request #1 to go on" in captured.out
+    assert "warning: commit status pending for " in captured.err
+    assert "answered 403" in captured.err and "write access to statuses" in captured.err
+    assert TOKEN not in captured.err and setup.api.statuses == {}
+
+
 def test_a_forge_failing_to_close_leaves_the_abort_committed_with_a_warning(setup: Setup) -> None:
     repo, release = Repo.open(setup.work), setup.release
     operations.start(repo, release, remote="origin")
@@ -209,12 +277,20 @@ def test_gitlab_merge_request(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> 
         # Merge it (the fake's merge only flags it: the branch moves here), propose step 2, abort.
         source = api.requests[1]["source_branch"]
         git(setup.bare, "update-ref", "refs/heads/main", f"refs/heads/{source}")
-        api.merge(1, setup.remote_main())
+        step_1 = setup.remote_main()
+        api.merge(1, step_1)
         proposed = operations.promote(repo, release, remote="origin").pull_request
         assert proposed is not None and proposed.number == 2
         aborted = operations.abort(repo, release, immediate=True, remote="origin")
         assert aborted.warnings == () and aborted.state is not None and aborted.state.phase == "aborted"
         assert (api.requests[1]["state"], api.requests[2]["state"]) == ("merged", "closed")
+        # GitLab's words for the statuses: pending, success, failed (the fake's merge requests all
+        # name one head, a*40; step 1's commit on the branch went success, then failed with the abort;
+        # the rerun of start that found the open request posted nothing).
+        named = {
+            sha: [s["status"] for s in made if s["name"] == "rollgen/prod/web"] for sha, made in api.statuses.items()
+        }
+        assert named == {"a" * 40: ["pending", "pending", "failed"], step_1: ["success", "failed"]}
         [note] = api.notes[2]
         assert f"was aborted by commit {setup.remote_main()}" in note and api.notes.keys() == {2}
         assert pending_pull_request(repo, release, aborted.state) is None
